@@ -1,0 +1,71 @@
+"""What every model adapter offers the feature encoder (and the trainer).
+
+An adapter hides how a model family loads, preprocesses and tokenises; the rest of
+ccneg-bench only sees four things: a picklable image transform (run in DataLoader
+workers), ``encode_images`` on a batch of transformed pixels, ``encode_texts`` on a list of
+strings, and a ``fingerprint`` that changes whenever the features could change (used as the
+feature-cache key). Features need not be normalised: :mod:`ccneg_bench.features` L2-normalises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+import torch
+
+
+class ModelAdapter(ABC):
+    """A CLIP-like model: two encoders into one embedding space."""
+
+    #: the spec string it was loaded from (``open_clip:ViT-B-32``, ``hf:org/name``, ...)
+    spec: str = ""
+    #: False for text-only baselines: the image pipeline is skipped entirely
+    needs_images: bool = True
+
+    def __init__(self) -> None:
+        self.device = torch.device("cpu")
+
+    @abstractmethod
+    def image_transform(self) -> Callable[[Any], torch.Tensor]:
+        """A picklable callable PIL RGB image -> CHW float tensor (runs in DataLoader workers)."""
+
+    @abstractmethod
+    def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) transformed pixels on ``self.device`` -> (B, D) features."""
+
+    @abstractmethod
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """A list of B strings -> (B, D) features on ``self.device``."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Settings that identify the model in result files (never secrets)."""
+
+    def fingerprint(self) -> str:
+        """A short hash of :meth:`describe`; adapters add weight-file identity to it."""
+        payload = json.dumps(self.describe(), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to(self, device: str | torch.device) -> "ModelAdapter":
+        """Move the weights; adapters with a torch module override :meth:`_move`."""
+        self.device = torch.device(device)
+        self._move(self.device)
+        return self
+
+    def _move(self, device: torch.device) -> None:  # pragma: no cover - trivial default
+        return None
+
+    def torch_module(self) -> torch.nn.Module | None:
+        """The underlying ``nn.Module`` (for the trainer), or None for non-neural baselines."""
+        return None
+
+
+def file_identity(path: str) -> str:
+    """Size + mtime + name of a weight file: cheap, and changes whenever the file is rewritten."""
+    import os
+
+    stat = os.stat(path)
+    return f"{os.path.abspath(path)}:{stat.st_size}:{int(stat.st_mtime_ns)}"

@@ -1,0 +1,211 @@
+"""open_clip models: every architecture, pretrained tag, ``hf-hub:`` id, config JSON or local file.
+
+Spec forms (``--model`` / ``load_model``):
+
+* ``open_clip:ViT-B-32`` with ``pretrained="openai"`` (any open_clip tag), a weights file path
+  (``.safetensors`` or a torch file, loaded without unpickling code) or ``None``/``"none"``
+  (random weights: what the tests use);
+* ``open_clip:hf-hub:ORG/NAME`` (config and weights from the Hub; ``pretrained`` ignored);
+* ``open_clip:/path/to/model_config.json``: a custom architecture (open_clip's JSON layout,
+  ``{"embed_dim", "vision_cfg", "text_cfg", ...}`` or the Hub layout ``{"model_cfg": ...}``);
+* ``open_clip:/path/to/folder``: a folder holding ``open_clip_config.json`` and one
+  ``*.safetensors`` (the layout ``ccneg-train`` exports and the Hub uses).
+
+Text encoding trims the 77-token padding to the longest caption of the batch when the model is
+a standard causal-mask open_clip ``CLIP``: the result is mathematically identical (padding sits
+after the pooled token and the mask is causal) and costs a fraction of the compute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ccneg_bench.models.base import ModelAdapter, file_identity
+from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
+
+CONFIG_FILE_NAMES = ("open_clip_config.json",)
+
+
+class OpenClipAdapter(ModelAdapter):
+    """Wraps an open_clip model, its eval transform and tokenizer."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        preprocess: Callable[[Any], torch.Tensor],
+        tokenizer: Any,
+        spec: str,
+        description: dict[str, Any],
+        trim_text: bool = True,
+    ) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self._description = description
+        self.trim_text = trim_text
+
+    def image_transform(self) -> Callable[[Any], torch.Tensor]:
+        return self.preprocess
+
+    def _move(self, device: torch.device) -> None:
+        self.model.to(device)
+
+    def torch_module(self) -> torch.nn.Module:
+        return self.model
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description)
+
+    @torch.inference_mode()
+    def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(pixels.to(self.device))
+
+    @torch.inference_mode()
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        if self.trim_text and can_trim_text(self.model):
+            return encode_text_trimmed(self.model, tokens)
+        return self.model.encode_text(tokens)
+
+
+def can_trim_text(model: torch.nn.Module) -> bool:
+    """True for the standard open_clip ``CLIP`` text tower (causal mask, EOT pooling)."""
+    return (
+        type(model).__name__ == "CLIP"
+        and getattr(model, "attn_mask", None) is not None
+        and getattr(model, "text_pool_type", None) in ("argmax", "eos")
+        and hasattr(model, "positional_embedding")
+    )
+
+
+def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """``model.encode_text`` on tokens cut to the longest non-padding prefix of the batch.
+
+    With a causal mask no position attends to later ones, so dropping trailing padding leaves
+    every pooled (end-of-text) feature unchanged up to float rounding.
+    """
+    nonpad = (tokens != pad_id).any(dim=0).nonzero()
+    length = int(nonpad.max()) + 1 if nonpad.numel() else 1
+    if length >= tokens.shape[1]:
+        return model.encode_text(tokens)
+    tokens = tokens[:, :length]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype)
+    x = x + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    from open_clip.transformer import text_global_pool
+
+    x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
+    if model.text_projection is not None:
+        x = model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
+    return x
+
+
+def _register_config(config_path: str) -> str:
+    """Make a config JSON known to open_clip; return the architecture name to build."""
+    import open_clip
+
+    with open(config_path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    model_cfg = config.get("model_cfg", config)
+    if "embed_dim" not in model_cfg or "vision_cfg" not in model_cfg:
+        raise ValueError(
+            f"{config_path}: not an open_clip model config (needs 'embed_dim', 'vision_cfg', "
+            "'text_cfg', or a 'model_cfg' holding them)"
+        )
+    # open_clip registers configs by file stem; give each distinct config its own stable name
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(model_cfg, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"ccneg-{Path(config_path).stem}-{digest}"
+    if name not in open_clip.list_models():
+        folder = Path(tempfile.gettempdir()) / "ccneg_open_clip_configs"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{name}.json"
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(model_cfg), encoding="utf-8")
+        os.replace(tmp, target)
+        open_clip.add_model_config(target)
+    return name
+
+
+def _find_export(folder: str) -> tuple[str, str | None]:
+    """(config path, weights path or None) of an exported model folder."""
+    for name in CONFIG_FILE_NAMES:
+        config = os.path.join(folder, name)
+        if os.path.exists(config):
+            break
+    else:
+        raise ValueError(f"{folder}: no open_clip_config.json in this folder (expected an exported model)")
+    weights = sorted(Path(folder).glob("*.safetensors"))
+    return config, (str(weights[0]) if weights else None)
+
+
+def _preprocess_overrides(config_path: str | None) -> dict[str, Any]:
+    """Image mean/std/size/interpolation stored in a Hub-layout config, as factory kwargs."""
+    if not config_path:
+        return {}
+    with open(config_path, encoding="utf-8") as handle:
+        cfg = json.load(handle).get("preprocess_cfg") or {}
+    mapping = {"mean": "image_mean", "std": "image_std", "interpolation": "image_interpolation",
+               "resize_mode": "image_resize_mode"}
+    return {mapping[k]: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k in mapping}
+
+
+def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> OpenClipAdapter:
+    """Build an :class:`OpenClipAdapter` from an open_clip spec body (see module docstring)."""
+    import open_clip
+
+    pretrained = None if pretrained in (None, "", "none", "None") else pretrained
+    config_path: str | None = None
+    weights_path: str | None = None
+    model_name = arch
+    if os.path.isdir(arch):
+        config_path, weights_path = _find_export(arch)
+        if pretrained is None:
+            pretrained = weights_path
+        model_name = _register_config(config_path)
+    elif arch.endswith(".json"):
+        if not os.path.exists(arch):
+            raise ValueError(f"{arch}: model config JSON not found")
+        config_path = arch
+        model_name = _register_config(arch)
+    elif not arch.startswith(("hf-hub:", "local-dir:")) and arch not in open_clip.list_models():
+        raise ValueError(
+            f"open_clip has no architecture {arch!r}; pass a config JSON path or one of: "
+            + ", ".join(sorted(open_clip.list_models())[:20]) + ", ..."
+        )
+
+    local_weights = pretrained is not None and os.path.exists(pretrained)
+    factory_pretrained = None if local_weights else pretrained
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        model_name, pretrained=factory_pretrained, device="cpu", **_preprocess_overrides(config_path)
+    )
+    if local_weights:
+        state = extract_state_dict(load_weights_file(pretrained), pretrained)
+        load_into(model, state, pretrained)
+    tokenizer = open_clip.get_tokenizer(model_name)
+    description = {
+        "kind": "open_clip",
+        "arch": arch if not config_path else os.path.abspath(arch),
+        "pretrained": pretrained,
+    }
+    if local_weights:
+        description["weights"] = file_identity(pretrained)
+    if config_path:
+        with open(config_path, encoding="utf-8") as handle:
+            description["config"] = json.load(handle)
+    adapter = OpenClipAdapter(model, preprocess, tokenizer, f"open_clip:{arch}", description)
+    return adapter.to(device)
+
+
+__all__ = ["OpenClipAdapter", "load_open_clip", "encode_text_trimmed", "CheckpointError"]
