@@ -1,0 +1,217 @@
+"""The offline rule backend (``--backend rule``): the paper's three steps with spaCy.
+
+1. decompose the caption into a subject and object-predicate pairs (dependency parse,
+   :mod:`ccneg_build.negators.rule_decompose`);
+2. choose one pair with :func:`ccneg_build.select.choose_relation` (seeded per sample id,
+   so order, batching and worker count never change the result);
+3. write the negated caption and the exclusion caption by editing the caption's own
+   tokens (:mod:`ccneg_build.negators.rule_realize`).
+
+A caption the rules cannot handle becomes a :class:`~ccneg_build.record.Rejection` with a
+reason code; nothing here raises for a bad row. Judging the output is the shared filter's
+job (:mod:`ccneg_build.verify`), exactly as for LLM backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from spacy.tokens import Doc, Token
+
+import ccneg_build
+from ccneg_build.negators.rule_decompose import Candidate, decompose
+from ccneg_build.negators.rule_realize import exclusion_caption, is_spaced_style, negated_caption
+from ccneg_build.nlp import load_english, model_name_and_version
+from ccneg_build.record import (
+    Decomposition,
+    Generator,
+    Negation,
+    Rejection,
+    Relation,
+    SourceRow,
+)
+from ccneg_build.select import choose_relation
+from ccneg_build.verify import phrase_count, words
+
+#: Pipeline components the rule negator runs; benchmarks parse with exactly these.
+RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
+#: Components switched off: named entities and lemmas are not needed (the few verbs we
+#: negate are lemmatised one token at a time, on demand).
+RULE_DISABLED = ("ner", "lemmatizer", "senter")
+
+#: Captions longer than this are rejected before parsing (the filter's limit is lower;
+#: this only protects the parser from pathological rows).
+MAX_PARSE_CHARS = 5000
+
+DEFAULT_BATCH_SIZE = 256
+
+#: Reason codes this backend returns (all at stage "negate" or "decompose").
+REJECTION_REASONS = {
+    "empty_caption": "the caption is missing or blank",
+    "caption_too_long": f"the caption is longer than {MAX_PARSE_CHARS} characters",
+    "parse_failed": "spaCy could not parse the caption",
+    "no_subject": "the parse has no root to take a subject from",
+    "no_relation": "the caption has no object-predicate pair the rules can negate",
+    "negator_error": "an unexpected error while writing the captions (detail says which)",
+}
+
+
+def load_rule_pipeline() -> Any:
+    """The English pipeline with :data:`RULE_COMPONENTS` running (cached per process)."""
+    return load_english(disable=RULE_DISABLED)
+
+
+class RuleNegator:
+    """Negate captions with a dependency parse and hand-written English rules.
+
+    ``seed`` feeds the per-sample choice of the pair to negate; ``batch_size`` is the
+    ``nlp.pipe`` batch; ``n_process`` > 1 lets spaCy parse with several processes (the
+    build runner usually parallelises across shards instead).
+    """
+
+    backend = "rule"
+
+    def __init__(self, seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, n_process: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if n_process < 1:
+            raise ValueError(f"n_process must be at least 1, got {n_process}")
+        self.seed = seed
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.nlp = load_rule_pipeline()
+        self._lemmatizer = self.nlp.get_pipe("lemmatizer") if "lemmatizer" in self.nlp.component_names else None
+        self.generator = Generator(
+            backend=self.backend, model=model_name_and_version(self.nlp), version=ccneg_build.__version__
+        )
+
+    # ------------------------------------------------------------------ the Negator protocol
+
+    def negate_batch(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
+        """One outcome per row, in input order; bad rows become rejections."""
+        outcomes: list[Negation | Rejection | None] = [None] * len(rows)
+        to_parse: list[int] = []
+        for index, row in enumerate(rows):
+            early = self._reject_before_parsing(row)
+            if early is None:
+                to_parse.append(index)
+            else:
+                outcomes[index] = early
+        texts = (rows[i].caption or "" for i in to_parse)
+        for index, doc in zip(to_parse, self._parse(texts, len(to_parse))):
+            outcomes[index] = self._negate_parsed(rows[index], doc)
+        return [o for o in outcomes if o is not None]
+
+    def describe(self) -> dict[str, Any]:
+        """What determines this backend's output (no secrets here)."""
+        meta = self.nlp.meta
+        return {
+            "backend": self.backend,
+            "spacy_model": f"{meta.get('lang', 'en')}_{meta.get('name', '')}",
+            "spacy_model_version": meta.get("version", ""),
+            "components": list(RULE_COMPONENTS),
+            "seed": self.seed,
+            "ccneg_version": ccneg_build.__version__,
+        }
+
+    def close(self) -> None:
+        """Nothing to release: the pipeline stays cached for the process."""
+
+    # ------------------------------------------------------------------ per-row work
+
+    def negate_one(self, row: SourceRow) -> Negation | Rejection:
+        """Convenience for a single row (tests, notebooks)."""
+        return self.negate_batch([row])[0]
+
+    def _parse(self, texts: Iterable[str], count: int) -> Iterable[Doc | None]:
+        """Parse in batches; if a batch fails, parse its rows one at a time."""
+        if count == 0:
+            return []
+        texts = list(texts)
+        try:
+            return list(self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process))
+        except Exception:  # noqa: BLE001 - fall back to find the one caption that broke it
+            docs: list[Doc | None] = []
+            for text in texts:
+                try:
+                    docs.append(self.nlp(text))
+                except Exception:  # noqa: BLE001
+                    docs.append(None)
+            return docs
+
+    def _reject_before_parsing(self, row: SourceRow) -> Rejection | None:
+        if row.error:
+            return Rejection(row.error, row.error_detail or "", stage="read", generator=self.generator)
+        caption = row.caption
+        if caption is None or not caption.strip():
+            return Rejection("empty_caption", "the caption is empty", generator=self.generator)
+        if len(caption) > MAX_PARSE_CHARS:
+            return Rejection(
+                "caption_too_long",
+                f"{len(caption)} characters (the rule backend parses at most {MAX_PARSE_CHARS})",
+                generator=self.generator,
+            )
+        return None
+
+    def _negate_parsed(self, row: SourceRow, doc: Doc | None) -> Negation | Rejection:
+        if doc is None:
+            return Rejection("parse_failed", "spaCy raised while parsing this caption", generator=self.generator)
+        try:
+            return self._negate_doc(row, doc)
+        except Exception as error:  # noqa: BLE001 - one bad row must never stop a run
+            return Rejection(
+                "negator_error", f"{type(error).__name__}: {error}"[:300], generator=self.generator
+            )
+
+    def _negate_doc(self, row: SourceRow, doc: Doc) -> Negation | Rejection:
+        parse = decompose(doc)
+        if parse is None:
+            return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
+        caption = row.caption or ""
+        spaced = is_spaced_style(caption)
+        usable: list[tuple[Candidate, str]] = []
+        for candidate in parse.candidates:
+            exclusion = exclusion_caption(doc, candidate, spaced)
+            if _removes_object(caption, exclusion, candidate.object):
+                usable.append((candidate, exclusion))
+        if not usable:
+            return Rejection(
+                "no_relation",
+                f"no object-predicate pair to negate (found {len(parse.candidates)} unusable)",
+                stage="decompose",
+                generator=self.generator,
+            )
+        decomposition = Decomposition(
+            subject=parse.subject,
+            relations=tuple(Relation(object=c.object, predicate=c.predicate) for c, _ in usable),
+        )
+        chosen = choose_relation(self.seed, row.id, len(usable))
+        candidate, exclusion = usable[chosen]
+        negated = negated_caption(doc, candidate, spaced, self._lemma)
+        return Negation(
+            decomposition=decomposition,
+            chosen=chosen,
+            negated_caption=negated,
+            exclusion_caption=exclusion,
+            generator=self.generator,
+        )
+
+    def _lemma(self, token: Token) -> str:
+        """Base form of one verb, computed only for the verb being negated."""
+        if self._lemmatizer is not None:
+            try:
+                forms = self._lemmatizer.rule_lemmatize(token)
+                if forms:
+                    return forms[0]
+            except Exception:  # noqa: BLE001 - fall back to the surface form
+                pass
+        return token.lower_
+
+
+def _removes_object(caption: str, exclusion: str, obj: str) -> bool:
+    """The exclusion keeps some words and mentions the object fewer times than the caption."""
+    if not words(exclusion):
+        return False
+    if " ".join(words(exclusion)) == " ".join(words(caption)):
+        return False
+    return phrase_count(obj, exclusion) < phrase_count(obj, caption)

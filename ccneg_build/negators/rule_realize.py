@@ -1,0 +1,142 @@
+"""Step 3 of the paper with rules: write the negated and the exclusion caption.
+
+Both are edits of the caption's own tokens (insert "not", replace "with", drop a span),
+so the output keeps the caption's casing and punctuation style: CC3M's spaced style
+("a man , not on a scooter .") or ordinary English ("A woman, not next to a table").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from spacy.tokens import Doc, Token
+
+from ccneg_build.negators.rule_decompose import Candidate
+from ccneg_build.negators.rule_words import BE_FORMS
+
+#: Turns a verb token into its base form ("flies" -> "fly").
+Lemmatizer = Callable[[Token], str]
+
+_SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
+_ANY_PUNCTUATION = re.compile(r"[,.!?;:]")
+_REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
+_COMMA_BEFORE_STOP = re.compile(r"\s*,(\s*[.!?;:)])")
+_LEADING_JUNK = re.compile(r"^[\s,;:]+")
+_TRAILING_JUNK = re.compile(r"[\s,;:&-]+$")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
+_SPACES = re.compile(r"\s+")
+_DO_SUPPORT = {"VBZ": "does", "VBD": "did", "VBP": "do"}
+_SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
+
+
+def is_spaced_style(caption: str) -> bool:
+    """CC3M writes " ," and " 's"; a caption without punctuation is CC3M-like when lower-case."""
+    if _SPACED_PUNCTUATION.search(caption):
+        return True
+    if _ANY_PUNCTUATION.search(caption):
+        return False
+    return not caption[:1].isupper()
+
+
+class _Edit:
+    """The caption's tokens with insertions, replacements and deletions, rendered once."""
+
+    __slots__ = ("texts", "spaces", "before")
+
+    def __init__(self, doc: Doc) -> None:
+        self.texts = [t.text for t in doc]
+        self.spaces = [t.whitespace_ for t in doc]
+        self.before: dict[int, str] = {}
+
+    def insert_before(self, index: int, text: str) -> None:
+        self.before[index] = self.before.get(index, "") + text
+
+    def delete(self, start: int, end: int) -> None:
+        for i in range(start, end):
+            self.texts[i] = ""
+            self.spaces[i] = ""
+            self.before.pop(i, None)
+
+    def render(self, spaced: bool) -> str:
+        parts: list[str] = []
+        before = self.before
+        for i, text in enumerate(self.texts):
+            if i in before:
+                parts.append(" " + before[i])
+            parts.append(text)
+            parts.append(self.spaces[i])
+        if len(self.texts) in before:
+            parts.append(" " + before[len(self.texts)])
+        return tidy("".join(parts), spaced)
+
+
+def tidy(text: str, spaced: bool) -> str:
+    """Collapse the seams an edit leaves: double spaces, doubled or dangling commas."""
+    text = _SPACES.sub(" ", text).strip()
+    text = _REPEATED_COMMAS.sub(",", text)
+    text = _COMMA_BEFORE_STOP.sub(r"\1", text)
+    text = _LEADING_JUNK.sub("", text)
+    text = _TRAILING_JUNK.sub("", text)
+    if not spaced:
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return text
+
+
+def exclusion_caption(doc: Doc, candidate: Candidate, spaced: bool) -> str:
+    """The caption without the chosen object and its predicate."""
+    edit = _Edit(doc)
+    edit.delete(*candidate.remove)
+    return edit.render(spaced)
+
+
+def negated_caption(doc: Doc, candidate: Candidate, spaced: bool, lemmatize: Lemmatizer) -> str:
+    """The caption with the chosen object's link to the subject negated."""
+    edit = _Edit(doc)
+    kind = candidate.kind
+    if kind == "without":
+        edit.texts[candidate.anchor] = "without"
+    elif kind == "absence":
+        edit.texts[candidate.anchor] = doc[candidate.anchor].text + " no"
+        if candidate.determiner >= 0:
+            edit.delete(candidate.determiner, candidate.determiner + 1)
+    elif kind == "conj":
+        edit.texts[candidate.anchor] = "without"
+    elif kind == "verbal":
+        _negate_verb(edit, doc[candidate.verb], lemmatize)
+    elif kind == "bare_prep":
+        edit.insert_before(candidate.anchor, "not ")
+    else:  # noun_prep: "a woman, not next to a table, in the dining area"
+        _negate_phrase(edit, doc, candidate)
+    return edit.render(spaced)
+
+
+def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
+    start = candidate.anchor
+    edit.insert_before(start, ", not ")
+    end = candidate.remove[1]
+    if end < len(doc) and not doc[end].is_punct and doc[end].dep_ != "cc":
+        edit.insert_before(end, ", ")
+
+
+def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
+    """Negate a verb as English does: "is not", "does not make", "not sitting"."""
+    auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
+    if auxiliaries:
+        last = auxiliaries[-1]
+        if last.tag_ == "TO":
+            edit.insert_before(last.i, "not ")
+        else:
+            edit.texts[last.i] = last.text + " not"
+        return
+    word = verb.lower_
+    tag = verb.tag_
+    has_subject = any(c.dep_ in _SUBJECT_DEPS for c in verb.children)
+    if word in BE_FORMS and tag != "VB":
+        edit.texts[verb.i] = verb.text + " not"
+    elif has_subject and tag in _DO_SUPPORT:
+        edit.texts[verb.i] = f"{_DO_SUPPORT[tag]} not {lemmatize(verb)}"
+    elif tag == "VB" and verb.dep_ == "ROOT":
+        edit.insert_before(verb.i, "do not ")  # an imperative: "do not keep an eye out"
+    else:
+        edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"

@@ -1,0 +1,51 @@
+"""Word lists the rule negator relies on: one place to read and extend them.
+
+They encode English facts the parser does not give us: which nouns only frame another
+noun ("an illustration *of a girl*"), which form complex prepositions ("in front *of*"),
+and which auxiliaries take "not" after them.
+"""
+
+from __future__ import annotations
+
+#: Nouns that only frame what a caption is about: "illustration of a girl" is about the
+#: girl, so the subject is found by following their "of".
+FRAME_NOUNS = frozenset(
+    """
+    illustration illustrations image images picture pictures photo photos photograph
+    photographs photography view views closeup close-up up portrait portraits drawing
+    drawings sketch sketches vector vectors video videos footage shot shots render rendering
+    detail details silhouette silhouettes cartoon cartoons clip clips animation animations
+    painting paintings icon icons set sets collection collections selection group groups
+    herd herds flock flocks pack crowd crowds line lines row rows pile piles stack stacks
+    bunch bunches lot lots number variety pair pairs couple team teams series array kind
+    kinds type types sort sorts bouquet cluster swarm school fleet range assortment
+    silhouette pattern patterns background backgrounds texture textures close
+    """.split()
+)
+
+#: Nouns that turn "in front of X", "on top of X", "at the edge of X" into one preposition:
+#: the object is X, and the whole phrase is the predicate.
+PLACE_NOUNS = frozenset(
+    """
+    front top middle side sides edge edges center centre bottom back corner end heart
+    shape form outskirts foot base rear surface inside outside interior exterior banks bank
+    shore shores tip midst
+    """.split()
+)
+
+#: Adverbs that open a two-word preposition with the preposition after them ("next to").
+PREPOSITION_OPENERS = frozenset("next close due ahead out away up down apart close along".split())
+
+#: Determiners dropped when "with a X" becomes "with no X".
+INDEFINITE_DETERMINERS = frozenset("a an some any".split())
+
+#: Forms of "be": negated by a following "not" ("is not in the deck").
+BE_FORMS = frozenset("is are was were am 's 're 'm be".split())
+
+#: Words that already negate a verb or a phrase.
+NEGATION_WORDS = frozenset("not n't no never without nor".split())
+
+#: Prepositions whose phrases we do not offer as relations: "of" rarely states a
+#: relation that can be negated fluently ("the beginning of the trail"), and "without"
+#: is already negative.
+SKIPPED_PREPOSITIONS = frozenset("of without than like as".split())
