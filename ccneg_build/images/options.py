@@ -1,0 +1,91 @@
+"""Settings of the image step and the reason codes a failed image gets.
+
+The settings that change the stored bytes (resize, encoding, limits, opt-out policy) are
+part of :meth:`ImageOptions.describe`, which the run stores so that a resumed run never
+mixes images prepared two different ways. Speed settings (concurrency, timeout, retries)
+are not, so they may change between a run and its resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Every reason an image can reject its row with (stage "image"); docs/format.md mirrors it.
+IMAGE_REASONS: dict[str, str] = {
+    "no_url": "the row has no image URL",
+    "bad_url": "the URL is not an http(s) URL",
+    "http_error": "the server answered with an HTTP error status (the code is in http_<status>)",
+    "timeout": "the server did not answer within the timeout, after every retry",
+    "connection_error": "the connection failed (DNS, refused, reset), after every retry",
+    "redirect_loop": "the URL redirects in a loop or more often than allowed",
+    "opted_out": "the server opts the image out of AI use (X-Robots-Tag noai / noimageai)",
+    "too_large": "the response is larger than the maximum byte size",
+    "not_an_image": "the response is not an image (content type or bytes)",
+    "corrupt_image": "the image is truncated or cannot be decoded",
+    "decompression_bomb": "the image has more pixels than allowed (decompression-bomb guard)",
+    "image_missing": "the image file named by the input does not exist",
+}
+
+#: Content types that may still hold an image (servers often send these for files).
+GENERIC_CONTENT_TYPES = ("application/octet-stream", "binary/octet-stream", "application/binary")
+
+#: Formats kept as they are with ``encode="keep"``; anything else is re-encoded as JPEG.
+KEEPABLE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+
+ENCODINGS = ("keep", "jpeg", "png", "webp")
+
+
+def http_reason(status: int) -> str:
+    """``404`` -> ``"http_404"``: the code names the status so counts stay readable."""
+    return f"http_{status}"
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How images are fetched and stored. Defaults suit CC3M-style web photos."""
+
+    concurrency: int = 32
+    #: seconds per network operation (connect, each read); a whole attempt gets 3x this
+    timeout_s: float = 10.0
+    #: extra attempts after a timeout, connection error, 408, 429 or 5xx (never after a 4xx)
+    retries: int = 2
+    #: seconds before the first retry; doubles each time
+    backoff_s: float = 0.5
+    max_bytes: int = 20 * 1024 * 1024
+    #: the decompression-bomb guard: width x height above this rejects the image unread
+    max_pixels: int = 60_000_000
+    max_redirects: int = 5
+    #: resize so that the shorter side is this many pixels (aspect kept, never enlarged)
+    resize_shorter: int | None = None
+    #: "keep" stores the server's bytes unless a resize forces a re-encode
+    encode: str = "keep"
+    quality: int = 90
+    honor_optouts: bool = True
+    optout_directives: tuple[str, ...] = ("noai", "noimageai")
+    user_agent: str = "ccneg-image-fetcher/0.1 (research dataset builder; honours X-Robots-Tag noai)"
+    #: results kept in memory before the store writes them to disk (resume granularity)
+    flush_every: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.encode not in ENCODINGS:
+            raise ValueError(f"image encoding {self.encode!r}: choose one of {', '.join(ENCODINGS)}")
+        if self.concurrency < 1:
+            raise ValueError("image concurrency must be at least 1")
+        if self.resize_shorter is not None and self.resize_shorter < 1:
+            raise ValueError("image resize (shorter side) must be a positive number of pixels")
+        if self.retries < 0 or self.max_bytes < 1 or self.max_pixels < 1 or self.timeout_s <= 0:
+            raise ValueError("image retries must be >= 0 and byte, pixel and time limits positive")
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that determine the stored images (for the manifest and resume)."""
+        return {
+            "max_bytes": self.max_bytes,
+            "max_pixels": self.max_pixels,
+            "resize_shorter": self.resize_shorter,
+            "encode": self.encode,
+            "quality": self.quality,
+            "honor_optouts": self.honor_optouts,
+            "optout_directives": list(self.optout_directives),
+        }

@@ -1,0 +1,146 @@
+"""The image step against a real HTTP server on 127.0.0.1 that serves images and failures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image
+
+from ccneg_build.images import ImageFetcher, ImageOptions, ImageRejected, attach_images, prepare_image
+from ccneg_build.images.fetch import opt_out_directive
+from ccneg_build.images.store import stored_ids
+from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
+from tests.scale.image_server import ImageServer, bomb_png, generated_image
+
+FAST = dict(timeout_s=0.5, retries=1, backoff_s=0.05, concurrency=8)
+
+#: path -> the reason its row must end with (None: the row keeps an image)
+CASES: dict[str, str | None] = {
+    "/img/1.jpg": None,
+    "/img/2.png": None,
+    "/img/3.webp": None,
+    "/img/4.gif": None,
+    "/octet/5.jpg": None,
+    "/redirect/6.jpg": None,
+    "/flaky/7.jpg": None,
+    "/status/404": "http_404",
+    "/status/500": "http_500",
+    "/status/403": "http_403",
+    "/slow.jpg": "timeout",
+    "/truncated.jpg": "corrupt_image",
+    "/page.html": "not_an_image",
+    "/html-as-image.jpg": "not_an_image",
+    "/bomb.png": "decompression_bomb",
+    "/loop/a": "redirect_loop",
+    "/noai.jpg": "opted_out",
+    "/big.jpg": "too_large",
+}
+
+
+def _rows(server: ImageServer, paths) -> list[SourceRow]:
+    rows = [SourceRow(id=make_id("t", i, p), source="t", source_row=i, caption=f"c {i}", url=server.url(p)) for i, p in enumerate(paths)]
+    rows.append(SourceRow(id=make_id("t", 99, "x"), source="t", source_row=99, caption="x", url="ftp://example/x.jpg"))
+    return rows
+
+
+@pytest.fixture
+def server():
+    with ImageServer(slow_seconds=2.0) as running:
+        yield running
+
+
+def test_every_row_ends_with_an_image_or_its_reason(server, tmp_path):
+    options = ImageOptions(max_bytes=200_000, **FAST)
+    rows = _rows(server, CASES)
+    stats = StepStats()
+    results = attach_images(rows, ImageFetcher(options), tmp_path / "store", stats)
+    assert len(results) == len(rows)
+    for path, result in zip(CASES, results):
+        expected = CASES[path]
+        if expected is None:
+            assert isinstance(result, SourceRow), (path, result)
+            data = result.image["bytes"]
+            Image.open(io.BytesIO(data)).load()
+            assert result.image["path"].startswith(result.id + ".")
+        else:
+            assert isinstance(result, Rejection), (path, result)
+            assert (result.reason, result.stage) == (expected, "image"), (path, result.detail)
+            assert server.url(path) in result.detail  # the detail names the URL
+    assert isinstance(results[-1], Rejection) and results[-1].reason == "bad_url"
+    # formats are kept as served (encode="keep"), byte for byte
+    assert results[0].image["bytes"] == generated_image(1, "jpg")
+    assert results[3].image["path"].endswith(".gif")
+    # retries: the flaky URL was asked twice, the 404 once, the 500 (retryable) 1 + retries times
+    assert server.count("/flaky/7.jpg") == 2
+    assert server.count("/status/404") == 1
+    assert server.count("/status/500") == 2
+    assert stats.counts["images_fetched"] == 7
+    assert stats.counts["images_failed"] == len(rows) - 7
+    assert stats.counts["image_rejected:http_404"] == 1
+
+
+def test_a_second_pass_downloads_nothing_already_stored(server, tmp_path):
+    options = ImageOptions(**FAST)
+    paths = [f"/img/{n}.jpg" for n in range(20)] + ["/status/404"]
+    rows = _rows(server, paths)
+    first = attach_images(rows, ImageFetcher(options), tmp_path / "store")
+    requests_after_first = len(server.requests)
+    assert stored_ids(tmp_path / "store") == {row.id for row in rows}
+    stats = StepStats()
+    second = attach_images(rows, ImageFetcher(options), tmp_path / "store", stats)
+    assert len(server.requests) == requests_after_first  # not one request more
+    assert stats.counts["images_resumed"] == 20 and "image_requests" not in stats.counts
+    assert [getattr(r, "image", None) for r in first] == [getattr(r, "image", None) for r in second]
+
+
+def test_only_missing_images_are_fetched_after_a_partial_store(server, tmp_path):
+    options = ImageOptions(flush_every=5, **FAST)
+    paths = [f"/img/{n}.png" for n in range(12)]
+    rows = _rows(server, paths)[:-1]
+    attach_images(rows[:7], ImageFetcher(options), tmp_path / "store")
+    server.requests.clear()
+    attach_images(rows, ImageFetcher(options), tmp_path / "store")
+    assert sorted(server.requests) == sorted(paths[7:])
+
+
+def test_optouts_can_be_switched_off(server):
+    options = ImageOptions(honor_optouts=False, **FAST)
+    (outcome,) = ImageFetcher(options).fetch([("a", server.url("/noai.jpg"))])
+    assert outcome.ok
+
+
+def test_opt_out_header_parsing():
+    assert opt_out_directive(["noindex, noai"], ("noai", "noimageai")) == "noai"
+    assert opt_out_directive(["otherbot: noimageai"], ("noai", "noimageai")) == "noimageai"
+    assert opt_out_directive(["noindex", "nofollow"], ("noai", "noimageai")) is None
+
+
+def test_resize_keeps_aspect_and_reencodes():
+    png = generated_image(9, "png", (300, 150))
+    stored = prepare_image(png, "image/png", ImageOptions(resize_shorter=50, encode="jpeg"))
+    assert (stored.width, stored.height, stored.format) == (100, 50, "JPEG")
+    assert Image.open(io.BytesIO(stored.data)).size == (100, 50)
+    assert stored.sha256 == hashlib.sha256(stored.data).hexdigest()
+    # never enlarged; an RGBA image flattens onto white for JPEG
+    small = prepare_image(png, None, ImageOptions(resize_shorter=500))
+    assert (small.width, small.height, small.data) == (300, 150, png)
+    rgba = io.BytesIO()
+    Image.new("RGBA", (20, 20), (0, 0, 0, 0)).save(rgba, "PNG")
+    flat = prepare_image(rgba.getvalue(), "image/png", ImageOptions(encode="jpeg"))
+    assert Image.open(io.BytesIO(flat.data)).convert("RGB").getpixel((5, 5))[0] > 240
+
+
+def test_bomb_is_refused_from_the_header_alone():
+    with pytest.raises(ImageRejected) as caught:
+        prepare_image(bomb_png(), "image/png", ImageOptions())
+    assert caught.value.reason == "decompression_bomb" and "400000000 pixels" in caught.value.detail
+    with pytest.raises(ImageRejected) as caught:  # our own limit applies below PIL's
+        prepare_image(generated_image(1, "png", (300, 200)), "image/png", ImageOptions(max_pixels=10_000))
+    assert caught.value.reason == "decompression_bomb" and "300 x 200" in caught.value.detail
+
+
+def test_bad_settings_are_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="encoding 'tiff'"):
+        ImageOptions(encode="tiff")
