@@ -1,0 +1,171 @@
+"""A procedurally drawn world of coloured shapes whose captions have known truth.
+
+The miniature reproduction of CoN-CLIP (``benchmarks/mini_repro.py``) needs what CC-Neg has,
+at a size a laptop trains in minutes: images, true relation captions ("a red circle left of
+a blue square"), negated captions that are false for the image ("a red circle without a
+blue square") and exclusion captions ("a red circle"). Here every image is drawn from a
+scene we know, so the truth of any caption about it is known too: the ``labels`` column
+lists the objects present, which lets a caller check whether a mined distractor really
+makes the negated caption true.
+
+The world is written as an ordinary ccneg dataset folder (``data/*.parquet`` in
+:data:`ccneg_build.record.RECORD_SCHEMA`), so the miner, the trainer and ccneg-bench read it
+like any other dataset.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image, ImageDraw
+
+from ccneg_build.record import RECORD_SCHEMA, make_id
+
+COLORS = {
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (230, 200, 30),
+    "purple": (150, 60, 190),
+}
+SHAPES = ("circle", "square", "triangle")
+RELATIONS = ("left of", "right of", "above", "below")
+
+#: (template, negation_cue, negation_type); {s} is the subject, {p} the predicate, {o} the object
+NEGATION_TEMPLATES = (
+    ("a {s} without a {o}", "without", "without"),
+    ("a {s} with no {o}", "no", "absence"),
+    ("a {s}, not {p} a {o}", "not", "relation"),
+)
+
+#: The tiny open_clip architecture the miniature reproduction trains (32 px images).
+TINY_CLIP_CONFIG = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 4},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@dataclass(frozen=True)
+class Thing:
+    """One coloured shape of a scene."""
+
+    color: str
+    shape: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.color} {self.shape}"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Two distinct things and the relation of the first (subject) to the second (object)."""
+
+    subject: Thing
+    object: Thing
+    relation: str
+
+
+def random_scene(rng: random.Random) -> Scene:
+    """Draw a scene with two distinct things uniformly at random."""
+    things = [Thing(c, s) for c in COLORS for s in SHAPES]
+    subject, obj = rng.sample(things, 2)
+    return Scene(subject, obj, rng.choice(RELATIONS))
+
+
+def _draw_thing(draw: ImageDraw.ImageDraw, thing: Thing, cx: float, cy: float, r: float) -> None:
+    fill = COLORS[thing.color]
+    box = (cx - r, cy - r, cx + r, cy + r)
+    if thing.shape == "circle":
+        draw.ellipse(box, fill=fill)
+    elif thing.shape == "square":
+        draw.rectangle(box, fill=fill)
+    else:
+        draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
+
+
+def draw_scene(scene: Scene, rng: random.Random, size: int = 32) -> Image.Image:
+    """Render a scene: the subject sits on the stated side of the object, with jitter."""
+    image = Image.new("RGB", (size, size), tuple(rng.randint(225, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    r = size * rng.uniform(0.13, 0.18)
+    near, far = size * 0.27, size * 0.73
+    jitter = lambda: rng.uniform(-size * 0.06, size * 0.06)  # noqa: E731
+    across = rng.uniform(size * 0.3, size * 0.7)
+    if scene.relation in ("left of", "right of"):
+        first, second = (near, far) if scene.relation == "left of" else (far, near)
+        positions = ((first + jitter(), across + jitter()), (second + jitter(), across + jitter()))
+    else:
+        first, second = (near, far) if scene.relation == "above" else (far, near)
+        positions = ((across + jitter(), first + jitter()), (across + jitter(), second + jitter()))
+    _draw_thing(draw, scene.subject, *positions[0], r)
+    _draw_thing(draw, scene.object, *positions[1], r)
+    return image
+
+
+def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: random.Random) -> dict:
+    """One dataset row in the record schema, with a negated caption of known (false) truth."""
+    caption = f"a {scene.subject.name} {scene.relation} a {scene.object.name}"
+    template, cue, kind = rng.choice(NEGATION_TEMPLATES)
+    negated = template.format(s=scene.subject.name, p=scene.relation, o=scene.object.name)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return {
+        "id": make_id("shapes", row, caption),
+        "source": "shapes",
+        "source_row": row,
+        "url": None,
+        "image": {"bytes": buffer.getvalue(), "path": f"shapes_{row:06d}.png"},
+        "image_sha256": None,
+        "caption": caption,
+        "negated_caption": negated,
+        "exclusion_caption": f"a {scene.subject.name}",
+        "subject": scene.subject.name,
+        "relations": [{"object": scene.object.name, "predicate": scene.relation}],
+        "num_relations": 1,
+        "negated_object": scene.object.name,
+        "negated_predicate": scene.relation,
+        "negation_cue": cue,
+        "negation_type": kind,
+        "labels": [scene.subject.name, scene.object.name],
+        "generator": {"backend": "shapes", "model": "procedural", "version": "1", "fallback_from": None},
+        "prompt_version": None,
+        "split": split,
+    }
+
+
+def write_shapes_dataset(
+    out_dir: Path, n_train: int, n_eval: int, seed: int = 0, image_size: int = 32
+) -> Path:
+    """Write a shapes world as a ccneg dataset folder (``out_dir/data/part-00000.parquet``)."""
+    rng = random.Random(seed)
+    rows = []
+    for row in range(n_train + n_eval):
+        scene = random_scene(rng)
+        image = draw_scene(scene, rng, image_size)
+        rows.append(scene_record(scene, image, row, "train" if row < n_train else "eval", rng))
+    data_dir = Path(out_dir) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / "part-00000.parquet"
+    tmp = target.with_name(target.name + ".tmp")
+    pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp)
+    os.replace(tmp, target)
+    return Path(out_dir)
+
+
+def write_tiny_clip_config(path: Path, image_size: int = 32) -> Path:
+    """Write the tiny open_clip model-config JSON used by the reproduction and the tests."""
+    config = json.loads(json.dumps(TINY_CLIP_CONFIG))
+    config["vision_cfg"]["image_size"] = image_size
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    return path
