@@ -1,0 +1,186 @@
+"""The paper's two-stage method on any LLM backend, as a :class:`~ccneg_build.negators.base.Negator`.
+
+Per row: stage 1 (relation parsing) -> the seeded choice of one pair, in our code
+(:func:`ccneg_build.select.choose_relation`) -> stage 2 (sentence formation). All rows of a
+batch run concurrently on one event loop that lives as long as the negator, so the HTTP
+client keeps its connections between batches.
+
+With a fallback negator (``--fallback rule``), a row whose LLM output is rejected (by
+schema validation or by the shared filter) is handed to the fallback, and the row's
+``generator.fallback_from`` names the LLM backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+from typing import Any, Sequence
+
+from ccneg_build import __version__
+from ccneg_build.negators.base import Negator
+from ccneg_build.negators.llm.accounting import Usage
+from ccneg_build.negators.llm.backend import FatalBackendError
+from ccneg_build.negators.llm.engine import Answer, RequestEngine
+from ccneg_build.negators.llm.parse import NO_RELATION, ParseFailure, parse_decomposition, parse_sentences
+from ccneg_build.negators.llm.prompts import STAGE_RELATIONS, STAGE_SENTENCES, PromptSet
+from ccneg_build.record import Decomposition, Generator, Negation, Rejection, SourceRow
+from ccneg_build.select import choose_relation
+
+#: Stage names as they appear in ``rejected/*.parquet`` (the ``stage`` column).
+REJECT_STAGE = {STAGE_RELATIONS: "decompose", STAGE_SENTENCES: "negate"}
+
+
+class LLMNegator:
+    """Negates captions with two few-shot requests per row through a :class:`RequestEngine`."""
+
+    def __init__(self, engine: RequestEngine, prompts: PromptSet, *, seed: int = 0,
+                 fallback: Negator | None = None) -> None:
+        self.engine = engine
+        self.prompts = prompts
+        self.seed = seed
+        self.fallback = fallback
+        self.backend = engine.backend.name
+        self.generator = Generator(backend=self.backend, model=engine.backend.model, version=__version__)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_pid = -1
+        self.fallback_used = 0
+
+    # ------------------------------------------------------------------ Negator interface
+
+    def negate_batch(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
+        """One outcome per row, in order; raises only :class:`FatalBackendError`."""
+        outcomes = self._run(self._negate_all(rows))
+        if self.fallback is not None:
+            outcomes = self._apply_fallback(rows, outcomes)
+        return outcomes
+
+    def describe(self) -> dict[str, Any]:
+        """Output-determining settings (no secrets): backend, model, params, prompt version."""
+        info = self.engine.backend.describe()
+        info.update(
+            prompt_version=self.prompts.version,
+            prompt_digest=self.prompts.digest,
+            seed=self.seed,
+            fallback=getattr(self.fallback, "backend", None),
+        )
+        return info
+
+    def usage(self) -> dict[str, Any]:
+        """Requests, cache hits, retries, failures, tokens (and cost) per stage."""
+        summary = self.engine.usage.as_dict()
+        summary["fallback_rows"] = self.fallback_used
+        return summary
+
+    def stats(self) -> dict[str, int]:
+        """Flat counters for the run's step statistics."""
+        counters = self.engine.usage.counters()
+        counters["llm.fallback_rows"] = self.fallback_used
+        return counters
+
+    def progress_postfix(self) -> dict[str, int]:
+        """Short live counters for a progress bar."""
+        total = Usage()
+        for usage in self.engine.usage.stages.values():
+            total.stage("all").merge(usage)
+        all_ = total.stage("all")
+        return {"req": all_.requests, "cached": all_.cache_hits, "retry": all_.retries, "err": all_.failures}
+
+    def close(self) -> None:
+        if self._loop is not None and self._loop_pid == os.getpid() and not self._loop.is_closed():
+            self._loop.run_until_complete(self.engine.backend.aclose())
+            self._loop.close()
+        self._loop = None
+        self.engine.cache.close()
+        if self.fallback is not None:
+            self.fallback.close()
+
+    # ------------------------------------------------------------------ the two stages
+
+    def _run(self, coroutine: Any) -> Any:
+        if self._loop is None or self._loop_pid != os.getpid():
+            self._loop, self._loop_pid = asyncio.new_event_loop(), os.getpid()
+        return self._loop.run_until_complete(coroutine)
+
+    async def _negate_all(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
+        tasks = [asyncio.ensure_future(self._negate_one(row)) for row in rows]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except FatalBackendError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _negate_one(self, row: SourceRow) -> Negation | Rejection:
+        caption = row.caption or ""
+        first = await self.engine.answer(self.prompts.relations.request({"caption": caption}))
+        if first.completion is None:
+            return self._reject(first.reason or "negator_error", first.detail, STAGE_RELATIONS, None)
+        decomposition = parse_decomposition(first.text)
+        if isinstance(decomposition, ParseFailure):
+            reason = "no_relation" if decomposition.reason == NO_RELATION else decomposition.reason
+            return self._reject(reason, decomposition.detail, STAGE_RELATIONS, _raw(first))
+        chosen = choose_relation(self.seed, row.id, len(decomposition.relations))
+        second = await self.engine.answer(self.prompts.sentences.request(_stage2_input(caption, decomposition, chosen)))
+        raw = _raw(first, second)
+        if second.completion is None:
+            return self._reject(second.reason or "negator_error", second.detail, STAGE_SENTENCES, raw)
+        sentences = parse_sentences(second.text)
+        if isinstance(sentences, ParseFailure):
+            return self._reject(sentences.reason, sentences.detail, STAGE_SENTENCES, raw)
+        negated, exclusion = sentences
+        return Negation(
+            decomposition=decomposition,
+            chosen=chosen,
+            negated_caption=negated,
+            exclusion_caption=exclusion,
+            generator=self.generator,
+            prompt_version=self.prompts.version,
+            raw_response=raw,
+        )
+
+    def _reject(self, reason: str, detail: str, stage: str, raw: str | None) -> Rejection:
+        return Rejection(reason=reason, detail=detail, stage=REJECT_STAGE[stage], raw_response=raw,
+                         generator=self.generator)
+
+    # ------------------------------------------------------------------ fallback
+
+    def _apply_fallback(self, rows: Sequence[SourceRow], outcomes: list[Negation | Rejection]) -> list[Negation | Rejection]:
+        """Give rows whose LLM output fails validation or the shared filter to the fallback."""
+        from ccneg_build.verify import verify
+
+        failed = [
+            i for i, outcome in enumerate(outcomes)
+            if isinstance(outcome, Rejection) or isinstance(verify(rows[i], outcome), Rejection)
+        ]
+        if not failed:
+            return outcomes
+        assert self.fallback is not None
+        replacements = self.fallback.negate_batch([rows[i] for i in failed])
+        for i, replacement in zip(failed, replacements):
+            if isinstance(replacement, Negation):
+                generator = dataclasses.replace(replacement.generator, fallback_from=self.backend)
+                outcomes[i] = dataclasses.replace(replacement, generator=generator)
+                self.fallback_used += 1
+        return outcomes
+
+
+def _stage2_input(caption: str, decomposition: Decomposition, chosen: int) -> dict[str, Any]:
+    return {
+        "caption": caption,
+        "subject": decomposition.subject,
+        "object-predicate-pairs": [
+            {"object": r.object, "predicate": r.predicate} for r in decomposition.relations
+        ],
+        "chosen-object": decomposition.relations[chosen].object,
+    }
+
+
+def _raw(*answers: Answer) -> str:
+    """Both stages' raw answers as one JSON object, for ``raw_response``."""
+    return json.dumps(
+        {stage: answer.text for stage, answer in zip((STAGE_RELATIONS, STAGE_SENTENCES), answers)},
+        ensure_ascii=False,
+    )

@@ -1,0 +1,149 @@
+"""``--backend openai``: the official ``openai`` client, for OpenAI and any compatible server.
+
+``--base-url`` points it at vLLM, llama.cpp, Ollama, LM Studio, ... The key comes only from
+``OPENAI_API_KEY`` (a local server that needs none gets a placeholder). The SDK's own
+retries are switched off: the engine retries, so attempts are bounded and counted once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ccneg_build.negators.llm.backend import (
+    ChatRequest,
+    Completion,
+    FatalBackendError,
+    LLMBackend,
+    PermanentError,
+    TransientError,
+    parse_retry_after,
+)
+
+DEFAULT_MODEL = "gpt-4o-mini"
+API_KEY_ENV = "OPENAI_API_KEY"
+#: ``--response-format`` values: a strict JSON schema, plain JSON mode, or free text.
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
+
+
+class OpenAIBackend(LLMBackend):
+    """Chat completions through ``openai.AsyncOpenAI``."""
+
+    name = "openai"
+
+    def __init__(self, model: str | None, params: dict[str, Any], *, base_url: str | None = None,
+                 response_format: str = "auto", timeout: float = 60.0) -> None:
+        super().__init__(model or DEFAULT_MODEL, params)
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise FatalBackendError(
+                "--backend openai needs the openai package: pip install 'ccneg[llm]'"
+            ) from exc
+        self._openai = openai
+        key = os.environ.get(API_KEY_ENV)
+        if not key:
+            if base_url is None:
+                raise FatalBackendError(
+                    f"--backend openai needs an API key: export {API_KEY_ENV}=... "
+                    "(or give --base-url for a local server that needs none)"
+                )
+            key = "not-needed"  # local OpenAI-compatible servers ignore the key
+        else:
+            self._secrets = (key,)
+        if response_format == "auto":
+            # Hosted OpenAI enforces JSON schemas; compatible servers vary, JSON mode is universal.
+            response_format = "json_schema" if base_url is None else "json_object"
+        if response_format not in RESPONSE_FORMATS:
+            raise FatalBackendError(f"--response-format must be one of {', '.join(RESPONSE_FORMATS)}")
+        self.response_format = response_format
+        self.base_url = base_url
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["base_url"] = self.base_url
+        info["response_format"] = self.response_format
+        return info
+
+    def generation_params(self) -> dict[str, Any]:
+        params = super().generation_params()
+        params["response_format"] = self.response_format
+        return params
+
+    def _format(self, request: ChatRequest) -> dict[str, Any] | None:
+        if self.response_format == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": request.schema},
+            }
+        if self.response_format == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        messages = [{"role": "system", "content": request.system}]
+        messages += [{"role": role, "content": text} for role, text in request.turns]
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
+        extra: dict[str, Any] = {}
+        for name, value in self.params.items():
+            if value is None:
+                continue
+            if name == "top_k":  # not in the OpenAI API; vLLM and llama.cpp read it from the body
+                extra["top_k"] = value
+            elif name == "max_output_tokens":
+                kwargs["max_tokens"] = value
+            else:
+                kwargs[name] = value
+        fmt = self._format(request)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    async def complete(self, request: ChatRequest, timeout: float) -> Completion:
+        openai = self._openai
+        try:
+            response = await self._client.chat.completions.create(**self._kwargs(request), timeout=timeout)
+        except openai.APITimeoutError as exc:
+            raise TransientError("llm_timeout", f"no answer within {timeout:g} s") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError("llm_connection", f"connection failed: {type(exc.__cause__ or exc).__name__}") from exc
+        except openai.APIStatusError as exc:
+            raise _status_error(exc) from exc
+        except ValueError as exc:  # an unparsable body (e.g. truncated JSON) surfaces here
+            raise TransientError("llm_bad_http_body", f"unreadable response body: {type(exc).__name__}") from exc
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise TransientError("llm_no_choices", "the response had no choices")
+        text = choices[0].message.content if choices[0].message is not None else None
+        usage = getattr(response, "usage", None)
+        return Completion(
+            text=text or "",
+            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _status_error(exc: Any) -> Exception:
+    """Map an HTTP error status to retry / reject-the-row / stop-the-run."""
+    status = int(getattr(exc, "status_code", 0) or 0)
+    retry_after = parse_retry_after(getattr(getattr(exc, "response", None), "headers", None))
+    if status in (401, 403):
+        return FatalBackendError(f"the server refused the API key (HTTP {status}); check {API_KEY_ENV}")
+    if status == 404:
+        return FatalBackendError("HTTP 404: unknown model or wrong --base-url (it usually ends in /v1)")
+    if status == 429:
+        return TransientError("llm_rate_limited", "HTTP 429 rate limited", retry_after=retry_after)
+    if status >= 500 or status in (408, 409):
+        return TransientError("llm_server_error", f"HTTP {status}", retry_after=retry_after)
+    return PermanentError("llm_request_refused", f"HTTP {status}: {_short(exc)}")
+
+
+def _short(exc: Any) -> str:
+    text = str(getattr(exc, "message", "") or exc)
+    return " ".join(text.split())[:200]
