@@ -1,0 +1,316 @@
+"""Batched, cached feature encoding: the one place images and captions become vectors.
+
+Importable API (used by the tasks and by ``ccneg_bench.train``)::
+
+    from ccneg_bench.features import encode_image_table, encode_texts, feature_cache_dir
+    cache = feature_cache_dir(cache_root, adapter, dataset)          # or None: no cache
+    images = encode_image_table(adapter, dataset.images, cache=cache, batch_size=64, workers=2)
+    images.features  # (N, D) float32, L2-normalised; rows whose image failed are zero
+    images.ok        # (N,) bool;  images.errors: {row: (reason code, detail)}
+    texts = encode_texts(adapter, ["a dog", "a dog not on a couch"], cache=cache)
+    texts.of(["a dog"])  # (1, D) rows, looked up by string
+
+Why it is fast:
+
+* images are decoded and transformed in DataLoader workers, one *chunk* (a contiguous row
+  range, at most ``chunk_size`` rows and never across a Parquet row group) per task;
+* each chunk's features are written to the cache as soon as the chunk completes (temp file +
+  ``os.replace``), so a rerun, a second task or a crashed run resumes without decoding again;
+* each unique caption is encoded once, in batches of similar length (less padding);
+* on CUDA the encoders run under autocast (bf16 where supported, else fp16).
+
+Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
+``images-<table fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
+The fingerprints change whenever weights, architecture, preprocessing or data files change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from ccneg_bench.datasets.base import EvalDataset, ImageTable
+from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from ccneg_bench.models.base import ModelAdapter
+
+DEFAULT_CHUNK_SIZE = 1024
+
+
+@dataclass
+class ImageFeatures:
+    """Normalised image features of a table, with per-row failures."""
+
+    features: np.ndarray
+    ok: np.ndarray
+    errors: dict[int, tuple[str, str]]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TextFeatures:
+    """Normalised features of unique strings."""
+
+    texts: list[str]
+    features: np.ndarray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = {text: row for row, text in enumerate(self.texts)}
+
+    def rows(self, texts: Sequence[str]) -> np.ndarray:
+        return np.fromiter((self.index[t] for t in texts), dtype=np.int64, count=len(texts))
+
+    def of(self, texts: Sequence[str]) -> np.ndarray:
+        return self.features[self.rows(texts)]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[-60:] or "x"
+
+
+def feature_cache_dir(root: str | os.PathLike | None, adapter: ModelAdapter, dataset: EvalDataset) -> Path | None:
+    """The cache folder of one (model, dataset, split), or None when caching is off."""
+    if root is None:
+        return None
+    model_part = f"{_slug(adapter.spec)}-{adapter.fingerprint()}"
+    return Path(root) / model_part / f"{_slug(os.path.basename(dataset.spec))}-{dataset.fingerprint()}" / _slug(dataset.split)
+
+
+def _autocast(device: torch.device, precision: str) -> Any:
+    if device.type != "cuda" or precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" or (precision == "amp" and torch.cuda.is_bf16_supported()) else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def _normalise(features: torch.Tensor) -> np.ndarray:
+    features = features.float()
+    return torch.nn.functional.normalize(features, dim=-1).cpu().numpy()
+
+
+def _atomic_save_npz(path: Path, **arrays: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class _ChunkBatches(IterableDataset):
+    """Yields decoded, transformed batches; worker w takes chunks w, w + W, w + 2W, ..."""
+
+    def __init__(self, table: ImageTable, chunks: list[tuple[int, int]], transform: Any,
+                 batch_size: int, max_pixels: int) -> None:
+        self.table, self.chunks, self.transform = table, chunks, transform
+        self.batch_size, self.max_pixels = batch_size, max_pixels
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        for position in range(worker, len(self.chunks), workers):
+            start, stop = self.chunks[position]
+            try:
+                refs = self.table.read_refs(start, stop)
+            except Exception as err:  # an unreadable shard fails its rows, not the run
+                detail = f"{type(err).__name__}: {err}"[:300]
+                yield {"chunk": position, "rows": [], "pixels": None,
+                       "errors": [(r, "image_unreadable", detail) for r in range(start, stop)]}
+                continue
+            for first in range(start, stop, self.batch_size):
+                yield self._batch(position, start, refs, first, min(first + self.batch_size, stop))
+
+    def _batch(self, position: int, start: int, refs: list[Any], first: int, last: int) -> dict[str, Any]:
+        rows, pixels, errors = [], [], []
+        for row in range(first, last):
+            try:
+                image = decode_image(refs[row - start], root=self.table.root, max_pixels=self.max_pixels)
+                pixels.append(self.transform(image))
+                rows.append(row)
+            except ImageDecodeError as err:
+                errors.append((row, err.code, err.detail[:300]))
+            except Exception as err:  # a transform failing on an odd image
+                errors.append((row, "image_transform_failed", f"{type(err).__name__}: {err}"[:300]))
+        return {"chunk": position, "rows": rows, "pixels": torch.stack(pixels) if pixels else None, "errors": errors}
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # decoding workers must not fight the encoder for cores
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=not enabled, leave=False)
+
+
+def encode_image_table(
+    adapter: ModelAdapter,
+    table: ImageTable,
+    *,
+    cache: Path | None = None,
+    batch_size: int = 64,
+    workers: int = 2,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    precision: str = "amp",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: bool = True,
+    desc: str = "images",
+) -> ImageFeatures:
+    """Encode every image of ``table`` (or load it from ``cache``); never raises for a bad image."""
+    started = time.perf_counter()
+    n = len(table)
+    chunks = table.chunks(chunk_size)
+    folder = cache / f"images-{table.fingerprint()}" if cache is not None else None
+    features: np.ndarray | None = None
+    ok = np.zeros(n, dtype=bool)
+    errors: dict[int, tuple[str, str]] = {}
+    todo: list[tuple[int, int]] = []
+    for start, stop in chunks:
+        path = folder / f"chunk-{start:010d}-{stop:010d}.npz" if folder else None
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as stored:
+                if features is None:
+                    features = np.zeros((n, stored["features"].shape[1]), dtype=np.float32)
+                features[start:stop] = stored["features"]
+                ok[start:stop] = stored["ok"]
+                for row, code, detail in json.loads(str(stored["errors"])):
+                    errors[row] = (code, detail)
+        else:
+            todo.append((start, stop))
+    stats = {"images": n, "chunks": len(chunks), "chunks_from_cache": len(chunks) - len(todo), "images_decoded": 0}
+
+    if todo and not adapter.needs_images:  # text-only baselines: constant image features, no decoding
+        constant = _normalise(adapter.encode_images(torch.zeros(1, 1)))
+        features = np.repeat(constant, n, axis=0).astype(np.float32)
+        ok[:] = True
+        todo = []
+
+    if todo:
+        features = _encode_chunks(adapter, table, todo, features, ok, errors, folder, batch_size, workers,
+                                  precision, max_pixels, progress, desc, stats)
+    if features is None:
+        features = np.zeros((n, 0), dtype=np.float32)
+    stats["seconds"] = time.perf_counter() - started
+    return ImageFeatures(features=features, ok=ok, errors=errors, stats=stats)
+
+
+def _encode_chunks(adapter: ModelAdapter, table: ImageTable, todo: list[tuple[int, int]],
+                   features: np.ndarray | None, ok: np.ndarray, errors: dict[int, tuple[str, str]],
+                   folder: Path | None, batch_size: int, workers: int, precision: str, max_pixels: int,
+                   progress: bool, desc: str, stats: dict[str, Any]) -> np.ndarray | None:
+    n = len(table)
+    stream = _ChunkBatches(table, todo, adapter.image_transform(), batch_size, max_pixels)
+    loader = DataLoader(stream, batch_size=None, num_workers=workers, worker_init_fn=_worker_init if workers else None,
+                        pin_memory=adapter.device.type == "cuda", prefetch_factor=4 if workers else None)
+    remaining = {position: stop - start for position, (start, stop) in enumerate(todo)}
+    bar = _progress(sum(remaining.values()), desc, progress)
+    try:
+        for batch in loader:
+            rows, position = batch["rows"], batch["chunk"]
+            if batch["pixels"] is not None:
+                with _autocast(adapter.device, precision):
+                    encoded = _normalise(adapter.encode_images(batch["pixels"].to(adapter.device, non_blocking=True)))
+                if features is None:
+                    features = np.zeros((n, encoded.shape[1]), dtype=np.float32)
+                features[rows] = encoded
+                ok[rows] = True
+            for row, code, detail in batch["errors"]:
+                errors[row] = (code, detail)
+            handled = len(rows) + len(batch["errors"])
+            stats["images_decoded"] += len(rows)
+            bar.update(handled)
+            remaining[position] -= handled
+            if remaining[position] == 0 and folder is not None:
+                _save_chunk(folder, todo[position], features, ok, errors)
+    finally:
+        bar.close()
+    return features
+
+
+def _save_chunk(folder: Path, bounds: tuple[int, int], features: np.ndarray | None, ok: np.ndarray,
+                errors: dict[int, tuple[str, str]]) -> None:
+    start, stop = bounds
+    width = features.shape[1] if features is not None else 0
+    block = features[start:stop] if features is not None else np.zeros((stop - start, width), np.float32)
+    chunk_errors = [(row, *errors[row]) for row in range(start, stop) if row in errors]
+    _atomic_save_npz(folder / f"chunk-{start:010d}-{stop:010d}.npz", features=block, ok=ok[start:stop],
+                     errors=np.array(json.dumps(chunk_errors)))
+
+
+def encode_texts(
+    adapter: ModelAdapter,
+    texts: Sequence[str],
+    *,
+    cache: Path | None = None,
+    batch_size: int = 256,
+    precision: str = "amp",
+    progress: bool = True,
+) -> TextFeatures:
+    """Encode each unique string once (cached per model/dataset/split); shortest first."""
+    started = time.perf_counter()
+    unique = list(dict.fromkeys(texts))
+    known: dict[str, np.ndarray] = {}
+    stored_texts: list[str] = []
+    stored: np.ndarray | None = None
+    if cache is not None and (cache / "texts.json").exists():
+        try:
+            stored_texts = json.loads((cache / "texts.json").read_text(encoding="utf-8"))
+            stored = np.load(cache / "texts.npy", allow_pickle=False)
+            if len(stored) != len(stored_texts):
+                stored_texts, stored = [], None
+        except (OSError, ValueError):
+            stored_texts, stored = [], None
+    if stored is not None:
+        position = {t: i for i, t in enumerate(stored_texts)}
+        known = {t: stored[position[t]] for t in unique if t in position}
+    missing = sorted((t for t in unique if t not in known), key=len)
+    from tqdm.auto import tqdm
+
+    new_blocks = []
+    with tqdm(total=len(missing), desc="captions", unit="txt", file=sys.stderr, disable=not progress or not missing, leave=False) as bar:
+        for first in range(0, len(missing), batch_size):
+            batch = missing[first:first + batch_size]
+            with _autocast(adapter.device, precision):
+                new_blocks.append(_normalise(adapter.encode_texts(batch)))
+            bar.update(len(batch))
+    if new_blocks:
+        new = np.concatenate(new_blocks)
+        known.update(zip(missing, new))
+        if cache is not None:
+            all_texts = stored_texts + missing
+            all_features = np.concatenate([stored, new]) if stored is not None else new
+            _atomic_save_texts(cache, all_texts, all_features)
+    width = next(iter(known.values())).shape[0] if known else 0
+    matrix = np.stack([known[t] for t in unique]).astype(np.float32) if unique else np.zeros((0, width), np.float32)
+    stats = {"texts": len(unique), "texts_encoded": len(missing), "seconds": time.perf_counter() - started}
+    return TextFeatures(texts=unique, features=matrix, stats=stats)
+
+
+def _atomic_save_texts(cache: Path, texts: list[str], features: np.ndarray) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix="texts.npy", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        np.save(handle, features.astype(np.float32))
+    fd2, tmp2 = tempfile.mkstemp(dir=cache, prefix="texts.json", suffix=".tmp")
+    with os.fdopen(fd2, "w", encoding="utf-8") as handle:
+        json.dump(texts, handle)
+    # the features first, then the list that commits them (a reader checks both lengths match)
+    os.replace(tmp, cache / "texts.npy")
+    os.replace(tmp2, cache / "texts.json")
