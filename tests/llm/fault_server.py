@@ -7,7 +7,7 @@ official ``openai`` and ``google-genai`` clients, and answers like a tiny determ
 
 Faults are requested by the caption itself, so one run can mix them: ``FAULT:<kind>x<n>``
 makes the first ``n`` attempts of each stage fail that way (default n = 1), then answers
-normally. Kinds: ``429`` (Retry-After), ``500``, ``slow`` (answers after ``slow_s``),
+normally. Kinds: ``429`` (Retry-After), ``500``, ``401`` (quotes the key back), ``slow`` (answers after ``slow_s``),
 ``drop`` (closes the connection), ``truncbody`` (cuts the HTTP body short), ``badjson``
 (the model's text is truncated JSON), ``shape`` (JSON of the wrong shape), ``empty`` (no
 text), ``leak`` (commentary instead of a caption). Every request is logged (stage,
@@ -34,7 +34,7 @@ _FAULT = re.compile(r"FAULT:(\d{3}|[a-wyz]+)(?:x(\d+))?")
 _PREPOSITIONS = ("next to", "on", "in", "at", "with", "near", "under", "over", "behind", "beside",
                  "through", "by", "across", "against", "inside", "above", "below", "along", "from")
 _ARTICLES = {"a", "an", "the", "some", "his", "her", "their", "its"}
-_REASON = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 404: "Not Found", 400: "Bad Request"}
+_REASON = {200: "OK", 401: "Unauthorized", 429: "Too Many Requests", 500: "Internal Server Error", 404: "Not Found", 400: "Bad Request"}
 
 
 # ----------------------------------------------------------------------------- the toy model
@@ -109,6 +109,8 @@ class FaultServer:
         self.keep_log = keep_log
         self.requests: list[dict[str, Any]] = []
         self.count = 0
+        self.inflight = 0
+        self.max_inflight = 0
         self.port = 0
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -170,6 +172,14 @@ class FaultServer:
     # -- one request
     async def handle(self, method: str, path: str, body: bytes, conn: "_Connection") -> None:
         self.count += 1
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            await self._answer(path, body, conn)
+        finally:
+            self.inflight -= 1
+
+    async def _answer(self, path: str, body: bytes, conn: "_Connection") -> None:
         api = "gemini" if ":generateContent" in path else "openai"
         try:
             payload = json.loads(body or b"{}")
@@ -190,6 +200,11 @@ class FaultServer:
                                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
                                             "retryDelay": f"{self.retry_after}s"}]}}
             conn.respond(429, error, headers)
+            return
+        if fault == "401":  # like real providers, quote (part of) the key back
+            key = conn.headers.get("x-goog-api-key") or conn.headers.get("authorization", "").split(" ")[-1]
+            conn.respond(401, {"error": {"code": 401, "message": f"Incorrect API key provided: {key}",
+                                         "status": "UNAUTHENTICATED"}})
             return
         if fault == "500":
             conn.respond(500, {"error": {"code": 500, "message": "internal error", "status": "INTERNAL"}})

@@ -64,4 +64,7 @@ class Usage:
         for name, usage in self.stages.items():
             for key, value in usage.__dict__.items():
                 flat[f"llm.{name}.{key}"] = value
+            cost = self.cost_usd(usage)
+            if cost is not None:
+                flat[f"llm.{name}.cost_microusd"] = round(cost * 1e6)
         return flat

@@ -7,7 +7,7 @@ one line to :data:`BACKENDS`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ccneg_build.negators.base import Negator
 from ccneg_build.negators.llm.accounting import Usage
@@ -19,9 +19,8 @@ from ccneg_build.negators.llm.options import LLMOptions
 from ccneg_build.negators.llm.pacing import RateLimiter, RetryPolicy
 from ccneg_build.negators.llm.prompts import load_prompts
 
-#: The cache lives here inside the output folder, so a resumed run finds it.
-CACHE_DIR = "cache"
-
+if TYPE_CHECKING:
+    from ccneg_build.config import BuildConfig
 
 def _openai(options: LLMOptions, params: dict[str, Any]) -> LLMBackend:
     from ccneg_build.negators.llm.openai_backend import OpenAIBackend
@@ -54,22 +53,21 @@ def generation_params(options: LLMOptions, seed: int) -> dict[str, Any]:
     }
 
 
-def cache_path(out_dir: str | Path) -> Path:
-    return Path(out_dir) / CACHE_DIR / CACHE_FILENAME
-
-
 def create_llm_negator(
     name: str,
     options: dict[str, Any],
-    out_dir: str | Path,
+    state_dir: str | Path,
     *,
     seed: int = 0,
     workers: int = 1,
     fallback: Callable[[], Negator] | None = None,
+    negator_class: type[LLMNegator] = LLMNegator,
 ) -> LLMNegator:
     """An LLM negator for backend ``name``; ``rpm``/``tpm`` are shared out among ``workers``.
 
-    ``fallback`` builds the negator used for rejected rows when ``--fallback rule`` is set.
+    The request cache is ``state_dir/llm-requests.sqlite`` (a folder inside the output
+    folder, so a resumed run finds it). ``fallback`` builds the negator used for rejected
+    rows when ``--fallback rule`` is set.
     """
     if name not in BACKENDS:
         raise ValueError(f"unknown LLM backend {name!r}; choose one of {', '.join(BACKENDS)}")
@@ -80,7 +78,7 @@ def create_llm_negator(
     share = max(1, workers)
     engine = RequestEngine(
         backend,
-        RequestCache(cache_path(out_dir)),
+        RequestCache(Path(state_dir) / CACHE_FILENAME),
         prompt_version=prompts.version,
         prompt_digest=prompts.digest,
         concurrency=opts.concurrency,
@@ -92,4 +90,32 @@ def create_llm_negator(
     fallback_negator = fallback() if (opts.fallback == "rule" and fallback is not None) else None
     if opts.fallback == "rule" and fallback_negator is None:
         raise ValueError("--fallback rule needs the rule backend, which is not available")
-    return LLMNegator(engine, prompts, seed=seed, fallback=fallback_negator)
+    return negator_class(engine, prompts, seed=seed, fallback=fallback_negator)
+
+
+def _from_config(name: str, cls: type[LLMNegator], config: "BuildConfig", state_dir: Path) -> LLMNegator:
+    def rule_fallback() -> Negator:
+        from ccneg_build.negators.registry import build_negator
+
+        return build_negator(config, "rule")
+
+    return create_llm_negator(
+        name, config.options, state_dir, seed=config.seed, workers=config.workers,
+        fallback=rule_fallback, negator_class=cls,
+    )
+
+
+class OpenAINegator(LLMNegator):
+    """``--backend openai``: the two-stage method through the ``openai`` client."""
+
+    @classmethod
+    def from_config(cls, config: "BuildConfig", state_dir: Path) -> LLMNegator:
+        return _from_config("openai", cls, config, state_dir)
+
+
+class GeminiNegator(LLMNegator):
+    """``--backend gemini``: the two-stage method through the ``google-genai`` client."""
+
+    @classmethod
+    def from_config(cls, config: "BuildConfig", state_dir: Path) -> LLMNegator:
+        return _from_config("gemini", cls, config, state_dir)

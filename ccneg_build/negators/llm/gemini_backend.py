@@ -53,6 +53,7 @@ class GeminiBackend(LLMBackend):
         self.base_url = base_url
         http_options = types.HttpOptions(
             base_url=base_url,
+            api_version="v1beta",  # JSON-schema output and system instructions live here
             timeout=int(timeout * 1000),
             retry_options=types.HttpRetryOptions(attempts=1),
         )

@@ -46,6 +46,7 @@ class LLMNegator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_pid = -1
         self.fallback_used = 0
+        self._reported: dict[str, int] = {}
 
     # ------------------------------------------------------------------ Negator interface
 
@@ -78,6 +79,13 @@ class LLMNegator:
         counters = self.engine.usage.counters()
         counters["llm.fallback_rows"] = self.fallback_used
         return counters
+
+    def take_stats(self) -> dict[str, int]:
+        """Counters accumulated since the previous call (the runner adds them to each shard)."""
+        current = self.stats()
+        delta = {k: v - self._reported.get(k, 0) for k, v in current.items()}
+        self._reported = current
+        return {k: v for k, v in delta.items() if v}
 
     def progress_postfix(self) -> dict[str, int]:
         """Short live counters for a progress bar."""
