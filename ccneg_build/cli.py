@@ -1,0 +1,290 @@
+"""``ccneg-build``: the command line only. Parse, call :func:`run_build`, print the summary.
+
+Extending it:
+
+* a backend adds its flags to :data:`BACKEND_FLAGS` (they land in ``config.options``,
+  which the registry passes to the backend, and in the resume check unless listed in
+  ``config.RUNTIME_OPTIONS``);
+* an image option goes to :data:`IMAGE_FLAGS` (also into ``config.options``);
+* another job of the build side is a subcommand in :data:`SUBCOMMANDS`
+  (``name -> (help, "module:function")``; the function takes the remaining argv and
+  returns an exit code).
+
+Exit codes: 0 done; 2 bad input, settings or output folder (nothing written); 1 an
+unexpected failure; 130 interrupted (rerun the same command to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from ccneg_build import __version__
+from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, ConfigError, EvalSize
+from ccneg_build.images.options import image_flags
+
+#: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
+BACKEND_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+#: (flags, argparse keyword arguments) of image options (``--images download``).
+IMAGE_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = image_flags()
+#: subcommand -> (one-line help, "module:function(argv) -> int")
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
+    "import-official": ("convert the released CC-Neg files (ccneg_preprocessed.pt + images) into a ccneg dataset",
+                        "ccneg_build.official:import_command"),
+    "export-official": ("write a ccneg dataset in the released CC-Neg layout", "ccneg_build.official:export_command"),
+    "push": ("validate a built folder and upload it to the Hugging Face Hub", "ccneg_build.hub:main"),
+}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Turn a caption corpus into a CC-Neg-style negation dataset: for every caption a negated
+caption and an exclusion caption, checked by one shared filter, split into train/eval by
+id hash and written as Parquet shards ready for the Hugging Face Hub.
+
+INPUT is a CC3M TSV (caption<TAB>url), a CC3M Image Labels TSV, a .parquet/.jsonl/.csv
+file, or hf:ORG/NAME[:SPLIT]; without INPUT the embedded sample of 300 real CC3M
+captions is used. Rerunning the same command resumes an interrupted run."""
+
+EPILOG = """\
+other jobs: ccneg-build SUBCOMMAND --help, with SUBCOMMAND one of: {subcommands}
+
+examples:
+  ccneg-build --out ccneg-sample
+  ccneg-build Validation_GCC-1.1.0-Validation.tsv --out cc3m-val-neg --workers 4
+  ccneg-build captions.parquet --caption-column text --url-column link --out my-neg --eval-size 2000
+  ccneg-build hf:ORG/NAME:train --limit 10000 --out hf-neg"""
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be zero or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The build command's parser, in argument groups that other parts extend."""
+    parser = argparse.ArgumentParser(
+        prog="ccneg-build",
+        description=DESCRIPTION,
+        epilog=EPILOG.format(subcommands=", ".join(SUBCOMMANDS)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", nargs="?", metavar="INPUT", help="caption corpus (default: embedded CC3M sample)")
+    parser.add_argument("--version", action="version", version=f"ccneg-build {__version__}")
+
+    source = parser.add_argument_group("input")
+    source.add_argument("--input-format", default="auto",
+                        choices=("auto", "cc3m", "cc3m-labels", "parquet", "jsonl", "csv", "hf"),
+                        help="input format (default: detected from the extension and first lines)")
+    source.add_argument("--caption-column", help="caption column of Parquet/JSONL/CSV/hf input (default: caption, text, ...)")
+    source.add_argument("--url-column", help="image URL column (default: url, URL, image_url if present)")
+    source.add_argument("--image-column", help="image column (bytes, {bytes, path} or a path) for --images column")
+    source.add_argument("--labels-column", help="labels column (default: labels if present)")
+    source.add_argument("--limit", type=non_negative_int, help="read only the first N rows of the input")
+
+    backend = parser.add_argument_group("negation backend")
+    backend.add_argument("--backend", default="rule", help="negation backend (default: rule, the offline spaCy rules)")
+    backend.add_argument("--seed", type=int, default=0,
+                         help="seed of the per-row choice of the object to negate (default: 0)")
+    for flags, kwargs in BACKEND_FLAGS:
+        backend.add_argument(*flags, **kwargs)
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", required=True, type=Path, help="output folder (created; resumed if it exists)")
+    output.add_argument("--eval-size", default=str(PAPER_EVAL_FRACTION), metavar="N|FRACTION",
+                        help="eval split: a row count (e.g. 2000, exact) or a fraction of accepted rows "
+                             f"(e.g. 0.1); 0 for none (default: {PAPER_EVAL_FRACTION}, the paper's ratio)")
+    output.add_argument("--rows-per-file", type=positive_int, default=50_000,
+                        help="rows per published Parquet file (default: 50000)")
+    output.add_argument("--overwrite", action="store_true",
+                        help="replace a dataset made with other settings (the LLM request cache is kept)")
+    output.add_argument("--push-to-hub", metavar="REPO_ID", default=None,
+                        help="after a successful build, validate and upload OUT to this Hub dataset repo "
+                             "(same as `ccneg-build push OUT REPO_ID`; token from HF_TOKEN or the saved login)")
+    output.add_argument("--hub-private", action="store_true", help="with --push-to-hub: create the repo as private")
+
+    run = parser.add_argument_group("execution")
+    run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
+    run.add_argument("--shard-size", type=positive_int, default=1000,
+                     help="rows per shard, the unit of resuming (default: 1000)")
+    run.add_argument("--engine", default="local", help="where shards run (default: local)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    images = parser.add_argument_group("images")
+    images.add_argument("--images", choices=IMAGE_MODES, default="none",
+                        help="none: text only (default); download: fetch each row's URL; "
+                             "column: take images from --image-column")
+    for flags, kwargs in IMAGE_FLAGS:
+        images.add_argument(*flags, **kwargs)
+    return parser
+
+
+def _option_dests(parser: argparse.ArgumentParser) -> list[str]:
+    extra = {tuple(flags) for flags, _ in BACKEND_FLAGS + IMAGE_FLAGS}
+    return [a.dest for a in parser._actions if tuple(a.option_strings) in extra]
+
+
+def config_from_args(args: argparse.Namespace, dests: Sequence[str]) -> BuildConfig:
+    """Turn parsed flags into the :class:`BuildConfig` every step receives."""
+    options = {d: getattr(args, d) for d in dests if getattr(args, d) is not None}
+    return BuildConfig(
+        out=args.out,
+        input=args.input,
+        input_format=args.input_format,
+        caption_column=args.caption_column,
+        url_column=args.url_column,
+        image_column=args.image_column,
+        labels_column=args.labels_column,
+        limit=args.limit,
+        backend=args.backend,
+        seed=args.seed,
+        workers=args.workers,
+        shard_size=args.shard_size,
+        rows_per_file=args.rows_per_file,
+        eval_size=EvalSize.parse(args.eval_size),
+        images=args.images,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        engine=args.engine,
+        options=options,
+    )
+
+
+def _error(message: str) -> None:
+    print(f"ccneg-build: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module_name, _, function = SUBCOMMANDS[argv[0]][1].partition(":")
+        return getattr(importlib.import_module(module_name), function)(argv[1:])
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args, _option_dests(parser))
+        config.validate()
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    status = run(config)
+    if status == EXIT_OK and args.push_to_hub:
+        from ccneg_build.hub import main as push_main
+
+        status = push_main([str(config.out), args.push_to_hub] + (["--private"] if args.hub_private else []))
+    return status
+
+
+def run(config: BuildConfig) -> int:
+    """Run a build and print its summary; map known failures to exit codes."""
+    from ccneg_build.engines import run_build
+    from ccneg_build.manifest import OutputFolderError
+    from ccneg_build.negators.registry import BackendError
+    from ccneg_build.sources import InputError
+
+    bar = _ProgressBar(config.progress)
+    try:
+        report = run_build(config, progress=bar.update, on_start=bar.start)
+    except (InputError, ConfigError, OutputFolderError, BackendError) as exc:
+        bar.close()
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        bar.close()
+        _error("interrupted; finished shards are kept: rerun the same command to resume")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # unexpected: show where, keep the one-line summary last
+        bar.close()
+        traceback.print_exc()
+        _error(f"{type(exc).__name__}: {exc} (finished shards are kept: rerun the same command to resume)")
+        return EXIT_FAILURE
+    bar.close()
+    print(format_summary(report))
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr counting input rows, with the running acceptance rate."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.accepted = 0
+        self.rows = 0
+
+    def start(self, source: Any, total: int | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="row", desc=f"ccneg-build {source.name}", file=sys.stderr,
+                        dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, _plan: Any, marker: dict[str, Any], resumed: bool) -> None:
+        self.accepted += marker["accepted"]
+        self.rows += marker["rows"]
+        if self.bar is not None:
+            self.bar.update(marker["rows"])
+            self.bar.set_postfix(accepted=f"{self.accepted / max(1, self.rows):.1%}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def format_summary(report: Any) -> str:
+    """The end-of-run table: rows, splits, reject reasons with rates, time and output."""
+    manifest = report.manifest
+    counts = manifest["counts"]
+    rows = counts["rows_read"] or 0
+
+    def share(n: int) -> str:
+        return f"{n / rows:6.1%}" if rows else "   n/a"
+
+    lines = [
+        f"ccneg-build {manifest['backend']} ({manifest.get('model')}), seed {manifest['seed']}: "
+        f"{report.mode} run, {report.shards_total} shards ({report.shards_resumed} already done)",
+        f"  {'rows read':<34}{rows:>9}",
+        f"  {'accepted':<34}{counts['accepted']:>9} {share(counts['accepted'])}",
+    ]
+    for name, n in counts["splits"].items():
+        lines.append(f"    {'split ' + name:<32}{n:>9}")
+    lines.append(f"  {'rejected':<34}{counts['rejected']:>9} {share(counts['rejected'])}")
+    for reason, n in sorted(manifest["reject_reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"    {reason:<32}{n:>9} {share(n)}")
+    timings = manifest["timings"]
+    lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({timings['rows_per_s']:.0f} rows/s in shards)")
+    lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
+    return "\n".join(lines)
+
+
+def reasons_command(argv: Sequence[str]) -> int:
+    """``ccneg-build reasons``: print every reject reason code with its meaning."""
+    parser = argparse.ArgumentParser(prog="ccneg-build reasons", description="List the reject reason codes.")
+    parser.parse_args(list(argv))
+    from ccneg_build.verify import REASONS
+
+    width = max(len(code) for code in REASONS)
+    for code, meaning in REASONS.items():
+        print(f"{code:<{width}}  {meaning}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

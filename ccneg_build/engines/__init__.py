@@ -1,0 +1,121 @@
+"""Running a build: the steps every engine shares, around the engine that runs the shards.
+
+:func:`run_build` is what ``ccneg-build`` calls. It opens the input (failing before any
+write when it cannot be read), builds the negator through the registry, prepares the
+output folder (resume, refuse or overwrite), lets the chosen engine process the shards,
+then publishes the dataset files, the manifest and the card. Engines only differ in where
+shards run; ``ENGINES`` maps ``--engine`` names to them (lazily imported).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ccneg_build.card import render_card
+from ccneg_build.config import BuildConfig, fingerprint
+from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.negators.registry import build_negator
+from ccneg_build.publish import publish
+from ccneg_build.runner import PartStore, ShardPlan, strip_images
+from ccneg_build.sources import Source, open_source
+from ccneg_build.writer import atomic_write_text
+
+#: ``--engine`` name -> "module:function" with the signature of ``local.run_shards``.
+ENGINES: dict[str, str] = {"local": "ccneg_build.engines.local:run_shards"}
+
+
+@dataclass
+class BuildReport:
+    """What a finished build reports back to the command line."""
+
+    out: Path
+    mode: str  # "new", "resume" or "overwrite"
+    manifest: dict[str, Any]
+    shards_total: int = 0
+    shards_resumed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def open_input(config: BuildConfig) -> Source:
+    """The configured input, checked readable (raises ``InputError``)."""
+    return open_source(config.input, config.input_format, config.caption_column, config.url_column,
+                       config.image_column, config.labels_column)
+
+
+def limited_rows(source: Source, config: BuildConfig):
+    """The input's rows, cut at ``--limit`` and with images dropped for ``--images none``."""
+    import itertools
+
+    rows = source.iter_rows()
+    if config.limit is not None:
+        rows = itertools.islice(rows, config.limit)
+    if config.images == "none":
+        rows = strip_images(rows)
+    return rows
+
+
+def resolve_engine(name: str) -> Callable[..., list[ShardPlan]]:
+    if name not in ENGINES:
+        raise ValueError(f"--engine {name!r} is unknown; choose one of: {', '.join(sorted(ENGINES))}")
+    module_name, _, function = ENGINES[name].partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any], bool], None] | None = None,
+              on_start: Callable[[Source, int | None], None] | None = None) -> BuildReport:
+    """Build the dataset described by ``config`` into ``config.out``; see the module doc."""
+    config.validate()
+    started = time.perf_counter()
+    created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    source = open_input(config)
+    engine = resolve_engine(config.engine)
+    negator = build_negator(config)
+    try:
+        negator_facts = negator.describe()
+        settings = config.output_settings()
+        record = run_record(settings, source.describe(), negator_facts)
+        mode = prepare_output(config.out, record, config.overwrite)
+        if on_start is not None:
+            total = source.total_rows
+            on_start(source, min(total, config.limit) if total is not None and config.limit is not None
+                     else (config.limit if total is None else total))
+        store = PartStore(config.out)
+        resumed = 0
+
+        def on_shard(plan: ShardPlan, marker: dict[str, Any], was_done: bool) -> None:
+            nonlocal resumed
+            resumed += was_done
+            if progress is not None:
+                progress(plan, marker, was_done)
+
+        shard_started = time.perf_counter()
+        plans = engine(config, limited_rows(source, config), fingerprint(record), store,
+                       negator if config.workers == 1 else None, on_shard)
+        shards_seconds = time.perf_counter() - shard_started
+    finally:
+        negator.close()
+
+    publish_started = time.perf_counter()
+    published = publish(config.out, store, plans, config.eval_size, config.rows_per_file)
+    publish_seconds = time.perf_counter() - publish_started
+    total_seconds = time.perf_counter() - started
+    rows_read = published.stats.counts.get("rows_read", 0)
+    timings = {
+        "total_s": total_seconds,
+        "shards_s": shards_seconds,
+        "publish_s": publish_seconds,
+        "rows_per_s": rows_read / shards_seconds if shards_seconds > 0 else 0.0,
+    }
+    manifest = build_manifest(config_settings=settings, source=source.describe(), negator=negator_facts,
+                              published=published, timings=timings, engine=config.engine,
+                              workers=config.workers, created=created)
+    manifest["run"] = {"mode": mode, "shards": len(plans), "shards_resumed": resumed}
+    write_manifest(config.out, manifest)
+    atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
+    return BuildReport(out=Path(config.out), mode=mode, manifest=manifest, shards_total=len(plans),
+                       shards_resumed=resumed)

@@ -1,0 +1,99 @@
+"""The local engine: shards processed in this process (``--workers 1``) or a process pool.
+
+The parent process reads the input once, cuts it into shards, skips finished ones and
+hands the others to workers, keeping at most ``2 x workers`` shards in flight so memory
+stays flat however large the input. Each worker builds its own negator once (through the
+registry, like the parent) and writes its shards' parts and markers itself; only the
+small markers travel back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable
+
+from ccneg_build.config import BuildConfig
+from ccneg_build.negators.base import Negator
+from ccneg_build.negators.registry import build_negator
+from ccneg_build.record import SourceRow
+from ccneg_build.runner import ImageStep, PartStore, ShardPlan, build_image_step, iter_shards, process_shard
+
+#: Called after each shard with (plan, marker, resumed).
+OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
+
+
+def run_shards(
+    config: BuildConfig,
+    rows: Iterable[SourceRow],
+    run_fingerprint: str,
+    store: PartStore,
+    negator: Negator | None,
+    on_shard: OnShard,
+) -> list[ShardPlan]:
+    """Process every unfinished shard; returns all shard plans in input order."""
+    shards = iter_shards(rows, config.shard_size, run_fingerprint)
+    if config.workers == 1:
+        assert negator is not None
+        return _serial(config, shards, store, negator, on_shard)
+    return _parallel(config, shards, store, on_shard)
+
+
+def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,
+            negator: Negator, on_shard: OnShard) -> list[ShardPlan]:
+    image_step = build_image_step(config)
+    plans = []
+    for plan, batch in shards:
+        plans.append(plan)
+        if store.is_done(plan):
+            on_shard(plan, store.marker(plan), True)
+            continue
+        on_shard(plan, process_shard(plan, batch, negator, store, image_step), False)
+    return plans
+
+
+# ----------------------------------------------------------------------------- worker pool
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: BuildConfig) -> None:
+    """Runs once per worker process: build the negator and image step for its lifetime."""
+    _WORKER["negator"] = build_negator(config)
+    _WORKER["image_step"] = build_image_step(config)
+    _WORKER["store"] = PartStore(config.out)
+
+
+def _work(plan: ShardPlan, batch: list[SourceRow]) -> dict[str, Any]:
+    negator: Negator = _WORKER["negator"]
+    image_step: ImageStep | None = _WORKER["image_step"]
+    return process_shard(plan, batch, negator, _WORKER["store"], image_step)
+
+
+def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,
+              on_shard: OnShard) -> list[ShardPlan]:
+    plans: list[ShardPlan] = []
+    in_flight: dict[Future, ShardPlan] = {}
+    limit = 2 * config.workers
+    # spawn: workers start clean (no inherited threads or loaded models), same on every OS
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_init_worker,
+                             initargs=(config,)) as pool:
+        for plan, batch in shards:
+            plans.append(plan)
+            if store.is_done(plan):
+                on_shard(plan, store.marker(plan), True)
+                continue
+            while len(in_flight) >= limit:
+                _collect(in_flight, on_shard, block=True)
+            in_flight[pool.submit(_work, plan, batch)] = plan
+        while in_flight:
+            _collect(in_flight, on_shard, block=True)
+    return plans
+
+
+def _collect(in_flight: dict[Future, ShardPlan], on_shard: OnShard, block: bool) -> None:
+    done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=None if block else 0)
+    for future in done:
+        plan = in_flight.pop(future)
+        on_shard(plan, future.result(), False)

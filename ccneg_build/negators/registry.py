@@ -1,0 +1,79 @@
+"""The one place that turns a backend name into a negator: ``--backend NAME`` -> object.
+
+Backends are imported lazily (by dotted path) so that choosing ``rule`` never imports an
+LLM SDK and vice versa, and so worker processes and Ray tasks can rebuild the same
+negator from the same :class:`~ccneg_build.config.BuildConfig`.
+
+A backend class is built with ``cls.from_config(config, state_dir)`` when it defines that
+class method (LLM backends keep their request cache in ``state_dir``, a folder under the
+output folder reserved for that backend), else with ``cls(seed=config.seed)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ccneg_build.negators.base import Negator
+
+if TYPE_CHECKING:
+    from ccneg_build.config import BuildConfig
+
+#: backend name -> "module:Class"; add a backend with one line here (or :func:`register`).
+BACKENDS: dict[str, str] = {
+    "rule": "ccneg_build.negators.rule:RuleNegator",
+}
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot be built (unknown name, missing package or model)."""
+
+
+def register(name: str, target: str) -> None:
+    """Add or replace a backend (``target`` is ``"package.module:ClassName"``)."""
+    if ":" not in target:
+        raise ValueError("target must look like 'package.module:ClassName'")
+    BACKENDS[name] = target
+
+
+def available() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def backend_class(name: str) -> type:
+    """Import and return the class registered under ``name``."""
+    if name not in BACKENDS:
+        raise BackendError(f"--backend {name!r} is unknown; choose one of: {', '.join(available())}")
+    module_name, _, class_name = BACKENDS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendError(
+            f"--backend {name}: cannot import {module_name} ({exc}); install the extra it needs, "
+            f"e.g. pip install 'ccneg[llm]'"
+        ) from None
+    return getattr(module, class_name)
+
+
+def state_dir(out: Path, name: str) -> Path:
+    """Where backend ``name`` may keep files that survive reruns (request caches)."""
+    return Path(out) / ".ccneg" / "cache" / name
+
+
+def build_negator(config: "BuildConfig", name: str | None = None) -> Negator:
+    """Build the negator for ``config`` (or for backend ``name``, e.g. a fallback)."""
+    name = name or config.backend
+    cls = backend_class(name)
+    try:
+        if hasattr(cls, "from_config"):
+            negator = cls.from_config(config, state_dir(config.out, name))
+        else:
+            negator = cls(seed=config.seed)
+    except BackendError:
+        raise
+    except Exception as exc:  # model missing, bad option: say which backend and why
+        raise BackendError(f"--backend {name}: cannot start ({exc})") from exc
+    if not isinstance(negator, Negator):
+        raise BackendError(f"--backend {name}: {cls.__name__} does not implement the Negator interface")
+    return negator

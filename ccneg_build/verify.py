@@ -1,0 +1,325 @@
+"""THE filter: one set of checks that every backend's output passes before it is kept.
+
+Rules, LLMs and any future backend are judged by the same pure functions, so a dataset's
+quality does not depend on which backend wrote a row, and the reason codes in
+``rejected/*.parquet`` and ``manifest.json`` mean the same thing everywhere.
+
+The module also *derives* ``negation_cue`` and ``negation_type`` from the pair
+(caption, negated caption) instead of trusting a backend's label, for the same reason.
+
+Every reason code is listed in :data:`REASONS` with a one-line explanation; the
+documentation (docs/format.md) mirrors that table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from ccneg_build.record import NEGATION_CUES, NEGATION_TYPES, Negation, Rejection, SourceRow
+
+#: Captions longer than this are rejected when read (CC3M captions stay under ~400).
+MAX_CAPTION_CHARS = 1000
+#: A negated caption may add at most this many characters ("does not", commas, ...).
+MAX_ADDED_CHARS = 40
+#: A negated caption keeps at least this share of the caption's characters.
+MIN_KEPT_RATIO = 0.3
+#: Words a negation may add besides the cue itself (do-support, articles, "there is").
+ALLOWED_ADDED_WORDS = frozenset(
+    "a an the any do does did is are was were be being been has have had there it its "
+    "with of in on at to by for from and or".split()
+)
+#: At most this many added words outside the caption and the allowed list.
+MAX_NEW_WORDS = 1
+
+REASONS: dict[str, str] = {
+    # --- reading (stage "read"): the row never reached a negator
+    "bad_columns": "the row has the wrong number of columns for its format",
+    "bad_encoding": "the row's bytes are not valid UTF-8",
+    "bad_json": "the JSON line does not parse as an object",
+    "empty_caption": "the caption is missing or blank",
+    "nul_byte": "the caption contains a NUL byte",
+    "caption_too_long": f"the caption is longer than {MAX_CAPTION_CHARS} characters",
+    "bad_characters": "the text contains control characters or U+FFFD replacement characters",
+    # --- images (stage "image"): more codes come from the image step (http_404, timeout, ...)
+    "missing_image": "--images column: the row's image cell is empty",
+    # --- negating (stage "negate"): the backend proposed nothing usable
+    "parse_failed": "the parser failed on the caption",
+    "no_subject": "the decomposition found no subject",
+    "no_relation": "the caption has no object-predicate pair to negate",
+    "negator_error": "the backend failed on this row (detail says how)",
+    # --- verifying (stage "verify"): the proposal failed a check of this module
+    "unchanged": "the negated caption equals the caption",
+    "no_negation_added": "the negated caption adds no negation word",
+    "multiple_negations": "the negated caption adds more than one negation word",
+    "object_not_in_caption": "the chosen object does not occur in the caption",
+    "predicate_not_in_caption": "the chosen predicate does not occur in the caption",
+    "object_missing_from_negated": "the negated caption no longer mentions the chosen object",
+    "exclusion_empty": "the exclusion caption is empty or has no words",
+    "exclusion_has_object": "the exclusion caption still contains the chosen object",
+    "exclusion_unchanged": "the exclusion caption equals the caption",
+    "length_out_of_range": "an output is much longer or shorter than the caption",
+    "added_content": "the negated caption adds words that the caption does not contain",
+    "markup": "an output contains markup, JSON, code fences or line breaks",
+    "commentary": "an output contains instructions, labels or commentary instead of a caption",
+}
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CONTRACTED_NOT = re.compile(r"^[a-z]+n't$")
+_NEGATION_WORDS = frozenset({"not", "no", "without", "never", "cannot", "nor", "none", "nothing", "nobody"})
+_PREPOSITIONS = frozenset(
+    "about above across after against along amid among around as at atop before behind below "
+    "beneath beside besides between beyond by down during for from in inside into like near "
+    "next of off on onto opposite out outside over past through throughout to toward towards "
+    "under underneath upon via with within".split()
+)
+_AUXILIARIES = frozenset(
+    "do does did is are was were am be been being has have had can could will would shall "
+    "should may might must".split()
+)
+_MARKUP = re.compile(r"[{}<>\[\]`|]|\n|\r|^\s*#|\*\*|^\s*[-*]\s")
+_COMMENTARY = (
+    "negated caption", "negative prompt", "negative-prompt", "exclusion", "caption:",
+    "here is", "here's", "sure,", "sure!", "as an ai", "i cannot", "i can't", "i'm sorry",
+    "sorry,", "note:", "output:", "answer:", "ignore the", "instruction", "json", "assistant",
+    "the sentence", "this caption", "rewritten",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the filter concluded for an accepted row: the derived labels."""
+
+    negation_cue: str
+    negation_type: str
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; "doesn't" stays one token so its negation can be counted."""
+    normalised = text.lower().replace("\u2019", "'")
+    return _WORD.findall(normalised)
+
+
+def is_negation_word(token: str) -> bool:
+    return token in _NEGATION_WORDS or bool(_CONTRACTED_NOT.match(token))
+
+
+def cue_of(token: str) -> str:
+    """Map a negation token to its cue in :data:`NEGATION_CUES` ("doesn't" -> "not")."""
+    if token in ("no", "none", "nothing", "nobody"):
+        return "no"
+    if token in ("without", "never"):
+        return token
+    return "not"
+
+
+def phrase_count(phrase: str, text: str) -> int:
+    """How often ``phrase`` occurs in ``text`` as whole words, case-insensitively."""
+    target = words(phrase)
+    if not target:
+        return 0
+    tokens = words(text)
+    n = len(target)
+    return sum(1 for i in range(len(tokens) - n + 1) if tokens[i : i + n] == target)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(words(text))
+
+
+# ----------------------------------------------------------------------------- reading checks
+
+
+def check_caption(caption: str | None) -> tuple[str, str] | None:
+    """The character sanity every reader applies: ``(reason, detail)`` or ``None`` if fine."""
+    if caption is None or not caption.strip():
+        return "empty_caption", "the caption is empty"
+    if "\x00" in caption:
+        return "nul_byte", "the caption contains a NUL byte (\\x00)"
+    if len(caption) > MAX_CAPTION_CHARS:
+        return "caption_too_long", f"{len(caption)} characters (at most {MAX_CAPTION_CHARS})"
+    bad = _bad_character(caption)
+    if bad is not None:
+        return "bad_characters", f"character U+{ord(bad):04X} at position {caption.index(bad)}"
+    return None
+
+
+def _bad_character(text: str) -> str | None:
+    for ch in text:
+        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t"):
+            return ch
+    return None
+
+
+# ----------------------------------------------------------------------------- output checks
+
+
+def _fail(reason: str, detail: str, negation: Negation | None = None) -> Rejection:
+    return Rejection(
+        reason=reason,
+        detail=detail,
+        stage="verify",
+        raw_response=negation.raw_response if negation else None,
+        negation=negation,
+        generator=negation.generator if negation else None,
+    )
+
+
+def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, str] | None:
+    """Sanity of one generated sentence: characters, markup, commentary (not in the caption)."""
+    bad = _bad_character(output)
+    if bad is not None:
+        return "bad_characters", f"{field_name} contains U+{ord(bad):04X}"
+    if _MARKUP.search(output) and not _MARKUP.search(caption):
+        return "markup", f"{field_name} contains markup: {output[:80]!r}"
+    lowered_output, lowered_caption = output.lower(), caption.lower()
+    for phrase in _COMMENTARY:
+        if phrase in lowered_output and phrase not in lowered_caption:
+            return "commentary", f"{field_name} contains {phrase!r}"
+    return None
+
+
+def added_negations(caption: str, negated: str) -> list[str]:
+    """Negation tokens the negated caption has beyond those of the caption, in order."""
+    before = Counter(t for t in words(caption) if is_negation_word(t))
+    added: list[str] = []
+    for token in words(negated):
+        if not is_negation_word(token):
+            continue
+        if before[token] > 0:
+            before[token] -= 1
+        else:
+            added.append(token)
+    return added
+
+
+def negation_labels(caption: str, negated: str) -> Verdict | None:
+    """Derive (cue, type) from the caption and its negation; ``None`` if nothing was added.
+
+    The type follows the cue and the words around it (see docs/format.md):
+    ``without`` -> without; ``no`` -> absence; ``never`` -> verbal; ``not`` -> verbal when
+    it follows an auxiliary, is contracted or precedes a participle ("does not make",
+    "isn't", "not staring"), unless the next word is a preposition, which makes it a
+    negated relation ("not on a dome"); any other ``not`` is a relation.
+    """
+    added = added_negations(caption, negated)
+    if not added:
+        return None
+    token = added[0]
+    cue = cue_of(token)
+    if cue == "without":
+        kind = "without"
+    elif cue == "no":
+        kind = "absence"
+    elif cue == "never":
+        kind = "verbal"
+    else:
+        kind = _kind_of_not(caption, negated, token)
+    assert cue in NEGATION_CUES and kind in NEGATION_TYPES
+    return Verdict(negation_cue=cue, negation_type=kind)
+
+
+def _kind_of_not(caption: str, negated: str, token: str) -> str:
+    tokens = words(negated)
+    index = _inserted_position(words(caption), tokens, token)
+    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    preceding = tokens[index - 1] if index > 0 else ""
+    if following in _PREPOSITIONS:
+        return "relation"
+    if token != "not" or preceding in _AUXILIARIES or _looks_verbal(following):
+        return "verbal"
+    return "relation"
+
+
+def _looks_verbal(word: str) -> bool:
+    """A participle or gerund after "not" ("not staring", "not painted"): a negated verb."""
+    return len(word) > 4 and (word.endswith("ing") or word.endswith("ed"))
+
+
+def _inserted_position(caption_tokens: list[str], negated_tokens: list[str], token: str) -> int:
+    """Index in ``negated_tokens`` of the inserted negation ``token`` (first such one)."""
+    matcher = difflib.SequenceMatcher(a=caption_tokens, b=negated_tokens, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("insert", "replace"):
+            for j in range(j1, j2):
+                if negated_tokens[j] == token:
+                    return j
+    return negated_tokens.index(token)
+
+
+def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
+    """Judge one proposal: a :class:`Verdict` (accepted) or a :class:`Rejection` with reason.
+
+    Checks run from the most to the least basic so that the reason names the first real
+    problem. Pure: depends only on its arguments.
+    """
+    caption = row.caption or ""
+    negated = negation.negated_caption or ""
+    exclusion = negation.exclusion_caption or ""
+    relations = negation.decomposition.relations
+    if not relations or not 0 <= negation.chosen < len(relations):
+        return _fail("no_relation", "the decomposition has no chosen object-predicate pair", negation)
+    relation = negation.chosen_relation
+
+    for text, name in ((negated, "negated caption"), (exclusion, "exclusion caption")):
+        problem = check_output_text(caption, text, name)
+        if problem:
+            return _fail(*problem, negation)
+    if _normalised(negated) == _normalised(caption):
+        return _fail("unchanged", "the negated caption equals the caption", negation)
+    if not words(exclusion):
+        return _fail("exclusion_empty", f"exclusion caption {exclusion!r} has no words", negation)
+    if _normalised(exclusion) == _normalised(caption):
+        return _fail("exclusion_unchanged", "the exclusion caption equals the caption", negation)
+
+    in_caption = phrase_count(relation.object, caption)
+    if in_caption == 0:
+        return _fail("object_not_in_caption", f"object {relation.object!r} is not in the caption", negation)
+    if relation.predicate.strip() and phrase_count(relation.predicate, caption) == 0:
+        return _fail(
+            "predicate_not_in_caption", f"predicate {relation.predicate!r} is not in the caption", negation
+        )
+    if phrase_count(relation.object, negated) == 0:
+        return _fail(
+            "object_missing_from_negated", f"object {relation.object!r} is not in the negated caption", negation
+        )
+    if phrase_count(relation.object, exclusion) >= in_caption:
+        return _fail("exclusion_has_object", f"object {relation.object!r} is still in the exclusion", negation)
+
+    added = added_negations(caption, negated)
+    if not added:
+        return _fail("no_negation_added", "no negation word was added", negation)
+    if len(added) > 1:
+        return _fail("multiple_negations", f"added {len(added)} negation words: {added}", negation)
+
+    length_problem = _length_problem(caption, negated, exclusion)
+    if length_problem:
+        return _fail("length_out_of_range", length_problem, negation)
+    new_words = _new_words(caption, negated)
+    if len(new_words) > MAX_NEW_WORDS:
+        return _fail("added_content", f"new words {new_words[:5]}", negation)
+
+    verdict = negation_labels(caption, negated)
+    assert verdict is not None  # an added negation exists (checked above)
+    return verdict
+
+
+def _length_problem(caption: str, negated: str, exclusion: str) -> str | None:
+    if len(negated) > len(caption) + MAX_ADDED_CHARS:
+        return f"negated caption has {len(negated)} characters for a caption of {len(caption)}"
+    if len(negated) < MIN_KEPT_RATIO * len(caption):
+        return f"negated caption keeps {len(negated)} of {len(caption)} characters"
+    if len(exclusion) > len(caption) + 10:
+        return f"exclusion caption has {len(exclusion)} characters for a caption of {len(caption)}"
+    return None
+
+
+def _new_words(caption: str, negated: str) -> list[str]:
+    known = set(words(caption)) | ALLOWED_ADDED_WORDS
+    return [t for t in words(negated) if t not in known and not is_negation_word(t)]
