@@ -53,7 +53,6 @@ class TrainConfig:
     eval_every: int = 0  # 0: only at the end (when eval_at_end)
     eval_at_end: bool = True
     eval_tasks: tuple[str, ...] = ("ccneg", "ccneg-balanced", "retrieval")
-    eval_limit: int | None = None
     log_every: int = 1
     tensorboard: bool = False
     wandb: bool = False

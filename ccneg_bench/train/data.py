@@ -46,12 +46,19 @@ def dataset_files(data_dir: Path) -> list[Path]:
 
 
 def read_dataset_table(data_dir: Path, columns: tuple[str, ...] = _COLUMNS, split: str | None = None) -> pa.Table:
-    """Read the given columns of every shard, optionally keeping one ``split`` only."""
+    """Read the given columns of every shard, optionally keeping one ``split`` only.
+
+    Shards are named ``{split}-*.parquet`` by ccneg-build; when no shard carries the split's
+    name, rows are selected by their ``split`` column instead.
+    """
     tables = []
-    for path in dataset_files(data_dir):
+    files = dataset_files(data_dir)
+    if split is not None:
+        files = [f for f in files if f.name.startswith(f"{split}-")] or files
+    for path in files:
         schema = pq.read_schema(path)
         present = [c for c in columns if c in schema.names]
-        missing = [c for c in ("id", "caption") if c not in present]
+        missing = [c for c in ("id", "caption") if c not in schema.names]
         if missing:
             raise ValueError(f"{path}: column(s) {missing} missing; is this a ccneg dataset shard?")
         table = pq.read_table(path, columns=present)

@@ -354,7 +354,7 @@ class Trainer:
                         "step": step, "epoch": (step - 1) // self.steps_per_epoch,
                         "loss": float(all_reduce_mean(loss, info)),
                         "lr": self.optimizer.param_groups[0]["lr"],
-                        "logit_scale": float(self.clip.model.logit_scale.exp()),
+                        "logit_scale": float(self.clip.model.logit_scale.detach().exp()),
                         "grad_norm": grad_norm,
                         "samples_per_s": window_samples / max(elapsed, 1e-9),
                         "bad_images": self.bad_images,

@@ -145,7 +145,7 @@ def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: ra
 def write_shapes_dataset(
     out_dir: Path, n_train: int, n_eval: int, seed: int = 0, image_size: int = 32
 ) -> Path:
-    """Write a shapes world as a ccneg dataset folder (``out_dir/data/part-00000.parquet``)."""
+    """Write a shapes world as a ccneg dataset folder (``data/{train,eval}-00000-of-00001.parquet``)."""
     rng = random.Random(seed)
     rows = []
     for row in range(n_train + n_eval):
@@ -154,10 +154,12 @@ def write_shapes_dataset(
         rows.append(scene_record(scene, image, row, "train" if row < n_train else "eval", rng))
     data_dir = Path(out_dir) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    target = data_dir / "part-00000.parquet"
-    tmp = target.with_name(target.name + ".tmp")
-    pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp)
-    os.replace(tmp, target)
+    for split in ("train", "eval"):
+        part = [r for r in rows if r["split"] == split]
+        target = data_dir / f"{split}-00000-of-00001.parquet"
+        tmp = target.with_name(target.name + ".tmp")
+        pq.write_table(pa.Table.from_pylist(part, schema=RECORD_SCHEMA), tmp, row_group_size=256)
+        os.replace(tmp, target)
     return Path(out_dir)
 
 

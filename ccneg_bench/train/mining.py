@@ -1,0 +1,300 @@
+"""Distractor mining: for each sample, the pool images its negated caption describes best.
+
+Score of pool image p for sample i (ccneg-facts.md section 2)::
+
+    score(i, p) = sim(p, exclusion caption_i) - sim(p, negated object_i)
+
+With L2-normalised features this is one dot product, ``p . (e_i - o_i)``, so scoring is a
+matrix product streamed over the pool in blocks with a running top-k: memory stays bounded
+by one (query block x pool block) score matrix whatever the pool size, and the result is a
+true top-k (never the sample's own image, never an image that failed to decode).
+
+Pool features go through ccneg-bench's feature cache (:mod:`ccneg_bench.features`), so they
+are computed once per (model, pool) and a rerun or a second dataset reuses them.
+
+Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says otherwise):
+
+* ``assignments.parquet``: ``id``, ``distractor_ids: list<string>``,
+  ``distractor_scores: list<float32>`` (best first);
+* ``images.parquet``: ``image_id``, ``image`` (HF Image struct ``{bytes, path}``) holding
+  every referenced pool image, so the dataset folder is self-contained;
+* ``manifest.json``: model, pool, k, counts and timings.
+
+Rows already assigned by an earlier run and not mined now are kept (mine the train split
+against one pool and the eval split against another, into the same folder).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from ccneg_bench.train.data import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE, read_dataset_table
+from ccneg_build.record import IMAGE_TYPE
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+ASSIGNMENT_SCHEMA = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("distractor_ids", pa.list_(pa.string())),
+    pa.field("distractor_scores", pa.list_(pa.float32())),
+])
+POOL_IMAGE_SCHEMA = pa.schema([pa.field("image_id", pa.string(), nullable=False), pa.field("image", IMAGE_TYPE)])
+
+
+@dataclass
+class Pool:
+    """A pool of candidate images and, when known, their content hashes."""
+
+    spec: str
+    table: Any  # ccneg_bench.datasets.base.ImageTable
+    sha256: list[str | None] = field(default_factory=list)
+    #: rows allowed as candidates (None: all); set when a split is chosen by column
+    keep: np.ndarray | None = None
+
+
+def open_pool(spec: str, split: str | None = None) -> Pool:
+    """A pool from a ccneg dataset folder, a Parquet file of images, or an image folder."""
+    from ccneg_bench.datasets.parquet_tables import ParquetImageTable
+    from ccneg_bench.datasets.released import PathImageTable
+
+    path = Path(spec)
+    if path.is_dir() and (path / "data").is_dir() and glob.glob(str(path / "data" / "*.parquet")):
+        files = _split_files(path, split)
+        ids: list[str] = []
+        sha: list[str | None] = []
+        for file in files:
+            names = pq.read_schema(file).names
+            table = pq.read_table(file, columns=[c for c in ("id", "image_sha256", "split") if c in names])
+            ids.extend(table.column("id").to_pylist())
+            sha.extend(table.column("image_sha256").to_pylist() if "image_sha256" in names else [None] * len(table))
+        pool = Pool(spec, ParquetImageTable([str(f) for f in files], ids, column="image", root=str(path)), sha)
+        if split is not None and not any(Path(f).name.startswith(f"{split}-") for f in files):
+            pool = _filter_pool_by_split_column(pool, files, split)
+        return pool
+    if path.is_file() and path.suffix == ".parquet":
+        names = pq.read_schema(path).names
+        id_column = "image_id" if "image_id" in names else "id" if "id" in names else None
+        if id_column is None or "image" not in names:
+            raise ValueError(f"{path}: a pool Parquet needs an 'image_id' (or 'id') column and an 'image' column")
+        ids = [str(i) for i in pq.read_table(path, columns=[id_column]).column(0).to_pylist()]
+        return Pool(spec, ParquetImageTable([str(path)], ids, column="image", root=str(path.parent)), [None] * len(ids))
+    if path.is_dir():
+        files = sorted(
+            p.relative_to(path).as_posix() for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
+        if not files:
+            raise ValueError(f"{path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this pool folder")
+        return Pool(spec, PathImageTable(files, files, root=str(path)), [None] * len(files))
+    raise ValueError(f"--pool {spec}: not a ccneg dataset folder, a .parquet of images or an image folder")
+
+
+def _split_files(folder: Path, split: str | None) -> list[Path]:
+    files = sorted((folder / "data").glob("*.parquet"))
+    if split is None:
+        return files
+    named = [f for f in files if f.name.startswith(f"{split}-")]
+    return named or files
+
+
+def _filter_pool_by_split_column(pool: Pool, files: list[Path], split: str) -> Pool:
+    """Pools whose shards are not named by split: keep rows whose ``split`` column matches."""
+    splits: list[str | None] = []
+    for file in files:
+        if "split" in pq.read_schema(file).names:
+            splits.extend(pq.read_table(file, columns=["split"]).column(0).to_pylist())
+        else:
+            splits.extend([split] * pq.ParquetFile(file).metadata.num_rows)
+    pool.keep = np.array([s == split for s in splits])
+    return pool
+
+
+def _query_vectors(adapter: Any, exclusion: list[str], objects: list[str], cache: Path | None) -> np.ndarray:
+    """``normalise(e_i) - normalise(o_i)`` per sample (each text encoded once)."""
+    from ccneg_bench.features import encode_texts
+
+    texts = encode_texts(adapter, exclusion + objects, cache=cache, progress=True)
+    return texts.of(exclusion) - texts.of(objects)
+
+
+def streaming_top_k(
+    queries: torch.Tensor, pool: torch.Tensor, k: int, exclude: torch.Tensor, valid: torch.Tensor,
+    query_block: int = 4096, pool_block: int = 16384,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k pool rows per query by ``queries @ pool.T``, streamed over both in blocks.
+
+    ``exclude[i]`` is a pool row query ``i`` must never get (its own image) or -1;
+    ``valid[p]`` is False for pool rows that failed to decode. Returns (scores, rows), both
+    (N, k'), best first, with k' = min(k, number of usable pool rows); a query with fewer
+    usable candidates has trailing ``-inf`` scores.
+    """
+    n, m = queries.shape[0], pool.shape[0]
+    k = min(k, m)
+    all_scores = torch.full((n, k), -torch.inf)
+    all_rows = torch.full((n, k), -1, dtype=torch.long)
+    for q0 in range(0, n, query_block):
+        q = queries[q0 : q0 + query_block]
+        best_scores = torch.full((q.shape[0], k), -torch.inf, device=q.device)
+        best_rows = torch.full((q.shape[0], k), -1, dtype=torch.long, device=q.device)
+        own = exclude[q0 : q0 + query_block].to(q.device)
+        for p0 in range(0, m, pool_block):
+            block = pool[p0 : p0 + pool_block]
+            scores = q @ block.t()
+            scores[:, ~valid[p0 : p0 + pool_block].to(q.device)] = -torch.inf
+            inside = (own >= p0) & (own < p0 + block.shape[0])
+            if inside.any():
+                scores[inside.nonzero().squeeze(1), own[inside] - p0] = -torch.inf
+            kk = min(k, block.shape[0])
+            top_scores, top_rows = scores.topk(kk, dim=1)
+            merged_scores = torch.cat([best_scores, top_scores], dim=1)
+            merged_rows = torch.cat([best_rows, top_rows + p0], dim=1)
+            best_scores, order = merged_scores.topk(k, dim=1)
+            best_rows = merged_rows.gather(1, order)
+        all_scores[q0 : q0 + q.shape[0]] = best_scores.cpu()
+        all_rows[q0 : q0 + q.shape[0]] = best_rows.cpu()
+    return all_scores, all_rows
+
+
+def _pool_image_structs(pool: Pool, rows: list[int]) -> list[dict[str, Any]]:
+    """HF Image structs (bytes embedded) of the given pool rows, read chunk by chunk."""
+    table = pool.table
+    wanted = sorted(set(rows))
+    out: dict[int, dict[str, Any]] = {}
+    for start, stop in table.chunks(1024):
+        inside = [r for r in wanted if start <= r < stop]
+        if not inside:
+            continue
+        refs = table.read_refs(start, stop)
+        for r in inside:
+            ref = refs[r - start]
+            if isinstance(ref, (bytes, bytearray)):
+                ref = {"bytes": bytes(ref), "path": None}
+            elif isinstance(ref, str):
+                ref = {"bytes": None, "path": ref}
+            data, path = ref.get("bytes"), ref.get("path")
+            if not data and path:
+                full = path if os.path.isabs(path) or not table.root else os.path.join(table.root, path)
+                with open(full, "rb") as handle:
+                    data = handle.read()
+            out[r] = {"bytes": data, "path": path}
+    return [out[r] for r in rows]
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def mine_distractors(
+    data: str, pool_spec: str, model: str = "open_clip:ViT-B-16", pretrained: str | None = "openai",
+    k: int = 3, split: str | None = None, pool_split: str | None = None, out: str | None = None,
+    cache_dir: str | None = None, device: str = "auto", batch_size: int = 128, workers: int = 2,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Mine ``k`` distractors per sample of ``data`` from ``pool_spec``; returns the manifest."""
+    from ccneg_bench.features import encode_image_table
+    from ccneg_bench.models import load_model
+
+    started = time.perf_counter()
+    if k < 1:
+        raise ValueError("--k must be at least 1")
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    folder = Path(out) if out else Path(data) / DISTRACTOR_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    cache_root = Path(cache_dir) if cache_dir else folder / "cache"
+
+    samples = read_dataset_table(Path(data), ("id", "exclusion_caption", "negated_object", "image_sha256", "split"), split)
+    ids = samples.column("id").to_pylist()
+    exclusion = samples.column("exclusion_caption").to_pylist()
+    objects = samples.column("negated_object").to_pylist()
+    sample_sha = samples.column("image_sha256").to_pylist()
+    usable = [i for i in range(len(ids)) if exclusion[i] and objects[i]]
+    skipped = {"no_exclusion_or_object": len(ids) - len(usable)}
+
+    adapter = load_model(model, pretrained=pretrained, device=device)
+    pool = open_pool(pool_spec, pool_split)
+    model_tag = f"{adapter.spec.replace('/', '_').replace(':', '_')[-60:]}-{adapter.fingerprint()}"
+    image_features = encode_image_table(
+        adapter, pool.table, cache=cache_root / model_tag / f"pool-{pool.table.fingerprint()}",
+        batch_size=batch_size, workers=workers, progress=progress, desc="pool images",
+    )
+    valid = torch.from_numpy(image_features.ok.copy())
+    if pool.keep is not None:
+        valid &= torch.from_numpy(pool.keep)
+    queries = _query_vectors(
+        adapter, [exclusion[i] for i in usable], [objects[i] for i in usable],
+        cache_root / model_tag / "texts",
+    )
+    pool_row = {pid: r for r, pid in enumerate(pool.table.ids)}
+    pool_sha = {s: r for r, s in enumerate(pool.sha256) if s}
+    exclude = torch.tensor([
+        pool_row.get(ids[i], pool_sha.get(sample_sha[i] or "", -1)) for i in usable
+    ], dtype=torch.long)
+
+    run_device = torch.device(device)
+    scores, rows = streaming_top_k(
+        torch.from_numpy(queries).float().to(run_device),
+        torch.from_numpy(image_features.features).float().to(run_device), k, exclude, valid,
+    )
+    assignments = []
+    referenced: list[int] = []
+    for position, i in enumerate(usable):
+        picked = [(float(s), int(r)) for s, r in zip(scores[position], rows[position]) if r >= 0 and s > -np.inf]
+        referenced.extend(r for _, r in picked)
+        assignments.append({
+            "id": ids[i],
+            "distractor_ids": [pool.table.ids[r] for _, r in picked],
+            "distractor_scores": [s for s, _ in picked],
+        })
+    skipped["no_candidate"] = sum(1 for a in assignments if not a["distractor_ids"])
+
+    merged = _merge_assignments(folder / ASSIGNMENTS_FILE, assignments)
+    _write_parquet(pa.Table.from_pylist(merged, schema=ASSIGNMENT_SCHEMA), folder / ASSIGNMENTS_FILE)
+    new_images = dict(zip(
+        [pool.table.ids[r] for r in dict.fromkeys(referenced)],
+        _pool_image_structs(pool, list(dict.fromkeys(referenced))),
+    ))
+    images = _merge_images(folder / POOL_IMAGES_FILE, new_images, {d for a in merged for d in a["distractor_ids"]})
+    _write_parquet(pa.Table.from_pylist(images, schema=POOL_IMAGE_SCHEMA), folder / POOL_IMAGES_FILE)
+
+    manifest = {
+        "data": str(data), "split": split, "pool": pool_spec, "pool_split": pool_split,
+        "model": model, "pretrained": pretrained, "k": k, "samples": len(ids), "mined": len(usable),
+        "skipped": skipped, "pool_images": len(pool.table), "pool_images_failed": int((~image_features.ok).sum()),
+        "pool_cache": image_features.stats, "assignments": len(merged), "images_written": len(images),
+        "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    return manifest
+
+
+def _merge_assignments(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier assignments for ids not mined now, then the new ones."""
+    if not path.is_file():
+        return new
+    fresh = {a["id"] for a in new}
+    old = [a for a in pq.read_table(path).to_pylist() if a["id"] not in fresh]
+    return old + new
+
+
+def _merge_images(path: Path, new: dict[str, dict[str, Any]], referenced: set[str]) -> list[dict[str, Any]]:
+    """Pool images still referenced by some assignment (new images win over stored ones)."""
+    images: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for row in pq.read_table(path).to_pylist():
+            if row["image_id"] in referenced:
+                images[row["image_id"]] = row["image"]
+    images.update(new)
+    return [{"image_id": i, "image": img} for i, img in images.items() if i in referenced]
