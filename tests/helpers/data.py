@@ -43,7 +43,7 @@ def draw_image(index: int, size: int = 40, fmt: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
-def make_rows(n: int, split: str = "test", source: str = "synthetic", seed: int = 0,
+def make_rows(n: int, split: str = "eval", source: str = "synthetic", seed: int = 0,
               duplicate_every: int = 0, fmt: str = "PNG") -> list[dict[str, Any]]:
     """``n`` records in :data:`RECORD_SCHEMA` order; every ``duplicate_every``-th negation equals
     its caption (an exact tie), to exercise tie handling."""
@@ -94,7 +94,7 @@ def write_rows(out: Path, rows: list[dict[str, Any]], split: str, shards: int = 
     return paths
 
 
-def write_ccneg_folder(out: Path, n: int = 24, split: str = "test", seed: int = 0, shards: int = 1,
+def write_ccneg_folder(out: Path, n: int = 24, split: str = "eval", seed: int = 0, shards: int = 1,
                        duplicate_every: int = 0, row_group_size: int = 16) -> Path:
     """A ccneg-build output folder with ``n`` generated samples in ``split``; returns ``out``."""
     write_rows(out, make_rows(n, split=split, seed=seed, duplicate_every=duplicate_every), split, shards, row_group_size)

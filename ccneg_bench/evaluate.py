@@ -1,0 +1,208 @@
+"""``ccneg_bench.evaluate``: score one or more models on one dataset, write one JSON per task.
+
+Example::
+
+    import ccneg_bench
+    results = ccneg_bench.evaluate(
+        "open_clip:ViT-B-32", "ccneg-out", tasks=["ccneg", "retrieval"], pretrained="openai",
+        split="eval", output_dir="results", cache_dir="~/.cache/ccneg-bench",
+    )
+    results[0]["metrics"]["accuracy"]
+
+Result file schema (``schema_version`` "1"), one file per (model, dataset, split, task),
+named ``<model>__<dataset>__<split>__<task>.json``:
+
+    schema_version, task, status ("ok" | "error"), error (message when status is "error"),
+    model {spec, pretrained, description, fingerprint},
+    dataset {spec, split, fingerprint, notes},
+    n (samples in the split), metrics {...task metrics...},
+    breakdowns {negation_cue|num_relations|negation_type: {group: {n, accuracy, ci95}}},
+    failures [{id, code, detail}] (per sample: unreadable images and why),
+    versions {ccneg, python, torch, open_clip, transformers, numpy},
+    device, precision, seconds, images_per_second,
+    timing {image_seconds, text_seconds, task_seconds}, cache {...}, created (UTC ISO time),
+    predictions (path of the Parquet written by save_predictions, else null)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ccneg_bench.datasets import EvalDataset, load_eval_dataset
+from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
+from ccneg_bench.models import ModelAdapter, load_model
+from ccneg_bench.tasks import TaskContext, get_task
+
+RESULT_SCHEMA_VERSION = "1"
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("ccneg", "torch", "open_clip_torch", "transformers", "numpy"):
+        try:
+            out[name.replace("_torch", "")] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name.replace("_torch", "")] = None
+    return out
+
+
+def _slug(text: str) -> str:
+    text = text.rstrip("/\\")
+    if os.sep in text or "/" in text:
+        parts = re.split(r"[/\\]", text)
+        text = "_".join(p for p in parts[-2:] if p)
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")[:80] or "x"
+
+
+def result_filename(model_spec: str, pretrained: str | None, dataset_spec: str, split: str, task: str) -> str:
+    model = _slug(model_spec) + (f"+{_slug(os.path.basename(str(pretrained)))}" if pretrained else "")
+    return f"{model}__{_slug(dataset_spec)}__{_slug(split)}__{task}.json"
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, default=str)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def write_predictions(path: Path, columns: dict[str, list[Any]], task: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"task": [task] * len(next(iter(columns.values()), [])), **columns})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def evaluate(
+    model: str | ModelAdapter | Sequence[str | ModelAdapter],
+    dataset: str | EvalDataset,
+    tasks: Iterable[str] = ("ccneg",),
+    *,
+    pretrained: str | None = None,
+    split: str = "eval",
+    output_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 64,
+    workers: int = 2,
+    device: str | None = None,
+    precision: str = "amp",
+    save_predictions: bool = False,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+    chunk_size: int = 1024,
+    dataset_options: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate each model on ``dataset`` for each task; return the result dicts (and write them).
+
+    ``model`` is a spec (``open_clip:ViT-B-32``), a loaded :class:`ModelAdapter`, or a list of
+    either. A task that cannot run (e.g. ``ccneg-balanced`` without distractors) yields a result
+    with ``status: "error"`` and the reason; the other tasks still run.
+    """
+    task_names = list(dict.fromkeys(tasks))
+    for name in task_names:
+        get_task(name)  # fail fast on a typo, before loading anything
+    device = device or default_device()
+    data = dataset if isinstance(dataset, EvalDataset) else load_eval_dataset(dataset, split=split, **(dataset_options or {}))
+    models = model if isinstance(model, (list, tuple)) else [model]
+    results: list[dict[str, Any]] = []
+    for entry in models:
+        adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
+        results.extend(_evaluate_one(adapter, data, task_names, pretrained if not isinstance(entry, ModelAdapter) else None,
+                                     output_dir, cache_dir, batch_size, workers, precision, save_predictions,
+                                     bootstrap, seed, progress, chunk_size))
+    return results
+
+
+def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str], pretrained: str | None,
+                  output_dir: Any, cache_dir: Any, batch_size: int, workers: int, precision: str,
+                  save_predictions: bool, bootstrap: int, seed: int, progress: bool,
+                  chunk_size: int) -> list[dict[str, Any]]:
+    started = time.perf_counter()
+    cache = feature_cache_dir(os.path.expanduser(str(cache_dir)) if cache_dir else None, adapter, data)
+    encode = dict(batch_size=batch_size, workers=workers, precision=precision, progress=progress, chunk_size=chunk_size)
+    images = encode_image_table(adapter, data.images, cache=cache, desc="images", **encode)
+    texts = encode_texts(adapter, [s.caption for s in data.samples] + [s.negated_caption for s in data.samples],
+                         cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
+    distractors: ImageFeatures | None = None
+    if data.distractors is not None and any(get_task(n).needs_distractors for n in task_names):
+        if data.distractors is data.images:
+            distractors = images
+        else:
+            distractors = encode_image_table(adapter, data.distractors, cache=cache, desc="distractors", **encode)
+    encoded_seconds = time.perf_counter() - started
+    context = TaskContext(dataset=data, images=images, texts=texts, distractors=distractors, bootstrap=bootstrap, seed=seed)
+    results = []
+    for name in task_names:
+        results.append(_run_task(name, context, adapter, pretrained, data, output_dir, save_predictions,
+                                 encoded_seconds, images, texts, distractors, precision))
+    return results
+
+
+def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained: str | None, data: EvalDataset,
+              output_dir: Any, save_predictions: bool, encoded_seconds: float, images: ImageFeatures,
+              texts: Any, distractors: ImageFeatures | None, precision: str) -> dict[str, Any]:
+    task_started = time.perf_counter()
+    result: dict[str, Any] = {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "task": name,
+        "status": "ok",
+        "error": None,
+        "model": {"spec": adapter.spec, "pretrained": pretrained, "description": adapter.describe(),
+                  "fingerprint": adapter.fingerprint()},
+        "dataset": {"spec": data.spec, "split": data.split, "fingerprint": data.fingerprint(), "notes": data.notes},
+        "n": len(data.samples),
+    }
+    output = None
+    try:
+        output = get_task(name).run(context)
+    except ValueError as err:
+        result.update(status="error", error=str(err), metrics={}, breakdowns={}, failures=[])
+    if output is not None:
+        result.update(metrics=output.metrics, breakdowns=output.breakdowns, failures=output.failures)
+    task_seconds = time.perf_counter() - task_started
+    seconds = encoded_seconds + task_seconds
+    n_images = len(images.ok) + (len(distractors.ok) if distractors is not None and distractors is not images else 0)
+    result.update(
+        versions=package_versions(),
+        device=str(adapter.device),
+        precision=precision if adapter.device.type == "cuda" else "fp32",
+        seconds=round(seconds, 4),
+        images_per_second=round(n_images / seconds, 2) if seconds > 0 else None,
+        timing={"image_seconds": round(images.stats.get("seconds", 0.0) + (distractors.stats.get("seconds", 0.0) if distractors is not None and distractors is not images else 0.0), 4),
+                "text_seconds": round(texts.stats.get("seconds", 0.0), 4), "task_seconds": round(task_seconds, 4)},
+        cache={"images": images.stats, "texts": texts.stats},
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        predictions=None,
+    )
+    if output_dir is not None:
+        filename = result_filename(adapter.spec, pretrained, data.spec, data.split, name)
+        if save_predictions and output is not None and output.predictions:
+            path = Path(output_dir) / (filename[: -len(".json")] + ".predictions.parquet")
+            write_predictions(path, output.predictions, name)
+            result["predictions"] = str(path)
+        write_json_atomic(Path(output_dir) / filename, result)
+        result["path"] = str(Path(output_dir) / filename)
+    return result
