@@ -169,11 +169,9 @@ class RuleNegator:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
         caption = row.caption or ""
         spaced = is_spaced_style(caption)
-        usable: list[tuple[Candidate, str]] = []
-        for candidate in parse.candidates:
-            exclusion = exclusion_caption(doc, candidate, spaced)
-            if _removes_object(caption, exclusion, candidate.object):
-                usable.append((candidate, exclusion))
+        usable = self._usable(doc, caption, spaced, [c for c in parse.candidates if not c.fallback])
+        if not usable:
+            usable = self._usable(doc, caption, spaced, [c for c in parse.candidates if c.fallback])
         if not usable:
             return Rejection(
                 "no_relation",
@@ -195,6 +193,16 @@ class RuleNegator:
             exclusion_caption=exclusion,
             generator=self.generator,
         )
+
+    @staticmethod
+    def _usable(doc: Doc, caption: str, spaced: bool, candidates: list[Candidate]) -> list[tuple[Candidate, str]]:
+        """Candidates whose exclusion caption really drops the object, with that caption."""
+        usable: list[tuple[Candidate, str]] = []
+        for candidate in candidates:
+            exclusion = exclusion_caption(doc, candidate, spaced)
+            if _removes_object(caption, exclusion, candidate.object):
+                usable.append((candidate, exclusion))
+        return usable
 
     def _lemma(self, token: Token) -> str:
         """Base form of one verb, computed only for the verb being negated."""

@@ -30,9 +30,15 @@ from ccneg_build.negators.rule_words import (
 KINDS = ("noun_prep", "bare_prep", "without", "absence", "verbal", "conj")
 
 _NOUNS = frozenset(("NOUN", "PROPN"))
+#: Objects of prepositions: the tagger often calls a rare noun an adjective ("in a souk").
+_OBJECT_POS = frozenset(("NOUN", "PROPN", "ADJ"))
 _VERBS = frozenset(("VERB", "AUX"))
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
+_OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod"))
+#: Left dependents that belong to a clause we drop ("while sitting", "who moved", "to go").
+_CLAUSE_OPENER_DEPS = frozenset(("aux", "auxpass", "mark", "neg", "advmod"))
+_RELATIVE_TAGS = frozenset(("WDT", "WP", "WP$", "WRB"))
 _FINITE_PLURAL = frozenset(("VBP",))
 
 
@@ -51,6 +57,7 @@ class Candidate:
     verb: int  # the verb to negate for ``verbal``, else -1
     remove: tuple[int, int]
     determiner: int = -1  # determiner dropped by "with no" ("with some X"), else -1
+    fallback: bool = False  # offered only when a caption has no other pair ("an image, not of a cat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,9 @@ def decompose(doc: Doc) -> Parse | None:
     candidates: list[Candidate] = []
     for token in doc:
         dep = token.dep_
-        if dep == "prep" or dep == "agent" or (dep == "ROOT" and token.pos_ == "ADP"):
+        if dep == "prep" or dep == "agent" or (dep == "ROOT" and token.pos_ == "ADP") or (
+            dep == "prt" and token.n_rights > 0
+        ):
             if token.i in used:
                 continue
             candidate = _prepositional(doc, token, used)
@@ -153,12 +162,13 @@ def _object_text(doc: Doc, noun: Token) -> tuple[str, int, int]:
 def _phrase_end(noun: Token) -> int:
     """End (exclusive) of a noun phrase with its lists and clauses, not its prepositions.
 
-    Prepositional phrases after the object are kept: the parser often hangs "in the
-    dining area" on "table" when it describes the whole scene.
+    Prepositional phrases after the object are kept (except "of", which belongs to its
+    noun): the parser often hangs "in the dining area" on "table" when it describes the
+    whole scene.
     """
     end = noun.i + 1
     for child in noun.rights:
-        if child.dep_ in _OBJECT_TAIL_DEPS:
+        if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of"):
             end = max(end, child.right_edge.i + 1)
     return end
 
@@ -168,7 +178,7 @@ def _phrase_end(noun: Token) -> int:
 
 def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
     word = prep.lower_
-    if word in SKIPPED_PREPOSITIONS:
+    if word == "without":
         return None
     noun = next((c for c in prep.children if c.dep_ == "pobj"), None)
     if noun is None:
@@ -178,30 +188,37 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
         if inner is not None:
             used.add(inner[0].i)
             noun = inner[1]
-    if noun.pos_ not in _NOUNS:
+    if noun.pos_ not in _OBJECT_POS:
         return None
 
+    is_root = prep.dep_ == "ROOT"
     start, head = prep.i, prep.head
-    if head.i == prep.i - 1 and head.pos_ == "ADV" and head.lower_ in PREPOSITION_OPENERS:
-        start, head = head.i, head.head  # "next to": the phrase hangs on what "next" modifies
-    for child in prep.lefts:
-        if child.dep_ == "advmod":  # "right in front of", "just above"
-            start = min(start, child.i)
+    if head.i == prep.i - 1 and head.lower_ in PREPOSITION_OPENERS and head.dep_ in _OPENER_DEPS:
+        start, head = head.i, head.head  # "next to", "out of": the phrase hangs on what they modify
+    if not is_root:
+        for child in prep.lefts:
+            if child.dep_ == "advmod":  # "right in front of", "just above"
+                start = min(start, child.i)
 
     text, object_start, determiner = _object_text(doc, noun)
     predicate = doc[start:object_start].text
     remove = (start, _phrase_end(noun))
-    is_root = prep.dep_ == "ROOT"
 
     if word == "with":
         return _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
     if is_root:
-        return Candidate("bare_prep", text, predicate, start, -1, remove)
+        kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
+        return Candidate(kind, text, predicate, start, -1, remove)
     verb = _linking_verb(head)
     if verb is not None:
         return Candidate("verbal", text, predicate, start, verb.i, remove)
-    if head.i > start or head.pos_ in _VERBS:
-        return None  # a preposed phrase ("in the park, ...") or a negated verb
+    if head.i > start or any(c.dep_ == "neg" for c in head.children):
+        return None  # a preposed phrase ("in the park, ...") or an already negated verb
+    if word in SKIPPED_PREPOSITIONS:
+        if word != "of":
+            return None
+        # "the beginning of the trail": negatable only as "the beginning, not of the trail"
+        return Candidate("noun_prep", text, predicate, start, -1, remove, fallback=True)
     return Candidate("noun_prep", text, predicate, start, -1, remove)
 
 
@@ -222,24 +239,73 @@ def _with_candidate(
 
 def _linking_verb(head: Token) -> Token | None:
     """The verb whose negation negates a phrase hanging on ``head``, if there is one."""
-    if head.pos_ in _VERBS:
-        return head if _negatable(head) else None
     if head.pos_ == "ADJ" and head.dep_ == "acomp" and head.head.pos_ in _VERBS:
-        return head.head if _negatable(head.head) else None
-    return None
+        head = head.head
+    if head.pos_ not in _VERBS:
+        return None
+    return negation_site(head)
+
+
+def negation_site(verb: Token) -> Token | None:
+    """The verb that takes the negation: "would not help boost", "did not move to try".
+
+    A complement verb ("help *boost*", "moved *to try*", "got *married*") is negated
+    through the verb it completes, which is where English puts "not".
+    """
+    for _ in range(3):
+        if verb.dep_ not in ("xcomp", "acomp") or verb.head.pos_ not in _VERBS:
+            break
+        verb = verb.head
+    return verb if _negatable(verb) else None
 
 
 def _negatable(verb: Token) -> bool:
-    """A verb we can negate once: not already negated, and not a bare "be" infinitive."""
+    """A verb we can negate once and trust to be a verb.
+
+    Not already negated; not a participle used as an adjective ("reversing cameras");
+    and not a base form in the middle of a noun phrase, which is the tagger mistaking
+    a noun for a verb ("plus size formal dress").
+    """
+    tag = verb.tag_
+    if not (tag.startswith("VB") or tag == "MD") or verb.dep_ == "amod":
+        return False
     for child in verb.children:
         if child.dep_ == "neg":
+            return False
+    if tag in ("VBN", "VBD") and _adjective_in_disguise(verb):
+        return False
+    if tag == "VB" and verb.i > 0:
+        has_helper = any(c.dep_ in ("aux", "auxpass", "nsubj", "nsubjpass") for c in verb.lefts)
+        previous = verb.doc[verb.i - 1]
+        if not has_helper and previous.pos_ in ("NOUN", "PROPN", "ADJ", "DET", "NUM"):
             return False
     return True
 
 
+def _adjective_in_disguise(verb: Token) -> bool:
+    """ "gold plated ceiling", "hand made pasta": a compound adjective tagged as a verb.
+
+    Between two bare words (no determiner before the first, none after the verb) a past
+    form is nearly always such an adjective in CC3M's telegraphic captions, while real
+    clauses carry determiners ("the couple appeared happy", "a man held a cup").
+    """
+    doc = verb.doc
+    if verb.i == 0 or verb.i + 1 >= len(doc):
+        return False
+    if any(c.dep_ in ("aux", "auxpass") for c in verb.lefts):
+        return False
+    before, after = doc[verb.i - 1], doc[verb.i + 1]
+    if before.pos_ not in ("NOUN", "PROPN", "ADJ") or after.pos_ not in ("NOUN", "PROPN", "ADJ"):
+        return False
+    return not any(c.dep_ in ("det", "poss") for c in before.lefts)
+
+
 def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     verb = noun.head
-    if noun.pos_ not in _NOUNS or verb.pos_ not in _VERBS or not _negatable(verb):
+    if noun.pos_ not in _NOUNS or verb.pos_ not in _VERBS:
+        return None
+    site = negation_site(verb)
+    if site is None:
         return None
     text, object_start, _determiner = _object_text(doc, noun)
     between = doc[verb.i + 1 : object_start]
@@ -257,17 +323,30 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
         while end - 1 > verb.i and doc[end - 1].is_punct:
             end -= 1
     else:
-        start, end = verb.left_edge.i, verb.right_edge.i + 1
+        start, end = _clause_start(verb), verb.right_edge.i + 1
     if end <= noun.i:
         return None
-    return Candidate("verbal", text, predicate, verb.i, verb.i, (start, end))
+    return Candidate("verbal", text, predicate, verb.i, site.i, (start, end))
+
+
+def _clause_start(verb: Token) -> int:
+    """First token of a dependent clause we drop: its verb, or "while", "who", "to" before it.
+
+    A noun on the left is kept: when the parser makes "sari" the subject of "crossing"
+    in "woman in sari crossing the street", dropping it would leave "woman in".
+    """
+    start = verb.i
+    for child in verb.lefts:
+        if child.dep_ in _CLAUSE_OPENER_DEPS or child.tag_ in _RELATIVE_TAGS:
+            start = min(start, child.left_edge.i)
+    return start
 
 
 def _listed_with_subject(doc: Doc, subject: Token) -> Candidate | None:
     """ "cruise ship and boats": the second noun of a two-item list that is the subject."""
     conjs = [c for c in subject.rights if c.dep_ == "conj"]
     ccs = [c for c in subject.rights if c.dep_ == "cc"]
-    if len(conjs) != 1 or len(ccs) != 1 or ccs[0].lower_ != "and":
+    if len(conjs) != 1 or len(ccs) != 1 or ccs[0].lower_ not in ("and", "&"):
         return None
     other, cc = conjs[0], ccs[0]
     if other.pos_ not in _NOUNS or any(c.dep_ == "conj" for c in other.children):

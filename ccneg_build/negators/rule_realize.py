@@ -19,15 +19,16 @@ from ccneg_build.negators.rule_words import BE_FORMS
 Lemmatizer = Callable[[Token], str]
 
 _SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
-_ANY_PUNCTUATION = re.compile(r"[,.!?;:]")
+_ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
 _REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
 _COMMA_BEFORE_STOP = re.compile(r"\s*,(\s*[.!?;:)])")
-_LEADING_JUNK = re.compile(r"^[\s,;:]+")
-_TRAILING_JUNK = re.compile(r"[\s,;:&-]+$")
+_LEADING_JUNK = re.compile(r"^(?:[\s,;:]|(?:and|or|&)\s)+", re.IGNORECASE)
+_TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or))+$", re.IGNORECASE)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
 _SPACES = re.compile(r"\s+")
 _DO_SUPPORT = {"VBZ": "does", "VBD": "did", "VBP": "do"}
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
+_FINITE_AUX_TAGS = frozenset(("MD", "VBZ", "VBP", "VBD"))
 
 
 def is_spaced_style(caption: str) -> bool:
@@ -123,11 +124,11 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
     if auxiliaries:
-        last = auxiliaries[-1]
-        if last.tag_ == "TO":
-            edit.insert_before(last.i, "not ")
-        else:
-            edit.texts[last.i] = last.text + " not"
+        finite = next((a for a in auxiliaries if a.tag_ in _FINITE_AUX_TAGS), None)
+        if finite is not None:  # "is not being sold", "can not transform"
+            edit.texts[finite.i] = finite.text + " not"
+        else:  # "not being sold", "not to bring"
+            edit.insert_before(auxiliaries[0].i, "not ")
         return
     word = verb.lower_
     tag = verb.tag_

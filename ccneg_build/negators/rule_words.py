@@ -45,7 +45,7 @@ BE_FORMS = frozenset("is are was were am 's 're 'm be".split())
 #: Words that already negate a verb or a phrase.
 NEGATION_WORDS = frozenset("not n't no never without nor".split())
 
-#: Prepositions whose phrases we do not offer as relations: "of" rarely states a
-#: relation that can be negated fluently ("the beginning of the trail"), and "without"
-#: is already negative.
-SKIPPED_PREPOSITIONS = frozenset("of without than like as".split())
+#: Prepositions whose phrases hanging on a noun are not offered as relations ("more
+#: than", "such as"); "of" is offered only when nothing else is ("the beginning, not of
+#: the trail"). On a verb they are fine: "does not look like a spaceship".
+SKIPPED_PREPOSITIONS = frozenset("of than like as".split())
