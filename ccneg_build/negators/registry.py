@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 #: backend name -> "module:Class"; add a backend with one line here (or :func:`register`).
 BACKENDS: dict[str, str] = {
     "rule": "ccneg_build.negators.rule:RuleNegator",
+    "openai": "ccneg_build.negators.llm.factory:OpenAINegator",
+    "gemini": "ccneg_build.negators.llm.factory:GeminiNegator",
 }
 
 

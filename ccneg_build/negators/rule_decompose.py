@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from spacy.tokens import Doc, Token
 
 from ccneg_build.negators.rule_words import (
+    BE_FORMS,
+    DEPICTION_NOUNS,
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     PLACE_NOUNS,
@@ -73,8 +75,8 @@ def decompose(doc: Doc) -> Parse | None:
     root = _main_root(doc)
     if root is None:
         return None
-    used: set[int] = set()  # "of" tokens consumed by frames and complex prepositions
-    subject = _subject_token(root, used)
+    used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
+    subject = _subject_token(root)
     candidates: list[Candidate] = []
     for token in doc:
         dep = token.dep_
@@ -86,6 +88,8 @@ def decompose(doc: Doc) -> Parse | None:
             candidate = _prepositional(doc, token, used)
         elif dep == "dobj":
             candidate = _direct_object(doc, token, root)
+        elif dep == "attr":
+            candidate = _attribute(doc, token, root)
         else:
             continue
         if candidate is not None:
@@ -111,7 +115,7 @@ def _main_root(doc: Doc) -> Token | None:
     return best
 
 
-def _subject_token(root: Token, used: set[int]) -> Token | None:
+def _subject_token(root: Token) -> Token | None:
     """The subject: the clause's subject, or the root noun, seen through framing nouns."""
     token: Token | None = root
     if root.pos_ in _VERBS:
@@ -128,7 +132,6 @@ def _subject_token(root: Token, used: set[int]) -> Token | None:
         inner = _of_object(token)
         if inner is None:
             break
-        used.add(inner[0].i)
         token = inner[1]
     return token
 
@@ -205,19 +208,23 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
     remove = (start, _phrase_end(noun))
 
     if word == "with":
+        if determiner >= 0 and doc[determiner].lower_ == "no":
+            return None  # "with no plans" is already negative
         return _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
     if is_root:
         kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
         return Candidate(kind, text, predicate, start, -1, remove)
     verb = _linking_verb(head)
+    if verb is not None and word == "of" and verb.tag_ in ("VBZ", "VBP", "VBD") and not _has_auxiliary(verb):
+        verb = None  # "the stone ruins of the villas": a noun the tagger took for a verb
     if verb is not None:
         return Candidate("verbal", text, predicate, start, verb.i, remove)
     if head.i > start or any(c.dep_ == "neg" for c in head.children):
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
     if word in SKIPPED_PREPOSITIONS:
-        if word != "of":
-            return None
-        # "the beginning of the trail": negatable only as "the beginning, not of the trail"
+        if word != "of" or head.lower_ not in DEPICTION_NOUNS:
+            return None  # "a whale, not of a tale" is not English
+        # "an image of a door handle" -> "an image, not of a door handle", if nothing else
         return Candidate("noun_prep", text, predicate, start, -1, remove, fallback=True)
     return Candidate("noun_prep", text, predicate, start, -1, remove)
 
@@ -270,8 +277,8 @@ def _negatable(verb: Token) -> bool:
     if not (tag.startswith("VB") or tag == "MD") or verb.dep_ == "amod":
         return False
     for child in verb.children:
-        if child.dep_ == "neg":
-            return False
+        if child.dep_ == "neg" or (child.dep_ == "det" and child.i < verb.i):
+            return False  # already negated, or a noun ("the 94th running of the race")
     if tag in ("VBN", "VBD") and _adjective_in_disguise(verb):
         return False
     if tag == "VB" and verb.i > 0:
@@ -280,6 +287,10 @@ def _negatable(verb: Token) -> bool:
         if not has_helper and previous.pos_ in ("NOUN", "PROPN", "ADJ", "DET", "NUM"):
             return False
     return True
+
+
+def _has_auxiliary(verb: Token) -> bool:
+    return any(c.dep_ in ("aux", "auxpass") for c in verb.lefts)
 
 
 def _adjective_in_disguise(verb: Token) -> bool:
@@ -342,11 +353,33 @@ def _clause_start(verb: Token) -> int:
     return start
 
 
+def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
+    """ "romanesque structure is a historic church" -> "... is not a historic church"."""
+    verb = noun.head
+    if noun.pos_ not in _NOUNS or verb.lower_ not in BE_FORMS or verb.i > noun.i:
+        return None
+    if any(c.dep_ in ("expl", "neg") for c in verb.children):
+        return None  # "there is a dog on the bed" has no subject to keep
+    subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+    if subject is None or subject.pos_ == "PRON":
+        return None  # without a noun subject the exclusion would be "it in the sea"
+    text, object_start, _determiner = _object_text(doc, noun)
+    predicate = doc[verb.i : object_start].text
+    start = verb.i
+    for child in verb.lefts:
+        if child.dep_ in ("aux", "auxpass", "advmod") and child.i > subject.i:
+            start = min(start, child.i)
+    end = noun.right_edge.i + 1  # "a historic house alongside river" goes as a whole
+    while end - 1 > noun.i and doc[end - 1].is_punct:
+        end -= 1
+    return Candidate("verbal", text, predicate, verb.i, verb.i, (start, end))
+
+
 def _listed_with_subject(doc: Doc, subject: Token) -> Candidate | None:
     """ "cruise ship and boats": the second noun of a two-item list that is the subject."""
     conjs = [c for c in subject.rights if c.dep_ == "conj"]
     ccs = [c for c in subject.rights if c.dep_ == "cc"]
-    if len(conjs) != 1 or len(ccs) != 1 or ccs[0].lower_ not in ("and", "&"):
+    if len(conjs) != 1 or len(ccs) != 1 or ccs[0].lower_ != "and":
         return None
     other, cc = conjs[0], ccs[0]
     if other.pos_ not in _NOUNS or any(c.dep_ == "conj" for c in other.children):

@@ -116,8 +116,28 @@ def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
     start = candidate.anchor
     edit.insert_before(start, ", not ")
     end = candidate.remove[1]
-    if end < len(doc) and not doc[end].is_punct and doc[end].dep_ != "cc":
+    if end < len(doc) and _starts_new_phrase(doc[end], start):
         edit.insert_before(end, ", ")
+
+
+def _starts_new_phrase(token: Token, start: int) -> bool:
+    """Does the caption go on with a phrase of its own after the negated one?
+
+    "a woman, not next to a table, in the dining area" needs the closing comma; "a man
+    looking sideways" must not get one, so only prepositions and participles hanging
+    on a word before the negated phrase count.
+    """
+    if token.pos_ == "ADP":
+        return True
+    return token.tag_ in ("VBG", "VBN") and token.head.i < start
+
+
+def _whole_contraction(token: Token) -> Token:
+    """The last piece of a contraction the tokenizer split ("'" + "ve" in "i 've")."""
+    doc = token.doc
+    while token.whitespace_ == "" and token.i + 1 < len(doc) and doc[token.i + 1].pos_ == "AUX":
+        token = doc[token.i + 1]
+    return token
 
 
 def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
@@ -126,6 +146,7 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     if auxiliaries:
         finite = next((a for a in auxiliaries if a.tag_ in _FINITE_AUX_TAGS), None)
         if finite is not None:  # "is not being sold", "can not transform"
+            finite = _whole_contraction(finite)
             edit.texts[finite.i] = finite.text + " not"
         else:  # "not being sold", "not to bring"
             edit.insert_before(auxiliaries[0].i, "not ")

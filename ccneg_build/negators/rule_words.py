@@ -7,21 +7,32 @@ and which auxiliaries take "not" after them.
 
 from __future__ import annotations
 
-#: Nouns that only frame what a caption is about: "illustration of a girl" is about the
-#: girl, so the subject is found by following their "of".
-FRAME_NOUNS = frozenset(
+#: Nouns that show something else: "illustration of a girl" is about the girl, and
+#: "an illustration, not of a girl" is a fluent negation when nothing else is offered.
+DEPICTION_NOUNS = frozenset(
     """
     illustration illustrations image images picture pictures photo photos photograph
-    photographs photography view views closeup close-up up portrait portraits drawing
+    photographs photography view views closeup close-up up close portrait portraits drawing
     drawings sketch sketches vector vectors video videos footage shot shots render rendering
-    detail details silhouette silhouettes cartoon cartoons clip clips animation animations
-    painting paintings icon icons set sets collection collections selection group groups
-    herd herds flock flocks pack crowd crowds line lines row rows pile piles stack stacks
-    bunch bunches lot lots number variety pair pairs couple team teams series array kind
-    kinds type types sort sorts bouquet cluster swarm school fleet range assortment
-    silhouette pattern patterns background backgrounds texture textures close
+    renderings detail details silhouette silhouettes cartoon cartoons clip clips animation
+    animations painting paintings icon icons diagram diagrams map maps poster posters
+    print prints stock snapshot snapshots scene scenes depiction model models
     """.split()
 )
+
+#: Nouns that count or group what a caption is about: "a herd of cattle" is about cattle.
+QUANTITY_NOUNS = frozenset(
+    """
+    set sets collection collections selection group groups herd herds flock flocks pack
+    crowd crowds line lines row rows pile piles stack stacks bunch bunches lot lots number
+    variety pair pairs couple team teams series array kind kinds type types sort sorts
+    bouquet cluster swarm school fleet range assortment pattern patterns background
+    backgrounds texture textures handful dozens plenty
+    """.split()
+)
+
+#: Both kinds: the subject is found by following their "of".
+FRAME_NOUNS = DEPICTION_NOUNS | QUANTITY_NOUNS
 
 #: Nouns that turn "in front of X", "on top of X", "at the edge of X" into one preposition:
 #: the object is X, and the whole phrase is the predicate.

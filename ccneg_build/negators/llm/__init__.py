@@ -7,14 +7,15 @@ provider), ``engine`` (concurrency, pacing, retries), ``cache`` (SQLite request 
 stages), ``options`` (the command-line flags), ``factory`` (config -> negator).
 """
 
-from ccneg_build.negators.llm.factory import BACKENDS, create_llm_negator
-from ccneg_build.negators.llm.options import LLM_BACKENDS, LLMOptions, add_llm_arguments, options_from_args
+from ccneg_build.negators.llm.factory import BACKENDS, GeminiNegator, OpenAINegator, create_llm_negator
+from ccneg_build.negators.llm.options import LLM_BACKENDS, LLMOptions, llm_flags
 
 __all__ = [
     "BACKENDS",
     "LLM_BACKENDS",
+    "GeminiNegator",
     "LLMOptions",
-    "add_llm_arguments",
+    "OpenAINegator",
     "create_llm_negator",
-    "options_from_args",
+    "llm_flags",
 ]

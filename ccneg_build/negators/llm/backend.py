@@ -11,6 +11,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccneg_build.negators.registry import BackendError as RegistryBackendError
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -62,8 +64,13 @@ class PermanentError(BackendError):
         self.code = code
 
 
-class FatalBackendError(RuntimeError):
-    """Retrying cannot help for any request (missing or refused key, unknown model): stop the run."""
+class FatalBackendError(RegistryBackendError):
+    """Retrying cannot help for any request (missing or refused key, unknown model): stop the run.
+
+    A subclass of the registry's ``BackendError`` so that ``ccneg-build`` prints it as one
+    line and exits with code 2, and the runner lets it stop the run instead of rejecting
+    every row of the batch.
+    """
 
 
 class LLMBackend(abc.ABC):

@@ -62,6 +62,7 @@ def create_llm_negator(
     workers: int = 1,
     fallback: Callable[[], Negator] | None = None,
     negator_class: type[LLMNegator] = LLMNegator,
+    progress: bool = False,
 ) -> LLMNegator:
     """An LLM negator for backend ``name``; ``rpm``/``tpm`` are shared out among ``workers``.
 
@@ -90,7 +91,7 @@ def create_llm_negator(
     fallback_negator = fallback() if (opts.fallback == "rule" and fallback is not None) else None
     if opts.fallback == "rule" and fallback_negator is None:
         raise ValueError("--fallback rule needs the rule backend, which is not available")
-    return negator_class(engine, prompts, seed=seed, fallback=fallback_negator)
+    return negator_class(engine, prompts, seed=seed, fallback=fallback_negator, progress=progress)
 
 
 def _from_config(name: str, cls: type[LLMNegator], config: "BuildConfig", state_dir: Path) -> LLMNegator:
@@ -102,6 +103,8 @@ def _from_config(name: str, cls: type[LLMNegator], config: "BuildConfig", state_
     return create_llm_negator(
         name, config.options, state_dir, seed=config.seed, workers=config.workers,
         fallback=rule_fallback, negator_class=cls,
+        # a live per-row bar under the run's shard bar; worker processes would draw over each other
+        progress=config.progress and config.workers == 1,
     )
 
 

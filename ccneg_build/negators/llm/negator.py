@@ -36,8 +36,9 @@ class LLMNegator:
     """Negates captions with two few-shot requests per row through a :class:`RequestEngine`."""
 
     def __init__(self, engine: RequestEngine, prompts: PromptSet, *, seed: int = 0,
-                 fallback: Negator | None = None) -> None:
+                 fallback: Negator | None = None, progress: bool = False) -> None:
         self.engine = engine
+        self.progress = progress
         self.prompts = prompts
         self.seed = seed
         self.fallback = fallback
@@ -113,6 +114,7 @@ class LLMNegator:
 
     async def _negate_all(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
         tasks = [asyncio.ensure_future(self._negate_one(row)) for row in rows]
+        bar = self._progress_bar(tasks)
         try:
             return list(await asyncio.gather(*tasks))
         except FatalBackendError:
@@ -120,6 +122,28 @@ class LLMNegator:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _progress_bar(self, tasks: list["asyncio.Future[Any]"]) -> Any:
+        """A live bar of the batch's rows with request, cache, retry and error counts (stderr)."""
+        if not self.progress or not tasks:
+            return None
+        import sys
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), unit="row", desc=f"{self.backend} batch", leave=False, position=1,
+                   file=sys.stderr, dynamic_ncols=True)
+
+        def advance(_task: Any) -> None:
+            bar.update(1)
+            bar.set_postfix(self.progress_postfix(), refresh=False)
+
+        for task in tasks:
+            task.add_done_callback(advance)
+        return bar
 
     async def _negate_one(self, row: SourceRow) -> Negation | Rejection:
         caption = row.caption or ""

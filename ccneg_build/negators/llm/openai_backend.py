@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ccneg_build.negators.llm.options import RESPONSE_FORMATS
 from ccneg_build.negators.llm.backend import (
     ChatRequest,
     Completion,
@@ -22,8 +23,6 @@ from ccneg_build.negators.llm.backend import (
 
 DEFAULT_MODEL = "gpt-4o-mini"
 API_KEY_ENV = "OPENAI_API_KEY"
-#: ``--response-format`` values: a strict JSON schema, plain JSON mode, or free text.
-RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
 
 
 class OpenAIBackend(LLMBackend):

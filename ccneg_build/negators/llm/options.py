@@ -7,11 +7,12 @@ attempts, prices) may change between a run and its resume; the others may not.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ccneg_build.negators.llm.prompts import DEFAULT_PROMPT_VERSION
+
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
 
 LLM_BACKENDS = ("openai", "gemini")
 FALLBACKS = ("none", "rule")
@@ -41,8 +42,12 @@ class LLMOptions:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "LLMOptions":
+        """Known keys of ``options`` that are set; the rest keep their defaults."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in options.items() if k in known})
+        values = {k: v for k, v in options.items() if k in known and v is not None}
+        if values.get("top_k") == 0:
+            values["top_k"] = None
+        return cls(**values)
 
     def as_options(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,47 +73,42 @@ class LLMOptions:
             raise ValueError("; ".join(problems))
 
 
-def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """Add the ``LLM backends`` flag group (used with ``--backend openai|gemini``)."""
+def llm_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The LLM flags as (flags, argparse keyword arguments) for ``ccneg-build``'s backend group.
+
+    Defaults are ``None`` here (so a rule run records no LLM settings) and filled in by
+    :class:`LLMOptions`; the help text names each default.
+    """
     d = LLMOptions()
-    group = parser.add_argument_group(
-        "LLM backends (--backend openai | gemini)",
-        "Keys come only from the environment: OPENAI_API_KEY, GEMINI_API_KEY or GOOGLE_API_KEY.",
-    )
-    group.add_argument("--model", default=None,
-                       help="model name (default: gpt-4o-mini for openai, gemini-2.5-flash-lite for gemini)")
-    group.add_argument("--base-url", default=None,
-                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM), "
-                            "http://localhost:11434/v1 (Ollama); or a Gemini REST endpoint")
-    group.add_argument("--temperature", type=float, default=d.temperature, help="sampling temperature (default: %(default)s, as the paper)")
-    group.add_argument("--top-p", type=float, default=d.top_p, help="nucleus sampling (default: %(default)s)")
-    group.add_argument("--top-k", type=int, default=d.top_k,
-                       help="top-k sampling; sent to Gemini and as an extra field to OpenAI-compatible servers (default: %(default)s; 0 = do not send)")
-    group.add_argument("--max-output-tokens", type=int, default=d.max_output_tokens, help="answer length cap (default: %(default)s)")
-    group.add_argument("--response-format", default=d.response_format,
-                       choices=("auto", "json_schema", "json_object", "text"),
-                       help="OpenAI structured output; auto = json_schema on api.openai.com, json_object with --base-url")
-    group.add_argument("--prompt-version", default=d.prompt_version, help="prompt templates to use (default: %(default)s)")
-    group.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker (default: %(default)s)")
-    group.add_argument("--rpm", type=float, default=None, help="requests per minute, over all workers (default: no limit; the paper's pacing is 40)")
-    group.add_argument("--tpm", type=float, default=None, help="tokens per minute, over all workers (default: no limit)")
-    group.add_argument("--timeout", type=float, default=d.timeout, help="seconds per request (default: %(default)s)")
-    group.add_argument("--max-attempts", type=int, default=d.max_attempts,
-                       help="attempts per request before the row is rejected (default: %(default)s)")
-    group.add_argument("--backoff-base", type=float, default=d.backoff_base,
-                       help="first retry delay in seconds, doubled per attempt, with jitter; Retry-After wins (default: %(default)s)")
-    group.add_argument("--price-in", type=float, default=None, metavar="USD", help="price per million input tokens, for the cost report")
-    group.add_argument("--price-out", type=float, default=None, metavar="USD", help="price per million output tokens, for the cost report")
-    group.add_argument("--fallback", default=d.fallback, choices=FALLBACKS,
-                       help="what to do with a rejected LLM row: keep it rejected (none) or write the rule backend's row (rule)")
-    return group
 
+    def flag(name: str, help_text: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+        dest = name.lstrip("-").replace("-", "_")
+        return (name,), dict(dest=dest, default=None, help=help_text, **kwargs)
 
-def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``BuildConfig.options`` entries of the LLM flags, validated."""
-    values = {f.name: getattr(args, f.name) for f in fields(LLMOptions) if hasattr(args, f.name)}
-    if values.get("top_k") == 0:
-        values["top_k"] = None
-    options = LLMOptions(**values)
-    options.validate()
-    return options.as_options()
+    return [
+        flag("--model", "LLM backends: model name (default: gpt-4o-mini for openai, gemini-2.5-flash-lite for gemini)"),
+        flag("--base-url", "LLM backends: server URL, e.g. http://localhost:8000/v1 (vLLM), "
+             "http://localhost:11434/v1 (Ollama), http://localhost:8080/v1 (llama.cpp); "
+             "the key comes from OPENAI_API_KEY / GEMINI_API_KEY / GOOGLE_API_KEY only"),
+        flag("--temperature", f"LLM sampling temperature (default: {d.temperature}, the paper's)", type=float),
+        flag("--top-p", f"LLM nucleus sampling (default: {d.top_p})", type=float),
+        flag("--top-k", f"LLM top-k; sent to Gemini and as an extra field to OpenAI-compatible servers "
+             f"(default: {d.top_k}; 0 = do not send)", type=int),
+        flag("--max-output-tokens", f"LLM answer length cap (default: {d.max_output_tokens})", type=int),
+        flag("--response-format", "openai structured output (default: auto = json_schema on api.openai.com, "
+             "json_object with --base-url)", choices=RESPONSE_FORMATS),
+        flag("--prompt-version", f"prompt templates (default: {d.prompt_version})"),
+        flag("--concurrency", f"LLM requests in flight per worker (default: {d.concurrency})", type=int),
+        flag("--rpm", "LLM requests per minute over all workers (default: no limit; the paper's pacing is 40)",
+             type=float),
+        flag("--tpm", "LLM tokens per minute over all workers (default: no limit)", type=float),
+        flag("--timeout", f"seconds per LLM request (default: {d.timeout:g})", type=float),
+        flag("--max-attempts", f"attempts per LLM request before the row is rejected (default: {d.max_attempts})",
+             type=int),
+        flag("--backoff-base", f"first LLM retry delay in seconds, doubled per attempt with jitter; "
+             f"a server's Retry-After wins (default: {d.backoff_base:g})", type=float),
+        flag("--price-in", "USD per million input tokens, for the cost report", type=float, metavar="USD"),
+        flag("--price-out", "USD per million output tokens, for the cost report", type=float, metavar="USD"),
+        flag("--fallback", "rejected LLM rows: keep them rejected (none, default) or write the rule "
+             "backend's row instead (rule)", choices=FALLBACKS),
+    ]
