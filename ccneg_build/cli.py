@@ -26,9 +26,10 @@ from typing import Any, Sequence
 from ccneg_build import __version__
 from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, ConfigError, EvalSize
 from ccneg_build.images.options import image_flags
+from ccneg_build.negators.llm.options import llm_flags
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
-BACKEND_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+BACKEND_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = llm_flags()
 #: (flags, argparse keyword arguments) of image options (``--images download``).
 IMAGE_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = image_flags()
 #: subcommand -> (one-line help, "module:function(argv) -> int")
@@ -58,7 +59,10 @@ examples:
   ccneg-build --out ccneg-sample
   ccneg-build Validation_GCC-1.1.0-Validation.tsv --out cc3m-val-neg --workers 4
   ccneg-build captions.parquet --caption-column text --url-column link --out my-neg --eval-size 2000
-  ccneg-build hf:ORG/NAME:train --limit 10000 --out hf-neg"""
+  ccneg-build hf:ORG/NAME:train --limit 10000 --out hf-neg
+  GEMINI_API_KEY=... ccneg-build --backend gemini --rpm 60 --out gemini-neg
+  OPENAI_API_KEY=... ccneg-build --backend openai --model gpt-4o-mini --price-in 0.15 --price-out 0.6 --out openai-neg
+  ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg"""
 
 
 def positive_int(text: str) -> int:
@@ -97,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--limit", type=non_negative_int, help="read only the first N rows of the input")
 
     backend = parser.add_argument_group("negation backend")
-    backend.add_argument("--backend", default="rule", help="negation backend (default: rule, the offline spaCy rules)")
+    backend.add_argument("--backend", default="rule",
+                         help="negation backend: rule (default, the offline spaCy rules), openai (also any "
+                              "OpenAI-compatible server via --base-url) or gemini")
     backend.add_argument("--seed", type=int, default=0,
                          help="seed of the per-row choice of the object to negate (default: 0)")
     for flags, kwargs in BACKEND_FLAGS:
@@ -226,6 +232,7 @@ class _ProgressBar:
         self.bar = None
         self.accepted = 0
         self.rows = 0
+        self.llm_failed = 0
 
     def start(self, source: Any, total: int | None) -> None:
         if not self.enabled:
@@ -240,7 +247,11 @@ class _ProgressBar:
         self.rows += marker["rows"]
         if self.bar is not None:
             self.bar.update(marker["rows"])
-            self.bar.set_postfix(accepted=f"{self.accepted / max(1, self.rows):.1%}", refresh=False)
+            self.llm_failed += sum(v for k, v in marker["counts"].items() if k.endswith(".failures"))
+            postfix = {"accepted": f"{self.accepted / max(1, self.rows):.1%}"}
+            if self.llm_failed:
+                postfix["llm_failed"] = self.llm_failed
+            self.bar.set_postfix(postfix, refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -269,6 +280,9 @@ def format_summary(report: Any) -> str:
     for reason, n in sorted(manifest["reject_reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"    {reason:<32}{n:>9} {share(n)}")
     timings = manifest["timings"]
+    from ccneg_build.negators.llm.accounting import summary_lines
+
+    lines += summary_lines(counts)
     lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({timings['rows_per_s']:.0f} rows/s in shards)")
     lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
     return "\n".join(lines)

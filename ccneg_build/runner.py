@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator
+from ccneg_build.negators.registry import BackendError
 from ccneg_build.record import Negation, Rejection, SourceRow, StepStats
 from ccneg_build.verify import Verdict, verify
 from ccneg_build.writer import (
@@ -102,6 +103,9 @@ def process_batch(
         live = kept
 
     proposals = _negate(negator, [row for _, row in live])
+    take_stats = getattr(negator, "take_stats", None)  # LLM backends: requests, tokens, cost
+    if take_stats is not None:
+        stats.merge(take_stats())
     for (position, row), proposal in zip(live, proposals):
         if isinstance(proposal, Rejection):
             outcome[position] = proposal
@@ -132,6 +136,8 @@ def _negate(negator: Negator, rows: list[SourceRow]) -> list[Negation | Rejectio
         return []
     try:
         proposals = list(negator.negate_batch(rows))
+    except BackendError:  # every row would fail the same way (e.g. a refused API key): stop
+        raise
     except Exception as exc:  # the Negator contract says "must not raise"; be safe anyway
         detail = f"{type(exc).__name__}: {exc}"[:500]
         return [Rejection(reason="negator_error", detail=detail, stage="negate") for _ in rows]
