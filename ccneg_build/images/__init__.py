@@ -11,21 +11,31 @@ Split by job so each part can be tested alone:
 We use our own downloader rather than ``img2dataset``; the README ("Images") says why.
 """
 
-from ccneg_build.images.options import IMAGE_REASONS, ImageOptions
-from ccneg_build.images.decode import ImageRejected, StoredImage, prepare_image
-from ccneg_build.images.fetch import ImageFailure, ImageFetcher, ImageOutcome
-from ccneg_build.images.store import ImageStore
-from ccneg_build.images.step import attach_images
+from __future__ import annotations
 
-__all__ = [
-    "IMAGE_REASONS",
-    "ImageFailure",
-    "ImageFetcher",
-    "ImageOptions",
-    "ImageOutcome",
-    "ImageRejected",
-    "ImageStore",
-    "StoredImage",
-    "attach_images",
-    "prepare_image",
-]
+import importlib
+from typing import Any
+
+#: public name -> submodule; imported on first use so that reading the flags of
+#: :mod:`.options` does not import the HTTP client.
+_EXPORTS = {
+    "IMAGE_REASONS": "options",
+    "ImageOptions": "options",
+    "ImageRejected": "decode",
+    "StoredImage": "decode",
+    "prepare_image": "decode",
+    "ImageFailure": "fetch",
+    "ImageFetcher": "fetch",
+    "ImageOutcome": "fetch",
+    "ImageStore": "store",
+    "attach_images": "step",
+    "make_image_step": "step",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ccneg_build.images' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"ccneg_build.images.{_EXPORTS[name]}"), name)

@@ -65,7 +65,7 @@ class ImageOptions:
     optout_directives: tuple[str, ...] = ("noai", "noimageai")
     user_agent: str = "ccneg-image-fetcher/0.1 (research dataset builder; honours X-Robots-Tag noai)"
     #: results kept in memory before the store writes them to disk (resume granularity)
-    flush_every: int = 64
+    flush_every: int = 16
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,3 +89,54 @@ class ImageOptions:
             "honor_optouts": self.honor_optouts,
             "optout_directives": list(self.optout_directives),
         }
+
+
+
+#: ``BuildConfig.options`` key -> ImageOptions field. Keys in RUNTIME_IMAGE_OPTIONS only change
+#: speed and are listed in ``config.RUNTIME_OPTIONS`` (not part of the resume check).
+CONFIG_KEYS = {
+    "image_size": "resize_shorter",
+    "image_format": "encode",
+    "image_quality": "quality",
+    "image_max_bytes": "max_bytes",
+    "image_max_pixels": "max_pixels",
+    "image_concurrency": "concurrency",
+    "image_timeout": "timeout_s",
+    "image_retries": "retries",
+}
+RUNTIME_IMAGE_OPTIONS = ("image_concurrency", "image_timeout", "image_retries")
+
+
+def options_from_config(config_options: dict[str, Any]) -> ImageOptions:
+    """The :class:`ImageOptions` held in a ``BuildConfig.options`` dict (defaults if absent)."""
+    values = {field_name: config_options[key] for key, field_name in CONFIG_KEYS.items()
+              if config_options.get(key) is not None}
+    if config_options.get("ignore_optouts"):
+        values["honor_optouts"] = False
+    return ImageOptions(**values)
+
+
+def image_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The ``--image-*`` flags of ``ccneg-build`` as (flags, argparse kwargs) pairs."""
+    d = ImageOptions()
+    return [
+        (("--image-size",), dict(type=int, default=None, metavar="N", dest="image_size",
+                                 help="resize so the shorter side is N pixels (aspect kept, never enlarged); default: keep")),
+        (("--image-format",), dict(choices=ENCODINGS, default=d.encode, dest="image_format",
+                                   help="keep the server's bytes (re-encoded only when resized) or re-encode (default: keep)")),
+        (("--image-quality",), dict(type=int, default=d.quality, dest="image_quality",
+                                    help=f"JPEG/WebP quality when re-encoding (default: {d.quality})")),
+        (("--image-max-bytes",), dict(type=int, default=d.max_bytes, dest="image_max_bytes",
+                                      help=f"largest download accepted, in bytes (default: {d.max_bytes})")),
+        (("--image-max-pixels",), dict(type=int, default=d.max_pixels, dest="image_max_pixels",
+                                       help=f"decompression-bomb guard: largest width x height (default: {d.max_pixels})")),
+        (("--ignore-optouts",), dict(action="store_true", dest="ignore_optouts",
+                                     help="also fetch images whose server sends X-Robots-Tag noai/noimageai "
+                                          "(honoured by default)")),
+        (("--image-concurrency",), dict(type=int, default=d.concurrency, dest="image_concurrency",
+                                        help=f"downloads in flight per worker (default: {d.concurrency})")),
+        (("--image-timeout",), dict(type=float, default=d.timeout_s, dest="image_timeout",
+                                    help=f"seconds per network read; a whole attempt gets 3x (default: {d.timeout_s:g})")),
+        (("--image-retries",), dict(type=int, default=d.retries, dest="image_retries",
+                                    help=f"extra attempts after timeouts, dropped connections, 429, 5xx (default: {d.retries})")),
+    ]

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ccneg_build.images.fetch import ImageFetcher, ImageOutcome
 from ccneg_build.images.store import ImageStore
 from ccneg_build.record import Rejection, SourceRow, StepStats
+
+if TYPE_CHECKING:
+    from ccneg_build.config import BuildConfig
 
 
 def attach_images(
@@ -86,3 +89,15 @@ def _progress_bar(total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc="images", unit="img", file=sys.stderr, leave=False)
+
+
+def make_image_step(config: "BuildConfig"):
+    """The runner's image step for ``--images download`` (built once per worker)."""
+    from ccneg_build.images.options import options_from_config
+
+    fetcher = ImageFetcher(options_from_config(config.options))
+
+    def image_step(rows: Sequence[SourceRow], image_dir: Path, stats: StepStats) -> list[SourceRow | Rejection]:
+        return attach_images(rows, fetcher, image_dir, stats)
+
+    return image_step

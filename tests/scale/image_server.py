@@ -77,6 +77,13 @@ def big_jpeg() -> bytes:
     return buffer.getvalue()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # clients hanging up is normal here
+        pass
+
+
 class ImageServer:
     """Start with ``with ImageServer() as server:``; ``server.url("/img/1.jpg")``."""
 
@@ -87,8 +94,7 @@ class ImageServer:
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._seen_flaky: set[str] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
