@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return report_main(argv[1:])
     args = build_parser().parse_args(argv)
-    from ccneg_bench.evaluate import evaluate
+    from ccneg_bench.evaluation import evaluate
     from ccneg_bench.datasets import load_eval_dataset
 
     try:

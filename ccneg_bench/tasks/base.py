@@ -3,7 +3,7 @@
 A task is a pure function of features: it gets a :class:`TaskContext` (the dataset, the
 normalised image/text features and options) and returns a :class:`TaskOutput` (metrics,
 breakdowns, per-sample predictions, failures). Encoding and I/O live in
-:mod:`ccneg_bench.evaluate`, so a task is trivially unit-tested on hand-made arrays.
+:mod:`ccneg_bench.evaluation`, so a task is trivially unit-tested on hand-made arrays.
 """
 
 from __future__ import annotations
