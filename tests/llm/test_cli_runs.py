@@ -1,0 +1,110 @@
+"""``ccneg-build --backend openai`` end to end: kill -9 and resume, key hygiene, summary."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.llm.conftest import FAKE_KEYS, FAKE_OPENAI_KEY, files_containing
+from tests.llm.fault_server import FaultServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _command(server: FaultServer, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "ccneg_build.cli", "--backend", "openai", "--base-url", server.base_url,
+            "--out", str(out), "--no-progress", "--timeout", "5", "--backoff-base", "0.01", *extra]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, OPENAI_API_KEY=FAKE_OPENAI_KEY, PYTHONPATH=str(REPO))
+    env.pop("GEMINI_API_KEY", None)
+    return env
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+
+
+def _rows(out: Path) -> tuple[list[dict], list[dict]]:
+    def read(folder: str) -> list[dict]:
+        files = sorted((out / folder).glob("*.parquet"))
+        rows = [row for f in files for row in pq.read_table(f).to_pylist()]
+        return sorted(rows, key=lambda r: r["id"])
+    return read("data"), read("rejected")
+
+
+def _cached(out: Path) -> int:
+    [db] = list(out.rglob("llm-requests.sqlite"))
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+
+@pytest.fixture
+def slow_server():
+    srv = FaultServer(delay=0.03).start()
+    yield srv
+    srv.stop()
+
+
+def test_kill_9_then_rerun_loses_nothing_and_repeats_no_answered_request(slow_server, tmp_path) -> None:
+    flags = ("--limit", "240", "--shard-size", "40", "--concurrency", "4")
+    reference = _run(_command(slow_server, tmp_path / "reference", *flags))
+    assert reference.returncode == 0, reference.stderr
+    reference_requests = slow_server.count
+    assert reference_requests > 240
+
+    out = tmp_path / "killed"
+    before = slow_server.count
+    proc = subprocess.Popen(_command(slow_server, out, *flags), cwd=REPO, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while slow_server.count - before < reference_requests // 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    sent_before_kill = slow_server.count - before
+    assert 0 < sent_before_kill < reference_requests  # killed mid-run
+    cached_at_kill = _cached(out)
+    assert cached_at_kill > 0
+
+    rerun = _run(_command(slow_server, out, *flags))
+    assert rerun.returncode == 0, rerun.stderr
+    sent_after = slow_server.count - before - sent_before_kill
+    # every request the killed run had answered (and cached) is never sent again
+    assert sent_after == reference_requests - cached_at_kill
+
+    accepted, rejected = _rows(out)
+    ref_accepted, ref_rejected = _rows(tmp_path / "reference")
+    ids = [r["id"] for r in accepted + rejected]
+    assert len(ids) == 240 and len(set(ids)) == 240  # nothing lost, nothing duplicated
+    assert accepted == ref_accepted and rejected == ref_rejected
+
+
+def test_api_key_reaches_the_server_but_no_file_or_output(server, tmp_path) -> None:
+    out = tmp_path / "out"
+    result = _run(_command(server, out, "--limit", "30", "--price-in", "0.15", "--price-out", "0.6"))
+    assert result.returncode == 0, result.stderr
+    assert server.requests and all(r["auth"] for r in server.requests)
+    assert files_containing(out, FAKE_KEYS) == []  # data, rejected, manifest, card, cache, markers
+    assert not any(key in result.stdout + result.stderr for key in FAKE_KEYS)
+    assert "relation_parsing" in result.stdout and "$" in result.stdout  # usage and cost summary
+
+
+def test_refused_key_is_one_line_and_exit_code_2(server, tmp_path) -> None:
+    out = tmp_path / "out"
+    source = tmp_path / "captions.tsv"
+    source.write_text("FAULT:401x99 a dog on a couch\thttp://example.invalid/1.jpg\n")
+    result = _run(_command(server, out, str(source)))
+    assert result.returncode == 2
+    assert "OPENAI_API_KEY" in result.stderr and "Traceback" not in result.stderr
+    assert not any(key in result.stderr for key in FAKE_KEYS)
+    assert not (out / "data").exists()  # no shard was marked done with rejected rows
