@@ -1,0 +1,282 @@
+"""``ccneg-build push``: validate a built folder as the Hub will read it, then upload it.
+
+Validation runs first and refuses with one line per problem, because a bad card or a
+``configs`` glob that matches nothing uploads fine and only breaks later, in the Hub's
+dataset viewer, where it is slow to diagnose. The upload itself is resumable: with
+``huggingface_hub``'s ``upload_large_folder`` (or, in releases where it was folded in,
+``upload_folder``, which resumes through Xet), rerunning an interrupted push sends only
+what is missing. The token comes from ``HF_TOKEN`` or the saved ``huggingface-cli
+login`` and is never printed, logged or written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Sequence
+
+import yaml
+
+#: The Hub refuses single files above 50 GB.
+HUB_MAX_FILE_BYTES = 50 * 1000**3
+#: The Hub recommends fewer than 10,000 files per folder (the viewer and git slow down past it).
+HUB_MAX_FILES_PER_FOLDER = 10_000
+#: Local working state of a build or an upload that must never be sent.
+IGNORE_PATTERNS = (".git/**", ".cache/**", ".ccneg/**", ".work/**", "**/.tmp*", "**/*.tmp-*", "**/*.partial")
+
+EXIT_REFUSED = 2
+
+
+class HubRefusal(Exception):
+    """The folder is not ready for the Hub: the message lists every problem, one per line."""
+
+
+@dataclass
+class FolderReport:
+    """What validation found: the files that would be sent and the problems that block it."""
+
+    files: list[tuple[str, int]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """A Hub-style ``data_files`` glob (``*`` within a folder, ``**`` across folders)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _ignored(relative: str) -> bool:
+    return any(glob_to_regex(p).match(relative) for p in IGNORE_PATTERNS) or relative.startswith(".")
+
+
+def list_upload_files(folder: Path) -> list[tuple[str, int]]:
+    """Every file that would be uploaded (relative POSIX path, size), working state excluded."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            relative = path.relative_to(folder).as_posix()
+            if not _ignored(relative):
+                found.append((relative, path.stat().st_size))
+    return found
+
+
+def read_card(folder: Path) -> tuple[dict[str, Any], list[str]]:
+    """The YAML header of ``README.md`` as a dict, or the problems that prevent reading it."""
+    card_path = folder / "README.md"
+    if not card_path.is_file():
+        return {}, [f"{card_path}: missing; the Hub needs a dataset card (build the folder with ccneg-build)"]
+    text = card_path.read_text(encoding="utf-8", errors="replace")
+    match = re.match(r"\A---\r?\n(.*?)\r?\n---\r?\n", text, re.DOTALL)
+    if not match:
+        return {}, [f"{card_path}: no YAML header between '---' lines at the top"]
+    try:
+        header = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 2})" if where is not None else ""
+        return {}, [f"{card_path}: the YAML header does not parse{line}: {getattr(error, 'problem', error)}"]
+    if not isinstance(header, dict):
+        return {}, [f"{card_path}: the YAML header is not a mapping of keys to values"]
+    return header, []
+
+
+def _config_patterns(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(split, glob) pairs of one ``configs`` entry, in every form the Hub accepts."""
+    data_files = config.get("data_files")
+    pairs: list[tuple[str, str]] = []
+    if isinstance(data_files, str):
+        return [("train", data_files)]
+    if isinstance(data_files, dict):
+        data_files = [{"split": k, "path": v} for k, v in data_files.items()]
+    for entry in data_files or []:
+        if isinstance(entry, str):
+            pairs.append(("train", entry))
+        elif isinstance(entry, dict):
+            paths = entry.get("path")
+            for path in [paths] if isinstance(paths, str) else paths or []:
+                pairs.append((str(entry.get("split", "train")), str(path)))
+    return pairs
+
+
+def check_configs(card: dict[str, Any], files: Sequence[str]) -> list[str]:
+    """Every ``configs`` glob must match at least one file that will be uploaded."""
+    configs = card.get("configs")
+    if configs is None:
+        return []
+    if not isinstance(configs, list):
+        return ["README.md: 'configs' must be a list of {config_name, data_files}"]
+    problems = []
+    for config in configs:
+        if not isinstance(config, dict) or "config_name" not in config:
+            problems.append(f"README.md: a 'configs' entry has no config_name: {config!r}"[:200])
+            continue
+        name = config["config_name"]
+        pairs = _config_patterns(config)
+        if not pairs:
+            problems.append(f"README.md: config {name!r} lists no data_files")
+        for split, pattern in pairs:
+            regex = glob_to_regex(pattern)
+            if not any(regex.match(f) for f in files):
+                problems.append(f"README.md: config {name!r} split {split!r}: data_files {pattern!r} matches no file")
+    return problems
+
+
+def check_sizes(files: Sequence[tuple[str, int]]) -> list[str]:
+    """Per-file size and per-folder file-count limits of the Hub."""
+    problems = []
+    for relative, size in files:
+        if size > HUB_MAX_FILE_BYTES:
+            problems.append(
+                f"{relative}: {size / 1000**3:.1f} GB is over the Hub's {HUB_MAX_FILE_BYTES // 1000**3} GB per-file limit;"
+                " rebuild with a smaller --rows-per-file"
+            )
+    per_folder: dict[str, int] = {}
+    for relative, _ in files:
+        parent = str(PurePosixPath(relative).parent)
+        per_folder[parent] = per_folder.get(parent, 0) + 1
+    for parent, count in sorted(per_folder.items()):
+        if count > HUB_MAX_FILES_PER_FOLDER:
+            problems.append(
+                f"{parent}/: {count} files, over the Hub's {HUB_MAX_FILES_PER_FOLDER} per folder;"
+                " rebuild with a larger --rows-per-file"
+            )
+    return problems
+
+
+def validate_folder(folder: Path) -> FolderReport:
+    """Check the folder as the Hub will read it; problems are listed, not raised."""
+    folder = Path(folder)
+    report = FolderReport()
+    if not folder.is_dir():
+        report.problems.append(f"{folder}: not a folder (give the --out folder of a build)")
+        return report
+    report.files = list_upload_files(folder)
+    report.card, card_problems = read_card(folder)
+    report.problems += card_problems
+    names = [name for name, _ in report.files]
+    if not any(name.endswith(".parquet") for name in names):
+        report.problems.append(f"{folder}: no Parquet files to upload")
+    report.problems += check_configs(report.card, names)
+    report.problems += check_sizes(report.files)
+    return report
+
+
+def resolve_token() -> str | None:
+    """``HF_TOKEN`` or the token saved by ``huggingface-cli login``; never printed."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def push_folder(
+    folder: Path,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    dry_run: bool = False,
+) -> FolderReport:
+    """Validate, then upload (unless ``dry_run``). Raises :class:`HubRefusal` on any problem."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id or ""):
+        raise HubRefusal(f"repo id {repo_id!r}: write it as OWNER/NAME, e.g. my-lab/ccneg-cc3m")
+    report = validate_folder(folder)
+    if report.problems:
+        raise HubRefusal("\n".join(report.problems))
+    if dry_run:
+        return report
+    token = resolve_token()
+    if not token:
+        raise HubRefusal("no Hugging Face token: set HF_TOKEN or run `huggingface-cli login`, then push again")
+    _upload(folder, repo_id, private, revision, token)
+    return report
+
+
+def _upload(folder: Path, repo_id: str, private: bool, revision: str | None, token: str) -> None:
+    """The real upload: create the repo (and branch), then a resumable folder upload."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    if revision:
+        api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
+    ignore = list(IGNORE_PATTERNS) + [".*", "**/.*"]
+    large_upload = getattr(api, "upload_large_folder", None)
+    if large_upload is not None:
+        large_upload(
+            repo_id=repo_id, folder_path=str(folder), repo_type="dataset",
+            revision=revision, private=private, ignore_patterns=ignore,
+        )
+    else:  # newer huggingface_hub: upload_folder itself resumes (Xet) and batches commits
+        api.upload_folder(
+            repo_id=repo_id, folder_path=str(folder), repo_type="dataset", revision=revision,
+            ignore_patterns=ignore, commit_message="Upload ccneg dataset",
+        )
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size} GB"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccneg-build push",
+        description=(
+            "Upload a built dataset folder to the Hugging Face Hub as a dataset repo. The folder is "
+            "validated first (card YAML, configs globs, file sizes); an interrupted push resumes when "
+            "rerun. The token comes from HF_TOKEN or `huggingface-cli login` and is never printed."
+        ),
+    )
+    parser.add_argument("out", type=Path, help="the --out folder of a build (or of import-official)")
+    parser.add_argument("repo_id", help="the dataset repo, OWNER/NAME (created if missing)")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument("--revision", default=None, help="branch to push to (created if missing); default main")
+    parser.add_argument("--dry-run", action="store_true", help="validate and list the files that would be sent; send nothing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        report = push_folder(args.out, args.repo_id, args.private, args.revision, args.dry_run)
+    except HubRefusal as refusal:
+        for line in str(refusal).splitlines():
+            print(f"ccneg-build push: refused: {line}", file=sys.stderr)
+        return EXIT_REFUSED
+    verb = "would upload" if args.dry_run else "uploaded"
+    if args.dry_run:
+        for name, size in report.files:
+            print(f"{_human(size):>10}  {name}")
+    target = f"{args.repo_id}" + (f"@{args.revision}" if args.revision else "")
+    print(f"{verb} {len(report.files)} files ({_human(report.total_bytes)}) to https://huggingface.co/datasets/{target}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

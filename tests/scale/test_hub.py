@@ -1,0 +1,122 @@
+"""``ccneg-build push``: validation, dry run and refusals (no network: nothing is ever sent)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ccneg_build.hub import HUB_MAX_FILE_BYTES, glob_to_regex, validate_folder
+from tests.scale.helpers import REPO, build_env, ccneg_build_command, run_ccneg_build
+
+SECRET = "hf_ThisIsNotARealTokenButMustNeverBePrinted"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("hub") / "built"
+    done = run_ccneg_build("--out", str(out), "--limit", "60", "--no-progress", "--eval-size", "0.2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+@pytest.fixture
+def folder(built, tmp_path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    return copy
+
+
+def _push(*args: str, token: str | None = SECRET, home: Path | None = None):
+    env = build_env()
+    env.pop("HF_TOKEN", None)
+    if token:
+        env["HF_TOKEN"] = token
+    if home is not None:
+        env["HF_HOME"] = str(home)
+    return subprocess.run(ccneg_build_command("push", *args), env=env, capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+
+
+def test_a_built_folder_validates_and_dry_run_lists_it_without_the_token(folder):
+    report = validate_folder(folder)
+    assert report.problems == []
+    names = [name for name, _ in report.files]
+    assert "README.md" in names and any(n.startswith("data/train-") for n in names)
+    assert not any(n.startswith(".ccneg/") for n in names)  # working state is never sent
+    result = _push(str(folder), "my-lab/ccneg-test", "--dry-run", "--revision", "v1")
+    assert result.returncode == 0, result.stderr
+    assert "would upload" in result.stdout and "my-lab/ccneg-test@v1" in result.stdout
+    assert "data/train-00000-of-00001.parquet" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_card_whose_yaml_does_not_parse_is_refused(folder):
+    card = folder / "README.md"
+    card.write_text(card.read_text().replace("configs:", "configs: [unclosed", 1))
+    result = _push(str(folder), "my-lab/ccneg-test", "--dry-run")
+    assert result.returncode == 2
+    assert "README.md: the YAML header does not parse" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_config_glob_that_matches_nothing_is_refused(folder):
+    for path in (folder / "data").glob("eval-*.parquet"):
+        path.unlink()
+    result = _push(str(folder), "my-lab/ccneg-test", "--dry-run")
+    assert result.returncode == 2
+    assert "config 'default' split 'eval': data_files 'data/eval-*.parquet' matches no file" in result.stderr
+
+
+def test_a_file_over_the_hub_limit_is_refused(folder):
+    huge = folder / "data" / "train-99999-of-99999.parquet"
+    with huge.open("wb") as handle:  # sparse: reports the size without using the disk
+        handle.truncate(HUB_MAX_FILE_BYTES + 1)
+    if huge.stat().st_size <= HUB_MAX_FILE_BYTES:
+        pytest.skip("this filesystem cannot make sparse files")
+    report = validate_folder(folder)
+    assert any("train-99999-of-99999.parquet" in p and "per-file limit" in p for p in report.problems)
+    huge.unlink()
+
+
+def test_no_token_means_a_clear_refusal_before_any_network(folder, tmp_path):
+    result = _push(str(folder), "my-lab/ccneg-test", token=None, home=tmp_path / "hf-home")
+    assert result.returncode == 2
+    assert "no Hugging Face token: set HF_TOKEN or run `huggingface-cli login`" in result.stderr
+
+
+def test_bad_repo_ids_and_missing_folders_are_refused(tmp_path):
+    assert "OWNER/NAME" in _push(str(tmp_path), "not-a-repo-id", "--dry-run").stderr
+    report = validate_folder(tmp_path / "nope")
+    assert report.problems and "not a folder" in report.problems[0]
+    (tmp_path / "empty").mkdir()
+    problems = validate_folder(tmp_path / "empty").problems
+    assert any("README.md: missing" in p for p in problems) and any("no Parquet" in p for p in problems)
+
+
+def test_build_with_push_to_hub_builds_then_refuses_without_a_token(tmp_path):
+    env = build_env()
+    env.pop("HF_TOKEN", None)
+    env["HF_HOME"] = str(tmp_path / "hf-home")  # no saved login either
+    out = tmp_path / "built"
+    result = subprocess.run(ccneg_build_command("--out", str(out), "--limit", "20", "--no-progress",
+                                                "--push-to-hub", "my-lab/ccneg-test"),
+                            env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert (out / "data").is_dir() and (out / "README.md").is_file()
+    assert result.returncode == 2 and "no Hugging Face token" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("data/train-*.parquet", "data/train-00000-of-00002.parquet", True),
+        ("data/train-*.parquet", "data/sub/train-0.parquet", False),
+        ("data/**/*.parquet", "data/a/b/c.parquet", True),
+        ("data/**/*.parquet", "data/c.parquet", True),
+        ("rejected/*.parquet", "data/x.parquet", False),
+    ],
+)
+def test_globs_follow_the_hub_rules(pattern, path, matches):
+    assert bool(glob_to_regex(pattern).match(path)) is matches
