@@ -83,7 +83,8 @@ def _headline(result: dict[str, Any]) -> str:
     return "-"
 
 
-def print_summary(results: list[dict[str, Any]], stream: Any = sys.stdout) -> None:
+def print_summary(results: list[dict[str, Any]], stream: Any = None) -> None:
+    stream = stream or sys.stdout
     rows = [("model", "task", "n", "failed", "result", "s", "img/s")]
     for r in results:
         metrics = r.get("metrics") or {}

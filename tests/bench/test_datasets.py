@@ -1,0 +1,91 @@
+"""Dataset kinds: ccneg-build folders (+ distractors), the released CC-Neg files, hf: ids."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+import ccneg_bench
+from ccneg_bench.datasets import load_eval_dataset
+from tests.helpers.data import make_rows, write_ccneg_folder, write_distractors, write_released_folder, write_rows
+
+
+def test_ccneg_folder_split_selection_and_errors(tmp_path):
+    write_ccneg_folder(tmp_path / "ds", n=10, split="eval", shards=2)
+    write_rows(tmp_path / "ds", make_rows(6, split="train", seed=1), "train")
+    assert len(load_eval_dataset(str(tmp_path / "ds"), split="eval").samples) == 10
+    assert len(load_eval_dataset(str(tmp_path / "ds"), split="train").samples) == 6
+    with pytest.raises(ValueError, match="available splits: eval, train"):
+        load_eval_dataset(str(tmp_path / "ds"), split="validation")
+    with pytest.raises(ValueError, match="not found"):
+        load_eval_dataset(str(tmp_path / "nope"))
+
+
+def test_miner_distractors_are_joined_by_id(tmp_path):
+    folder = write_ccneg_folder(tmp_path / "ds", n=12)
+    ids = [s.id for s in load_eval_dataset(str(folder)).samples]
+    write_distractors(folder, ids[:9], pool_size=5)
+    dataset = load_eval_dataset(str(folder))
+    assignments = pq.read_table(folder / "distractors" / "assignments.parquet").to_pydict()
+    first = dict(zip(assignments["id"], (d[0] for d in assignments["distractor_ids"])))
+    assert [s.distractor_id for s in dataset.samples] == [first.get(i) for i in ids]
+    assert dataset.distractors.ids[dataset.distractor_rows[0]] == first[ids[0]]
+    assert dataset.distractor_rows[9:] == [None, None, None]
+
+
+def test_text_baseline_is_near_100_on_ccneg_and_50_on_balanced(tmp_path):
+    folder = write_ccneg_folder(tmp_path / "ds", n=12)
+    write_distractors(folder, [s.id for s in load_eval_dataset(str(folder)).samples])
+    ccneg, balanced = ccneg_bench.evaluate("text:negation-words", str(folder), ["ccneg", "ccneg-balanced"], workers=0, progress=False)
+    assert ccneg["metrics"]["accuracy"] == 1.0
+    assert balanced["metrics"]["accuracy"] == 0.5 and balanced["metrics"]["accuracy_distractor_image"] == 0.0
+
+
+def test_distractor_ids_column_in_data_points_at_samples(tiny_spec, tmp_path):
+    rows = make_rows(8)
+    schema = pa.schema(list(pa.Table.from_pylist(rows[:1]).schema) + [pa.field("distractor_ids", pa.list_(pa.string()))])
+    for i, row in enumerate(rows):
+        row["distractor_ids"] = [rows[(i + 1) % len(rows)]["id"]]
+    (tmp_path / "ds" / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "ds" / "data" / "eval-00000-of-00001.parquet")
+    dataset = load_eval_dataset(str(tmp_path / "ds"))
+    assert dataset.distractor_rows == [1, 2, 3, 4, 5, 6, 7, 0]
+    spec, weights = tiny_spec
+    result = ccneg_bench.evaluate(spec, dataset, ["ccneg-balanced"], pretrained=weights, workers=0, progress=False)[0]
+    assert result["status"] == "ok" and result["metrics"]["n_scored"] == 8
+
+
+def test_released_files_eval_split_and_rerooting(tmp_path):
+    folder = write_released_folder(tmp_path / "released", n=30)
+    dataset = load_eval_dataset(str(folder), split="eval", eval_size=10)
+    data = torch.load(folder / "ccneg_preprocessed.pt", weights_only=True)
+    assert [s.id for s in dataset.samples] == [a["json"]["key"] for a in data["annotations"][-10:]]
+    assert all("," not in s.negated_caption for s in dataset.samples)
+    assert all(s.num_relations for s in dataset.samples) and dataset.samples[0].negation_cue in ("not", "no", "without")
+    refs = dataset.images.read_refs(0, 10)
+    assert all((folder / r["path"]).exists() for r in refs)
+    assert len(load_eval_dataset(str(folder), split="train", eval_size=10).samples) == 20
+    result = ccneg_bench.evaluate("text:negation-words", dataset, ["ccneg"], workers=0, progress=False)[0]
+    assert result["metrics"]["n_scored"] == 10
+
+
+def test_released_file_with_pickled_code_is_refused(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    (tmp_path / "rel").mkdir()
+    torch.save({"image_paths": [], "annotations": [Payload()]}, tmp_path / "rel" / "ccneg_preprocessed.pt")
+    with pytest.raises(ValueError, match="refused to load"):
+        load_eval_dataset(str(tmp_path / "rel"))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_hf_dataset_spec_with_a_local_folder(tmp_path):
+    folder = write_ccneg_folder(tmp_path / "hub", n=10)
+    dataset = load_eval_dataset(f"hf:{folder}", split="eval")
+    assert len(dataset.samples) == 10 and dataset.samples[0].caption
+    result = ccneg_bench.evaluate("text:negation-words", dataset, ["ccneg"], workers=0, progress=False)[0]
+    assert result["metrics"]["accuracy"] == 1.0
