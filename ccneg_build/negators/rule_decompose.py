@@ -17,6 +17,7 @@ from ccneg_build.negators.rule_words import (
     DEPICTION_NOUNS,
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
+    INTENSIFIERS,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
     SKIPPED_PREPOSITIONS,
@@ -37,7 +38,7 @@ _OBJECT_POS = frozenset(("NOUN", "PROPN", "ADJ"))
 _VERBS = frozenset(("VERB", "AUX"))
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
-_OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod"))
+_OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
 #: Left dependents that belong to a clause we drop ("while sitting", "who moved", "to go").
 _CLAUSE_OPENER_DEPS = frozenset(("aux", "auxpass", "mark", "neg", "advmod"))
 _RELATIVE_TAGS = frozenset(("WDT", "WP", "WP$", "WRB"))
@@ -80,8 +81,8 @@ def decompose(doc: Doc) -> Parse | None:
     candidates: list[Candidate] = []
     for token in doc:
         dep = token.dep_
-        if dep == "prep" or dep == "agent" or (dep == "ROOT" and token.pos_ == "ADP") or (
-            dep == "prt" and token.n_rights > 0
+        if dep in ("prep", "agent") or (dep == "ROOT" and token.pos_ == "ADP") or (
+            dep in ("prt", "pcomp") and token.pos_ == "ADP" and token.n_rights > 0
         ):
             if token.i in used:
                 continue
@@ -198,9 +199,11 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
     start, head = prep.i, prep.head
     if head.i == prep.i - 1 and head.lower_ in PREPOSITION_OPENERS and head.dep_ in _OPENER_DEPS:
         start, head = head.i, head.head  # "next to", "out of": the phrase hangs on what they modify
+    elif head.i == prep.i - 1 and head.pos_ == "ADP" and head.dep_ != "ROOT":
+        start, head = head.i, head.head  # "from inside the reserve"
     if not is_root:
         for child in prep.lefts:
-            if child.dep_ == "advmod":  # "right in front of", "just above"
+            if child.dep_ == "advmod" and child.lower_ in INTENSIFIERS:  # "right in front of"
                 start = min(start, child.i)
 
     text, object_start, determiner = _object_text(doc, noun)

@@ -114,6 +114,10 @@ def negated_caption(doc: Doc, candidate: Candidate, spaced: bool, lemmatize: Lem
 
 def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
     start = candidate.anchor
+    before = doc[start - 1] if start > 0 else None
+    if before is not None and before.dep_ == "advmod" and start <= before.head.i < candidate.remove[1]:
+        edit.insert_before(start, "not ")  # "currently not under construction"
+        return
     edit.insert_before(start, ", not ")
     end = candidate.remove[1]
     if end < len(doc) and _starts_new_phrase(doc[end], start):
@@ -127,8 +131,8 @@ def _starts_new_phrase(token: Token, start: int) -> bool:
     looking sideways" must not get one, so only prepositions and participles hanging
     on a word before the negated phrase count.
     """
-    if token.pos_ == "ADP":
-        return True
+    if token.pos_ == "ADP" or token.tag_ in _FINITE_AUX_TAGS:
+        return True  # "..., in the dining area"; "the view, not from the top, shows the city"
     return token.tag_ in ("VBG", "VBN") and token.head.i < start
 
 

@@ -45,7 +45,7 @@ PLACE_NOUNS = frozenset(
 )
 
 #: Adverbs that open a two-word preposition with the preposition after them ("next to").
-PREPOSITION_OPENERS = frozenset("next close due ahead out away up down apart close along".split())
+PREPOSITION_OPENERS = frozenset("next close due ahead out away up down apart along prior according thanks".split())
 
 #: Determiners dropped when "with a X" becomes "with no X".
 INDEFINITE_DETERMINERS = frozenset("a an some any".split())
@@ -60,3 +60,8 @@ NEGATION_WORDS = frozenset("not n't no never without nor".split())
 #: than", "such as"); "of" is offered only when nothing else is ("the beginning, not of
 #: the trail"). On a verb they are fine: "does not look like a spaceship".
 SKIPPED_PREPOSITIONS = frozenset("of than like as".split())
+
+#: Adverbs that belong to the preposition after them ("right in front of", "just above").
+INTENSIFIERS = frozenset(
+    "all right just directly high far way straight deep halfway slightly well even only mostly partly".split()
+)
