@@ -294,8 +294,15 @@ def reasons_command(argv: Sequence[str]) -> int:
     parser.parse_args(list(argv))
     from ccneg_build.verify import REASONS
 
-    width = max(len(code) for code in REASONS)
-    for code, meaning in REASONS.items():
+    codes = dict(REASONS)
+    try:  # the image step's codes, when that part is installed
+        from ccneg_build.images.options import IMAGE_REASONS
+
+        codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
+    except ImportError:
+        pass
+    width = max(len(code) for code in codes)
+    for code, meaning in codes.items():
         print(f"{code:<{width}}  {meaning}")
     return EXIT_OK
 

@@ -39,8 +39,11 @@ class Published:
 
 
 def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: EvalSize,
-            rows_per_file: int) -> Published:
-    """Write the published files from the finished parts of ``plans`` (all must be done)."""
+            rows_per_file: int, assigner: SplitAssigner | None = None) -> Published:
+    """Write the published files from the finished parts of ``plans`` (all must be done).
+
+    ``assigner`` replaces the id-hash split (``import-official`` keeps the released split).
+    """
     out = Path(out)
     missing = [p for p in plans if not store.is_done(p)]
     if missing:
@@ -52,7 +55,7 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
         stats.merge(marker["counts"])
         rejected_rows += marker["rejected"]
 
-    assigner = SplitAssigner(eval_size)
+    assigner = assigner or SplitAssigner(eval_size)
     if assigner.needs_ids:
         assigner.prepare(_ids(store, plans))
     split_rows = {name: 0 for name in SPLITS}

@@ -173,11 +173,11 @@ def _fail(reason: str, detail: str, negation: Negation | None = None) -> Rejecti
 
 def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, str] | None:
     """Sanity of one generated sentence: characters, markup, commentary (not in the caption)."""
+    if _MARKUP.search(output) and not _MARKUP.search(caption):
+        return "markup", f"{field_name} contains markup: {output[:80]!r}"
     bad = _bad_character(output)
     if bad is not None:
         return "bad_characters", f"{field_name} contains U+{ord(bad):04X}"
-    if _MARKUP.search(output) and not _MARKUP.search(caption):
-        return "markup", f"{field_name} contains markup: {output[:80]!r}"
     lowered_output, lowered_caption = output.lower(), caption.lower()
     for phrase in _COMMENTARY:
         if phrase in lowered_output and phrase not in lowered_caption:

@@ -1,0 +1,120 @@
+"""The shared filter: each reason code fires on the output it names, and labels are derived."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
+from ccneg_build.verify import REASONS, Verdict, check_caption, negation_labels, verify
+
+GEN = Generator(backend="test", model="hand-written", version="0")
+
+
+def _row(caption: str) -> SourceRow:
+    return SourceRow(id=make_id("t", 0, caption), source="t", source_row=0, caption=caption)
+
+
+def _negation(obj: str, predicate: str, negated: str, exclusion: str, subject: str = "s") -> Negation:
+    return Negation(
+        decomposition=Decomposition(subject=subject, relations=(Relation(obj, predicate),)),
+        chosen=0,
+        negated_caption=negated,
+        exclusion_caption=exclusion,
+        generator=GEN,
+        raw_response="{...}",
+    )
+
+
+# The paper's demonstrations and published pairs: all accepted, with the labels we expect.
+PAPER_CASES = [
+    ("A woman next to a table in the dining area", "table", "next to",
+     "A woman, not next to a table, in the dining area.", "A woman in the dining area", "not", "relation"),
+    ("A flag on a dome", "dome", "on a", "A flag, not on a dome", "A flag", "not", "relation"),
+    ("A person on skis makes her way through the snow", "snow", "through the",
+     "A person on skis without snow", "A person on skis", "without", "without"),
+    ("Jungle with a mountain in the distance.", "mountain", "with",
+     "Jungle without a mountain in the distance.", "Jungle in the distance.", "without", "without"),
+    ("Aerial view of a meteor over the clouds", "clouds", "over the",
+     "Aerial view of a meteor with no clouds", "Aerial view of a meteor", "no", "absence"),
+    ("A person on skis makes her way through the snow", "snow", "makes her way through",
+     "A person on skis does not make her way through the snow", "A person on skis", "not", "verbal"),
+]
+
+
+@pytest.mark.parametrize("caption,obj,pred,negated,exclusion,cue,kind", PAPER_CASES)
+def test_paper_pairs_are_accepted_with_derived_labels(caption, obj, pred, negated, exclusion, cue, kind) -> None:
+    verdict = verify(_row(caption), _negation(obj, pred, negated, exclusion))
+    assert verdict == Verdict(negation_cue=cue, negation_type=kind)
+
+
+CAPTION = "a dog sitting on a couch in the living room"
+BAD_CASES = [
+    ("couch", "on", CAPTION, "a dog sitting in the living room", "unchanged"),
+    ("couch", "on", "a dog sitting, not on a couch, near a huge purple elephant", "a dog sitting in the living room",
+     "added_content"),
+    ("couch", "on", "a dog sitting on the couch in a living room", "a dog sitting in the living room",
+     "no_negation_added"),
+    ("couch", "on", "a dog not sitting not on a couch in the living room", "a dog sitting in the living room",
+     "multiple_negations"),
+    ("cat", "on", "a dog sitting not on a cat", "a dog sitting", "object_not_in_caption"),
+    ("couch", "under", "a dog sitting not under a couch", "a dog sitting", "predicate_not_in_caption"),
+    ("couch", "on", "a dog sitting, not in the living room", "a dog sitting in the living room",
+     "object_missing_from_negated"),
+    ("couch", "on", "a dog sitting not on a couch in the living room", "a dog sitting on a couch",
+     "exclusion_has_object"),
+    ("couch", "on", "a dog sitting not on a couch in the living room", " . ", "exclusion_empty"),
+    ("couch", "on", "a dog sitting not on a couch in the living room", CAPTION, "exclusion_unchanged"),
+    ("couch", "on", '{"negative-prompt": "a dog not on a couch"}', "a dog", "markup"),
+    ("couch", "on", "a dog sitting not on a couch\nin the living room", "a dog sitting in the living room", "markup"),
+    ("couch", "on", "Here is the negated caption: a dog not on a couch", "a dog in the living room", "commentary"),
+    ("couch", "on", "a dog not on a couch in the living room", "Sure, a dog in the living room", "commentary"),
+    ("couch", "on", "a dog sitting not on a couch in the living room \x07", "a dog sitting", "bad_characters"),
+    ("couch", "on", "a dog sitting not on a couch in the living room and the living room and the room "
+     "and the dog and the living room", "a dog sitting in the living room", "length_out_of_range"),
+]
+
+
+@pytest.mark.parametrize("obj,pred,negated,exclusion,reason", BAD_CASES)
+def test_each_check_rejects_with_its_reason(obj, pred, negated, exclusion, reason) -> None:
+    result = verify(_row(CAPTION), _negation(obj, pred, negated, exclusion))
+    assert isinstance(result, Rejection), result
+    assert (result.reason, result.stage) == (reason, "verify")
+    assert result.detail and result.raw_response == "{...}"
+    assert reason in REASONS
+
+
+def test_words_already_in_the_caption_are_not_commentary_or_added_negations() -> None:
+    caption = "note : no parking sign on a street"
+    result = verify(_row(caption), _negation("street", "on", "note : no parking sign not on a street",
+                                             "note : no parking sign"))
+    assert result == Verdict("not", "relation")
+
+
+@pytest.mark.parametrize("caption,negated,expected", [
+    ("a cat sleeping on a bed", "a cat not sleeping on a bed", ("not", "verbal")),
+    ("a cat is sleeping on a bed", "a cat isn't sleeping on a bed", ("not", "verbal")),
+    ("a cat sleeping on a bed", "a cat sleeping, never on a bed", ("never", "verbal")),
+    ("a cat on a bed", "a cat on no bed", ("no", "absence")),
+    ("a cat on a bed", "a cat, not on a bed", ("not", "relation")),
+    ("a cat on a bed", "a cat on a bed", None),
+])
+def test_negation_labels(caption, negated, expected) -> None:
+    verdict = negation_labels(caption, negated)
+    assert (verdict and (verdict.negation_cue, verdict.negation_type)) == (expected if expected else None)
+
+
+def test_check_caption_reasons() -> None:
+    assert check_caption("a flag on a dome") is None
+    assert check_caption("   ")[0] == "empty_caption"
+    assert check_caption(None)[0] == "empty_caption"
+    assert check_caption("a\x00b")[0] == "nul_byte"
+    assert check_caption("x" * 20_000)[0] == "caption_too_long"
+    assert check_caption("broken \ufffd text")[0] == "bad_characters"
+
+
+def test_every_reason_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "format.md").read_text(encoding="utf-8")
+    missing = [code for code in REASONS if f"`{code}`" not in doc]
+    assert not missing, f"reason codes missing from docs/format.md: {missing}"
