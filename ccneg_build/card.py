@@ -115,7 +115,8 @@ def render_card(manifest: dict[str, Any]) -> str:
         + "- steps: decompose the caption into a subject and object-predicate pairs; choose one pair "
         "(seeded per row); write the negated and exclusion captions; filter with the shared checks; "
         "split by a hash of the row id (id lists in `splits/`).\n"
-        "- `manifest.json` holds the full settings, versions, counts and timings.\n",
+        + (f"- split: {manifest['split_rule']} (id lists in `splits/`)\n" if manifest.get("split_rule") else "")
+        + "- `manifest.json` holds the full settings, versions, counts and timings.\n",
         "## Licence\n\n" + LICENCE_NOTE + "\n",
         "## Citation\n\n```bibtex\n" + CITATION + "\n```\n",
     ]

@@ -24,7 +24,7 @@ IMAGE_REASONS: dict[str, str] = {
     "not_an_image": "the response is not an image (content type or bytes)",
     "corrupt_image": "the image is truncated or cannot be decoded",
     "decompression_bomb": "the image has more pixels than allowed (decompression-bomb guard)",
-    "image_missing": "the image file named by the input does not exist",
+    "missing_image": "the image file named by the input does not exist",
 }
 
 #: Content types that may still hold an image (servers often send these for files).

@@ -1,0 +1,224 @@
+"""``import-official``: the released CC-Neg files -> a ccneg dataset folder.
+
+The output has exactly the layout of a build (``data/``, ``rejected/``, ``splits/``,
+``manifest.json``, ``README.md``) so every ccneg tool and ``load_dataset`` read it, plus
+``official/``: the original annotation of every row (for the fields our schema has no
+column for: ``MIDs``, ``confidence_scores``, ``key``, the original image path) and the
+file's other top-level entries, which is what lets ``export-official`` give the release
+back field for field.
+
+The work runs in shards with completion markers like a build, so an interrupted import
+resumes. The split is the release's (position based, see :func:`released_eval_size`),
+published as explicit id lists under ``splits/``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from ccneg_build.card import render_card
+from ccneg_build.config import EvalSize, fingerprint
+from ccneg_build.images.decode import ImageRejected, prepare_image
+from ccneg_build.images.options import ImageOptions
+from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.official.released_format import (
+    GENERATOR,
+    PROMPT_VERSION,
+    RELEASED_FILE,
+    SOURCE_NAME,
+    find_image,
+    load_released,
+    record_fields,
+    released_eval_size,
+)
+from ccneg_build.publish import publish
+from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
+from ccneg_build.runner import BatchResult, PartStore, ShardPlan, shard_key
+from ccneg_build.splits import EVAL, TRAIN
+from ccneg_build.writer import atomic_write_json, atomic_write_table, atomic_write_text, reject_row
+
+OFFICIAL_DIR = "official"
+ANNOTATIONS_FILE = "annotations.parquet"
+EXTRAS_FILE = "released.json"
+ANNOTATION_SCHEMA = pa.schema([
+    pa.field("id", pa.string()),
+    pa.field("index", pa.int64()),
+    pa.field("image_path", pa.string()),
+    pa.field("annotation", pa.string()),  # the original annotation as JSON
+])
+
+
+class FixedSplits:
+    """A split assigner with the interface of :class:`ccneg_build.splits.SplitAssigner`
+    for a split decided in advance (here: the release's last rows are eval)."""
+
+    needs_ids = False
+
+    def __init__(self, eval_ids: set[str]):
+        self.eval_ids = eval_ids
+
+    def prepare(self, ids: Any) -> None:  # nothing to learn
+        return None
+
+    def split_of(self, row_id: str) -> str:
+        return EVAL if row_id in self.eval_ids else TRAIN
+
+
+@dataclass
+class ImportReport:
+    out: Path
+    mode: str
+    manifest: dict[str, Any]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_official(
+    folder: Path,
+    out: Path,
+    shard_size: int = 1000,
+    rows_per_file: int = 50_000,
+    eval_size: int | None = None,
+    check_images: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Convert the release in ``folder`` into a ccneg dataset in ``out`` (resumable)."""
+    started = time.perf_counter()
+    created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    folder, out = Path(folder), Path(out)
+    released_path = folder / RELEASED_FILE
+    data = load_released(released_path)
+    paths, annotations = list(data["image_paths"]), list(data["annotations"])
+    total = len(annotations)
+    n_eval = released_eval_size(total) if eval_size is None else min(eval_size, total)
+    settings = {"import": "official", "eval_size": n_eval, "shard_size": shard_size,
+                "rows_per_file": rows_per_file, "check_images": check_images}
+    source = {"name": RELEASED_FILE, "format": "ccneg-official", "path": str(released_path),
+              "sha256": _sha256(released_path), "rows": total}
+    negator = {"backend": GENERATOR["backend"], "model": GENERATOR["model"],
+               "note": "rows imported from the CC-Neg release (PaLM-2 text-bison-001 generations)"}
+    record = run_record(settings, source, negator)
+    mode = prepare_output(out, record, overwrite)
+
+    ids = [make_id(SOURCE_NAME, i, record_fields(a)["caption"]) for i, a in enumerate(annotations)]
+    store = PartStore(out)
+    run_fingerprint = fingerprint(record)
+    plans = []
+    for index, start in enumerate(range(0, total, shard_size)):
+        end = min(total, start + shard_size)
+        plan = ShardPlan(index, start, end, shard_key(run_fingerprint, start, end, ids[start:end]))
+        plans.append(plan)
+        if not store.is_done(plan):
+            shard_started = time.perf_counter()
+            result = _convert_shard(folder, paths, annotations, ids, plan, check_images)
+            store.save(plan, result, time.perf_counter() - shard_started)
+        if progress is not None:
+            progress(end - start)
+
+    eval_ids = set(ids[total - n_eval:]) if n_eval else set()
+    published = publish(out, store, plans, EvalSize(count=n_eval), rows_per_file, assigner=FixedSplits(eval_ids))
+    _write_official(out, ids, paths, annotations, data)
+    seconds = time.perf_counter() - started
+    manifest = build_manifest(config_settings=settings, source=source, negator=negator, published=published,
+                              timings={"total_s": seconds, "rows_per_s": total / seconds if seconds else 0.0},
+                              engine="import-official", workers=1, created=created)
+    manifest["split_rule"] = (f"the release's split: the last {n_eval} of {total} rows (in the file's order) "
+                              "are eval, the others train")
+    manifest["run"] = {"mode": mode, "shards": len(plans)}
+    write_manifest(out, manifest)
+    atomic_write_text(out / "README.md", render_card(manifest))
+    return ImportReport(out=out, mode=mode, manifest=manifest)
+
+
+def _convert_shard(folder: Path, paths: Sequence[Any], annotations: Sequence[dict[str, Any]], ids: Sequence[str],
+                   plan: ShardPlan, check_images: bool) -> BatchResult:
+    stats = StepStats()
+    records, rejects = [], []
+    options = ImageOptions(max_bytes=1 << 40)
+    for index in range(plan.start, plan.end):
+        stats.add("rows_read")
+        annotation = annotations[index] if isinstance(annotations[index], dict) else {}
+        fields = record_fields(annotation)
+        row = SourceRow(id=ids[index], source=SOURCE_NAME, source_row=index, caption=fields["caption"],
+                        url=fields["url"])
+        problem, image = _read_image(folder, str(paths[index]), check_images, options)
+        if problem is not None:
+            rejects.append(reject_row(row, problem))
+            stats.add(f"rejected:{problem.reason}")
+            stats.add(f"stage:{problem.stage}")
+            continue
+        records.append({"id": row.id, "source": SOURCE_NAME, "source_row": index, **fields,
+                        "image": image, "image_sha256": hashlib.sha256(image["bytes"]).hexdigest(),
+                        "generator": dict(GENERATOR), "prompt_version": PROMPT_VERSION, "split": None})
+        stats.add("accepted")
+    return BatchResult(records=_ordered(records), rejects=rejects, stats=stats)
+
+
+def _ordered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from ccneg_build.record import RECORD_SCHEMA
+
+    return [{name: r.get(name) for name in RECORD_SCHEMA.names} for r in records]
+
+
+def _read_image(folder: Path, original: str, check: bool, options: ImageOptions
+                ) -> tuple[Rejection | None, dict[str, Any] | None]:
+    found = find_image(folder, original)
+    if found is None:
+        return Rejection(reason="missing_image", detail=f"{original}: no such file under {folder}", stage="image"), None
+    data = found.read_bytes()
+    if check:
+        try:
+            prepare_image(data, None, options)
+        except ImageRejected as rejected:
+            return Rejection(reason=rejected.reason, detail=f"{found}: {rejected.detail}", stage="image"), None
+    return None, {"bytes": data, "path": found.name}
+
+
+def _write_official(out: Path, ids: Sequence[str], paths: Sequence[Any], annotations: Sequence[Any],
+                    data: dict[str, Any]) -> None:
+    """Keep the original annotations and the file's other entries for a faithful export."""
+    table = pa.table({
+        "id": pa.array(list(ids), pa.string()),
+        "index": pa.array(range(len(ids)), pa.int64()),
+        "image_path": pa.array([str(p) for p in paths], pa.string()),
+        "annotation": pa.array([json.dumps(a, ensure_ascii=False, default=str) for a in annotations], pa.string()),
+    }, schema=ANNOTATION_SCHEMA)
+    atomic_write_table(out / OFFICIAL_DIR / ANNOTATIONS_FILE, table)
+    extras = {k: v for k, v in data.items() if k not in ("image_paths", "annotations")}
+    atomic_write_json(out / OFFICIAL_DIR / EXTRAS_FILE, _json_safe(extras))
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON keeps string keys only: remember int keys (``num_ops``) as ``{"__int__": ...}``."""
+    if isinstance(value, dict):
+        if value and all(isinstance(k, int) for k in value):
+            return {"__int_keys__": [[k, _json_safe(v)] for k, v in value.items()]}
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def from_json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__int_keys__"}:
+            return {int(k): from_json_safe(v) for k, v in value["__int_keys__"]}
+        return {k: from_json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json_safe(v) for v in value]
+    return value
