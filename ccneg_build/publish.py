@@ -90,7 +90,7 @@ def _write_data(out: Path, store: PartStore, plans: Sequence[ShardPlan], assigne
             splits = [assigner.split_of(i) for i in ids]
             table = table.set_column(split_index, "split", pa.array(splits, pa.string()))
             for name in names:
-                mask = pa.array([s == name for s in splits])
+                mask = pa.array([s == name for s in splits], pa.bool_())  # typed: a shard may have no accepted row
                 part = table.filter(mask)
                 if part.num_rows:
                     writers[name].write(part)
