@@ -123,6 +123,17 @@ class RuleNegator:
         """Convenience for a single row (tests, notebooks)."""
         return self.negate_batch([row])[0]
 
+    def negate_choosing(self, caption: str, chosen: int) -> Negation | Rejection:
+        """Negate ``caption`` with the pair at index ``chosen`` instead of the seeded choice.
+
+        For inspecting every pair of one caption (tests, audits); the build never calls it.
+        """
+        row = SourceRow(id="", source="", source_row=0, caption=caption)
+        early = self._reject_before_parsing(row)
+        if early is not None:
+            return early
+        return self._negate_doc(row, self.nlp(caption), pick=chosen)
+
     def _parse(self, texts: Iterable[str], count: int) -> Iterable[Doc | None]:
         """Parse in batches; if a batch fails, parse its rows one at a time."""
         if count == 0:
@@ -163,7 +174,7 @@ class RuleNegator:
                 "negator_error", f"{type(error).__name__}: {error}"[:300], generator=self.generator
             )
 
-    def _negate_doc(self, row: SourceRow, doc: Doc) -> Negation | Rejection:
+    def _negate_doc(self, row: SourceRow, doc: Doc, pick: int | None = None) -> Negation | Rejection:
         parse = decompose(doc)
         if parse is None:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
@@ -183,7 +194,12 @@ class RuleNegator:
             subject=parse.subject,
             relations=tuple(Relation(object=c.object, predicate=c.predicate) for c, _ in usable),
         )
-        chosen = choose_relation(self.seed, row.id, len(usable))
+        if pick is None:
+            chosen = choose_relation(self.seed, row.id, len(usable))
+        elif 0 <= pick < len(usable):
+            chosen = pick
+        else:
+            raise IndexError(f"pair {pick} asked for, the caption has {len(usable)}")
         candidate, exclusion = usable[chosen]
         negated = negated_caption(doc, candidate, spaced, self._lemma)
         return Negation(

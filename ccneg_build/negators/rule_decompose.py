@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Token
 from ccneg_build.negators.rule_words import (
     BE_FORMS,
     DEPICTION_NOUNS,
+    IDIOMS,
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     INTENSIFIERS,
@@ -37,6 +38,7 @@ _NOUNS = frozenset(("NOUN", "PROPN"))
 _OBJECT_POS = frozenset(("NOUN", "PROPN", "ADJ"))
 _VERBS = frozenset(("VERB", "AUX"))
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
+_NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
 #: Left dependents that belong to a clause we drop ("while sitting", "who moved", "to go").
@@ -123,6 +125,8 @@ def _subject_token(root: Token) -> Token | None:
         token = next((c for c in root.lefts if c.dep_ in _SUBJECT_DEPS), None)
         if token is None:
             token = next((c for c in root.children if c.dep_ in _SUBJECT_DEPS), None)
+        if token is None or token.dep_ == "expl":  # "there is a playground": the playground
+            token = next((c for c in root.rights if c.dep_ == "attr"), token)
     elif root.pos_ == "ADP":
         token = next((c for c in root.children if c.dep_ == "pobj"), None)
     if token is None:
@@ -185,7 +189,7 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
     if word == "without":
         return None
     noun = next((c for c in prep.children if c.dep_ == "pobj"), None)
-    if noun is None:
+    if noun is None or f"{word} {noun.lower_}" in IDIOMS:
         return None
     if noun.lower_ in PLACE_NOUNS:  # "in front of the castle": the castle is the object
         inner = _of_object(noun)
@@ -322,6 +326,8 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     if site is None:
         return None
     text, object_start, _determiner = _object_text(doc, noun)
+    if object_start == verb.i + 1 and verb.tag_ == "VBG" and verb.dep_ in _NOUN_LIKE_DEPS:
+        return None  # "with quiet sea and setting sun": a participle used as an adjective
     between = doc[verb.i + 1 : object_start]
     if verb.i < object_start and all(t.dep_ in ("prt", "det", "poss") for t in between):
         predicate = doc[verb.i : object_start].text  # "putting on", "holds"
@@ -353,6 +359,8 @@ def _clause_start(verb: Token) -> int:
     for child in verb.lefts:
         if child.dep_ in _CLAUSE_OPENER_DEPS or child.tag_ in _RELATIVE_TAGS:
             start = min(start, child.left_edge.i)
+    if verb.dep_ == "pcomp" and verb.head.i == start - 1:
+        start = verb.head.i  # "after divorcing businessperson" goes with its "after"
     return start
 
 

@@ -65,3 +65,13 @@ SKIPPED_PREPOSITIONS = frozenset("of than like as".split())
 INTENSIFIERS = frozenset(
     "all right just directly high far way straight deep halfway slightly well even only mostly partly".split()
 )
+
+#: Prepositional idioms that state no relation to negate ("of course", "at least").
+IDIOMS = frozenset(
+    (
+        "of course", "in fact", "at least", "at most", "at all", "in general", "at first",
+        "at last", "in particular", "for example", "for instance", "in addition", "at once",
+        "in order", "of all", "on purpose", "by far", "in short", "in turn", "for now",
+        "in time", "on time", "at times", "in advance",
+    )
+)

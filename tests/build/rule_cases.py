@@ -1,0 +1,507 @@
+"""Hand-checked cases for the rule negator: the paper's examples and real CC3M captions.
+
+Every caption under ``CC3M_CASES`` is copied verbatim from the CC3M validation rows of
+the development file (lower-case, spaces before punctuation). For each one we fixed the
+pair to negate (``chosen``) and wrote down the expected subject, all pairs, and both
+output sentences after reading them for fluency and meaning.
+
+The paper's demonstrations (``PAPER_CASES``) keep the paper's own outputs next to ours
+where a rule cannot reproduce an LLM's paraphrase; ``paper_*`` fields say what the paper
+printed, for the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    caption: str
+    subject: str
+    relations: tuple[tuple[str, str], ...]  # (object, predicate) in caption order
+    chosen: str  # the object whose link is negated
+    negated: str
+    exclusion: str
+    paper_negated: str | None = None
+    paper_exclusion: str | None = None
+
+
+#: The paper's few-shot demonstrations and published pairs (ccneg-facts, section 1).
+PAPER_CASES = (
+    RuleCase(
+        caption="A woman next to a table in the dining area",
+        subject="woman",
+        relations=(("table", "next to a"), ("dining area", "in the")),
+        chosen="table",
+        negated="A woman, not next to a table, in the dining area",
+        exclusion="A woman in the dining area",
+        paper_negated="A woman, not next to a table, in the dining area.",
+        paper_exclusion="A woman in the dining area",
+    ),
+    RuleCase(
+        caption="A flag on a dome",
+        subject="flag",
+        relations=(("dome", "on a"),),
+        chosen="dome",
+        negated="A flag, not on a dome",
+        exclusion="A flag",
+        paper_negated="A flag, not on a dome",
+        paper_exclusion="A flag",
+    ),
+    RuleCase(
+        caption="A person on skis makes her way through the snow",
+        subject="person",
+        relations=(("skis", "on"), ("her way", "makes"), ("snow", "through the")),
+        chosen="snow",
+        negated="A person on skis does not make her way through the snow",
+        exclusion="A person on skis makes her way",
+        # The paper shows two negations of this caption: "A person on skis does not make
+        # her way through the snow" (published pair, which we reproduce) and, as a
+        # demonstration, "A person on skis without snow" / "A person on skis".
+        paper_negated="A person on skis does not make her way through the snow",
+        paper_exclusion="A person on skis",
+    ),
+    RuleCase(
+        caption="Jungle with a mountain in the distance.",
+        subject="Jungle",
+        relations=(("mountain", "with a"), ("distance", "in the")),
+        chosen="mountain",
+        negated="Jungle without a mountain in the distance.",
+        exclusion="Jungle in the distance.",
+        paper_negated="Jungle without a mountain in the distance.",
+    ),
+    RuleCase(
+        caption="Aerial view of a meteor over the clouds",
+        subject="meteor",
+        relations=(("clouds", "over the"),),
+        chosen="clouds",
+        # The paper's LLM paraphrased to "with no clouds"; rules negate the stated link.
+        negated="Aerial view of a meteor, not over the clouds",
+        exclusion="Aerial view of a meteor",
+        paper_negated="Aerial view of a meteor with no clouds",
+    ),
+)
+
+#: Real CC3M captions of varied grammar: verbs, prepositions, "with", lists, copulas,
+#: "illustration of ...", compound prepositions, auxiliaries and passives.
+CC3M_CASES = (
+    RuleCase(
+        caption='photograph of the sign being repaired by brave person',
+        subject='sign',
+        relations=(('brave person', 'by'),),
+        chosen='brave person',
+        negated='photograph of the sign not being repaired by brave person',
+        exclusion='photograph of the sign being repaired',
+    ),
+    RuleCase(
+        caption='illustration of a little girl taking a bath',
+        subject='little girl',
+        relations=(('bath', 'taking'),),
+        chosen='bath',
+        negated='illustration of a little girl not taking a bath',
+        exclusion='illustration of a little girl',
+    ),
+    RuleCase(
+        caption='father and son putting on ice skates near frozen lake',
+        subject='father',
+        relations=(('son', 'and'), ('ice skates', 'putting on'), ('frozen lake', 'near')),
+        chosen='son',
+        negated='father without son putting on ice skates near frozen lake',
+        exclusion='father putting on ice skates near frozen lake',
+    ),
+    RuleCase(
+        caption='the dentist drill the tooth with a turbine',
+        subject='dentist',
+        relations=(('tooth', 'drill'), ('turbine', 'with a')),
+        chosen='turbine',
+        negated='the dentist drill the tooth without a turbine',
+        exclusion='the dentist drill the tooth',
+    ),
+    RuleCase(
+        caption='sandcastle beach on bright sky .',
+        subject='sandcastle beach',
+        relations=(('bright sky', 'on'),),
+        chosen='bright sky',
+        negated='sandcastle beach , not on bright sky .',
+        exclusion='sandcastle beach .',
+    ),
+    RuleCase(
+        caption='a man on a scooter , taking part in the rally',
+        subject='man',
+        relations=(('scooter', 'on a'), ('part', 'taking'), ('rally', 'in the')),
+        chosen='scooter',
+        negated='a man , not on a scooter , taking part in the rally',
+        exclusion='a man , taking part in the rally',
+    ),
+    RuleCase(
+        caption='cruise ship and boats by the dock',
+        subject='cruise ship',
+        relations=(('boats', 'and'), ('dock', 'by the')),
+        chosen='boats',
+        negated='cruise ship without boats by the dock',
+        exclusion='cruise ship by the dock',
+    ),
+    RuleCase(
+        caption='illustration of a boy walking across the bakery',
+        subject='boy',
+        relations=(('bakery', 'across the'),),
+        chosen='bakery',
+        negated='illustration of a boy not walking across the bakery',
+        exclusion='illustration of a boy walking',
+    ),
+    RuleCase(
+        caption='a sheltered walkway between the building and tower',
+        subject='sheltered walkway',
+        relations=(('building', 'between the'),),
+        chosen='building',
+        negated='a sheltered walkway , not between the building and tower',
+        exclusion='a sheltered walkway',
+    ),
+    RuleCase(
+        caption='religious leadership title holds a private audience with pilgrims',
+        subject='religious leadership title',
+        relations=(('private audience', 'holds'), ('pilgrims', 'with')),
+        chosen='pilgrims',
+        negated='religious leadership title holds a private audience with no pilgrims',
+        exclusion='religious leadership title holds a private audience',
+    ),
+    RuleCase(
+        caption='religious leadership title holds a private audience with pilgrims',
+        subject='religious leadership title',
+        relations=(('private audience', 'holds'), ('pilgrims', 'with')),
+        chosen='private audience',
+        negated='religious leadership title does not hold a private audience with pilgrims',
+        exclusion='religious leadership title',
+    ),
+    RuleCase(
+        caption='picture of a dog and puppy playing with a stick',
+        subject='dog',
+        relations=(('puppy', 'and'), ('stick', 'with a')),
+        chosen='stick',
+        negated='picture of a dog and puppy playing without a stick',
+        exclusion='picture of a dog and puppy playing',
+    ),
+    RuleCase(
+        caption='a silhouetted palm tree with boat tied to it rests on a beach that a man walks across during golden hour',
+        subject='silhouetted palm tree',
+        relations=(('boat', 'with'), ('beach', 'on a'), ('golden hour', 'during')),
+        chosen='boat',
+        negated='a silhouetted palm tree with no boat tied to it rests on a beach that a man walks across during golden hour',
+        exclusion='a silhouetted palm tree rests on a beach that a man walks across during golden hour',
+    ),
+    RuleCase(
+        caption='winter time : a mother and son have the time of their life playing in the snow',
+        subject='mother',
+        relations=(('son', 'and'), ('time', 'have'), ('snow', 'in the')),
+        chosen='snow',
+        negated='winter time : a mother and son have the time of their life not playing in the snow',
+        exclusion='winter time : a mother and son have the time of their life playing',
+    ),
+    RuleCase(
+        caption='person in a leather jacket riding a motorcycle on the road',
+        subject='person',
+        relations=(('leather jacket', 'in a'), ('motorcycle', 'riding'), ('road', 'on the')),
+        chosen='motorcycle',
+        negated='person in a leather jacket not riding a motorcycle on the road',
+        exclusion='person in a leather jacket',
+    ),
+    RuleCase(
+        caption='man sitting with his friends and playing a guitar',
+        subject='man',
+        relations=(('his friends', 'with'), ('guitar', 'playing')),
+        chosen='his friends',
+        negated='man sitting without his friends and playing a guitar',
+        exclusion='man sitting and playing a guitar',
+    ),
+    RuleCase(
+        caption='image may contain : person , on stage , playing a musical instrument , guitar , night and indoor',
+        subject='image',
+        relations=(('person', 'contain'), ('stage', 'on'), ('musical instrument', 'playing')),
+        chosen='stage',
+        negated='image may contain : person , not on stage , playing a musical instrument , guitar , night and indoor',
+        exclusion='image may contain : person , playing a musical instrument , guitar , night and indoor',
+    ),
+    RuleCase(
+        caption='family portrait of man and his wife posing with their son during photo shoot at home .',
+        subject='man',
+        relations=(('their son', 'with'), ('photo shoot', 'during'), ('home', 'at')),
+        chosen='their son',
+        negated='family portrait of man and his wife posing without their son during photo shoot at home .',
+        exclusion='family portrait of man and his wife posing during photo shoot at home .',
+    ),
+    RuleCase(
+        caption='picture of presidents with sign in the foreground .',
+        subject='presidents',
+        relations=(('sign', 'with'), ('foreground', 'in the')),
+        chosen='sign',
+        negated='picture of presidents with no sign in the foreground .',
+        exclusion='picture of presidents in the foreground .',
+    ),
+    RuleCase(
+        caption='colorful pattern with a dream catcher in american style',
+        subject='colorful pattern',
+        relations=(('dream catcher', 'with a'), ('american style', 'in')),
+        chosen='american style',
+        negated='colorful pattern with a dream catcher , not in american style',
+        exclusion='colorful pattern with a dream catcher',
+    ),
+    RuleCase(
+        caption='dog with a muzzle to the veterinarian',
+        subject='dog',
+        relations=(('muzzle', 'with a'), ('veterinarian', 'to the')),
+        chosen='muzzle',
+        negated='dog without a muzzle to the veterinarian',
+        exclusion='dog to the veterinarian',
+    ),
+    RuleCase(
+        caption='apartments with a spacious fitness center',
+        subject='apartments',
+        relations=(('spacious fitness center', 'with a'),),
+        chosen='spacious fitness center',
+        negated='apartments without a spacious fitness center',
+        exclusion='apartments',
+    ),
+    RuleCase(
+        caption='close - up of a cat on tree branch',
+        subject='cat',
+        relations=(('tree branch', 'on'),),
+        chosen='tree branch',
+        negated='close - up of a cat , not on tree branch',
+        exclusion='close - up of a cat',
+    ),
+    RuleCase(
+        caption='vector illustration of a banner for holiday with colorful kites .',
+        subject='banner',
+        relations=(('holiday', 'for'), ('colorful kites', 'with')),
+        chosen='colorful kites',
+        negated='vector illustration of a banner for holiday with no colorful kites .',
+        exclusion='vector illustration of a banner for holiday .',
+    ),
+    RuleCase(
+        caption='view of the lodge from inside the reserve',
+        subject='lodge',
+        relations=(('reserve', 'from inside the'),),
+        chosen='reserve',
+        negated='view of the lodge , not from inside the reserve',
+        exclusion='view of the lodge',
+    ),
+    RuleCase(
+        caption='illustration of an old man .',
+        subject='old man',
+        relations=(('old man', 'of an'),),
+        chosen='old man',
+        negated='illustration , not of an old man .',
+        exclusion='illustration .',
+    ),
+    RuleCase(
+        caption='image of a man helping his grandson with homework',
+        subject='man',
+        relations=(('his grandson', 'helping'), ('homework', 'with')),
+        chosen='his grandson',
+        negated='image of a man not helping his grandson with homework',
+        exclusion='image of a man',
+    ),
+    RuleCase(
+        caption='white rice , red lentils and green peas mache on a wooden tray .',
+        subject='white rice',
+        relations=(('wooden tray', 'on a'),),
+        chosen='wooden tray',
+        negated='white rice , red lentils and green peas mache , not on a wooden tray .',
+        exclusion='white rice , red lentils and green peas mache .',
+    ),
+    RuleCase(
+        caption='person reported that person lost a gold chain in the process , but no harm was done and police were not called',
+        subject='person',
+        relations=(('gold chain', 'lost'), ('process', 'in the')),
+        chosen='process',
+        negated='person reported that person did not lose a gold chain in the process , but no harm was done and police were not called',
+        exclusion='person reported that person lost a gold chain , but no harm was done and police were not called',
+    ),
+    RuleCase(
+        caption='cowboy boots are a major hit for spring and summer !',
+        subject='cowboy boots',
+        relations=(('major hit', 'are a'), ('spring', 'for')),
+        chosen='major hit',
+        negated='cowboy boots are not a major hit for spring and summer !',
+        exclusion='cowboy boots !',
+    ),
+    RuleCase(
+        caption='there is a children playground in front of the house',
+        subject='children playground',
+        relations=(('house', 'in front of the'),),
+        chosen='house',
+        negated='there is a children playground , not in front of the house',
+        exclusion='there is a children playground',
+    ),
+    RuleCase(
+        caption='this beautiful carousel is a replica of a traditional carousel that was at festival .',
+        subject='beautiful carousel',
+        relations=(('replica', 'is a'), ('festival', 'at')),
+        chosen='replica',
+        negated='this beautiful carousel is not a replica of a traditional carousel that was at festival .',
+        exclusion='this beautiful carousel .',
+    ),
+    RuleCase(
+        caption='the plane flies across the sky',
+        subject='plane',
+        relations=(('sky', 'across the'),),
+        chosen='sky',
+        negated='the plane does not fly across the sky',
+        exclusion='the plane flies',
+    ),
+    RuleCase(
+        caption='boy grooming his horse in the stables .',
+        subject='boy',
+        relations=(('his horse', 'grooming'), ('stables', 'in the')),
+        chosen='his horse',
+        negated='boy not grooming his horse in the stables .',
+        exclusion='boy .',
+    ),
+    RuleCase(
+        caption='a tiger leaping into a well',
+        subject='tiger',
+        relations=(('well', 'into a'),),
+        chosen='well',
+        negated='a tiger not leaping into a well',
+        exclusion='a tiger leaping',
+    ),
+    RuleCase(
+        caption='orchids and light pink roses in a glass vase',
+        subject='orchids',
+        relations=(('light pink roses', 'and'), ('glass vase', 'in a')),
+        chosen='light pink roses',
+        negated='orchids without light pink roses in a glass vase',
+        exclusion='orchids in a glass vase',
+    ),
+    RuleCase(
+        caption='baby lying in the bed with spoon',
+        subject='baby',
+        relations=(('bed', 'in the'), ('spoon', 'with')),
+        chosen='spoon',
+        negated='baby lying in the bed with no spoon',
+        exclusion='baby lying in the bed',
+    ),
+    RuleCase(
+        caption='the color guard makes its way down main street during the parade .',
+        subject='color guard',
+        relations=(('parade', 'during the'),),
+        chosen='parade',
+        negated='the color guard does not make its way down main street during the parade .',
+        exclusion='the color guard makes its way down main street .',
+    ),
+    RuleCase(
+        caption='gold frames on the wall with green wallpaper',
+        subject='gold frames',
+        relations=(('wall', 'on the'), ('green wallpaper', 'with')),
+        chosen='wall',
+        negated='gold frames , not on the wall , with green wallpaper',
+        exclusion='gold frames with green wallpaper',
+    ),
+    RuleCase(
+        caption='people serving food to the homeless',
+        subject='people',
+        relations=(('food', 'serving'), ('homeless', 'to the')),
+        chosen='food',
+        negated='people not serving food to the homeless',
+        exclusion='people',
+    ),
+    RuleCase(
+        caption='cars are driving at night .',
+        subject='cars',
+        relations=(('night', 'at'),),
+        chosen='night',
+        negated='cars are not driving at night .',
+        exclusion='cars are driving .',
+    ),
+    RuleCase(
+        caption='this sticker looks great on bathroom and bedroom walls .',
+        subject='sticker',
+        relations=(('bathroom and bedroom walls', 'on'),),
+        chosen='bathroom and bedroom walls',
+        negated='this sticker does not look great on bathroom and bedroom walls .',
+        exclusion='this sticker looks great .',
+    ),
+    RuleCase(
+        caption='yellow pills spilling out of a bottle',
+        subject='yellow pills',
+        relations=(('bottle', 'out of a'),),
+        chosen='bottle',
+        negated='yellow pills not spilling out of a bottle',
+        exclusion='yellow pills spilling',
+    ),
+    RuleCase(
+        caption='the capital is an incredible city !',
+        subject='capital',
+        relations=(('incredible city', 'is an'),),
+        chosen='incredible city',
+        negated='the capital is not an incredible city !',
+        exclusion='the capital !',
+    ),
+    RuleCase(
+        caption='traditional pottery being sold in a souk',
+        subject='traditional pottery',
+        relations=(('souk', 'in a'),),
+        chosen='souk',
+        negated='traditional pottery not being sold in a souk',
+        exclusion='traditional pottery being sold',
+    ),
+    RuleCase(
+        caption='soldiers stand next to a tank at an air base .',
+        subject='soldiers',
+        relations=(('tank', 'next to a'), ('air base', 'at an')),
+        chosen='air base',
+        negated='soldiers do not stand next to a tank at an air base .',
+        exclusion='soldiers stand next to a tank .',
+    ),
+    RuleCase(
+        caption='politician got married to actor after divorcing businessperson .',
+        subject='politician',
+        relations=(('actor', 'to'), ('businessperson', 'divorcing')),
+        chosen='businessperson',
+        negated='politician got married to actor after not divorcing businessperson .',
+        exclusion='politician got married to actor .',
+    ),
+    RuleCase(
+        caption='i feel morally compelled to remain on the side of other uprooted men and women everywhere .',
+        subject='i',
+        relations=(('other uprooted men', 'on the side of'),),
+        chosen='other uprooted men',
+        negated='i do not feel morally compelled to remain on the side of other uprooted men and women everywhere .',
+        exclusion='i feel morally compelled to remain everywhere .',
+    ),
+    RuleCase(
+        caption='the view from the top of skyscraper shows the city .',
+        subject='view',
+        relations=(('skyscraper', 'from the top of'), ('city', 'shows')),
+        chosen='skyscraper',
+        negated='the view , not from the top of skyscraper , shows the city .',
+        exclusion='the view shows the city .',
+    ),
+    RuleCase(
+        caption='woman in sari crossing the street',
+        subject='woman',
+        relations=(('street', 'crossing'),),
+        chosen='street',
+        negated='woman in sari not crossing the street',
+        exclusion='woman in sari',
+    ),
+    RuleCase(
+        caption='a bowl of creamy soup with salmon .',
+        subject='bowl',
+        relations=(('salmon', 'with'),),
+        chosen='salmon',
+        negated='a bowl of creamy soup with no salmon .',
+        exclusion='a bowl of creamy soup .',
+    ),
+)
+
+#: Real CC3M captions with nothing the rules can negate, and the reason they give.
+CC3M_REJECTED = (
+    ("love this small house plan .", "no_relation"),
+    ("a wearable work of art .", "no_relation"),
+    ("the long wait is finally over !", "no_relation"),
+    ("nainital a famous tourist attraction", "no_relation"),
+    ("pop artist & pop rock artist .", "no_relation"),
+    ("film of a garbage truck", "no_relation"),
+)
