@@ -62,6 +62,8 @@ REASONS: dict[str, str] = {
     "exclusion_has_object": "the exclusion caption still contains the chosen object",
     "exclusion_unchanged": "the exclusion caption equals the caption",
     "length_out_of_range": "an output is much longer or shorter than the caption",
+    "dangling_end": "an output ends with a conjunction, article or preposition that the caption does not end with",
+    "misplaced_negation": "the added negation directly follows an article (\"the not ...\")",
     "added_content": "the negated caption adds words that the caption does not contain",
     "markup": "an output contains markup, JSON, code fences or line breaks",
     "commentary": "an output contains instructions, labels or commentary instead of a caption",
@@ -80,6 +82,9 @@ _AUXILIARIES = frozenset(
     "do does did is are was were am be been being has have had can could will would shall "
     "should may might must".split()
 )
+#: Words a finished caption does not end with (unless the caption itself does).
+_DANGLING = frozenset("and or but of with the a an to in on at for by from into onto".split())
+_ARTICLES = frozenset({"a", "an", "the"})
 _MARKUP = re.compile(r"[{}<>\[\]`|]|\n|\r|^\s*#|\*\*|^\s*[-*]\s")
 _COMMENTARY = (
     "negated caption", "negative prompt", "negative-prompt", "exclusion", "caption:",
@@ -298,6 +303,9 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
     if len(added) > 1:
         return _fail("multiple_negations", f"added {len(added)} negation words: {added}", negation)
 
+    grammar_problem = _grammar_problem(caption, negated, exclusion)
+    if grammar_problem:
+        return _fail(*grammar_problem, negation)
     length_problem = _length_problem(caption, negated, exclusion)
     if length_problem:
         return _fail("length_out_of_range", length_problem, negation)
@@ -308,6 +316,21 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
     verdict = negation_labels(caption, negated)
     assert verdict is not None  # an added negation exists (checked above)
     return verdict
+
+
+def _grammar_problem(caption: str, negated: str, exclusion: str) -> tuple[str, str] | None:
+    """Cheap fluency guards: a cut-off ending, or "not" placed between an article and its noun."""
+    caption_words = words(caption)
+    last_of_caption = caption_words[-1] if caption_words else ""
+    for text, name in ((exclusion, "exclusion caption"), (negated, "negated caption")):
+        tokens = words(text)
+        if tokens and tokens[-1] in _DANGLING and tokens[-1] != last_of_caption:
+            return "dangling_end", f"{name} ends with {tokens[-1]!r}: {text[-60:]!r}"
+    tokens = words(negated)
+    for i, token in enumerate(tokens[1:], start=1):
+        if is_negation_word(token) and token == "not" and tokens[i - 1] in _ARTICLES:
+            return "misplaced_negation", f"{tokens[i - 1]!r} directly before 'not'"
+    return None
 
 
 def _length_problem(caption: str, negated: str, exclusion: str) -> str | None:

@@ -1,0 +1,127 @@
+"""How fast is ``ccneg-build`` compared with the parse it cannot avoid?
+
+Measured in one run, on the same captions:
+
+1. the baseline: plain spaCy ``nlp.pipe`` over the captions with exactly the components the
+   rule backend runs (the ceiling of any parser-based negator on one process);
+2. the whole pipeline with ``--workers 1``: read, negate, verify, write shard parts
+   (``shards_s`` of the manifest), and end to end including publishing;
+3. the same with ``--workers 2`` (worker start-up and model loading included: that is what a
+   user pays).
+
+It prints captions/s and the ratios (pipeline / parse, 2 workers / 1 worker) and writes them
+as JSON with ``--json``. Run it on an otherwise idle machine: other processes on the same
+cores skew the worker comparison.
+
+    python benchmarks/bench_build.py [CAPTIONS.tsv] [--repeat 3] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ccneg_build.config import BuildConfig, EvalSize
+from ccneg_build.engines import run_build
+from ccneg_build.negators.rule import DEFAULT_BATCH_SIZE, load_rule_pipeline
+from ccneg_build.sources import sample_path
+
+DEFAULT_INPUT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cc3m_val_dev.tsv"
+
+
+def read_captions(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return [line.split("\t", 1)[0].strip() for line in handle if line.strip()]
+
+
+def write_input(captions: list[str], repeat: int, folder: Path) -> Path:
+    """The captions ``repeat`` times as one CC3M TSV (repeated rows get their own ids)."""
+    path = folder / "bench_input.tsv"
+    with path.open("w", encoding="utf-8") as handle:
+        for _ in range(repeat):
+            for i, caption in enumerate(captions):
+                handle.write(f"{caption}\thttp://example.invalid/{i}.jpg\n")
+    return path
+
+
+def parse_rate(captions: list[str]) -> float:
+    """Captions/s of plain ``nlp.pipe`` with the rule backend's components (model preloaded)."""
+    nlp = load_rule_pipeline()
+    list(nlp.pipe(captions[:200], batch_size=DEFAULT_BATCH_SIZE))  # warm-up
+    started = time.perf_counter()
+    for _ in nlp.pipe(captions, batch_size=DEFAULT_BATCH_SIZE):
+        pass
+    return len(captions) / (time.perf_counter() - started)
+
+
+def pipeline_run(input_path: Path, out: Path, workers: int, shard_size: int) -> dict[str, float]:
+    config = BuildConfig(out=out, input=str(input_path), workers=workers, shard_size=shard_size,
+                         eval_size=EvalSize(fraction=0.175), progress=False, overwrite=True)
+    started = time.perf_counter()
+    report = run_build(config)
+    wall = time.perf_counter() - started
+    timings = report.manifest["timings"]
+    rows = report.manifest["counts"]["rows_read"]
+    return {
+        "rows": rows,
+        "accepted": report.manifest["counts"]["accepted"],
+        "shards_s": timings["shards_s"],
+        "wall_s": wall,
+        "rows_per_s": rows / timings["shards_s"],
+        "end_to_end_rows_per_s": rows / wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", nargs="?", type=Path, help="CC3M TSV (default: the dev file, else the embedded sample)")
+    parser.add_argument("--repeat", type=int, default=1, help="use the captions this many times (default 1)")
+    parser.add_argument("--shard-size", type=int, default=500, help="rows per shard (default 500)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    source = args.input or (DEFAULT_INPUT if DEFAULT_INPUT.exists() else sample_path())
+    captions = read_captions(source)
+    with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
+        folder = Path(tmp)
+        input_path = write_input(captions, args.repeat, folder)
+        all_captions = captions * args.repeat
+        parse = parse_rate(all_captions)
+        one = pipeline_run(input_path, folder / "w1", 1, args.shard_size)
+        two = pipeline_run(input_path, folder / "w2", 2, args.shard_size)
+        parse_after = parse_rate(all_captions)  # bracket the pipeline runs: load may change
+    parse_mean = (parse + parse_after) / 2
+    results = {
+        "input": str(source.name),
+        "captions": len(all_captions),
+        "cpu_count": os.cpu_count(),
+        "parse_rows_per_s": round(parse_mean, 1),
+        "parse_rows_per_s_before_after": [round(parse, 1), round(parse_after, 1)],
+        "workers_1": {k: round(v, 3) for k, v in one.items()},
+        "workers_2": {k: round(v, 3) for k, v in two.items()},
+        "ratio_pipeline_to_parse": round(one["rows_per_s"] / parse_mean, 3),
+        "ratio_2_workers_to_1": round(two["rows_per_s"] / one["rows_per_s"], 3),
+        "ratio_2_workers_to_1_end_to_end": round(two["end_to_end_rows_per_s"] / one["end_to_end_rows_per_s"], 3),
+    }
+    print(f"captions: {len(all_captions)} ({source.name} x{args.repeat}), cpus: {os.cpu_count()}")
+    print(f"spaCy nlp.pipe parse (same components)   {parse_mean:8.1f} captions/s  (before {parse:.1f}, after {parse_after:.1f})")
+    print(f"ccneg-build, 1 worker (shards)           {one['rows_per_s']:8.1f} captions/s  "
+          f"ratio to parse {results['ratio_pipeline_to_parse']:.2f}")
+    print(f"ccneg-build, 2 workers (shards)          {two['rows_per_s']:8.1f} captions/s  "
+          f"ratio to 1 worker {results['ratio_2_workers_to_1']:.2f}")
+    print(f"end to end incl. model load + publish:   1 worker {one['end_to_end_rows_per_s']:.1f}/s, "
+          f"2 workers {two['end_to_end_rows_per_s']:.1f}/s (ratio {results['ratio_2_workers_to_1_end_to_end']:.2f})")
+    print(f"accepted: {one['accepted']} of {one['rows']} ({one['accepted'] / one['rows']:.1%})")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
