@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     run.add_argument("--shard-size", type=positive_int, default=1000,
                      help="rows per shard, the unit of resuming (default: 1000)")
-    run.add_argument("--engine", default="local", help="where shards run (default: local)")
+    run.add_argument("--engine", default="local", choices=("local", "ray"),
+                     help="where shards run: local processes, or a Ray cluster (RAY_ADDRESS, else a local one "
+                          "with --workers CPUs); same dataset either way (default: local)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     images = parser.add_argument_group("images")

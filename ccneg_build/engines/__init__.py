@@ -26,7 +26,8 @@ from ccneg_build.sources import Source, open_source
 from ccneg_build.writer import atomic_write_text
 
 #: ``--engine`` name -> "module:function" with the signature of ``local.run_shards``.
-ENGINES: dict[str, str] = {"local": "ccneg_build.engines.local:run_shards"}
+ENGINES: dict[str, str] = {"local": "ccneg_build.engines.local:run_shards",
+                           "ray": "ccneg_build.engines.ray_engine:run_shards"}
 
 
 @dataclass

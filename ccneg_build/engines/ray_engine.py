@@ -1,0 +1,173 @@
+"""``--engine ray``: the same shards and steps, run by a Ray cluster through ``ray.data``.
+
+The driver reads the input once (row numbers and ids depend on input order, so reading
+stays in one place) and cuts it into the same content-named shards as the local engine.
+Each unfinished shard becomes one row of a ``ray.data`` dataset: its plan plus its input
+rows as an Arrow IPC block. ``map_batches`` sends those blocks to a pool of actors; each
+actor builds the negator and the image step once and calls the very
+:func:`~ccneg_build.runner.process_shard` the local engine calls (image step -> negator ->
+shared filter -> parts + completion marker). Publishing then runs on the driver exactly
+as for the local engine, so both engines give identical datasets, and a rerun resumes
+from the markers whichever engine wrote them.
+
+Each shard's block goes to Ray's object store as soon as it is cut (the driver keeps only
+references; Ray spills to disk when the store fills), and one streaming ``ray.data`` pass
+over all blocks keeps the actors (and their loaded models) alive for the whole run. The
+output folder must be visible to every node (a shared filesystem) because actors write
+their shards' parts there.
+
+The cluster: ``RAY_ADDRESS`` (or an already initialised Ray) is attached to; otherwise a
+local cluster with ``--workers`` CPUs is started for the run and stopped after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Iterable
+
+import pyarrow as pa
+
+from ccneg_build.config import BuildConfig
+from ccneg_build.negators.base import Negator
+from ccneg_build.record import IMAGE_TYPE, SourceRow
+from ccneg_build.runner import PartStore, ShardPlan, build_image_step, iter_shards, process_shard
+
+OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
+
+#: Input rows as they travel to the actors (a typed Arrow block, no pickled objects).
+SOURCE_ROW_SCHEMA = pa.schema([
+    pa.field("id", pa.string()),
+    pa.field("source", pa.string()),
+    pa.field("source_row", pa.int64()),
+    pa.field("caption", pa.string()),
+    pa.field("url", pa.string()),
+    pa.field("image", IMAGE_TYPE),
+    pa.field("labels", pa.list_(pa.string())),
+    pa.field("error", pa.string()),
+    pa.field("error_detail", pa.string()),
+])
+
+def rows_to_block(rows: Iterable[SourceRow]) -> bytes:
+    """Serialise input rows to Arrow IPC bytes."""
+    records = []
+    for row in rows:
+        record = dataclasses.asdict(row)
+        record["labels"] = list(row.labels) if row.labels is not None else None
+        image = row.image
+        record["image"] = {"bytes": image.get("bytes"), "path": image.get("path")} if image else None
+        records.append(record)
+    table = pa.Table.from_pylist(records, schema=SOURCE_ROW_SCHEMA)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, SOURCE_ROW_SCHEMA) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def rows_from_block(block: bytes) -> list[SourceRow]:
+    """The inverse of :func:`rows_to_block`."""
+    table = pa.ipc.open_stream(pa.BufferReader(block)).read_all()
+    rows = []
+    for record in table.to_pylist():
+        labels = record.pop("labels")
+        rows.append(SourceRow(**record, labels=tuple(labels) if labels is not None else None))
+    return rows
+
+
+class ShardActor:
+    """One Ray actor: builds the negator and image step once, then processes whole shards."""
+
+    def __init__(self, config: BuildConfig) -> None:
+        from ccneg_build.negators.registry import build_negator
+
+        self.negator = build_negator(config)
+        self.image_step = build_image_step(config)
+        self.store = PartStore(config.out)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        markers = []
+        for plan_json, block in zip(batch["plan"], batch["rows"]):
+            plan = ShardPlan(**json.loads(plan_json))
+            marker = process_shard(plan, rows_from_block(bytes(block)), self.negator, self.store, self.image_step)
+            markers.append(json.dumps(marker))
+        return {"marker": markers}
+
+
+def _start_ray(config: BuildConfig) -> bool:
+    """Attach to ``RAY_ADDRESS`` / a running driver session, or start a local cluster.
+
+    Returns whether this call started Ray (and so must stop it).
+    """
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--engine ray needs Ray Data: pip install 'ccneg[ray]'") from None
+    if ray.is_initialized():
+        return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(address=os.environ["RAY_ADDRESS"], **quiet)
+        return True
+    ray.init(num_cpus=config.workers, **quiet)
+    return True
+
+
+def run_shards(
+    config: BuildConfig,
+    rows: Iterable[SourceRow],
+    run_fingerprint: str,
+    store: PartStore,
+    negator: Negator | None,
+    on_shard: OnShard,
+) -> list[ShardPlan]:
+    """Process every unfinished shard on Ray; returns all shard plans in input order."""
+    import ray
+
+    started_here = _start_ray(config)
+    try:
+        _quiet_ray_data()
+        plans: list[ShardPlan] = []
+        blocks = []
+        for plan, batch in iter_shards(rows, config.shard_size, run_fingerprint):
+            plans.append(plan)
+            if store.is_done(plan):
+                on_shard(plan, store.marker(plan), True)
+                continue
+            shard = pa.table({"plan": [json.dumps(dataclasses.asdict(plan))], "rows": [rows_to_block(batch)]})
+            blocks.append(ray.put(shard))
+        if blocks:
+            _process_blocks(blocks, config, on_shard)
+        return plans
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _quiet_ray_data() -> None:
+    import logging
+
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def _process_blocks(blocks: list[Any], config: BuildConfig, on_shard: OnShard) -> None:
+    """One streaming ``ray.data`` pass: one block, one batch and one marker per shard."""
+    import ray.data
+
+    workers = min(config.workers, len(blocks))
+    markers = ray.data.from_arrow_refs(blocks).map_batches(
+        ShardActor,
+        fn_constructor_args=(config,),
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=1,
+        batch_format="numpy",
+    )
+    for row in markers.iter_rows():
+        marker = json.loads(row["marker"])
+        on_shard(ShardPlan(**marker["shard"]), marker, False)
