@@ -151,8 +151,24 @@ def _examples(manifest: dict[str, Any]) -> str:
     examples = manifest.get("examples") or []
     if not examples:
         return ""
-    lines = ["## Examples\n", "| caption | negated caption | exclusion caption |", "| --- | --- | --- |"]
+    lines = ["## Examples\n",
+             "The dataset viewer shows every column, the image included; a few rows as text:\n",
+             "| caption | negated caption | exclusion caption | decomposition | split |",
+             "| --- | --- | --- | --- | --- |"]
     for row in examples:
-        cells = [str(row.get(k) or "").replace("|", "\\|") for k in ("caption", "negated_caption", "exclusion_caption")]
-        lines.append("| " + " | ".join(cells) + " |")
+        cells = [str(row.get(k) or "") for k in ("caption", "negated_caption", "exclusion_caption")]
+        cells += [_decomposition(row), str(row.get("split") or "")]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _decomposition(row: dict[str, Any]) -> str:
+    """``subject: woman; (table, next to)*, (dining area, in the)``: * marks the negated pair."""
+    if row.get("subject") is None and not row.get("relations"):
+        return ""
+    pairs = []
+    for relation in row.get("relations") or []:
+        chosen = relation.get("object") == row.get("negated_object") and \
+            relation.get("predicate") == row.get("negated_predicate")
+        pairs.append(f"({relation.get('object')}, {relation.get('predicate')})" + ("*" if chosen else ""))
+    return f"subject: {row.get('subject')}; " + ", ".join(pairs)

@@ -68,6 +68,8 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     _remove_stale(out / REJECTED_DIR, {f["path"] for f in files})
     published = Published(split_rows=split_rows, rejected_rows=rejected_rows, files=files, stats=stats)
     _describe_content(store, plans, published)
+    for example in published.examples:  # the card shows each example's split
+        example["split"] = assigner.split_of(example["id"])
     return published
 
 
@@ -152,8 +154,8 @@ class _IdList:
 def _describe_content(store: PartStore, plans: Sequence[ShardPlan], published: Published,
                       max_examples: int = 5) -> None:
     """Distributions for the card (cue, type, relation count) and a few example rows."""
-    columns = ["caption", "negated_caption", "exclusion_caption", "negated_object", "negation_cue",
-               "negation_type", "num_relations", "generator"]
+    columns = ["id", "caption", "negated_caption", "exclusion_caption", "subject", "relations", "negated_object",
+               "negated_predicate", "negation_cue", "negation_type", "num_relations", "generator"]
     dist: dict[str, dict[str, int]] = {"negation_cue": {}, "negation_type": {}, "num_relations": {},
                                        "generator": {}}
     for plan in plans:
