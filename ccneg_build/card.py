@@ -116,11 +116,28 @@ def render_card(manifest: dict[str, Any]) -> str:
         "(seeded per row); write the negated and exclusion captions; filter with the shared checks; "
         "split by a hash of the row id (id lists in `splits/`).\n"
         + (f"- split: {manifest['split_rule']} (id lists in `splits/`)\n" if manifest.get("split_rule") else "")
+        + _images_line(manifest)
         + "- `manifest.json` holds the full settings, versions, counts and timings.\n",
         "## Licence\n\n" + LICENCE_NOTE + "\n",
         "## Citation\n\n```bibtex\n" + CITATION + "\n```\n",
     ]
     return "\n".join(sections)
+
+
+def _images_line(manifest: dict[str, Any]) -> str:
+    """How the ``image`` column was filled (downloads: kept, resumed, failed)."""
+    counts = manifest["counts"]
+    settings = manifest.get("settings", {})
+    if settings.get("images") != "download":
+        return ""
+    options = settings.get("options", {})
+    size = options.get("image_size")
+    return (f"- images: downloaded from each row's URL ({counts.get('images_fetched', 0)} fetched, "
+            f"{counts.get('images_resumed', 0)} taken from an interrupted run, {counts.get('images_failed', 0)} failed "
+            "and rejected with stage `image`)"
+            + (f", resized to a shorter side of {size} px" if size else "")
+            + "; servers' `X-Robots-Tag: noai` opt-outs "
+            + ("ignored" if options.get("ignore_optouts") else "honoured") + "; `image_sha256` is the stored bytes' hash\n")
 
 
 def _statistics(manifest: dict[str, Any]) -> str:
