@@ -48,7 +48,7 @@ NEGATION_TEMPLATES = (
 #: The tiny open_clip architecture the miniature reproduction trains (32 px images).
 TINY_CLIP_CONFIG = {
     "embed_dim": 64,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 4},
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
 

@@ -1,0 +1,227 @@
+"""The ``ccneg-train`` command line: parse, call, print a summary. No training logic here.
+
+Commands::
+
+    ccneg-train [train] --model SPEC [--pretrained P] --data D --out DIR [flags]
+    ccneg-train mine-distractors --data D --pool POOL [--model SPEC] [--k 3] [...]
+    ccneg-train export --checkpoint FILE|latest --run DIR --out EXPORT [--push-to-hub ORG/NAME]
+
+Training is launched the same way under ``torchrun`` (one process per GPU, any number of
+machines); see the README section "Fine-tuning".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ccneg_bench.train.config import TrainConfig
+
+COMMANDS = ("train", "mine-distractors", "export")
+_DEFAULTS = TrainConfig()
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ccneg-train",
+        description=(
+            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset. Defaults are the paper's "
+            "hyper-parameters (AdamW lr 1e-6, wd 0.2, cosine, 50 warm-up steps, 5 epochs, batch 200, "
+            "image tower locked, logit scale <= ln 100). Other commands: 'ccneg-train mine-distractors "
+            "--help', 'ccneg-train export --help'."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("model and data")
+    g.add_argument("--model", default=_DEFAULTS.model, help="ccneg-bench model spec (open_clip:ARCH, an exported folder, a config JSON)")
+    g.add_argument("--pretrained", default=_DEFAULTS.pretrained, help="open_clip tag, weights file, or 'none'")
+    g.add_argument("--data", required=True, help="ccneg dataset folder (data/*.parquet, distractors/ from mine-distractors)")
+    g.add_argument("--out", required=True, help="run folder: checkpoints/, log.jsonl, run.json, export/")
+    g.add_argument("--split", default=_DEFAULTS.split, help="split to train on")
+    g.add_argument("--distractors", default=None, help="folder with assignments.parquet + images.parquet (default DATA/distractors)")
+    g.add_argument("--limit", type=int, default=None, help="train on the first N rows only (smoke tests)")
+    g = p.add_argument_group("loss")
+    g.add_argument("--loss", choices=("conclip", "clip"), default=_DEFAULTS.loss, help="CoN-CLIP loss or the plain CLIP loss")
+    g.add_argument("--terms", default=",".join(_DEFAULTS.terms), help="CoN-CLIP terms to average (ablations), e.g. l1,l2")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--lr", type=float, default=_DEFAULTS.lr)
+    g.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
+    g.add_argument("--warmup-steps", type=int, default=_DEFAULTS.warmup_steps)
+    g.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
+    g.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps (overrides --epochs)")
+    g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size, help="GLOBAL batch over all processes and accumulation steps")
+    g.add_argument("--accum-steps", type=int, default=_DEFAULTS.accum_steps, help="micro-batches per step (exact: same loss as the full batch)")
+    g.add_argument("--grad-clip", type=float, default=_DEFAULTS.grad_clip, help="max gradient norm (0: off)")
+    g.add_argument("--lock-image", action=argparse.BooleanOptionalAction, default=_DEFAULTS.lock_image, help="freeze the image tower")
+    g.add_argument("--cache-features", choices=("auto", "on", "off"), default=_DEFAULTS.cache_features,
+                   help="encode frozen-tower images once and train on the text tower alone (auto: when locked)")
+    g.add_argument("--cache-dir", default=None, help="feature cache folder (default OUT/feature_cache)")
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=_DEFAULTS.precision,
+                   help="auto: bf16 autocast on CUDA, fp32 on the CPU")
+    g.add_argument("--device", default=_DEFAULTS.device, help="auto, cpu, cuda")
+    g.add_argument("--workers", type=int, default=_DEFAULTS.workers, help="image decoding DataLoader workers")
+    g.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    g = p.add_argument_group("checkpoints, evaluation, logs")
+    g.add_argument("--save-every", type=int, default=_DEFAULTS.save_every, help="checkpoint every N steps (0: only at the end)")
+    g.add_argument("--keep-last", type=int, default=_DEFAULTS.keep_last, help="checkpoints to keep (0: all)")
+    g.add_argument("--resume", default=None, help="'latest', a step number or a checkpoint path ('latest' starts fresh when none)")
+    g.add_argument("--eval-every", type=int, default=_DEFAULTS.eval_every, help="evaluate every N steps (0: only at the end)")
+    g.add_argument("--eval-split", default=_DEFAULTS.eval_split)
+    g.add_argument("--eval-tasks", default=",".join(_DEFAULTS.eval_tasks), help="ccneg-bench tasks to run")
+    g.add_argument("--no-eval", action="store_true", help="never evaluate")
+    g.add_argument("--log-every", type=int, default=_DEFAULTS.log_every)
+    g.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
+    g.add_argument("--wandb", action="store_true", help="also log to Weights & Biases (key from WANDB_API_KEY)")
+    g.add_argument("--wandb-project", default=_DEFAULTS.wandb_project)
+    g.add_argument("--no-export", action="store_true", help="skip writing OUT/export at the end")
+    g.add_argument("--push-to-hub", default=None, metavar="ORG/NAME", help="upload the export (token from HF_TOKEN)")
+    return p
+
+
+def _mine_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ccneg-train mine-distractors",
+        description=(
+            "Mine distractor images: for each sample, the top-k pool images by "
+            "sim(image, exclusion caption) - sim(image, negated object), never its own image. Writes "
+            "DATA/distractors/assignments.parquet, images.parquet and manifest.json."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--data", required=True, help="ccneg dataset folder whose samples get distractors")
+    p.add_argument("--pool", required=True, help="candidate images: a ccneg dataset folder, a .parquet (image_id, image) or an image folder")
+    p.add_argument("--model", default="open_clip:ViT-B-16", help="ccneg-bench model spec used for scoring (the paper: ViT-B/16)")
+    p.add_argument("--pretrained", default="openai")
+    p.add_argument("--k", type=int, default=3, help="distractors kept per sample")
+    p.add_argument("--split", default=None, help="mine only this split of --data (default: all)")
+    p.add_argument("--pool-split", default=None, help="when --pool is a ccneg dataset: draw only from this split")
+    p.add_argument("--out", default=None, help="output folder (default DATA/distractors)")
+    p.add_argument("--cache-dir", default=None, help="feature cache (default OUT/cache)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--workers", type=int, default=2)
+    return p
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ccneg-train export",
+        description=(
+            "Export a training checkpoint as open_clip_model.safetensors + open_clip_config.json, loadable by "
+            "'ccneg-bench --model open_clip:EXPORT' and by open_clip ('local-dir:EXPORT' or, after --push-to-hub, 'hf-hub:ORG/NAME')."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--checkpoint", default="latest", help="a checkpoint file, a step number, or 'latest' (of --run)")
+    p.add_argument("--run", default=None, help="run folder (needed for 'latest' or a step number)")
+    p.add_argument("--out", required=True, help="export folder")
+    p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME", help="upload the folder (token from HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` a parsed command line describes."""
+    return TrainConfig(
+        model=args.model, pretrained=None if str(args.pretrained).lower() in ("none", "") else args.pretrained,
+        data=args.data, out=args.out, split=args.split, eval_split=args.eval_split, distractors=args.distractors,
+        loss=args.loss, terms=tuple(t.strip() for t in args.terms.split(",") if t.strip()), lr=args.lr,
+        weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, epochs=args.epochs, max_steps=args.max_steps,
+        batch_size=args.batch_size, accum_steps=args.accum_steps, grad_clip=args.grad_clip, lock_image=args.lock_image,
+        cache_features=args.cache_features, cache_dir=args.cache_dir, precision=args.precision, device=args.device,
+        workers=args.workers, seed=args.seed, save_every=args.save_every, keep_last=args.keep_last, resume=args.resume,
+        eval_every=0 if args.no_eval else args.eval_every, eval_at_end=not args.no_eval,
+        eval_tasks=tuple(t.strip() for t in args.eval_tasks.split(",") if t.strip()), log_every=args.log_every,
+        tensorboard=args.tensorboard, wandb=args.wandb, wandb_project=args.wandb_project, limit=args.limit,
+        export=not args.no_export,
+    )
+
+
+def _run_train(argv: Sequence[str]) -> int:
+    args = _train_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    from ccneg_bench.train.evaluation import make_eval_fn
+    from ccneg_bench.train.loop import train
+
+    eval_fn = make_eval_fn(cfg.data, cfg.eval_split, cfg.eval_tasks) if cfg.eval_at_end or cfg.eval_every else None
+    summary = train(cfg, eval_fn)
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    if args.push_to_hub and summary.get("export"):
+        from ccneg_bench.train.export import push_to_hub
+
+        summary["hub"] = push_to_hub(Path(summary["export"]), args.push_to_hub)
+    _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"steps {summary['steps']}/{summary['total_steps']}  rows {summary['rows']}  "
+          f"skipped {summary['skipped'] or 0}  bad images {summary['bad_images']}  {summary['seconds']:.1f} s")
+    for task, metrics in (summary.get("eval") or {}).items():
+        shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+                          if k in ("accuracy", "image_to_text_R@1", "text_to_image_R@1", "skipped"))
+        print(f"eval {task}: {shown}")
+    if summary.get("export"):
+        print(f"export: {summary['export']}")
+    if summary.get("hub"):
+        print(f"hub: {summary['hub']}")
+
+
+def _run_mine(argv: Sequence[str]) -> int:
+    args = _mine_parser().parse_args(argv)
+    from ccneg_bench.train.mining import mine_distractors
+
+    manifest = mine_distractors(
+        args.data, args.pool, model=args.model,
+        pretrained=None if str(args.pretrained).lower() == "none" else args.pretrained, k=args.k,
+        split=args.split, pool_split=args.pool_split, out=args.out, cache_dir=args.cache_dir, device=args.device,
+        batch_size=args.batch_size, workers=args.workers,
+    )
+    print(json.dumps(manifest, indent=2, default=str))
+    return 0
+
+
+def _run_export(argv: Sequence[str]) -> int:
+    args = _export_parser().parse_args(argv)
+    from ccneg_bench.train.checkpoint import resolve_resume
+    from ccneg_bench.train.export import export_checkpoint, push_to_hub
+
+    checkpoint = args.checkpoint
+    if checkpoint == "latest" or checkpoint.isdigit():
+        if not args.run:
+            raise SystemExit("ccneg-train export: --checkpoint latest or a step number needs --run RUN_FOLDER")
+        path = resolve_resume(checkpoint, Path(args.run))
+        if path is None:
+            raise SystemExit(f"ccneg-train export: no checkpoint under {args.run}/checkpoints")
+    else:
+        path = Path(checkpoint)
+    folder = export_checkpoint(path, Path(args.out))
+    print(f"exported {path} -> {folder}")
+    if args.push_to_hub:
+        print(f"hub: {push_to_hub(folder, args.push_to_hub, private=args.private)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else "train"
+    rest = argv[1:] if argv and argv[0] in COMMANDS else argv
+    try:
+        if command == "mine-distractors":
+            return _run_mine(rest)
+        if command == "export":
+            return _run_export(rest)
+        return _run_train(rest)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"ccneg-train: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
