@@ -7,7 +7,9 @@ Measured in one run, on the same captions:
 2. the whole pipeline with ``--workers 1``: read, negate, verify, write shard parts
    (``shards_s`` of the manifest), and end to end including publishing;
 3. the same with ``--workers 2`` (worker start-up and model loading included: that is what a
-   user pays).
+   user pays);
+4. the same 2 workers with ``--engine ray`` (a local Ray cluster: cluster start, actors and model
+   loading included), unless ``--no-ray`` or Ray is not installed.
 
 It prints captions/s and the ratios (pipeline / parse, 2 workers / 1 worker) and writes them
 as JSON with ``--json``. Run it on an otherwise idle machine: other processes on the same
@@ -59,9 +61,9 @@ def parse_rate(captions: list[str]) -> float:
     return len(captions) / (time.perf_counter() - started)
 
 
-def pipeline_run(input_path: Path, out: Path, workers: int, shard_size: int) -> dict[str, float]:
+def pipeline_run(input_path: Path, out: Path, workers: int, shard_size: int, engine: str = "local") -> dict[str, float]:
     config = BuildConfig(out=out, input=str(input_path), workers=workers, shard_size=shard_size,
-                         eval_size=EvalSize(fraction=0.175), progress=False, overwrite=True)
+                         eval_size=EvalSize(fraction=0.175), progress=False, overwrite=True, engine=engine)
     started = time.perf_counter()
     report = run_build(config)
     wall = time.perf_counter() - started
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="use the captions this many times (default 1)")
     parser.add_argument("--shard-size", type=int, default=500, help="rows per shard (default 500)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray engine run")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         parse = parse_rate(all_captions)
         one = pipeline_run(input_path, folder / "w1", 1, args.shard_size)
         two = pipeline_run(input_path, folder / "w2", 2, args.shard_size)
+        ray_two = None if args.no_ray or not _has_ray() else pipeline_run(input_path, folder / "ray2", 2,
+                                                                           args.shard_size, "ray")
         parse_after = parse_rate(all_captions)  # bracket the pipeline runs: load may change
     parse_mean = (parse + parse_after) / 2
     results = {
@@ -117,10 +122,28 @@ def main(argv: list[str] | None = None) -> int:
           f"ratio to 1 worker {results['ratio_2_workers_to_1']:.2f}")
     print(f"end to end incl. model load + publish:   1 worker {one['end_to_end_rows_per_s']:.1f}/s, "
           f"2 workers {two['end_to_end_rows_per_s']:.1f}/s (ratio {results['ratio_2_workers_to_1_end_to_end']:.2f})")
+    if ray_two is not None:
+        results["ray_workers_2"] = {k: round(v, 3) for k, v in ray_two.items()}
+        results["ratio_ray_to_local_2_workers"] = round(ray_two["rows_per_s"] / two["rows_per_s"], 3)
+        results["ratio_ray_to_local_2_workers_end_to_end"] = round(
+            ray_two["end_to_end_rows_per_s"] / two["end_to_end_rows_per_s"], 3)
+        print(f"ccneg-build --engine ray, 2 workers      {ray_two['rows_per_s']:8.1f} captions/s  "
+              f"ratio to local 2 workers {results['ratio_ray_to_local_2_workers']:.2f} "
+              f"(end to end {ray_two['end_to_end_rows_per_s']:.1f}/s, ratio "
+              f"{results['ratio_ray_to_local_2_workers_end_to_end']:.2f}; same dataset: "
+              f"{ray_two['accepted'] == two['accepted']})")
     print(f"accepted: {one['accepted']} of {one['rows']} ({one['accepted'] / one['rows']:.1%})")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _has_ray() -> bool:
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
