@@ -241,6 +241,7 @@ class _ProgressBar:
             return
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked from this one
         self.bar = tqdm(total=total, unit="row", desc=f"ccneg-build {source.name}", file=sys.stderr,
                         dynamic_ncols=True, smoothing=0.1)
 

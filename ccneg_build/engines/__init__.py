@@ -76,6 +76,7 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
     source = open_input(config)
     engine = resolve_engine(config.engine)
     negator = build_negator(config)
+    negator_open = True
     try:
         negator_facts = negator.describe()
         settings = config.output_settings()
@@ -94,12 +95,16 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
             if progress is not None:
                 progress(plan, marker, was_done)
 
+        if config.workers > 1:  # workers build their own; release clients before they start
+            negator.close()
+            negator_open = False
         shard_started = time.perf_counter()
         plans = engine(config, limited_rows(source, config), fingerprint(record), store,
                        negator if config.workers == 1 else None, on_shard)
         shards_seconds = time.perf_counter() - shard_started
     finally:
-        negator.close()
+        if negator_open:
+            negator.close()
 
     publish_started = time.perf_counter()
     published = publish(config.out, store, plans, config.eval_size, config.rows_per_file)
