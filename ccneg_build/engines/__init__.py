@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ccneg_build.card import render_card
-from ccneg_build.config import BuildConfig, fingerprint
+from ccneg_build.config import BuildConfig, ConfigError, fingerprint
 from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
@@ -62,7 +62,7 @@ def limited_rows(source: Source, config: BuildConfig):
 
 def resolve_engine(name: str) -> Callable[..., list[ShardPlan]]:
     if name not in ENGINES:
-        raise ValueError(f"--engine {name!r} is unknown; choose one of: {', '.join(sorted(ENGINES))}")
+        raise ConfigError(f"--engine {name!r} is unknown; choose one of: {', '.join(sorted(ENGINES))}")
     module_name, _, function = ENGINES[name].partition(":")
     return getattr(importlib.import_module(module_name), function)
 
