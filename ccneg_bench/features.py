@@ -205,10 +205,15 @@ def encode_image_table(
     if todo:
         features = _encode_chunks(adapter, table, todo, features, ok, errors, folder, batch_size, workers,
                                   precision, max_pixels, progress, desc, stats)
-    if features is None:
-        features = np.zeros((n, 0), dtype=np.float32)
+    if features is None:  # every image failed (or the table is empty): rows of zeros, right width
+        features = np.zeros((n, _embedding_width(adapter)), dtype=np.float32)
     stats["seconds"] = time.perf_counter() - started
     return ImageFeatures(features=features, ok=ok, errors=errors, stats=stats)
+
+
+def _embedding_width(adapter: ModelAdapter) -> int:
+    with torch.inference_mode():
+        return int(adapter.encode_texts(["a"]).shape[-1])
 
 
 def _encode_chunks(adapter: ModelAdapter, table: ImageTable, todo: list[tuple[int, int]],

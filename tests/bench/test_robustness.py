@@ -80,3 +80,16 @@ def test_bad_images_counted_per_sample_and_run_continues(tiny_spec, tmp_path):
     written = json.loads(open(ccneg["path"], encoding="utf-8").read())
     assert len(written["failures"]) == 4
     assert all(f["detail"] for f in written["failures"])
+
+
+def test_dataset_without_any_image_still_finishes(tiny_spec, tmp_path):
+    spec, weights = tiny_spec
+    rows = make_rows(6)
+    for row in rows:
+        row["image"] = None
+    write_rows(tmp_path / "ds", rows, "eval")
+    ccneg, retrieval = ccneg_bench.evaluate(spec, str(tmp_path / "ds"), ["ccneg", "retrieval"], pretrained=weights,
+                                            workers=0, progress=False)
+    assert ccneg["status"] == "ok" and ccneg["metrics"]["n_scored"] == 0 and ccneg["metrics"]["accuracy"] is None
+    assert {f["code"] for f in ccneg["failures"]} == {"image_missing"} and len(ccneg["failures"]) == 6
+    assert retrieval["status"] == "ok" and retrieval["metrics"]["n_scored"] == 0
