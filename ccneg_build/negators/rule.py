@@ -20,7 +20,8 @@ from spacy.tokens import Doc, Token
 
 import ccneg_build
 from ccneg_build.negators.rule_decompose import Candidate, decompose
-from ccneg_build.negators.rule_realize import exclusion_caption, is_spaced_style, negated_caption
+from ccneg_build.negators.rule_words import DANGLING_END_WORDS
+from ccneg_build.negators.rule_realize import Surface, exclusion_caption, is_spaced_style, negated_caption
 from ccneg_build.nlp import load_english, model_name_and_version
 from ccneg_build.record import (
     Decomposition,
@@ -180,9 +181,10 @@ class RuleNegator:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
         caption = row.caption or ""
         spaced = is_spaced_style(caption)
-        usable = self._usable(doc, caption, spaced, [c for c in parse.candidates if not c.fallback])
+        surface = Surface(doc)
+        usable = self._usable(surface, caption, spaced, [c for c in parse.candidates if not c.fallback])
         if not usable:
-            usable = self._usable(doc, caption, spaced, [c for c in parse.candidates if c.fallback])
+            usable = self._usable(surface, caption, spaced, [c for c in parse.candidates if c.fallback])
         if not usable:
             return Rejection(
                 "no_relation",
@@ -201,7 +203,7 @@ class RuleNegator:
         else:
             raise IndexError(f"pair {pick} asked for, the caption has {len(usable)}")
         candidate, exclusion = usable[chosen]
-        negated = negated_caption(doc, candidate, spaced, self._lemma)
+        negated = negated_caption(doc, surface, candidate, spaced, self._lemma)
         return Negation(
             decomposition=decomposition,
             chosen=chosen,
@@ -211,11 +213,13 @@ class RuleNegator:
         )
 
     @staticmethod
-    def _usable(doc: Doc, caption: str, spaced: bool, candidates: list[Candidate]) -> list[tuple[Candidate, str]]:
+    def _usable(
+        surface: Surface, caption: str, spaced: bool, candidates: list[Candidate]
+    ) -> list[tuple[Candidate, str]]:
         """Candidates whose exclusion caption really drops the object, with that caption."""
         usable: list[tuple[Candidate, str]] = []
         for candidate in candidates:
-            exclusion = exclusion_caption(doc, candidate, spaced)
+            exclusion = exclusion_caption(surface, candidate, spaced)
             if _removes_object(caption, exclusion, candidate.object):
                 usable.append((candidate, exclusion))
         return usable
@@ -233,9 +237,17 @@ class RuleNegator:
 
 
 def _removes_object(caption: str, exclusion: str, obj: str) -> bool:
-    """The exclusion keeps some words and mentions the object fewer times than the caption."""
-    if not words(exclusion):
+    """The exclusion is a finished caption that mentions the object less than the caption.
+
+    It keeps some words, differs from the caption, and does not stop on a word that
+    needs a continuation ("... here but") unless the caption itself ends that way.
+    """
+    kept = words(exclusion)
+    if not kept:
         return False
-    if " ".join(words(exclusion)) == " ".join(words(caption)):
+    original = words(caption)
+    if kept == original:
+        return False
+    if kept[-1] in DANGLING_END_WORDS and kept[-1] != original[-1]:
         return False
     return phrase_count(obj, exclusion) < phrase_count(obj, caption)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spacy.attrs import DEP
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
 from ccneg_build.negators.rule_words import (
@@ -38,6 +40,10 @@ _NOUNS = frozenset(("NOUN", "PROPN"))
 _OBJECT_POS = frozenset(("NOUN", "PROPN", "ADJ"))
 _VERBS = frozenset(("VERB", "AUX"))
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
+#: Dependency labels of the tokens :func:`decompose` looks at, as the parser's hash ids.
+_INTERESTING_DEP_IDS = frozenset(
+    get_string_id(label) for label in ("prep", "agent", "ROOT", "prt", "pcomp", "dobj", "attr")
+)
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
@@ -81,7 +87,8 @@ def decompose(doc: Doc) -> Parse | None:
     used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
     subject = _subject_token(root)
     candidates: list[Candidate] = []
-    for token in doc:
+    for index in _interesting_indices(doc):
+        token = doc[index]
         dep = token.dep_
         if dep in ("prep", "agent") or (dep == "ROOT" and token.pos_ == "ADP") or (
             dep in ("prt", "pcomp") and token.pos_ == "ADP" and token.n_rights > 0
@@ -103,6 +110,16 @@ def decompose(doc: Doc) -> Parse | None:
         candidates.sort(key=lambda c: c.anchor)
     subject_text = _object_text(doc, subject)[0] if subject is not None else root.text
     return Parse(subject=subject_text, candidates=tuple(candidates))
+
+
+def _interesting_indices(doc: Doc) -> list[int]:
+    """Tokens that can open a pair, found on the parse's arrays without building tokens.
+
+    Building a Python object per token costs more than the rules themselves, so only
+    prepositions, particles, objects and attributes are looked at as tokens.
+    """
+    deps = doc.to_array(DEP)
+    return [i for i, dep in enumerate(deps.tolist()) if dep in _INTERESTING_DEP_IDS]
 
 
 # ----------------------------------------------------------------------------- the subject

@@ -23,7 +23,8 @@ _ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
 _REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
 _COMMA_BEFORE_STOP = re.compile(r"\s*,(\s*[.!?;:)])")
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:]|(?:and|or|&)\s)+", re.IGNORECASE)
-_TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or))+$", re.IGNORECASE)
+_TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or|but))+$", re.IGNORECASE)
+_CONJUNCTION_BEFORE_STOP = re.compile(r"\s+(?:and|or|but|&)(\s*[.!?]+)$", re.IGNORECASE)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
 _SPACES = re.compile(r"\s+")
 _DO_SUPPORT = {"VBZ": "does", "VBD": "did", "VBP": "do"}
@@ -40,36 +41,51 @@ def is_spaced_style(caption: str) -> bool:
     return not caption[:1].isupper()
 
 
+class Surface:
+    """The caption's token texts and trailing spaces, read from the parse once.
+
+    Every candidate pair is written out from these plain lists: walking a spaCy ``Doc``
+    builds a Python object per token, which costs more than the edits themselves.
+    """
+
+    __slots__ = ("texts", "spaces")
+
+    def __init__(self, doc: Doc) -> None:
+        texts: list[str] = []
+        spaces: list[str] = []
+        for token in doc:
+            texts.append(token.text)
+            spaces.append(token.whitespace_)
+        self.texts = texts
+        self.spaces = spaces
+
+
 class _Edit:
     """The caption's tokens with insertions, replacements and deletions, rendered once."""
 
     __slots__ = ("texts", "spaces", "before")
 
-    def __init__(self, doc: Doc) -> None:
-        self.texts = [t.text for t in doc]
-        self.spaces = [t.whitespace_ for t in doc]
+    def __init__(self, surface: Surface) -> None:
+        self.texts = surface.texts.copy()
+        self.spaces = surface.spaces.copy()
         self.before: dict[int, str] = {}
 
     def insert_before(self, index: int, text: str) -> None:
         self.before[index] = self.before.get(index, "") + text
 
     def delete(self, start: int, end: int) -> None:
-        for i in range(start, end):
-            self.texts[i] = ""
-            self.spaces[i] = ""
-            self.before.pop(i, None)
+        blanks = [""] * (end - start)
+        self.texts[start:end] = blanks
+        self.spaces[start:end] = blanks
+        if self.before:
+            for i in range(start, end):
+                self.before.pop(i, None)
 
     def render(self, spaced: bool) -> str:
-        parts: list[str] = []
-        before = self.before
-        for i, text in enumerate(self.texts):
-            if i in before:
-                parts.append(" " + before[i])
-            parts.append(text)
-            parts.append(self.spaces[i])
-        if len(self.texts) in before:
-            parts.append(" " + before[len(self.texts)])
-        return tidy("".join(parts), spaced)
+        pieces = list(map(str.__add__, self.texts, self.spaces))
+        for index in sorted(self.before, reverse=True):
+            pieces.insert(index, " " + self.before[index])
+        return tidy("".join(pieces), spaced)
 
 
 def tidy(text: str, spaced: bool) -> str:
@@ -79,21 +95,24 @@ def tidy(text: str, spaced: bool) -> str:
     text = _COMMA_BEFORE_STOP.sub(r"\1", text)
     text = _LEADING_JUNK.sub("", text)
     text = _TRAILING_JUNK.sub("", text)
+    text = _CONJUNCTION_BEFORE_STOP.sub(r"\1", text)  # "the chicken and ." -> "the chicken ."
     if not spaced:
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text
 
 
-def exclusion_caption(doc: Doc, candidate: Candidate, spaced: bool) -> str:
+def exclusion_caption(surface: Surface, candidate: Candidate, spaced: bool) -> str:
     """The caption without the chosen object and its predicate."""
-    edit = _Edit(doc)
+    edit = _Edit(surface)
     edit.delete(*candidate.remove)
     return edit.render(spaced)
 
 
-def negated_caption(doc: Doc, candidate: Candidate, spaced: bool, lemmatize: Lemmatizer) -> str:
+def negated_caption(
+    doc: Doc, surface: Surface, candidate: Candidate, spaced: bool, lemmatize: Lemmatizer
+) -> str:
     """The caption with the chosen object's link to the subject negated."""
-    edit = _Edit(doc)
+    edit = _Edit(surface)
     kind = candidate.kind
     if kind == "without":
         edit.texts[candidate.anchor] = "without"

@@ -75,3 +75,9 @@ IDIOMS = frozenset(
         "in time", "on time", "at times", "in advance",
     )
 )
+
+#: Words a finished caption does not end with: an exclusion that would end with one of
+#: them ("it may be a rainy morning here but") is not offered.
+DANGLING_END_WORDS = frozenset(
+    "and or but of with the a an to in on at for by from into onto that which who while as".split()
+)

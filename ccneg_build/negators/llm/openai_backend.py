@@ -78,6 +78,8 @@ class OpenAIBackend(LLMBackend):
             }
         if self.response_format == "json_object":
             return {"type": "json_object"}
+        if self.response_format == "json_object_schema":
+            return {"type": "json_object", "schema": request.schema}
         return None
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from typing import Any
 
 from ccneg_build.negators.llm.prompts import DEFAULT_PROMPT_VERSION
 
-RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
+#: ``--response-format`` values: a JSON schema (OpenAI, vLLM, Ollama), JSON mode, JSON mode with the
+#: schema attached (llama.cpp's server turns it into a grammar), or free text.
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "json_object_schema", "text")
 
 LLM_BACKENDS = ("openai", "gemini")
 FALLBACKS = ("none", "rule")
@@ -96,7 +98,7 @@ def llm_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
              f"(default: {d.top_k}; 0 = do not send)", type=int),
         flag("--max-output-tokens", f"LLM answer length cap (default: {d.max_output_tokens})", type=int),
         flag("--response-format", "openai structured output (default: auto = json_schema on api.openai.com, "
-             "json_object with --base-url)", choices=RESPONSE_FORMATS),
+             "json_object with --base-url; json_object_schema for llama.cpp's server)", choices=RESPONSE_FORMATS),
         flag("--prompt-version", f"prompt templates (default: {d.prompt_version})"),
         flag("--concurrency", f"LLM requests in flight per worker (default: {d.concurrency})", type=int),
         flag("--rpm", "LLM requests per minute over all workers (default: no limit; the paper's pacing is 40)",
