@@ -48,6 +48,7 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     missing = [p for p in plans if not store.is_done(p)]
     if missing:
         raise RuntimeError(f"{len(missing)} shards are not finished (first: rows {missing[0].start}-{missing[0].end})")
+    _remove_temporaries(out)
     stats = StepStats()
     rejected_rows = 0
     for plan in plans:
@@ -127,6 +128,14 @@ def _remove_stale(folder: Path, keep: set[str]) -> None:
     for path in folder.glob("*.parquet"):
         if prefix + path.name not in keep:
             path.unlink()
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Delete half-written files (``.NAME.tmp-PID``) that a killed run left behind."""
+    for folder in (out / DATA_DIR, out / REJECTED_DIR, out / SPLITS_DIR, out / ".ccneg" / "parts", out):
+        if folder.exists():
+            for path in folder.glob(".*.tmp-*"):
+                path.unlink(missing_ok=True)
 
 
 class _IdList:
