@@ -14,10 +14,11 @@ documentation (docs/format.md) mirrors that table.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from typing import Sequence
 
 from ccneg_build.record import NEGATION_CUES, NEGATION_TYPES, Negation, Rejection, SourceRow
 
@@ -70,7 +71,8 @@ REASONS: dict[str, str] = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CONTRACTED_NOT = re.compile(r"^[a-z]+n't$")
+#: Unicode category Cc (C0 controls, DEL, C1 controls) except tab, plus the replacement character.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ufffd]")
 _NEGATION_WORDS = frozenset({"not", "no", "without", "never", "cannot", "nor", "none", "nothing", "nobody"})
 _PREPOSITIONS = frozenset(
     "about above across after against along amid among around as at atop before behind below "
@@ -107,12 +109,17 @@ class Verdict:
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens; "doesn't" stays one token so its negation can be counted."""
-    normalised = text.lower().replace("\u2019", "'")
-    return _WORD.findall(normalised)
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Cached :func:`words`: the filter looks at the same few strings many times per row."""
+    return tuple(_WORD.findall(text.lower().replace("\u2019", "'")))
 
 
 def is_negation_word(token: str) -> bool:
-    return token in _NEGATION_WORDS or bool(_CONTRACTED_NOT.match(token))
+    return token in _NEGATION_WORDS or (token.endswith("n't") and len(token) > 3)
 
 
 def cue_of(token: str) -> str:
@@ -126,16 +133,16 @@ def cue_of(token: str) -> str:
 
 def phrase_count(phrase: str, text: str) -> int:
     """How often ``phrase`` occurs in ``text`` as whole words, case-insensitively."""
-    target = words(phrase)
+    target = _tokens(phrase)
     if not target:
         return 0
-    tokens = words(text)
+    tokens = _tokens(text)
     n = len(target)
     return sum(1 for i in range(len(tokens) - n + 1) if tokens[i : i + n] == target)
 
 
 def _normalised(text: str) -> str:
-    return " ".join(words(text))
+    return " ".join(_tokens(text))
 
 
 # ----------------------------------------------------------------------------- reading checks
@@ -156,10 +163,9 @@ def check_caption(caption: str | None) -> tuple[str, str] | None:
 
 
 def _bad_character(text: str) -> str | None:
-    for ch in text:
-        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t"):
-            return ch
-    return None
+    """The first control character (Unicode category Cc, tab allowed) or U+FFFD, if any."""
+    match = _BAD_CHARACTER.search(text)
+    return match.group() if match else None
 
 
 # ----------------------------------------------------------------------------- output checks
@@ -192,9 +198,9 @@ def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, 
 
 def added_negations(caption: str, negated: str) -> list[str]:
     """Negation tokens the negated caption has beyond those of the caption, in order."""
-    before = Counter(t for t in words(caption) if is_negation_word(t))
+    before = Counter(t for t in _tokens(caption) if is_negation_word(t))
     added: list[str] = []
-    for token in words(negated):
+    for token in _tokens(negated):
         if not is_negation_word(token):
             continue
         if before[token] > 0:
@@ -231,8 +237,8 @@ def negation_labels(caption: str, negated: str) -> Verdict | None:
 
 
 def _kind_of_not(caption: str, negated: str, token: str) -> str:
-    tokens = words(negated)
-    index = _inserted_position(words(caption), tokens, token)
+    tokens = _tokens(negated)
+    index = _inserted_position(_tokens(caption), tokens, token)
     following = tokens[index + 1] if index + 1 < len(tokens) else ""
     preceding = tokens[index - 1] if index > 0 else ""
     if following in _PREPOSITIONS:
@@ -247,7 +253,7 @@ def _looks_verbal(word: str) -> bool:
     return len(word) > 4 and (word.endswith("ing") or word.endswith("ed"))
 
 
-def _inserted_position(caption_tokens: list[str], negated_tokens: list[str], token: str) -> int:
+def _inserted_position(caption_tokens: Sequence[str], negated_tokens: Sequence[str], token: str) -> int:
     """Index in ``negated_tokens`` of the inserted negation ``token`` (first such one)."""
     matcher = difflib.SequenceMatcher(a=caption_tokens, b=negated_tokens, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
@@ -278,7 +284,7 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
             return _fail(*problem, negation)
     if _normalised(negated) == _normalised(caption):
         return _fail("unchanged", "the negated caption equals the caption", negation)
-    if not words(exclusion):
+    if not _tokens(exclusion):
         return _fail("exclusion_empty", f"exclusion caption {exclusion!r} has no words", negation)
     if _normalised(exclusion) == _normalised(caption):
         return _fail("exclusion_unchanged", "the exclusion caption equals the caption", negation)
@@ -320,13 +326,13 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
 
 def _grammar_problem(caption: str, negated: str, exclusion: str) -> tuple[str, str] | None:
     """Cheap fluency guards: a cut-off ending, or "not" placed between an article and its noun."""
-    caption_words = words(caption)
+    caption_words = _tokens(caption)
     last_of_caption = caption_words[-1] if caption_words else ""
     for text, name in ((exclusion, "exclusion caption"), (negated, "negated caption")):
-        tokens = words(text)
+        tokens = _tokens(text)
         if tokens and tokens[-1] in _DANGLING and tokens[-1] != last_of_caption:
             return "dangling_end", f"{name} ends with {tokens[-1]!r}: {text[-60:]!r}"
-    tokens = words(negated)
+    tokens = _tokens(negated)
     for i, token in enumerate(tokens[1:], start=1):
         if is_negation_word(token) and token == "not" and tokens[i - 1] in _ARTICLES:
             return "misplaced_negation", f"{tokens[i - 1]!r} directly before 'not'"
@@ -344,5 +350,5 @@ def _length_problem(caption: str, negated: str, exclusion: str) -> str | None:
 
 
 def _new_words(caption: str, negated: str) -> list[str]:
-    known = set(words(caption)) | ALLOWED_ADDED_WORDS
-    return [t for t in words(negated) if t not in known and not is_negation_word(t)]
+    known = set(_tokens(caption)) | ALLOWED_ADDED_WORDS
+    return [t for t in _tokens(negated) if t not in known and not is_negation_word(t)]
