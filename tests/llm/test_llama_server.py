@@ -103,7 +103,8 @@ def _build(llama: LlamaServer, out: Path) -> subprocess.CompletedProcess:
     env.pop("OPENAI_API_KEY", None)  # a local server needs no key
     cmd = [sys.executable, "-m", "ccneg_build.cli", "--backend", "openai", "--base-url", llama.base_url,
            "--model", "smollm2-135m", "--limit", str(CAPTIONS), "--out", str(out), "--no-progress",
-           "--concurrency", "1", "--max-output-tokens", "200", "--timeout", "300", "--max-attempts", "2"]
+           "--concurrency", "1", "--max-output-tokens", "160",
+           "--response-format", "json_object_schema", "--timeout", "300", "--max-attempts", "2"]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
 
 
