@@ -11,6 +11,7 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from ccneg_build.negators import registry
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA
@@ -65,7 +66,13 @@ def test_sample_build_layout_manifest_and_both_loaders(build, tmp_path: Path) ->
     assert generic["train"]["id"] == loaded["train"]["id"]
 
     card = (out / "README.md").read_text()
-    assert card.startswith("---\n") and "configs:" in card and "dtype: image" in card
+    header = yaml.safe_load(card.split("---\n")[1])
+    default = next(c for c in header["configs"] if c["config_name"] == "default")
+    for entry in default["data_files"]:  # every configs glob matches published files
+        assert list(out.glob(entry["path"])), entry
+    features = {f["name"]: f for f in header["dataset_info"][0]["features"]}
+    assert features["image"]["dtype"] == "image" and "list" in features["relations"]
+    assert {"caption", "negated_caption", "exclusion_caption", "split"} <= set(features)
     assert "arXiv:2403.20312" in card and "Google LLC" in card
 
 
