@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,7 +247,10 @@ def process_shard(
     """Process one shard and store it with its completion marker; returns the marker."""
     started = time.perf_counter()
     result = process_batch(rows, negator, image_step, store.image_dir(plan))
-    return store.save(plan, result, time.perf_counter() - started)
+    marker = store.save(plan, result, time.perf_counter() - started)
+    # the shard's images now live in its records part: free the download store
+    shutil.rmtree(store.image_dir(plan), ignore_errors=True)
+    return marker
 
 
 # ----------------------------------------------------------------------------- hooks

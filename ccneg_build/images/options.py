@@ -15,7 +15,7 @@ from typing import Any
 IMAGE_REASONS: dict[str, str] = {
     "no_url": "the row has no image URL",
     "bad_url": "the URL is not an http(s) URL",
-    "http_error": "the server answered with an HTTP error status (the code is in http_<status>)",
+    "http_<status>": "the server answered with this HTTP error status (http_404, http_500, ...)",
     "timeout": "the server did not answer within the timeout, after every retry",
     "connection_error": "the connection failed (DNS, refused, reset), after every retry",
     "redirect_loop": "the URL redirects in a loop or more often than allowed",

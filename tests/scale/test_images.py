@@ -14,7 +14,7 @@ from ccneg_build.images.store import stored_ids
 from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
 from tests.scale.image_server import ImageServer, bomb_png, generated_image
 
-FAST = dict(timeout_s=0.5, retries=1, backoff_s=0.05, concurrency=8)
+FAST = dict(timeout_s=2.0, retries=1, backoff_s=0.05, concurrency=8)
 
 #: path -> the reason its row must end with (None: the row keeps an image)
 CASES: dict[str, str | None] = {
@@ -47,7 +47,7 @@ def _rows(server: ImageServer, paths) -> list[SourceRow]:
 
 @pytest.fixture
 def server():
-    with ImageServer(slow_seconds=2.0) as running:
+    with ImageServer(slow_seconds=7.0) as running:
         yield running
 
 
