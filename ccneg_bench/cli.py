@@ -10,7 +10,8 @@ EPILOG = """\
 model specs:
   open_clip:ARCH        with --pretrained TAG (openai, laion2b_s34b_b79k, ...), a weights file, or none;
                         ARCH may be hf-hub:ORG/NAME, a model-config JSON, or an exported folder
-  hf:ORG/NAME           transformers CLIP / SigLIP (also hf:/local/save_pretrained/folder)
+  hf:ORG/NAME           transformers CLIP / SigLIP (also hf:/local/save_pretrained/folder);
+                        --pretrained REV picks a Hub revision
   conclip:PATH          released CoN-CLIP checkpoint (.pt holding {"model": OpenAI-CLIP state dict})
   text:negation-words   text-only baseline: prefers the caption without a negation word
   (more kinds via the Python entry-point group "ccneg_bench.models")

@@ -36,7 +36,13 @@ def load_hub(name: str, split: str = "eval", revision: str | None = None) -> Eva
     try:
         ds = datasets.load_dataset(name, split=split, revision=revision)
     except ValueError as err:
-        raise ValueError(f"hf:{name}: {str(err).splitlines()[0]} (choose a split with --split)") from None
+        if split != "eval":
+            raise ValueError(f"hf:{name}: {str(err).splitlines()[0]} (choose a split with --split)") from None
+        # the generic Parquet loader names the eval split "test" (see docs/format.md)
+        try:
+            ds = datasets.load_dataset(name, split="test", revision=revision)
+        except ValueError:
+            raise ValueError(f"hf:{name}: {str(err).splitlines()[0]} (choose a split with --split)") from None
     if "image" in ds.column_names:
         ds = ds.cast_column("image", datasets.Image(decode=False))
     text = ds.remove_columns([c for c in ds.column_names if c == "image"])

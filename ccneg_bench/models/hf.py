@@ -40,8 +40,9 @@ def _features(output: Any) -> torch.Tensor:
 class HfAdapter(ModelAdapter):
     """A transformers dual encoder with ``get_image_features`` / ``get_text_features``."""
 
-    def __init__(self, model: torch.nn.Module, processor: Any, name: str) -> None:
+    def __init__(self, model: torch.nn.Module, processor: Any, name: str, revision: str | None = None) -> None:
         super().__init__()
+        self.revision = revision
         self.model = model.eval()
         self.processor = processor
         self.name = name
@@ -61,7 +62,7 @@ class HfAdapter(ModelAdapter):
         return self.model
 
     def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"kind": "hf", "name": self.name, "model_type": self.model_type}
+        info: dict[str, Any] = {"kind": "hf", "name": self.name, "revision": self.revision, "model_type": self.model_type}
         if os.path.isdir(self.name):
             from ccneg_bench.models.base import file_identity
 
@@ -90,7 +91,10 @@ class HfAdapter(ModelAdapter):
 
 
 def load_hf(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> HfAdapter:
-    """Load ``AutoModel`` + ``AutoProcessor`` from a Hub id or a local ``save_pretrained`` folder."""
+    """Load ``AutoModel`` + ``AutoProcessor`` from a Hub id or a local ``save_pretrained`` folder.
+
+    ``pretrained``, when given, is the Hub revision (branch, tag or commit) to load.
+    """
     from transformers import AutoModel, AutoProcessor
 
     revision = pretrained if pretrained not in (None, "", "none", "None") else None
@@ -106,4 +110,4 @@ def load_hf(name: str, pretrained: str | None = None, device: str = "cpu", **_: 
     if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
         raise ValueError(f"hf:{name}: {type(model).__name__} is not a dual encoder (CLIP / SigLIP)")
     processor = AutoProcessor.from_pretrained(name, revision=revision)
-    return HfAdapter(model, processor, name).to(device)
+    return HfAdapter(model, processor, name, revision).to(device)
