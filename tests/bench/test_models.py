@@ -63,6 +63,9 @@ def test_pickled_code_in_checkpoint_is_refused(tiny_spec, tmp_path):
     marker = tmp_path / "pwned.txt"
     evil = tmp_path / "evil.pt"
     torch.save({"model": {"w": torch.zeros(1)}, "payload": _CreatesFileWhenUnpickled(str(marker))}, evil)
+    torch.load(evil, weights_only=False)  # proof that the payload is live: plain unpickling runs it
+    assert marker.exists()
+    marker.unlink()
     for kind_spec, pretrained in ((f"conclip:{evil}", None), (spec, str(evil))):
         with pytest.raises(CheckpointError, match="refused to load.*pickled"):
             load_model(kind_spec, pretrained=pretrained)
@@ -129,6 +132,18 @@ def test_hf_models_from_saved_folders(tmp_path, family):
     assert adapter.pad_to_max is (family == "siglip")
     # a caption's features do not depend on the rest of its batch (padding is handled right)
     torch.testing.assert_close(adapter.encode_texts(CAPTIONS[:1])[0], texts[0], rtol=1e-4, atol=1e-5)
+
+
+def test_hf_model_through_evaluate_with_workers(tmp_path):
+    import ccneg_bench
+    from tests.helpers.data import write_ccneg_folder
+    from tests.helpers.tiny_hf import save_tiny_hf_clip
+
+    folder = save_tiny_hf_clip(tmp_path / "clip")
+    data = write_ccneg_folder(tmp_path / "ds", n=12)
+    result = ccneg_bench.evaluate(f"hf:{folder}", str(data), ["ccneg"], workers=2, batch_size=5, progress=False)[0]
+    assert result["status"] == "ok" and result["metrics"]["n_scored"] == 12
+    assert result["model"]["description"]["model_type"] == "clip"
 
 
 def test_text_baseline_prefers_caption_without_negation():
