@@ -30,9 +30,10 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccneg-bench",
-        description="Score CLIP-like models on negation: ccneg (true vs negated caption), ccneg-balanced "
-        "(adds distractor images) and retrieval. Writes one JSON per (model, dataset, task). "
-        "Subcommand: `ccneg-bench report RESULTS...` (see `ccneg-bench report --help`).",
+        description="Score CLIP-like models on negation: ccneg (true vs negated caption),\n"
+        "ccneg-balanced (adds distractor images) and retrieval. Writes one JSON per\n"
+        "(model, dataset, split, task) and prints a summary table.\n"
+        "Subcommand: ccneg-bench report RESULTS... (see ccneg-bench report --help).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
