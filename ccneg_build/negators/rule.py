@@ -176,7 +176,7 @@ class RuleNegator:
             )
 
     def _negate_doc(self, row: SourceRow, doc: Doc, pick: int | None = None) -> Negation | Rejection:
-        parse = decompose(doc)
+        parse = decompose(doc, self._lemma)
         if parse is None:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
         caption = row.caption or ""

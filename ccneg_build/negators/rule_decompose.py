@@ -9,6 +9,7 @@ small fraction of the parse itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from spacy.attrs import DEP
 from spacy.strings import get_string_id
@@ -23,6 +24,7 @@ from ccneg_build.negators.rule_words import (
     INTENSIFIERS,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
+    WITH_VERBS,
     SKIPPED_PREPOSITIONS,
 )
 
@@ -44,6 +46,8 @@ _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
 _INTERESTING_DEP_IDS = frozenset(
     get_string_id(label) for label in ("prep", "agent", "ROOT", "prt", "pcomp", "dobj", "attr")
 )
+#: Words a range-like phrase ("to", "from") may describe ("a road to the sea").
+_PHRASE_HEAD_POS = frozenset(("NOUN", "PROPN", "PRON", "VERB", "AUX"))
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
@@ -51,6 +55,14 @@ _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
 _CLAUSE_OPENER_DEPS = frozenset(("aux", "auxpass", "mark", "neg", "advmod"))
 _RELATIVE_TAGS = frozenset(("WDT", "WP", "WP$", "WRB"))
 _FINITE_PLURAL = frozenset(("VBP",))
+
+
+#: Turns a verb token into its base form ("dealing" -> "deal").
+Lemmatizer = Callable[[Token], str]
+
+
+def _lower(token: Token) -> str:
+    return token.lower_
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +91,12 @@ class Parse:
     candidates: tuple[Candidate, ...]
 
 
-def decompose(doc: Doc) -> Parse | None:
-    """The subject and every pair the rules can negate; ``None`` if there is no root."""
+def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
+    """The subject and every pair the rules can negate; ``None`` if there is no root.
+
+    ``lemmatize`` gives a verb's base form; it is called only for the few verbs whose
+    meaning decides how to negate ("dealing with" is negated as a verb).
+    """
     root = _main_root(doc)
     if root is None:
         return None
@@ -95,7 +111,7 @@ def decompose(doc: Doc) -> Parse | None:
         ):
             if token.i in used:
                 continue
-            candidate = _prepositional(doc, token, used)
+            candidate = _prepositional(doc, token, used, lemmatize)
         elif dep == "dobj":
             candidate = _direct_object(doc, token, root)
         elif dep == "attr":
@@ -201,7 +217,7 @@ def _phrase_end(noun: Token) -> int:
 # ----------------------------------------------------------------------------- candidates
 
 
-def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
+def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer) -> Candidate | None:
     word = prep.lower_
     if word == "without":
         return None
@@ -215,6 +231,8 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
             noun = inner[1]
     if noun.pos_ not in _OBJECT_POS:
         return None
+    if noun.pos_ == "ADJ" and not any(c.dep_ == "det" for c in noun.lefts):
+        return None  # "from shortest to longest"; but "in a souk" is a mistagged noun
 
     is_root = prep.dep_ == "ROOT"
     start, head = prep.i, prep.head
@@ -234,6 +252,9 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
     if word == "with":
         if determiner >= 0 and doc[determiner].lower_ == "no":
             return None  # "with no plans" is already negative
+        if head.pos_ in _VERBS and lemmatize(head) in WITH_VERBS:
+            verb = negation_site(head)  # "dealing with" -> "not dealing with", not "without"
+            return Candidate("verbal", text, predicate, start, verb.i, remove) if verb is not None else None
         return _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
     if is_root:
         kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
@@ -245,6 +266,8 @@ def _prepositional(doc: Doc, prep: Token, used: set[int]) -> Candidate | None:
         return Candidate("verbal", text, predicate, start, verb.i, remove)
     if head.i > start or any(c.dep_ == "neg" for c in head.children):
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
+    if head.pos_ not in _PHRASE_HEAD_POS and word in ("to", "from", "till", "until"):
+        return None  # "early to mid 1980s": a range, not a relation
     if word in SKIPPED_PREPOSITIONS:
         if word != "of" or head.lower_ not in DEPICTION_NOUNS:
             return None  # "a whale, not of a tale" is not English
@@ -306,9 +329,11 @@ def _negatable(verb: Token) -> bool:
     if tag in ("VBN", "VBD") and _adjective_in_disguise(verb):
         return False
     if tag == "VB" and verb.i > 0:
+        # A bare base form inside a caption is an imperative only after "and" or a
+        # punctuation mark ("mix and serve", "image of : design a bathroom").
         has_helper = any(c.dep_ in ("aux", "auxpass", "nsubj", "nsubjpass") for c in verb.lefts)
         previous = verb.doc[verb.i - 1]
-        if not has_helper and previous.pos_ in ("NOUN", "PROPN", "ADJ", "DET", "NUM"):
+        if not has_helper and previous.pos_ not in ("CCONJ", "PUNCT"):
             return False
     return True
 

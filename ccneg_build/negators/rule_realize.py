@@ -163,12 +163,26 @@ def _whole_contraction(token: Token) -> Token:
     return token
 
 
+def _has_subject(verb: Token) -> bool:
+    """A subject of its own, or of the verb it is coordinated with ("pans and tilts")."""
+    for _ in range(4):
+        if any(c.dep_ in _SUBJECT_DEPS for c in verb.children):
+            return True
+        if verb.dep_ != "conj" or verb.head.pos_ not in ("VERB", "AUX"):
+            return False
+        verb = verb.head
+    return False
+
+
 def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
     if auxiliaries:
         finite = next((a for a in auxiliaries if a.tag_ in _FINITE_AUX_TAGS), None)
-        if finite is not None:  # "is not being sold", "can not transform"
+        subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+        if finite is not None and subject is not None and finite.i < subject.i:
+            edit.insert_before(verb.i, "not ")  # a question: "do you not freshen up"
+        elif finite is not None:  # "is not being sold", "can not transform"
             finite = _whole_contraction(finite)
             edit.texts[finite.i] = finite.text + " not"
         else:  # "not being sold", "not to bring"
@@ -176,7 +190,7 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
         return
     word = verb.lower_
     tag = verb.tag_
-    has_subject = any(c.dep_ in _SUBJECT_DEPS for c in verb.children)
+    has_subject = _has_subject(verb)
     if word in BE_FORMS and tag != "VB":
         edit.texts[verb.i] = verb.text + " not"
     elif has_subject and tag in _DO_SUPPORT:

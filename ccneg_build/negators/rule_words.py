@@ -81,3 +81,14 @@ IDIOMS = frozenset(
 DANGLING_END_WORDS = frozenset(
     "and or but of with the a an to in on at for by from into onto that which who while as".split()
 )
+
+#: Verbs (base forms) whose "with" belongs to the verb ("dealing with", "covered with
+#: snow"): they are negated as verbs, because "without" would change their meaning.
+WITH_VERBS = frozenset(
+    """
+    deal cope agree disagree interact communicate compete collide cooperate fill cover
+    associate comply familiarize equip pack crowd line decorate adorn top stuff load cram
+    dot plant litter coat sprinkle garnish fight argue connect merge combine mix pair
+    replace trim paint stain clothe surround flood swarm teem brim fit face present
+    """.split()
+)
