@@ -90,7 +90,15 @@ class ImageFetcher:
         """
         if not items:
             return []
-        return asyncio.run(self._fetch_all(items, on_outcome))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no event loop in this thread
+            return asyncio.run(self._fetch_all(items, on_outcome))
+        # called from inside a running loop (a notebook, an async app): run ours in a thread
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._fetch_all(items, on_outcome)).result()
 
     async def _fetch_all(
         self,

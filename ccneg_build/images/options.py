@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccneg_build import __version__
+
 #: Every reason an image can reject its row with (stage "image"); docs/format.md mirrors it.
 IMAGE_REASONS: dict[str, str] = {
     "no_url": "the row has no image URL",
@@ -63,7 +65,7 @@ class ImageOptions:
     quality: int = 90
     honor_optouts: bool = True
     optout_directives: tuple[str, ...] = ("noai", "noimageai")
-    user_agent: str = "ccneg-image-fetcher/0.1 (research dataset builder; honours X-Robots-Tag noai)"
+    user_agent: str = f"ccneg-image-fetcher/{__version__} (research dataset builder; honours X-Robots-Tag noai)"
     #: results kept in memory before the store writes them to disk (resume granularity)
     flush_every: int = 16
     extra: dict[str, Any] = field(default_factory=dict)

@@ -144,3 +144,29 @@ def test_bomb_is_refused_from_the_header_alone():
 def test_bad_settings_are_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="encoding 'tiff'"):
         ImageOptions(encode="tiff")
+
+
+def test_fetch_works_from_inside_a_running_event_loop(server):
+    import asyncio
+
+    async def caller():
+        return ImageFetcher(ImageOptions(**FAST)).fetch([("a", server.url("/img/1.png"))])
+
+    (outcome,) = asyncio.run(caller())
+    assert outcome.ok and outcome.image.format == "PNG"
+
+
+def test_a_damaged_or_unfinished_part_is_ignored_and_refetched(server, tmp_path):
+    options = ImageOptions(flush_every=4, **FAST)
+    paths = [f"/img/{n}.webp" for n in range(8)]
+    rows = _rows(server, paths)[:-1]
+    store = tmp_path / "store"
+    attach_images(rows, ImageFetcher(options), store)
+    parts = sorted(store.glob("part-*.parquet"))
+    assert len(parts) == 2
+    parts[1].write_bytes(b"PAR1 not really")  # a disk fault
+    (store / "part-000009.parquet.tmp-123").write_bytes(b"half")  # a kill mid-write leaves this
+    server.requests.clear()
+    results = attach_images(rows, ImageFetcher(options), store)
+    assert len(server.requests) == 4  # only the rows of the damaged part
+    assert all(isinstance(r, SourceRow) for r in results)

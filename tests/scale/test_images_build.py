@@ -74,6 +74,7 @@ def test_kill_during_downloads_then_resume_gives_the_same_dataset(tmp_path):
         before = len(server.requests)
         resumed = run_ccneg_build(*_args(tsv, out))
         assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert not any((out / ".ccneg" / "images").glob("*/part-*")), "download stores of finished shards are freed"
         again = [server.url(p) for p in server.requests[before:]]
         assert not stored & set(again), f"downloaded twice: {sorted(stored & set(again))[:5]}"
         # every URL was fetched in one of the two runs

@@ -46,3 +46,35 @@ def test_ray_and_local_engines_build_identical_datasets(tmp_path):
     # a rerun with the Ray engine resumes every shard the local engine finished: nothing recomputed
     again = run_ccneg_build(*common, "--out", str(tmp_path / "local"), "--engine", "ray", timeout=900)
     assert again.returncode == 0 and "(6 already done)" in again.stdout, again.stdout + again.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_ray_actors_run_the_image_step_too(tmp_path):
+    from tests.scale.helpers import sample_captions, write_tsv
+    from tests.scale.image_server import ImageServer
+
+    with ImageServer() as server:
+        paths = [f"/img/{n}.{('jpg', 'png', 'webp', 'gif')[n % 4]}" for n in range(28)] + ["/status/404", "/bomb.png"]
+        tsv = write_tsv(tmp_path / "captions.tsv", sample_captions(len(paths)), [server.url(p) for p in paths])
+        common = [str(tsv), "--images", "download", "--image-size", "32", "--shard-size", "10", "--workers", "2",
+                  "--no-progress", "--image-retries", "0"]
+        local = run_ccneg_build(*common, "--out", str(tmp_path / "local"))
+        assert local.returncode == 0, local.stderr[-3000:]
+        ray_run = run_ccneg_build(*common, "--out", str(tmp_path / "ray"), "--engine", "ray")
+        assert ray_run.returncode == 0, ray_run.stderr[-3000:]
+        assert server.count("/img/0.jpg") == 2  # once per engine: each really downloaded
+    local_tables, ray_tables = dataset_tables(tmp_path / "local"), dataset_tables(tmp_path / "ray")
+    for name in ("data", "rejected"):
+        assert ray_tables[name].equals(local_tables[name]), name
+    data = ray_tables["data"].to_pylist()
+    assert data and all(min(_size(r["image"]["bytes"])) == 32 for r in data)  # resized in the actors
+    assert {r["reason"] for r in ray_tables["rejected"].to_pylist() if r["stage"] == "image"} == \
+        {"http_404", "decompression_bomb"}
+
+
+def _size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).size
