@@ -119,7 +119,8 @@ class BuildConfig:
 #: Backend options that change speed, not output: excluded from the resume check.
 RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",
                              "backoff_base", "price_in", "price_out",
-                             "image_concurrency", "image_timeout", "image_retries"})
+                             "image_concurrency", "image_per_host", "image_timeout",
+                             "image_retries"})
 
 
 def fingerprint(obj: Any) -> str:

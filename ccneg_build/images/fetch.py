@@ -48,9 +48,20 @@ class ImageOutcome:
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, wait_s: float | None = None) -> None:
         super().__init__(detail)
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.wait_s = reason, detail, wait_s
+
+
+#: The longest ``Retry-After`` we honour; a server asking for more gets its row failed instead.
+MAX_RETRY_AFTER_S = 60.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+    if not value or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 def opt_out_directive(values: Sequence[str], directives: Sequence[str]) -> str | None:
@@ -117,8 +128,12 @@ class ImageFetcher:
             trust_env=True,
         ) as client:
 
+            hosts: dict[str, asyncio.Semaphore] = {}
+
             async def one(item_id: str, url: str | None) -> ImageOutcome:
-                async with semaphore:
+                host = urlsplit(url or "").netloc.lower()
+                per_host = hosts.setdefault(host, asyncio.Semaphore(options.max_per_host))
+                async with per_host, semaphore:  # politeness first, then the global limit
                     outcome = await self._fetch_one(client, item_id, url)
                 if on_outcome is not None:
                     on_outcome(outcome)
@@ -144,8 +159,13 @@ class ImageFetcher:
                 failure = _failure_of(error, options)
                 if attempts > options.retries:
                     return ImageOutcome(item_id, url, None, failure, attempts)
-                delay = options.backoff_s * (2 ** (attempts - 1))
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = options.backoff_s * (2 ** (attempts - 1)) * (0.5 + random.random())
+                asked = getattr(error, "wait_s", None)
+                if asked is not None:
+                    if asked > MAX_RETRY_AFTER_S:
+                        return ImageOutcome(item_id, url, None, failure, attempts)
+                    delay = max(delay, asked)
+                await asyncio.sleep(delay)
 
     async def _attempt(self, client: httpx.AsyncClient, url: str) -> StoredImage:
         options = self.options
@@ -176,7 +196,8 @@ def _check_response(response: httpx.Response, options: ImageOptions) -> None:
     """Status, opt-outs, declared type and declared length: all before reading the body."""
     status = response.status_code
     if status in _RETRY_STATUSES:
-        raise _Retryable(http_reason(status), f"the server answered {status}")
+        wait_s = retry_after_seconds(response.headers.get("retry-after"))
+        raise _Retryable(http_reason(status), f"the server answered {status}", wait_s)
     if status != 200:
         raise ImageRejected(http_reason(status), f"the server answered {status}")
     if options.honor_optouts:

@@ -48,6 +48,8 @@ class ImageOptions:
     """How images are fetched and stored. Defaults suit CC3M-style web photos."""
 
     concurrency: int = 32
+    #: downloads in flight to one host (politeness; CC3M has hosts with thousands of URLs)
+    max_per_host: int = 8
     #: seconds per network operation (connect, each read); a whole attempt gets 3x this
     timeout_s: float = 10.0
     #: extra attempts after a timeout, connection error, 408, 429 or 5xx (never after a 4xx)
@@ -73,8 +75,8 @@ class ImageOptions:
     def __post_init__(self) -> None:
         if self.encode not in ENCODINGS:
             raise ValueError(f"image encoding {self.encode!r}: choose one of {', '.join(ENCODINGS)}")
-        if self.concurrency < 1:
-            raise ValueError("image concurrency must be at least 1")
+        if self.concurrency < 1 or self.max_per_host < 1:
+            raise ValueError("image concurrency (total and per host) must be at least 1")
         if self.resize_shorter is not None and self.resize_shorter < 1:
             raise ValueError("image resize (shorter side) must be a positive number of pixels")
         if self.retries < 0 or self.max_bytes < 1 or self.max_pixels < 1 or self.timeout_s <= 0:
@@ -103,10 +105,11 @@ CONFIG_KEYS = {
     "image_max_bytes": "max_bytes",
     "image_max_pixels": "max_pixels",
     "image_concurrency": "concurrency",
+    "image_per_host": "max_per_host",
     "image_timeout": "timeout_s",
     "image_retries": "retries",
 }
-RUNTIME_IMAGE_OPTIONS = ("image_concurrency", "image_timeout", "image_retries")
+RUNTIME_IMAGE_OPTIONS = ("image_concurrency", "image_per_host", "image_timeout", "image_retries")
 
 
 def options_from_config(config_options: dict[str, Any]) -> ImageOptions:
@@ -137,6 +140,8 @@ def image_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                                           "(honoured by default)")),
         (("--image-concurrency",), dict(type=int, default=d.concurrency, dest="image_concurrency",
                                         help=f"downloads in flight per worker (default: {d.concurrency})")),
+        (("--image-per-host",), dict(type=int, default=d.max_per_host, dest="image_per_host",
+                                     help=f"downloads in flight to one host (default: {d.max_per_host})")),
         (("--image-timeout",), dict(type=float, default=d.timeout_s, dest="image_timeout",
                                     help=f"seconds per network read; a whole attempt gets 3x (default: {d.timeout_s:g})")),
         (("--image-retries",), dict(type=int, default=d.retries, dest="image_retries",

@@ -15,6 +15,10 @@ Routes (all GET):
 * ``/redirect/<n>.jpg``            one redirect to ``/img/<n>.jpg``
 * ``/noai.jpg``                    an image with ``X-Robots-Tag: noai``
 * ``/big.jpg``                     a JPEG of about 300 KB (for a small ``max_bytes``)
+* ``/busy/<n>.jpg``                429 with ``Retry-After: 1`` on the first request, then the image
+* ``/busy-long/<n>.jpg``           429 with ``Retry-After: 3600``
+
+:attr:`ImageServer.max_in_flight` is the most requests the server was answering at once.
 
 Every request's path is appended to :attr:`ImageServer.requests` (thread-safe), which
 is how tests prove that nothing stored is downloaded twice.
@@ -94,6 +98,8 @@ class ImageServer:
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._seen_flaky: set[str] = set()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -119,6 +125,15 @@ class ImageServer:
     def _log(self, path: str) -> None:
         with self._lock:
             self.requests.append(path)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _first_time(self, path: str) -> bool:
         with self._lock:
@@ -150,11 +165,14 @@ class ImageServer:
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 path = self.path
                 server._log(path)
+                server._enter()
                 parts = path.strip("/").split("/")
                 try:
                     self.route(path, parts)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                finally:
+                    server._leave()
 
             def route(self, path: str, parts: list[str]) -> None:
                 if parts[0] == "img" and len(parts) == 2:
@@ -189,6 +207,12 @@ class ImageServer:
                     return self.send_body(301, b"", "text/plain", {"Location": "/img/" + parts[1]})
                 if path == "/noai.jpg":
                     return self.send_body(200, generated_image(5, "jpg"), "image/jpeg", {"X-Robots-Tag": "noindex, noai"})
+                if parts[0] == "busy":
+                    if server._first_time(path):
+                        return self.send_body(429, b"slow down", "text/plain", {"Retry-After": "1"})
+                    return self.send_body(200, generated_image(int(parts[1].split(".")[0]), "jpg"), "image/jpeg")
+                if parts[0] == "busy-long":
+                    return self.send_body(429, b"come back tomorrow", "text/plain", {"Retry-After": "3600"})
                 if path == "/big.jpg":
                     return self.send_body(200, big_jpeg(), "image/jpeg")
                 return self.send_body(404, b"no such file", "text/plain")

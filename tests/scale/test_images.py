@@ -170,3 +170,22 @@ def test_a_damaged_or_unfinished_part_is_ignored_and_refetched(server, tmp_path)
     results = attach_images(rows, ImageFetcher(options), store)
     assert len(server.requests) == 4  # only the rows of the damaged part
     assert all(isinstance(r, SourceRow) for r in results)
+
+
+def test_downloads_per_host_are_capped():
+    with ImageServer(image_delay=0.1) as slow_server:
+        options = ImageOptions(concurrency=8, max_per_host=2, timeout_s=5.0, retries=0)
+        outcomes = ImageFetcher(options).fetch([(str(n), slow_server.url(f"/img/{n}.jpg")) for n in range(10)])
+        assert all(o.ok for o in outcomes)
+        assert slow_server.max_in_flight == 2
+
+
+def test_retry_after_is_honoured_and_a_long_one_is_not_waited_for(server):
+    import time
+
+    options = ImageOptions(concurrency=2, timeout_s=5.0, retries=2, backoff_s=0.01)
+    started = time.monotonic()
+    busy, long_busy = ImageFetcher(options).fetch([("a", server.url("/busy/3.jpg")), ("b", server.url("/busy-long/4.jpg"))])
+    assert busy.ok and busy.attempts == 2
+    assert time.monotonic() - started >= 1.0  # it waited as asked before the second request
+    assert not long_busy.ok and long_busy.failure.reason == "http_429" and long_busy.attempts == 1
