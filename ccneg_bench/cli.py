@@ -105,6 +105,12 @@ def print_summary(results: list[dict[str, Any]], stream: Any = None) -> None:
                 codes[f["code"]] = codes.get(f["code"], 0) + 1
             print(f"note: {r['model']['spec']} / {r['task']}: {len(failures)} samples not scored: "
                   + ", ".join(f"{k} x{v}" for k, v in sorted(codes.items())) + " (listed in the result file)", file=sys.stderr)
+        if r.get("n_converted"):
+            codes = {}
+            for c in r["conversions"]:
+                codes[c["code"]] = codes.get(c["code"], 0) + 1
+            print(f"note: {r['model']['spec']} / {r['task']}: {r['n_converted']} images scored after a mode conversion: "
+                  + ", ".join(f"{k} x{v}" for k, v in sorted(codes.items())), file=sys.stderr)
     if results and results[0].get("path"):
         print(f"results written to {results[0]['path'].rsplit('/', 1)[0]}", file=stream)
 

@@ -18,6 +18,8 @@ named ``<model>__<dataset>__<split>__<task>.json``:
     n (samples in the split), metrics {...task metrics...},
     breakdowns {negation_cue|num_relations|negation_type: {group: {n, accuracy, ci95}}},
     failures [{id, code, detail}] (per sample: unreadable images and why),
+    conversions [{id, code, detail}] (per sample: images scored after a mode conversion, e.g.
+    converted_cmyk, converted_p, converted_16bit), n_converted,
     versions {ccneg, python, torch, open_clip, transformers, numpy},
     device, precision, seconds, images_per_second,
     timing {image_seconds, text_seconds, task_seconds}, cache {...}, created (UTC ISO time),
@@ -182,6 +184,12 @@ def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained
         result.update(status="error", error=str(err), metrics={}, breakdowns={}, failures=[])
     if output is not None:
         result.update(metrics=output.metrics, breakdowns=output.breakdowns, failures=output.failures)
+    conversions = [{"id": data.samples[row].id, "code": code, "detail": detail}
+                   for row, (code, detail) in sorted(images.notes.items())]
+    if distractors is not None and distractors is not images and data.distractors is not None:
+        conversions += [{"id": data.distractors.ids[row], "code": f"distractor_{code}", "detail": detail}
+                        for row, (code, detail) in sorted(distractors.notes.items())]
+    result.update(n_converted=len(conversions), conversions=conversions)
     task_seconds = time.perf_counter() - task_started
     seconds = encoded_seconds + task_seconds
     n_images = len(images.ok) + (len(distractors.ok) if distractors is not None and distractors is not images else 0)

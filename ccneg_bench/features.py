@@ -42,7 +42,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
-from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image_with_note
 from ccneg_bench.models.base import ModelAdapter
 
 DEFAULT_CHUNK_SIZE = 1024
@@ -56,6 +56,8 @@ class ImageFeatures:
     ok: np.ndarray
     errors: dict[int, tuple[str, str]]
     stats: dict[str, Any] = field(default_factory=dict)
+    #: rows that decoded after a mode conversion: {row: (note code, detail)}
+    notes: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,24 +132,27 @@ class _ChunkBatches(IterableDataset):
                 refs = self.table.read_refs(start, stop)
             except Exception as err:  # an unreadable shard fails its rows, not the run
                 detail = f"{type(err).__name__}: {err}"[:300]
-                yield {"chunk": position, "rows": [], "pixels": None,
+                yield {"chunk": position, "rows": [], "pixels": None, "notes": [],
                        "errors": [(r, "image_unreadable", detail) for r in range(start, stop)]}
                 continue
             for first in range(start, stop, self.batch_size):
                 yield self._batch(position, start, refs, first, min(first + self.batch_size, stop))
 
     def _batch(self, position: int, start: int, refs: list[Any], first: int, last: int) -> dict[str, Any]:
-        rows, pixels, errors = [], [], []
+        rows, pixels, errors, notes = [], [], [], []
         for row in range(first, last):
             try:
-                image = decode_image(refs[row - start], root=self.table.root, max_pixels=self.max_pixels)
+                image, note = decode_image_with_note(refs[row - start], root=self.table.root, max_pixels=self.max_pixels)
                 pixels.append(self.transform(image))
                 rows.append(row)
+                if note:
+                    notes.append((row, note, f"image stored as {note[len('converted_'):]}, converted to RGB"))
             except ImageDecodeError as err:
                 errors.append((row, err.code, err.detail[:300]))
             except Exception as err:  # a transform failing on an odd image
                 errors.append((row, "image_transform_failed", f"{type(err).__name__}: {err}"[:300]))
-        return {"chunk": position, "rows": rows, "pixels": torch.stack(pixels) if pixels else None, "errors": errors}
+        return {"chunk": position, "rows": rows, "pixels": torch.stack(pixels) if pixels else None, "errors": errors,
+                "notes": notes}
 
 
 def _worker_init(_: int) -> None:
@@ -181,6 +186,7 @@ def encode_image_table(
     features: np.ndarray | None = None
     ok = np.zeros(n, dtype=bool)
     errors: dict[int, tuple[str, str]] = {}
+    notes: dict[int, tuple[str, str]] = {}
     todo: list[tuple[int, int]] = []
     for start, stop in chunks:
         path = folder / f"chunk-{start:010d}-{stop:010d}.npz" if folder else None
@@ -192,6 +198,8 @@ def encode_image_table(
                 ok[start:stop] = stored["ok"]
                 for row, code, detail in json.loads(str(stored["errors"])):
                     errors[row] = (code, detail)
+                for row, code, detail in json.loads(str(stored["notes"])) if "notes" in stored else []:
+                    notes[row] = (code, detail)
         else:
             todo.append((start, stop))
     stats = {"images": n, "chunks": len(chunks), "chunks_from_cache": len(chunks) - len(todo), "images_decoded": 0}
@@ -203,12 +211,13 @@ def encode_image_table(
         todo = []
 
     if todo:
-        features = _encode_chunks(adapter, table, todo, features, ok, errors, folder, batch_size, workers,
+        features = _encode_chunks(adapter, table, todo, features, ok, errors, notes, folder, batch_size, workers,
                                   precision, max_pixels, progress, desc, stats)
     if features is None:  # every image failed (or the table is empty): rows of zeros, right width
         features = np.zeros((n, _embedding_width(adapter)), dtype=np.float32)
     stats["seconds"] = time.perf_counter() - started
-    return ImageFeatures(features=features, ok=ok, errors=errors, stats=stats)
+    stats["images_converted"] = len(notes)
+    return ImageFeatures(features=features, ok=ok, errors=errors, stats=stats, notes=notes)
 
 
 def _embedding_width(adapter: ModelAdapter) -> int:
@@ -218,7 +227,7 @@ def _embedding_width(adapter: ModelAdapter) -> int:
 
 def _encode_chunks(adapter: ModelAdapter, table: ImageTable, todo: list[tuple[int, int]],
                    features: np.ndarray | None, ok: np.ndarray, errors: dict[int, tuple[str, str]],
-                   folder: Path | None, batch_size: int, workers: int, precision: str, max_pixels: int,
+                   notes: dict[int, tuple[str, str]], folder: Path | None, batch_size: int, workers: int, precision: str, max_pixels: int,
                    progress: bool, desc: str, stats: dict[str, Any]) -> np.ndarray | None:
     n = len(table)
     stream = _ChunkBatches(table, todo, adapter.image_transform(), batch_size, max_pixels)
@@ -238,25 +247,28 @@ def _encode_chunks(adapter: ModelAdapter, table: ImageTable, todo: list[tuple[in
                 ok[rows] = True
             for row, code, detail in batch["errors"]:
                 errors[row] = (code, detail)
+            for row, code, detail in batch["notes"]:
+                notes[row] = (code, detail)
             handled = len(rows) + len(batch["errors"])
             stats["images_decoded"] += len(rows)
             bar.update(handled)
             remaining[position] -= handled
             if remaining[position] == 0 and folder is not None:
-                _save_chunk(folder, todo[position], features, ok, errors)
+                _save_chunk(folder, todo[position], features, ok, errors, notes)
     finally:
         bar.close()
     return features
 
 
 def _save_chunk(folder: Path, bounds: tuple[int, int], features: np.ndarray | None, ok: np.ndarray,
-                errors: dict[int, tuple[str, str]]) -> None:
+                errors: dict[int, tuple[str, str]], notes: dict[int, tuple[str, str]]) -> None:
     start, stop = bounds
     width = features.shape[1] if features is not None else 0
     block = features[start:stop] if features is not None else np.zeros((stop - start, width), np.float32)
     chunk_errors = [(row, *errors[row]) for row in range(start, stop) if row in errors]
+    chunk_notes = [(row, *notes[row]) for row in range(start, stop) if row in notes]
     _atomic_save_npz(folder / f"chunk-{start:010d}-{stop:010d}.npz", features=block, ok=ok[start:stop],
-                     errors=np.array(json.dumps(chunk_errors)))
+                     errors=np.array(json.dumps(chunk_errors)), notes=np.array(json.dumps(chunk_notes)))
 
 
 def encode_texts(

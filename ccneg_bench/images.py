@@ -88,6 +88,19 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+#: source modes that decode to RGB without any judgement call (not reported)
+PLAIN_MODES = ("RGB", "L")
+
+
+def conversion_note(mode: str) -> str | None:
+    """A per-sample note code for images stored in an unusual mode (``converted_cmyk``, ...)."""
+    if mode in PLAIN_MODES:
+        return None
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return "converted_16bit"
+    return f"converted_{mode.lower().replace(';', '')}"
+
+
 def decode_image(ref: Any, root: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Decode one image reference to an RGB PIL image or raise :class:`ImageDecodeError`.
 
@@ -95,6 +108,14 @@ def decode_image(ref: Any, root: str | None = None, max_pixels: int = DEFAULT_MA
     paths are resolved against ``root``. The pixel limit is checked from the header before any
     pixel is decoded, so a bomb costs nothing.
     """
+    return decode_image_with_note(ref, root, max_pixels)[0]
+
+
+def decode_image_with_note(
+    ref: Any, root: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[Image.Image, str | None]:
+    """:func:`decode_image` plus a note code when the source mode needed a conversion
+    (CMYK, palette, 16-bit, alpha, ...), so that runs can count and list such samples."""
     data, origin = _open_bytes(ref, root)
     if data is None:
         raise ImageDecodeError("image_missing", origin)
@@ -110,7 +131,7 @@ def decode_image(ref: Any, root: str | None = None, max_pixels: int = DEFAULT_MA
             if width == 0 or height == 0:
                 raise ImageDecodeError("image_empty", f"{origin}: {width}x{height}")
             image.load()
-            return to_rgb(image)
+            return to_rgb(image), conversion_note(image.mode)
     except ImageDecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:

@@ -63,9 +63,12 @@ def test_bad_images_counted_per_sample_and_run_continues(tiny_spec, tmp_path):
     for row, name in zip(rows, names):
         row["image"] = {"bytes": bad[name], "path": None if name != "missing" else "no/such/file.jpg"}
     write_rows(tmp_path / "ds", rows, "eval")
-    results = ccneg_bench.evaluate(spec, str(tmp_path / "ds"), ["ccneg", "retrieval"], pretrained=weights,
-                                   output_dir=tmp_path / "out", save_predictions=True, workers=2, batch_size=4,
-                                   progress=False)
+    kwargs = dict(pretrained=weights, output_dir=tmp_path / "out", save_predictions=True, workers=2, batch_size=4,
+                  cache_dir=tmp_path / "cache", progress=False)
+    results = ccneg_bench.evaluate(spec, str(tmp_path / "ds"), ["ccneg", "retrieval"], **kwargs)
+    rerun = ccneg_bench.evaluate(spec, str(tmp_path / "ds"), ["ccneg"], **kwargs)[0]
+    assert rerun["cache"]["images"]["images_decoded"] == 0  # failures and notes come back from the cache
+    assert rerun["failures"] == results[0]["failures"] and rerun["conversions"] == results[0]["conversions"]
     ccneg = results[0]
     failures = {f["id"]: f["code"] for f in ccneg["failures"]}
     by_name = {name: rows[i]["id"] for i, name in enumerate(names)}
@@ -76,6 +79,10 @@ def test_bad_images_counted_per_sample_and_run_continues(tiny_spec, tmp_path):
         by_name["bomb"]: "image_too_large",
     }
     assert ccneg["metrics"]["n_failed"] == 4 and ccneg["metrics"]["n_scored"] == 12
+    conversions = {c["id"]: c["code"] for c in ccneg["conversions"]}
+    assert conversions == {by_name["cmyk"]: "converted_cmyk", by_name["palette"]: "converted_p",
+                           by_name["sixteen_bit"]: "converted_16bit"}
+    assert ccneg["n_converted"] == 3
     assert results[1]["metrics"]["n_scored"] == 12
     written = json.loads(open(ccneg["path"], encoding="utf-8").read())
     assert len(written["failures"]) == 4
