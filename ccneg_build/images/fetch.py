@@ -133,16 +133,18 @@ class ImageFetcher:
             async def one(item_id: str, url: str | None) -> ImageOutcome:
                 host = urlsplit(url or "").netloc.lower()
                 per_host = hosts.setdefault(host, asyncio.Semaphore(options.max_per_host))
-                async with per_host, semaphore:  # politeness first, then the global limit
-                    outcome = await self._fetch_one(client, item_id, url)
+                outcome = await self._fetch_one(client, item_id, url, (per_host, semaphore))
                 if on_outcome is not None:
                     on_outcome(outcome)
                 return outcome
 
             return list(await asyncio.gather(*(one(i, u) for i, u in items)))
 
-    async def _fetch_one(self, client: httpx.AsyncClient, item_id: str, url: str | None) -> ImageOutcome:
+    async def _fetch_one(self, client: httpx.AsyncClient, item_id: str, url: str | None,
+                         slots: tuple[asyncio.Semaphore, asyncio.Semaphore]) -> ImageOutcome:
+        """All attempts for one URL; a slot (per host, then global) is held only while a request runs."""
         options = self.options
+        per_host, overall = slots
         problem = _url_problem(url)
         if problem:
             return ImageOutcome(item_id, url, None, ImageFailure(*problem), 0)
@@ -150,7 +152,8 @@ class ImageFetcher:
         while True:
             attempts += 1
             try:
-                image = await asyncio.wait_for(self._attempt(client, str(url)), options.timeout_s * 3)
+                async with per_host, overall:  # politeness first, then the global limit
+                    image = await asyncio.wait_for(self._attempt(client, str(url)), options.timeout_s * 3)
                 return ImageOutcome(item_id, url, image, None, attempts)
             except ImageRejected as rejected:
                 failure = ImageFailure(rejected.reason, rejected.detail)

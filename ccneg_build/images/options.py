@@ -8,7 +8,7 @@ are not, so they may change between a run and its resume.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ccneg_build import __version__
@@ -70,7 +70,6 @@ class ImageOptions:
     user_agent: str = f"ccneg-image-fetcher/{__version__} (research dataset builder; honours X-Robots-Tag noai)"
     #: results kept in memory before the store writes them to disk (resume granularity)
     flush_every: int = 16
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.encode not in ENCODINGS:
