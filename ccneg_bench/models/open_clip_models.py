@@ -2,7 +2,8 @@
 
 Spec forms (``--model`` / ``load_model``):
 
-* ``open_clip:ViT-B-32`` with ``pretrained="openai"`` (any open_clip tag), a weights file path
+* ``open_clip:ViT-B-32`` with ``pretrained="openai"`` (any open_clip tag; tags trained with
+  QuickGELU, such as ``openai``, get QuickGELU even with a GELU config), a weights file path
   (``.safetensors`` or a torch file, loaded without unpickling code) or ``None``/``"none"``
   (random weights: what the tests use);
 * ``open_clip:hf-hub:ORG/NAME`` (config and weights from the Hub; ``pretrained`` ignored);
@@ -150,6 +151,22 @@ def _find_export(folder: str) -> tuple[str, str | None]:
     return config, (str(weights[0]) if weights else None)
 
 
+def tag_needs_quick_gelu(model_name: str, tag: str | None) -> bool:
+    """True when an open_clip pretrained tag was trained with QuickGELU (e.g. ``openai``).
+
+    open_clip only *warns* when a GELU config is paired with QuickGELU weights
+    (``ViT-B-32`` + ``openai``) and then silently loses accuracy: a known evaluation pitfall.
+    """
+    import open_clip
+
+    if not tag or os.path.exists(tag):
+        return False
+    try:
+        return bool(open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
+    except Exception:  # unknown model/tag: open_clip itself will say so
+        return False
+
+
 def _preprocess_overrides(config_path: str | None) -> dict[str, Any]:
     """Image mean/std/size/interpolation stored in a Hub-layout config, as factory kwargs."""
     if not config_path:
@@ -187,8 +204,10 @@ def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu"
 
     local_weights = pretrained is not None and os.path.exists(pretrained)
     factory_pretrained = None if local_weights else pretrained
+    quick_gelu = tag_needs_quick_gelu(model_name, factory_pretrained)
     model, _, preprocess = open_clip.create_model_and_transforms(
-        model_name, pretrained=factory_pretrained, device="cpu", **_preprocess_overrides(config_path)
+        model_name, pretrained=factory_pretrained, device="cpu", force_quick_gelu=quick_gelu,
+        **_preprocess_overrides(config_path)
     )
     if local_weights:
         state = extract_state_dict(load_weights_file(pretrained), pretrained)
@@ -199,6 +218,8 @@ def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu"
         "arch": arch if not config_path else os.path.abspath(arch),
         "pretrained": pretrained,
     }
+    if quick_gelu:
+        description["force_quick_gelu"] = True
     if local_weights:
         description["weights"] = file_identity(pretrained)
     if config_path:

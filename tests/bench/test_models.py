@@ -47,6 +47,14 @@ def test_open_clip_checkpoint_round_trip(tiny_spec, tmp_path):
     assert first.fingerprint() != random_weights.fingerprint()
 
 
+def test_openai_tags_get_quick_gelu():
+    from ccneg_bench.models.open_clip_models import tag_needs_quick_gelu
+
+    assert tag_needs_quick_gelu("ViT-B-32", "openai") is True
+    assert tag_needs_quick_gelu("ViT-B-32", "laion2b_s34b_b79k") is False
+    assert tag_needs_quick_gelu("ViT-B-32", None) is False
+
+
 def test_trimmed_text_encoding_matches_full_context(tiny_spec):
     spec, weights = tiny_spec
     adapter = load_model(spec, pretrained=weights)
