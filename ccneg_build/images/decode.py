@@ -78,9 +78,13 @@ def prepare_image(data: bytes, content_type: str | None, options: ImageOptions) 
         raise ImageRejected("too_large", f"{len(data)} bytes is more than the limit of {options.max_bytes}")
     image = _open_header(data, options)
     try:
-        _decode_fully(image)
         size = target_size(image.width, image.height, options.resize_shorter)
-        keep_original = options.encode == "keep" and size == image.size and image.format in KEEPABLE_FORMATS
+        resized = size != image.size
+        if resized and image.format == "JPEG":
+            # let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while decoding (never below ``size``)
+            image.draft("RGB" if image.mode not in ("L", "RGB") else image.mode, size)
+        _decode_fully(image)
+        keep_original = options.encode == "keep" and not resized and image.format in KEEPABLE_FORMATS
         if keep_original:
             stored, fmt, (width, height) = data, str(image.format), image.size
         else:
