@@ -123,6 +123,11 @@ def test_resize_keeps_aspect_and_reencodes():
     assert (stored.width, stored.height, stored.format) == (100, 50, "JPEG")
     assert Image.open(io.BytesIO(stored.data)).size == (100, 50)
     assert stored.sha256 == hashlib.sha256(stored.data).hexdigest()
+    # JPEGs are scaled down while decoding; the result still has exactly the asked size
+    jpeg = generated_image(2, "jpg", (320, 240))
+    scaled = prepare_image(jpeg, "image/jpeg", ImageOptions(resize_shorter=60))
+    assert (scaled.width, scaled.height, scaled.format) == (80, 60, "JPEG")
+    assert Image.open(io.BytesIO(scaled.data)).size == (80, 60)
     # never enlarged; an RGBA image flattens onto white for JPEG
     small = prepare_image(png, None, ImageOptions(resize_shorter=500))
     assert (small.width, small.height, small.data) == (300, 150, png)
