@@ -323,6 +323,8 @@ def _negatable(verb: Token) -> bool:
     tag = verb.tag_
     if not (tag.startswith("VB") or tag == "MD") or verb.dep_ == "amod":
         return False
+    if _noun_in_disguise(verb):
+        return False
     for child in verb.children:
         if child.dep_ == "neg" or (child.dep_ == "det" and child.i < verb.i):
             return False  # already negated, or a noun ("the 94th running of the race")
@@ -336,6 +338,32 @@ def _negatable(verb: Token) -> bool:
         if not has_helper and previous.pos_ not in ("CCONJ", "PUNCT"):
             return False
     return True
+
+
+def _noun_in_disguise(verb: Token) -> bool:
+    """Parses where a noun was taken for a verb, common in telegraphic captions.
+
+    "vendor and produce" (listed with a noun), "musical genre" (a present tense with
+    nothing before it but an adjective),
+    "reading room" (a caption-initial -ing form glued to a bare noun), "giant light up
+    letters" (an adjective as its subject).
+    """
+    if verb.dep_ == "conj" and verb.head.pos_ in _NOUNS:
+        return True
+    tag = verb.tag_
+    lefts = list(verb.lefts)
+    has_subject = any(c.dep_ in _SUBJECT_DEPS for c in lefts)
+    if tag in ("VBP", "VBZ") and not has_subject and verb.dep_ != "conj" and verb.i > 0:
+        if verb.doc[verb.i - 1].pos_ in ("ADJ", "DET"):
+            return True  # "musical genre a traditional dance": a present tense with no subject
+    for child in lefts:
+        if child.dep_ in _SUBJECT_DEPS and child.pos_ == "ADJ":
+            return True
+    if verb.tag_ == "VBG" and (verb.i == 0 or verb.doc[verb.i - 1].pos_ in ("DET", "ADJ")):
+        following = verb.doc[verb.i + 1] if verb.i + 1 < len(verb.doc) else None
+        if following is not None and following.dep_ == "dobj" and following.head.i == verb.i:
+            return True
+    return False
 
 
 def _has_auxiliary(verb: Token) -> bool:

@@ -174,6 +174,15 @@ def _has_subject(verb: Token) -> bool:
     return False
 
 
+def _participle_after_comma(verb: Token) -> bool:
+    """ "interior of the building , altered a little": a participle, not a past tense."""
+    doc = verb.doc
+    if not (verb.tag_ == "VBD" and verb.lower_.endswith("ed") and verb.i > 1 and doc[verb.i - 1].text == ","):
+        return False
+    # "person , attended the show" is a past tense: its subject stands right before the comma
+    return doc[verb.i - 2].dep_ not in _SUBJECT_DEPS
+
+
 def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
@@ -193,7 +202,7 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     has_subject = _has_subject(verb)
     if word in BE_FORMS and tag != "VB":
         edit.texts[verb.i] = verb.text + " not"
-    elif has_subject and tag in _DO_SUPPORT:
+    elif has_subject and tag in _DO_SUPPORT and not _participle_after_comma(verb):
         edit.texts[verb.i] = f"{_DO_SUPPORT[tag]} not {lemmatize(verb)}"
     elif tag == "VB" and verb.dep_ == "ROOT":
         edit.insert_before(verb.i, "do not ")  # an imperative: "do not keep an eye out"
