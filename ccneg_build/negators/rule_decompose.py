@@ -121,6 +121,8 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
         if candidate is not None:
             candidates.append(candidate)
     conj = _listed_with_subject(doc, subject) if subject is not None else None
+    if conj is None and subject is not None and root.i != subject.i and root.pos_ in _NOUNS:
+        conj = _listed_with_subject(doc, root)  # "a group of students and a professor"
     if conj is not None:
         candidates.append(conj)
         candidates.sort(key=lambda c: c.anchor)
@@ -260,7 +262,7 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
         kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
         return Candidate(kind, text, predicate, start, -1, remove)
     verb = _linking_verb(head)
-    if verb is not None and word == "of" and verb.tag_ in ("VBZ", "VBP", "VBD") and not _has_auxiliary(verb):
+    if verb is not None and word == "of" and _glued_to_bare_noun(verb):
         verb = None  # "the stone ruins of the villas": a noun the tagger took for a verb
     if verb is not None:
         return Candidate("verbal", text, predicate, start, verb.i, remove)
@@ -364,6 +366,18 @@ def _noun_in_disguise(verb: Token) -> bool:
         if following is not None and following.dep_ == "dobj" and following.head.i == verb.i:
             return True
     return False
+
+
+def _glued_to_bare_noun(verb: Token) -> bool:
+    """A finite verb right after a bare noun subject ("stone ruins"), likely a compound noun."""
+    if verb.tag_ not in ("VBZ", "VBP", "VBD") or _has_auxiliary(verb) or verb.i == 0:
+        return False
+    before = verb.doc[verb.i - 1]
+    if before.dep_ not in _SUBJECT_DEPS or before.pos_ not in _NOUNS:
+        return False
+    bare = not any(c.dep_ in ("det", "poss") for c in before.lefts)
+    disagreeing = (before.tag_ == "NN" and verb.tag_ == "VBP") or (before.tag_ == "NNS" and verb.tag_ == "VBZ")
+    return bare or disagreeing  # "a logo sign outside of": singular noun, plural verb
 
 
 def _has_auxiliary(verb: Token) -> bool:

@@ -225,7 +225,7 @@ CC3M_CASES = (
     RuleCase(
         caption='family portrait of man and his wife posing with their son during photo shoot at home .',
         subject='man',
-        relations=(('their son', 'with'), ('photo shoot', 'during'), ('home', 'at')),
+        relations=(('his wife', 'and'), ('their son', 'with'), ('photo shoot', 'during'), ('home', 'at')),
         chosen='their son',
         negated='family portrait of man and his wife posing without their son during photo shoot at home .',
         exclusion='family portrait of man and his wife posing during photo shoot at home .',
