@@ -11,7 +11,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ccneg_build.images.store import stored_ids
 from tests.scale.helpers import build_env, ccneg_build_command, dataset_tables, run_ccneg_build, sample_captions, write_tsv
 from tests.scale.image_server import ImageServer
 
