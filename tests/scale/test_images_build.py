@@ -90,3 +90,10 @@ def test_kill_during_downloads_then_resume_gives_the_same_dataset(tmp_path):
     for row in data.to_pylist():
         assert row["image"]["bytes"] and row["image_sha256"]
     assert set(data.column("split").to_pylist()) == {"train", "eval"}
+
+    # what the Hub viewer and load_dataset see: the image column decodes to pictures
+    from datasets import load_dataset
+
+    loaded = load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
+    first = loaded["train"][0]
+    assert first["image"].size[0] > 0 and first["negated_caption"] and first["split"] == "train"
