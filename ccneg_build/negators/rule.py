@@ -32,7 +32,7 @@ from ccneg_build.record import (
     SourceRow,
 )
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import phrase_count, words
+from ccneg_build.verify import words
 
 #: Pipeline components the rule negator runs; benchmarks parse with exactly these.
 RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
@@ -218,9 +218,10 @@ class RuleNegator:
     ) -> list[tuple[Candidate, str]]:
         """Candidates whose exclusion caption really drops the object, with that caption."""
         usable: list[tuple[Candidate, str]] = []
+        caption_words = words(caption)
         for candidate in candidates:
             exclusion = exclusion_caption(surface, candidate, spaced)
-            if _removes_object(caption, exclusion, candidate.object):
+            if _removes_object(caption_words, words(exclusion), words(candidate.object)):
                 usable.append((candidate, exclusion))
         return usable
 
@@ -236,18 +237,24 @@ class RuleNegator:
         return token.lower_
 
 
-def _removes_object(caption: str, exclusion: str, obj: str) -> bool:
+def _removes_object(caption: list[str], exclusion: list[str], obj: list[str]) -> bool:
     """The exclusion is a finished caption that mentions the object less than the caption.
 
-    It keeps some words, differs from the caption, and does not stop on a word that
-    needs a continuation ("... here but") unless the caption itself ends that way.
+    All three arguments are word lists (:func:`ccneg_build.verify.words`). The exclusion
+    keeps some words, differs from the caption, and does not stop on a word that needs a
+    continuation ("... here but") unless the caption itself ends that way.
     """
-    kept = words(exclusion)
-    if not kept:
+    if not exclusion or exclusion == caption:
         return False
-    original = words(caption)
-    if kept == original:
+    if exclusion[-1] in DANGLING_END_WORDS and exclusion[-1] != caption[-1]:
         return False
-    if kept[-1] in DANGLING_END_WORDS and kept[-1] != original[-1]:
-        return False
-    return phrase_count(obj, exclusion) < phrase_count(obj, caption)
+    return _count(obj, exclusion) < _count(obj, caption)
+
+
+def _count(phrase: list[str], text: list[str]) -> int:
+    """Whole-word occurrences of ``phrase`` in ``text`` (as the shared filter counts them)."""
+    n = len(phrase)
+    if n == 0:
+        return 0
+    first = phrase[0]
+    return sum(1 for i in range(len(text) - n + 1) if text[i] == first and text[i : i + n] == phrase)

@@ -48,6 +48,7 @@ _INTERESTING_DEP_IDS = frozenset(
 )
 #: Words a range-like phrase ("to", "from") may describe ("a road to the sea").
 _PHRASE_HEAD_POS = frozenset(("NOUN", "PROPN", "PRON", "VERB", "AUX"))
+_NEG_ID = get_string_id("neg")
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
@@ -103,7 +104,8 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
     used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
     subject = _subject_token(root)
     candidates: list[Candidate] = []
-    for index in _interesting_indices(doc):
+    indices, has_negation = _interesting_indices(doc)
+    for index in indices:
         token = doc[index]
         dep = token.dep_
         if dep in ("prep", "agent") or (dep == "ROOT" and token.pos_ == "ADP") or (
@@ -118,7 +120,7 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
             candidate = _attribute(doc, token, root)
         else:
             continue
-        if candidate is not None:
+        if candidate is not None and not (has_negation and _under_negation(doc[candidate.anchor])):
             candidates.append(candidate)
     conj = _listed_with_subject(doc, subject) if subject is not None else None
     if conj is None and subject is not None and root.i != subject.i and root.pos_ in _NOUNS:
@@ -130,14 +132,26 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
     return Parse(subject=subject_text, candidates=tuple(candidates))
 
 
-def _interesting_indices(doc: Doc) -> list[int]:
-    """Tokens that can open a pair, found on the parse's arrays without building tokens.
+def _interesting_indices(doc: Doc) -> tuple[list[int], bool]:
+    """Tokens that can open a pair, and whether the caption negates anything already.
 
-    Building a Python object per token costs more than the rules themselves, so only
-    prepositions, particles, objects and attributes are looked at as tokens.
+    Both are read from the parse's arrays: building a Python object per token costs
+    more than the rules themselves, so only prepositions, particles, objects and
+    attributes are looked at as tokens.
     """
-    deps = doc.to_array(DEP)
-    return [i for i, dep in enumerate(deps.tolist()) if dep in _INTERESTING_DEP_IDS]
+    deps = doc.to_array(DEP).tolist()
+    return [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS], _NEG_ID in deps
+
+
+def _under_negation(token: Token) -> bool:
+    """Is ``token`` inside a clause the caption already negates ("doesn't have a hat on ...")?
+
+    A second negation there would read as a double negative.
+    """
+    for ancestor in token.ancestors:
+        if any(child.dep_ == "neg" for child in ancestor.children):
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- the subject
