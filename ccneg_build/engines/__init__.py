@@ -98,10 +98,11 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         if config.workers > 1:  # workers build their own; release clients before they start
             negator.close()
             negator_open = False
-        shard_started = time.perf_counter()
+        shard_started, shard_cpu_started = time.perf_counter(), time.process_time()
         plans = engine(config, limited_rows(source, config), fingerprint(record), store,
                        negator if config.workers == 1 else None, on_shard)
         shards_seconds = time.perf_counter() - shard_started
+        shards_cpu_seconds = time.process_time() - shard_cpu_started
     finally:
         if negator_open:
             negator.close()
@@ -114,6 +115,7 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
     timings = {
         "total_s": total_seconds,
         "shards_s": shards_seconds,
+        "shards_cpu_s": shards_cpu_seconds,  # this process only: all the work when --workers 1
         "publish_s": publish_seconds,
         "rows_per_s": rows_read / shards_seconds if shards_seconds > 0 else 0.0,
     }
