@@ -13,7 +13,6 @@ documentation (docs/format.md) mirrors that table.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections import Counter
@@ -118,6 +117,11 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower().replace("\u2019", "'")))
 
 
+@functools.lru_cache(maxsize=8192)
+def _negation_tokens(text: str) -> tuple[str, ...]:
+    return tuple(t for t in _tokens(text) if is_negation_word(t))
+
+
 def is_negation_word(token: str) -> bool:
     return token in _NEGATION_WORDS or (token.endswith("n't") and len(token) > 3)
 
@@ -198,11 +202,9 @@ def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, 
 
 def added_negations(caption: str, negated: str) -> list[str]:
     """Negation tokens the negated caption has beyond those of the caption, in order."""
-    before = Counter(t for t in _tokens(caption) if is_negation_word(t))
+    before = Counter(_negation_tokens(caption))
     added: list[str] = []
-    for token in _tokens(negated):
-        if not is_negation_word(token):
-            continue
+    for token in _negation_tokens(negated):
         if before[token] > 0:
             before[token] -= 1
         else:
@@ -254,13 +256,19 @@ def _looks_verbal(word: str) -> bool:
 
 
 def _inserted_position(caption_tokens: Sequence[str], negated_tokens: Sequence[str], token: str) -> int:
-    """Index in ``negated_tokens`` of the inserted negation ``token`` (first such one)."""
-    matcher = difflib.SequenceMatcher(a=caption_tokens, b=negated_tokens, autojunk=False)
-    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
-        if tag in ("insert", "replace"):
-            for j in range(j1, j2):
-                if negated_tokens[j] == token:
-                    return j
+    """Index in ``negated_tokens`` of the inserted negation ``token``.
+
+    The first occurrence at or after the point where the two token sequences start to
+    differ (an insertion cannot come before it); else the first occurrence.
+    """
+    diverge = 0
+    for a, b in zip(caption_tokens, negated_tokens):
+        if a != b:
+            break
+        diverge += 1
+    for j in range(diverge, len(negated_tokens)):
+        if negated_tokens[j] == token:
+            return j
     return negated_tokens.index(token)
 
 
