@@ -16,7 +16,8 @@ Why it is fast:
   range, at most ``chunk_size`` rows and never across a Parquet row group) per task;
 * each chunk's features are written to the cache as soon as the chunk completes (temp file +
   ``os.replace``), so a rerun, a second task or a crashed run resumes without decoding again;
-* each unique caption is encoded once, in batches of similar length (less padding);
+* each unique caption is encoded once, in batches of similar token length (no padding to
+  speak of; the open_clip text tower runs on the batch's real length);
 * on CUDA the encoders run under autocast (bf16 where supported, else fp16).
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
@@ -297,7 +298,9 @@ def encode_texts(
     if stored is not None:
         position = {t: i for i, t in enumerate(stored_texts)}
         known = {t: stored[position[t]] for t in unique if t in position}
-    missing = sorted((t for t in unique if t not in known), key=len)
+    missing = [t for t in unique if t not in known]
+    lengths = dict(zip(missing, adapter.text_lengths(missing)))
+    missing.sort(key=lambda t: (lengths[t], len(t)))  # similar lengths share a batch: little padding
     from tqdm.auto import tqdm
 
     new_blocks = []

@@ -49,6 +49,14 @@ class ModelAdapter(ABC):
         payload = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def text_lengths(self, texts: list[str]) -> list[int]:
+        """Cost proxy used to batch captions of similar length together (default: characters).
+
+        Adapters whose text tower runs on the batch's real length override this with token
+        counts, so that batches carry (almost) no padding.
+        """
+        return [len(t) for t in texts]
+
     def to(self, device: str | torch.device) -> "ModelAdapter":
         """Move the weights; adapters with a torch module override :meth:`_move`."""
         self.device = torch.device(device)

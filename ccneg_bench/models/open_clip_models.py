@@ -69,6 +69,11 @@ class OpenClipAdapter(ModelAdapter):
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels.to(self.device))
 
+    def text_lengths(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return (self.tokenizer(list(texts)) != 0).sum(dim=1).tolist()
+
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
         tokens = self.tokenizer(list(texts)).to(self.device)
@@ -95,8 +100,8 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: in
     """
     nonpad = (tokens != pad_id).any(dim=0).nonzero()
     length = int(nonpad.max()) + 1 if nonpad.numel() else 1
-    if length >= tokens.shape[1]:
-        return model.encode_text(tokens)
+    if length >= tokens.shape[1] == model.positional_embedding.shape[0]:
+        return model.encode_text(tokens)  # nothing to trim
     tokens = tokens[:, :length]
     cast_dtype = model.transformer.get_cast_dtype()
     x = model.token_embedding(tokens).to(cast_dtype)
