@@ -193,6 +193,8 @@ def _subject_token(root: Token) -> Token | None:
 def _of_object(token: Token) -> tuple[Token, Token] | None:
     """The ("of", noun) pair hanging right after ``token``, if any."""
     for child in token.rights:
+        if child.dep_ == "prt" and child.lower_ == "up":  # "close up of a sheep"
+            return _of_object(child)
         if child.dep_ == "prep" and child.lower_ == "of":
             for grandchild in child.children:
                 if grandchild.dep_ == "pobj" and grandchild.pos_ in _NOUNS:
@@ -254,7 +256,7 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
     start, head = prep.i, prep.head
     if head.i == prep.i - 1 and head.lower_ in PREPOSITION_OPENERS and head.dep_ in _OPENER_DEPS:
         start, head = head.i, head.head  # "next to", "out of": the phrase hangs on what they modify
-    elif head.i == prep.i - 1 and head.pos_ == "ADP" and head.dep_ != "ROOT":
+    elif head.i == prep.i - 1 and head.pos_ == "ADP" and head.dep_ != "ROOT" and word != "of":
         start, head = head.i, head.head  # "from inside the reserve"
     if not is_root:
         for child in prep.lefts:

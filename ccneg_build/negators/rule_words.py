@@ -45,7 +45,7 @@ PLACE_NOUNS = frozenset(
 )
 
 #: Adverbs that open a two-word preposition with the preposition after them ("next to").
-PREPOSITION_OPENERS = frozenset("next close due ahead out away up down apart along prior according thanks".split())
+PREPOSITION_OPENERS = frozenset("next close due ahead out away apart along prior according thanks".split())
 
 #: Determiners dropped when "with a X" becomes "with no X".
 INDEFINITE_DETERMINERS = frozenset("a an some any".split())
