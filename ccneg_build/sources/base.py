@@ -107,6 +107,8 @@ def open_checked(path: Path) -> None:
         raise InputError(f"input {path}: is a folder; give one caption file")
     try:
         with path.open("rb") as handle:
-            handle.read(1)
+            first = handle.read(1)
     except OSError as exc:
         raise InputError(f"input {path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+    if not first:
+        raise InputError(f"input {path}: the file is empty; nothing to build")

@@ -150,6 +150,9 @@ def test_missing_folder_and_unreadable_inputs_fail_at_once(tmp_path: Path) -> No
         open_source(str(tmp_path / "absent.tsv"))
     with pytest.raises(InputError, match="is a folder"):
         open_source(str(tmp_path))
+    (tmp_path / "empty.tsv").write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        open_source(str(tmp_path / "empty.tsv"))
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(InputError, match="not a readable Parquet"):
