@@ -62,7 +62,8 @@ REASONS: dict[str, str] = {
     "exclusion_has_object": "the exclusion caption still contains the chosen object",
     "exclusion_unchanged": "the exclusion caption equals the caption",
     "length_out_of_range": "an output is much longer or shorter than the caption",
-    "dangling_end": "an output ends with a conjunction, article or preposition that the caption does not end with",
+    "dangling_end": "an output ends cut off: with a conjunction, article, preposition, colon or comma "
+    "that the caption does not end with",
     "misplaced_negation": "the added negation directly follows an article (\"the not ...\")",
     "added_content": "the negated caption adds words that the caption does not contain",
     "markup": "an output contains markup, JSON, code fences or line breaks",
@@ -86,6 +87,8 @@ _AUXILIARIES = frozenset(
 #: Words a finished caption does not end with (unless the caption itself does).
 _DANGLING = frozenset("and or but of with the a an to in on at for by from into onto".split())
 _ARTICLES = frozenset({"a", "an", "the"})
+#: A sentence cut after a colon, comma or semicolon ("raisins good for heart : .").
+_CUT_PUNCTUATION = re.compile(r"[:;,]\s*[.!?]?\s*$")
 _MARKUP = re.compile(r"[{}<>\[\]`|]|\n|\r|^\s*#|\*\*|^\s*[-*]\s")
 _COMMENTARY = (
     "negated caption", "negative prompt", "negative-prompt", "exclusion", "caption:",
@@ -336,10 +339,13 @@ def _grammar_problem(caption: str, negated: str, exclusion: str) -> tuple[str, s
     """Cheap fluency guards: a cut-off ending, or "not" placed between an article and its noun."""
     caption_words = _tokens(caption)
     last_of_caption = caption_words[-1] if caption_words else ""
+    caption_cut = _CUT_PUNCTUATION.search(caption)
     for text, name in ((exclusion, "exclusion caption"), (negated, "negated caption")):
         tokens = _tokens(text)
         if tokens and tokens[-1] in _DANGLING and tokens[-1] != last_of_caption:
             return "dangling_end", f"{name} ends with {tokens[-1]!r}: {text[-60:]!r}"
+        if _CUT_PUNCTUATION.search(text) and not caption_cut:
+            return "dangling_end", f"{name} ends with a colon, comma or semicolon: {text[-60:]!r}"
     tokens = _tokens(negated)
     for i, token in enumerate(tokens[1:], start=1):
         if is_negation_word(token) and token == "not" and tokens[i - 1] in _ARTICLES:

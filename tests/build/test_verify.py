@@ -70,6 +70,7 @@ BAD_CASES = [
     ("couch", "on", "a dog not on a couch in the living room", "Sure, a dog in the living room", "commentary"),
     ("couch", "on", "a dog sitting not on a couch in the living room \x07", "a dog sitting", "bad_characters"),
     ("couch", "on", "a dog sitting not on a couch in the living room", "a dog sitting in the", "dangling_end"),
+    ("couch", "on", "a dog sitting not on a couch in the living room", "a dog sitting : .", "dangling_end"),
     ("couch", "on", "a dog sitting on a not couch in the living room", "a dog sitting in the living room",
      "misplaced_negation"),
     ("couch", "on", "a dog sitting not on a couch in the living room and the living room and the room "
