@@ -13,7 +13,7 @@ from typing import Callable
 from spacy.tokens import Doc, Token
 
 from ccneg_build.negators.rule_decompose import Candidate
-from ccneg_build.negators.rule_words import BE_FORMS
+from ccneg_build.negators.rule_words import BE_FORMS, FRAMING_ADVERBS, HEDGING_ADVERBS
 
 #: Turns a verb token into its base form ("flies" -> "fly").
 Lemmatizer = Callable[[Token], str]
@@ -21,7 +21,7 @@ Lemmatizer = Callable[[Token], str]
 _SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
 _ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
 _REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
-_COMMA_BEFORE_STOP = re.compile(r"\s*,(\s*[.!?;:)])")
+_COMMA_BEFORE_STOP = re.compile(r"\s*[,;:](\s*[.!?]+)(?=\s|$)")
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:]|(?:and|or|&)\s)+", re.IGNORECASE)
 _TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or|but))+$", re.IGNORECASE)
 _CONJUNCTION_BEFORE_STOP = re.compile(r"\s+(?:and|or|but|&)(\s*[.!?]+)$", re.IGNORECASE)
@@ -92,7 +92,7 @@ def tidy(text: str, spaced: bool) -> str:
     """Collapse the seams an edit leaves: double spaces, doubled or dangling commas."""
     text = _SPACES.sub(" ", text).strip()
     text = _REPEATED_COMMAS.sub(",", text)
-    text = _COMMA_BEFORE_STOP.sub(r"\1", text)
+    text = _COMMA_BEFORE_STOP.sub(r"\1", text)  # "raisins good for heart : ." -> "... heart ."
     text = _LEADING_JUNK.sub("", text)
     text = _TRAILING_JUNK.sub("", text)
     text = _CONJUNCTION_BEFORE_STOP.sub(r"\1", text)  # "the chicken and ." -> "the chicken ."
@@ -187,24 +187,65 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
     if auxiliaries:
-        finite = next((a for a in auxiliaries if a.tag_ in _FINITE_AUX_TAGS), None)
-        subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
-        if finite is not None and subject is not None and finite.i < subject.i:
-            edit.insert_before(verb.i, "not ")  # a question: "do you not freshen up"
-        elif finite is not None:  # "is not being sold", "can not transform"
-            finite = _whole_contraction(finite)
-            edit.texts[finite.i] = finite.text + " not"
-        else:  # "not being sold", "not to bring"
-            edit.insert_before(auxiliaries[0].i, "not ")
+        _negate_auxiliary(edit, verb, auxiliaries)
         return
     word = verb.lower_
     tag = verb.tag_
     has_subject = _has_subject(verb)
     if word in BE_FORMS and tag != "VB":
         edit.texts[verb.i] = verb.text + " not"
-    elif has_subject and tag in _DO_SUPPORT and not _participle_after_comma(verb):
-        edit.texts[verb.i] = f"{_DO_SUPPORT[tag]} not {lemmatize(verb)}"
+    elif tag in ("VBZ", "VBP") or (tag == "VBD" and has_subject and not _participle_after_comma(verb)):
+        base = present_base(word) if tag == "VBZ" else word if tag == "VBP" else lemmatize(verb)
+        _do_support(edit, verb, _DO_SUPPORT[tag], base)  # "does not make"
     elif tag == "VB" and verb.dep_ == "ROOT":
-        edit.insert_before(verb.i, "do not ")  # an imperative: "do not keep an eye out"
+        edit.insert_before(verb.i, "do not ")  # "do not keep an eye out", "the dentist do not drill"
     else:
         edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"
+
+
+def present_base(word: str) -> str:
+    """The base form of a third-person present ("flies" -> "fly", "rides" -> "ride").
+
+    Spelling rules rather than the lemmatizer, which knows "rid" and so turns "rides"
+    into it.
+    """
+    irregular = {"has": "have", "does": "do", "is": "be", "'s": "be"}
+    if word in irregular:
+        return irregular[word]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for ending in ("sses", "shes", "ches", "xes", "zzes", "oes"):
+        if word.endswith(ending):
+            return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _do_support(edit: _Edit, verb: Token, helper: str, base: str) -> None:
+    """ "gently glides" -> "does not gently glide": the helper goes before adverbs."""
+    start = verb.i
+    for child in reversed(list(verb.lefts)):
+        if child.dep_ == "advmod" and child.i == start - 1 and child.lower_ not in FRAMING_ADVERBS:
+            start = child.i  # a manner adverb goes with the verb; "also", "just" stay before
+    edit.texts[verb.i] = base
+    edit.insert_before(start, f"{helper} not ")
+
+
+def _negate_auxiliary(edit: _Edit, verb: Token, auxiliaries: list[Token]) -> None:
+    """ "is not being sold", "will probably not have", "do you not see", "not to bring"."""
+    finite = next((a for a in auxiliaries if a.tag_ in _FINITE_AUX_TAGS), None)
+    if finite is None:
+        edit.insert_before(auxiliaries[0].i, "not ")
+        return
+    subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+    if subject is not None and finite.i < subject.i:
+        edit.insert_before(verb.i, "not ")  # a question: "do you not freshen up"
+        return
+    finite = _whole_contraction(finite)
+    after = finite.i + 1
+    doc = verb.doc
+    while after < verb.i and doc[after].lower_ in HEDGING_ADVERBS:
+        after += 1  # "will probably not have"
+    if after == finite.i + 1:
+        edit.texts[finite.i] = finite.text + " not"
+    else:
+        edit.insert_before(after, "not ")

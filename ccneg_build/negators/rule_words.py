@@ -92,3 +92,15 @@ WITH_VERBS = frozenset(
     replace trim paint stain clothe surround flood swarm teem brim fit face present
     """.split()
 )
+
+#: Adverbs that stay before "not" after an auxiliary ("will probably not have").
+HEDGING_ADVERBS = frozenset("probably certainly definitely surely likely possibly apparently also".split())
+
+#: Adverbs that stay before "does not" ("also did not speak"); other adverbs right before
+#: the verb follow the helper ("does not gently glide").
+FRAMING_ADVERBS = HEDGING_ADVERBS | frozenset(
+    """
+    still already actually just really finally initially often almost kinda usually always
+    ever even only then now accidentally simply truly clearly obviously currently recently
+    """.split()
+)

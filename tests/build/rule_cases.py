@@ -84,7 +84,7 @@ PAPER_CASES = (
 )
 
 #: Real CC3M captions of varied grammar: verbs, prepositions, "with", lists, copulas,
-#: "illustration of ...", compound prepositions, auxiliaries and passives.
+#: "illustration of ...", compound prepositions, auxiliaries, passives and adverbs.
 CC3M_CASES = (
     RuleCase(
         caption='photograph of the sign being repaired by brave person',
@@ -493,6 +493,54 @@ CC3M_CASES = (
         chosen='salmon',
         negated='a bowl of creamy soup with no salmon .',
         exclusion='a bowl of creamy soup .',
+    ),
+    RuleCase(
+        caption='a hot air balloon gently glides through the air on a summer evening',
+        subject='hot air balloon',
+        relations=(('air', 'through the'), ('summer evening', 'on a')),
+        chosen='air',
+        negated='a hot air balloon does not gently glide through the air on a summer evening',
+        exclusion='a hot air balloon gently glides on a summer evening',
+    ),
+    RuleCase(
+        caption='my little brother will probably have this cake for his birthday',
+        subject='my little brother',
+        relations=(('cake', 'have'), ('his birthday', 'for')),
+        chosen='cake',
+        negated='my little brother will probably not have this cake for his birthday',
+        exclusion='my little brother',
+    ),
+    RuleCase(
+        caption='jazz fusion artist also spoke at the thursday event .',
+        subject='jazz fusion artist',
+        relations=(('thursday event', 'at the'),),
+        chosen='thursday event',
+        negated='jazz fusion artist also did not speak at the thursday event .',
+        exclusion='jazz fusion artist also spoke .',
+    ),
+    RuleCase(
+        caption='close up of a stuffed sheep',
+        subject='stuffed sheep',
+        relations=(('stuffed sheep', 'of a'),),
+        chosen='stuffed sheep',
+        negated='close up , not of a stuffed sheep',
+        exclusion='close up',
+    ),
+    RuleCase(
+        caption='a group of architectural students and a professor',
+        subject='architectural students',
+        relations=(('professor', 'and'),),
+        chosen='professor',
+        negated='a group of architectural students without a professor',
+        exclusion='a group of architectural students',
+    ),
+    RuleCase(
+        caption='organisation is dealing with a huge rate of abandoned animals',
+        subject='organisation',
+        relations=(('huge rate', 'with a'),),
+        chosen='huge rate',
+        negated='organisation is not dealing with a huge rate of abandoned animals',
+        exclusion='organisation is dealing',
     ),
 )
 
