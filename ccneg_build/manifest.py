@@ -87,14 +87,48 @@ def prepare_output(out: Path, record: dict[str, Any], overwrite: bool) -> str:
     return mode
 
 
+class RunLock:
+    """An exclusive lock on OUT for the length of a run (``OUT/.ccneg/lock``).
+
+    Two processes writing the same folder would interleave shards and publications; the
+    second one is refused instead. The kernel drops the lock when its holder dies, so a
+    ``kill -9`` never leaves a folder locked. (No-op where ``fcntl`` is missing.)
+    """
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / ".ccneg" / "lock"
+        self.handle: Any = None
+
+    def __enter__(self) -> "RunLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.path.open("a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.close()
+            raise OutputFolderError(
+                f"--out {self.path.parent.parent}: another ccneg-build run is writing this folder; "
+                "wait for it or choose another folder"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing releases the lock
+
+
 def _has_content(out: Path) -> bool:
-    """Anything in OUT besides the request cache (which a backend may create first)?"""
+    """Anything in OUT besides the request cache (which a backend may create first) and the lock?"""
     if not out.exists():
         return False
     for entry in out.iterdir():
         if entry.name != ".ccneg":
             return True
-        if any(child.name != "cache" for child in entry.iterdir()):
+        if any(child.name not in ("cache", "lock") for child in entry.iterdir()):
             return True
     return False
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ccneg_build.card import render_card
 from ccneg_build.config import BuildConfig, ConfigError, fingerprint
-from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.manifest import RunLock, build_manifest, prepare_output, run_record, write_manifest
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
 from ccneg_build.runner import PartStore, ShardPlan, strip_images
@@ -75,17 +76,23 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
     created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     source = open_input(config)
     engine = resolve_engine(config.engine)
-    negator = build_negator(config)
-    negator_open = True
-    try:
+    with ExitStack() as cleanup:
+        negator = build_negator(config)
+        negator_open = [True]
+
+        def close_negator() -> None:
+            if negator_open[0]:
+                negator.close()
+                negator_open[0] = False
+
+        cleanup.callback(close_negator)
         negator_facts = negator.describe()
         settings = config.output_settings()
         record = run_record(settings, source.describe(), negator_facts)
         mode = prepare_output(config.out, record, config.overwrite)
+        cleanup.enter_context(RunLock(config.out))
         if on_start is not None:
-            total = source.total_rows
-            on_start(source, min(total, config.limit) if total is not None and config.limit is not None
-                     else (config.limit if total is None else total))
+            on_start(source, _expected_rows(source, config))
         store = PartStore(config.out)
         resumed = 0
 
@@ -96,34 +103,38 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
                 progress(plan, marker, was_done)
 
         if config.workers > 1:  # workers build their own; release clients before they start
-            negator.close()
-            negator_open = False
+            close_negator()
         shard_started, shard_cpu_started = time.perf_counter(), time.process_time()
         plans = engine(config, limited_rows(source, config), fingerprint(record), store,
                        negator if config.workers == 1 else None, on_shard)
         shards_seconds = time.perf_counter() - shard_started
         shards_cpu_seconds = time.process_time() - shard_cpu_started
-    finally:
-        if negator_open:
-            negator.close()
+        close_negator()
 
-    publish_started = time.perf_counter()
-    published = publish(config.out, store, plans, config.eval_size, config.rows_per_file)
-    publish_seconds = time.perf_counter() - publish_started
-    total_seconds = time.perf_counter() - started
-    rows_read = published.stats.counts.get("rows_read", 0)
-    timings = {
-        "total_s": total_seconds,
-        "shards_s": shards_seconds,
-        "shards_cpu_s": shards_cpu_seconds,  # this process only: all the work when --workers 1
-        "publish_s": publish_seconds,
-        "rows_per_s": rows_read / shards_seconds if shards_seconds > 0 else 0.0,
-    }
-    manifest = build_manifest(config_settings=settings, source=source.describe(), negator=negator_facts,
-                              published=published, timings=timings, engine=config.engine,
-                              workers=config.workers, created=created)
-    manifest["run"] = {"mode": mode, "shards": len(plans), "shards_resumed": resumed}
-    write_manifest(config.out, manifest)
-    atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
+        publish_started = time.perf_counter()
+        published = publish(config.out, store, plans, config.eval_size, config.rows_per_file)
+        publish_seconds = time.perf_counter() - publish_started
+        rows_read = published.stats.counts.get("rows_read", 0)
+        timings = {
+            "total_s": time.perf_counter() - started,
+            "shards_s": shards_seconds,
+            "shards_cpu_s": shards_cpu_seconds,  # this process only: all the work when --workers 1
+            "publish_s": publish_seconds,
+            "rows_per_s": rows_read / shards_seconds if shards_seconds > 0 else 0.0,
+        }
+        manifest = build_manifest(config_settings=settings, source=source.describe(), negator=negator_facts,
+                                  published=published, timings=timings, engine=config.engine,
+                                  workers=config.workers, created=created)
+        manifest["run"] = {"mode": mode, "shards": len(plans), "shards_resumed": resumed}
+        write_manifest(config.out, manifest)
+        atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
     return BuildReport(out=Path(config.out), mode=mode, manifest=manifest, shards_total=len(plans),
                        shards_resumed=resumed)
+
+
+def _expected_rows(source: Source, config: BuildConfig) -> int | None:
+    """Rows the run will read, for the progress bar (None when unknown)."""
+    total = source.total_rows
+    if total is None:
+        return config.limit
+    return min(total, config.limit) if config.limit is not None else total

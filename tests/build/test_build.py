@@ -191,3 +191,14 @@ def test_reasons_subcommand_and_help() -> None:
     for flag in ("--backend", "--seed", "--limit", "--workers", "--eval-size", "--overwrite", "--out",
                  "--images", "--shard-size", "--input-format", "--caption-column"):
         assert flag in proc.stdout
+
+
+def test_a_second_run_on_a_locked_folder_is_refused(build, tmp_path: Path) -> None:
+    from ccneg_build.manifest import RunLock
+
+    out = tmp_path / "out"
+    assert build("--out", out, "--limit", "10")[0] == 0
+    with RunLock(out):  # as if another ccneg-build were writing the folder
+        code, _, err = build("--out", out, "--limit", "10")
+    assert code == 2 and "another ccneg-build run" in err
+    assert build("--out", out, "--limit", "10")[0] == 0  # the lock is gone with its holder
