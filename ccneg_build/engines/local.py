@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable
 
@@ -95,10 +96,12 @@ def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[Source
 def _start_method() -> str:
     """``fork`` on Linux: workers inherit the already-loaded modules and spaCy pipeline, so
     they start in milliseconds instead of re-importing spaCy (and torch, when installed) for
-    seconds each. The parent forks from a single Python thread (the progress bar runs no
-    monitor thread; Arrow re-creates its thread pools after a fork). ``spawn`` elsewhere.
+    seconds each. Only a parent with a single Python thread forks (the progress bar runs no
+    monitor thread; Arrow re-creates its thread pools after a fork); otherwise, and on
+    other systems, workers are spawned.
     """
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+    single_threaded = threading.active_count() == 1  # forking beside other threads can deadlock
+    if sys.platform.startswith("linux") and single_threaded and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
 
