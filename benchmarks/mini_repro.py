@@ -93,14 +93,15 @@ def mining_precision(data: Path) -> float:
     return hits / max(total, 1)
 
 
-def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None) -> dict:
+def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, threads: int | None = None) -> dict:
     n_train, n_eval, pre_steps, ft_steps, batch = SIZES[size]
     o = overrides or {}
     n_train, n_eval = o.get("n_train") or n_train, o.get("n_eval") or n_eval
     pre_steps, ft_steps = o.get("pretrain_steps") or pre_steps, o.get("finetune_steps") or ft_steps
     ft_lr = o.get("finetune_lr") or FINETUNE_LR
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    if threads:
+        torch.set_num_threads(threads)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     data = write_shapes_dataset(out / "world", n_train, n_eval, seed=seed)
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="working folder (dataset, runs, results.json)")
     parser.add_argument("--fast", action="store_true", help="the small variant used by the tests")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (1 is fastest on a machine shared with other jobs)")
     parser.add_argument("--n-train", type=int, default=None, help="override the number of training images")
     parser.add_argument("--n-eval", type=int, default=None)
     parser.add_argument("--pretrain-steps", type=int, default=None)
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-lr", type=float, default=None)
     args = parser.parse_args(argv)
     overrides = {k: getattr(args, k) for k in ("n_train", "n_eval", "pretrain_steps", "finetune_steps", "finetune_lr")}
-    results = run(Path(args.out), "fast" if args.fast else "full", args.seed, overrides)
+    results = run(Path(args.out), "fast" if args.fast else "full", args.seed, overrides, args.threads)
     print(f"\nminiature CoN-CLIP reproduction ({results['train_images']} train / {results['eval_images']} eval images, "
           f"{results['pretrain_steps']} pretraining + {results['finetune_steps']} fine-tuning steps, batch {results['batch']})")
     print(format_table(results))

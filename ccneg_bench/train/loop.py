@@ -255,7 +255,7 @@ class Trainer:
         assert first_loss is not None
         return first_loss
 
-    def _optimizer_step(self, step: int) -> float:
+    def optimizer_step(self, step: int) -> float:
         lr = lr_at(step, self.cfg.lr, self.cfg.warmup_steps, self.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -277,7 +277,7 @@ class Trainer:
         return float(grad_norm)
 
     # ---------------------------------------------------------------- batches
-    def _micro_batches(self):
+    def micro_batches(self):
         sampler = StepSampler(len(self.rows), self.cfg.batch_size, self.cfg.seed, self.start_step,
                               self.total_steps, self.info.rank, self.info.world_size, self.cfg.accum_steps)
         if self.features is not None:
@@ -311,7 +311,7 @@ class Trainer:
     def first_step_loss(self) -> float:
         """The loss of the first step's batch without updating anything (for equality checks)."""
         micros = []
-        it = self._micro_batches()
+        it = self.micro_batches()
         for _ in range(self.cfg.accum_steps):
             micros.append(next(it))
         with torch.no_grad():
@@ -337,13 +337,13 @@ class Trainer:
         progress = tqdm(total=self.total_steps, initial=step, desc="training", disable=not info.is_main)
         last_eval: dict[str, Any] = {}
         try:
-            for micro in self._micro_batches():
+            for micro in self.micro_batches():
                 micros.append(micro)
                 if len(micros) < cfg.accum_steps:
                     continue
                 loss = self.step_loss_and_backward(micros)
                 self.bad_images += sum(m["bad"] for m in micros)
-                grad_norm = self._optimizer_step(step)
+                grad_norm = self.optimizer_step(step)
                 micros = []
                 step += 1
                 window_samples += cfg.batch_size
