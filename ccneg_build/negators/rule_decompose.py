@@ -325,7 +325,12 @@ def negation_site(verb: Token) -> Token | None:
     through the verb it completes, which is where English puts "not".
     """
     for _ in range(3):
-        if verb.dep_ not in ("xcomp", "acomp") or verb.head.pos_ not in _VERBS:
+        if verb.head.pos_ not in _VERBS or verb.head.i == verb.i:
+            break
+        small_clause = verb.dep_ in ("ccomp", "oprd") and verb.tag_ == "VBN" and not any(
+            c.dep_ in ("aux", "auxpass") for c in verb.children
+        )  # "getting her hair styled" -> "not getting her hair styled"
+        if verb.dep_ not in ("xcomp", "acomp") and not small_clause:
             break
         verb = verb.head
     return verb if _negatable(verb) else None

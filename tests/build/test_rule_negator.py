@@ -115,6 +115,11 @@ def test_results_do_not_depend_on_batch_size_or_order() -> None:
     assert whole == singles == split
 
 
+def test_parsing_in_two_processes_gives_the_same_results() -> None:
+    rows = [_row(case.caption, i) for i, case in enumerate(CC3M_CASES[:12])]
+    assert RuleNegator(n_process=2, batch_size=4).negate_batch(rows) == RuleNegator().negate_batch(rows)
+
+
 def test_seed_changes_some_choices() -> None:
     rows = [_row(case.caption, i) for i, case in enumerate(ALL_CASES)]
     first = RuleNegator(seed=0).negate_batch(rows)
