@@ -79,6 +79,11 @@ def open_source(
     facts = file_facts(path, count_lines=fmt != "parquet")
     facts["path"] = SAMPLE_NAME + " (embedded sample)" if spec is None else str(spec)
     if fmt in ("cc3m", "cc3m-labels"):
+        named = [flag for flag, value in zip(("--caption-column", "--url-column", "--image-column",
+                                              "--labels-column"), columns) if value]
+        if named:
+            raise InputError(f"input {path}: {', '.join(named)} applies to Parquet/JSONL/CSV/hf inputs, "
+                             f"not to a {fmt} TSV with fixed columns")
         source: Source = CC3MSource(name=name, format=fmt, path=path, facts=facts)
         source.total_rows = facts["lines"]
         return source

@@ -145,6 +145,12 @@ def test_malformed_jsonl_and_csv_rows(tmp_path: Path) -> None:
     assert errors == [None, "bad_columns", "bad_encoding"]
 
 
+def test_column_flags_do_not_apply_to_cc3m_tsv(tmp_path: Path) -> None:
+    path = _tsv(tmp_path / "val.tsv", ["a flag on a dome\thttp://x/1.jpg"])
+    with pytest.raises(InputError, match="--image-column applies to Parquet"):
+        open_source(str(path), image_column="image")
+
+
 def test_missing_folder_and_unreadable_inputs_fail_at_once(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         open_source(str(tmp_path / "absent.tsv"))
