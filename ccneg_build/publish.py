@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
 from ccneg_build.runner import PartStore, ShardPlan
-from ccneg_build.splits import EVAL, SPLITS, TRAIN, SplitAssigner
+from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
 from ccneg_build.writer import SplitFileWriter, hub_schema
 

@@ -30,7 +30,7 @@ from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator
 from ccneg_build.negators.registry import BackendError
 from ccneg_build.record import Negation, Rejection, SourceRow, StepStats
-from ccneg_build.verify import Verdict, verify
+from ccneg_build.verify import verify
 from ccneg_build.writer import (
     atomic_write_json,
     atomic_write_table,
