@@ -2,10 +2,12 @@
 
 What the paper claims, checked end to end on a laptop CPU in minutes:
 
-1. pretrain a tiny CLIP from scratch with the plain CLIP loss on relation captions
-   ("a red circle left of a blue square"): it never sees a negation;
-2. mine distractor images with that model (``ccneg-train mine-distractors``'s code path):
-   images that the exclusion caption fits and the negated object does not;
+1. pretrain a tiny CLIP from scratch with the plain CLIP loss on a ``pretrain`` split of
+   relation captions ("a red circle left of a blue square") and single-thing captions
+   ("a red circle"): it never sees a negation;
+2. mine distractor images with that model (``ccneg-train mine-distractors``'s code path) from
+   a separate ``pool`` split (MS-COCO's role in the paper): images that the exclusion
+   caption fits and the negated object does not;
 3. fine-tune it for the same number of steps twice, image tower locked: with the plain loss
    on the true captions (the paper's "CLIP fine-tuned" baseline) and with the CoN-CLIP loss;
 4. score all three with ccneg-bench's tasks on the held-out split: ``ccneg``,
@@ -40,16 +42,16 @@ from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_confi
 
 FINETUNE_LR = 5e-4
 SIZES = {
-    # name: (train images, eval images, pretrain steps, fine-tune steps, batch)
-    "full": (6000, 600, 600, 150, 128),
-    "fast": (1200, 200, 150, 60, 100),
+    # name: (train samples, eval samples, pretrain steps, fine-tune steps, batch, pretraining images, pool images)
+    "full": (3000, 600, 500, 100, 128, 6000, 2000),
+    "fast": (800, 200, 120, 40, 100, 1500, 600),
 }
 
 
 def _train(out: Path, model: str, pretrained: str | None, data: Path, loss: str, steps: int, batch: int, lr: float,
-           lock_image: bool, warmup: int, seed: int) -> Path:
+           lock_image: bool, warmup: int, seed: int, split: str = "train") -> Path:
     cfg = TrainConfig(
-        model=model, pretrained=pretrained, data=str(data), out=str(out), loss=loss, lr=lr, weight_decay=0.1,
+        model=model, pretrained=pretrained, data=str(data), out=str(out), loss=loss, lr=lr, weight_decay=0.1, split=split,
         warmup_steps=warmup, max_steps=steps, epochs=10_000, batch_size=batch, lock_image=lock_image,
         cache_features="auto" if lock_image else "off", workers=0, save_every=0, keep_last=1, eval_at_end=False,
         device="cpu", seed=seed, log_every=10,
@@ -77,7 +79,7 @@ def mining_precision(data: Path) -> float:
     import pyarrow.parquet as pq
 
     rows = {}
-    for split in ("train", "eval"):
+    for split in ("pool", "train", "eval"):
         for r in pq.read_table(data / "data" / f"{split}-00000-of-00001.parquet",
                                columns=["id", "subject", "negated_object", "labels"]).to_pylist():
             rows[r["id"]] = r
@@ -94,7 +96,7 @@ def mining_precision(data: Path) -> float:
 
 
 def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, threads: int | None = None) -> dict:
-    n_train, n_eval, pre_steps, ft_steps, batch = SIZES[size]
+    n_train, n_eval, pre_steps, ft_steps, batch, n_pretrain, n_pool = SIZES[size]
     o = overrides or {}
     n_train, n_eval = o.get("n_train") or n_train, o.get("n_eval") or n_eval
     pre_steps, ft_steps = o.get("pretrain_steps") or pre_steps, o.get("finetune_steps") or ft_steps
@@ -104,19 +106,19 @@ def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, thre
         torch.set_num_threads(threads)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    data = write_shapes_dataset(out / "world", n_train, n_eval, seed=seed)
+    data = write_shapes_dataset(out / "world", n_train, n_eval, seed=seed, n_pretrain=n_pretrain, n_pool=n_pool)
     config = write_tiny_clip_config(out / "tiny-shapes-clip.json")
     timings = {}
 
     t = time.perf_counter()
     pretrained = _train(out / "pretrain", f"open_clip:{config}", None, data, "clip", pre_steps, batch, 2e-3,
-                        lock_image=False, warmup=20, seed=seed)
+                        lock_image=False, warmup=20, seed=seed, split="pretrain")
     timings["pretrain"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    for split in ("train", "eval"):  # distractors of each split come from its own images only
+    for split in ("train", "eval"):  # both from the separate pool, as the paper mines both from MS-COCO
         mine_distractors(str(data), str(data), model=f"open_clip:{pretrained}", pretrained=None, k=3, split=split,
-                         pool_split=split, device="cpu", workers=0, progress=False)
+                         pool_split="pool", device="cpu", workers=0, progress=False)
     timings["mining"] = time.perf_counter() - t
 
     exports = {"CLIP (pretrained)": pretrained}
@@ -130,7 +132,7 @@ def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, thre
     table = {name: _score(path, data) for name, path in exports.items()}
     timings["evaluation"] = time.perf_counter() - t
     results = {
-        "size": size, "train_images": n_train, "eval_images": n_eval, "pretrain_steps": pre_steps,
+        "size": size, "pretrain_images": n_pretrain, "pool_images": n_pool, "train_images": n_train, "eval_images": n_eval, "pretrain_steps": pre_steps,
         "finetune_steps": ft_steps, "batch": batch, "mining_precision": mining_precision(data),
         "table": table, "seconds": time.perf_counter() - started, "timings": timings,
     }

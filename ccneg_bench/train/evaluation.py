@@ -1,4 +1,4 @@
-"""Evaluation during training, through ccneg-bench's datasets, features and tasks.
+"""Evaluation during training, through ccneg-bench (:func:`ccneg_bench.evaluation.evaluate`).
 
 The model being trained is wrapped in ccneg-bench's open_clip adapter (no copy, no reload),
 and the eval split is scored exactly as ``ccneg-bench`` scores a saved model, so the numbers
@@ -30,41 +30,35 @@ def headline_metrics(task: str, metrics: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate_clip(
     clip: TrainableClip, data: str, split: str = "eval", tasks: Sequence[str] = ("ccneg", "ccneg-balanced", "retrieval"),
-    batch_size: int = 128, workers: int = 0, bootstrap: int = 0,
+    batch_size: int = 128, workers: int = 0, bootstrap: int = 0, output_dir: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score the in-memory model on ``split`` of ``data`` with ccneg-bench's tasks.
+    """Score the in-memory model on ``split`` of ``data`` with :func:`ccneg_bench.evaluation.evaluate`.
 
-    Returns ``{task: metrics}``; a task that needs distractors on a dataset without them
-    is reported as ``{"skipped": reason}`` instead of failing the run.
+    Returns ``{task: metrics}``; a task that cannot run (``ccneg-balanced`` on a split without
+    mined distractors) is reported as ``{"skipped": reason}`` instead of failing the run.
+    ``output_dir`` also writes ccneg-bench's result JSON files.
     """
-    from ccneg_bench.datasets import load_eval_dataset
-    from ccneg_bench.features import encode_image_table, encode_texts
+    from ccneg_bench.evaluation import evaluate
     from ccneg_bench.models.open_clip_models import OpenClipAdapter
-    from ccneg_bench.tasks import TaskContext, get_task
 
     was_training = clip.model.training
     adapter = OpenClipAdapter(
-        clip.model, clip.transform, clip.tokenizer, clip.adapter.spec, dict(clip.adapter.describe(), training=True)
+        clip.model, clip.transform, clip.tokenizer, clip.adapter.spec, dict(clip.adapter.describe(), in_training=True)
     )
     adapter.device = next(clip.model.parameters()).device
-    dataset = load_eval_dataset(data, split=split)
-    images = encode_image_table(adapter, dataset.images, batch_size=batch_size, workers=workers, progress=False)
-    texts = encode_texts(
-        adapter, [s.caption for s in dataset.samples] + [s.negated_caption for s in dataset.samples], progress=False
-    )
-    distractors = None
-    if dataset.distractors is not None:
-        distractors = encode_image_table(adapter, dataset.distractors, batch_size=batch_size, workers=workers, progress=False)
-    context = TaskContext(dataset=dataset, images=images, texts=texts, distractors=distractors, bootstrap=bootstrap)
-    results: dict[str, dict[str, Any]] = {}
-    for name in tasks:
-        task = get_task(name)
-        if task.needs_distractors and distractors is None:
-            results[name] = {"skipped": "no distractors mined for this split"}
-            continue
-        results[name] = task.run(context).metrics
-    clip.model.train(was_training)
-    return results
+    try:
+        results = evaluate(adapter, data, tasks, split=split, output_dir=output_dir, cache_dir=None,
+                           batch_size=batch_size, workers=workers, device=str(adapter.device),
+                           bootstrap=bootstrap, progress=False)
+    finally:
+        clip.model.train(was_training)
+    out: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if result.get("status") == "ok":
+            out[result["task"]] = result["metrics"]
+        else:
+            out[result["task"]] = {"skipped": result.get("error") or "failed"}
+    return out
 
 
 def make_eval_fn(data: str, split: str, tasks: Sequence[str], workers: int = 0) -> Callable[[TrainableClip, int], dict[str, Any]]:

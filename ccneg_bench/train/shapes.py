@@ -67,16 +67,18 @@ class Thing:
 
 @dataclass(frozen=True)
 class Scene:
-    """Two distinct things and the relation of the first (subject) to the second (object)."""
+    """A subject alone, or two distinct things and the relation of the subject to the object."""
 
     subject: Thing
-    object: Thing
-    relation: str
+    object: Thing | None = None
+    relation: str | None = None
 
 
-def random_scene(rng: random.Random) -> Scene:
-    """Draw a scene with two distinct things uniformly at random."""
+def random_scene(rng: random.Random, single: bool = False) -> Scene:
+    """Draw a scene (two distinct things, or one thing alone) uniformly at random."""
     things = [Thing(c, s) for c in COLORS for s in SHAPES]
+    if single:
+        return Scene(rng.choice(things))
     subject, obj = rng.sample(things, 2)
     return Scene(subject, obj, rng.choice(RELATIONS))
 
@@ -100,6 +102,9 @@ def draw_scene(scene: Scene, rng: random.Random, size: int = 32) -> Image.Image:
     near, far = size * 0.27, size * 0.73
     jitter = lambda: rng.uniform(-size * 0.06, size * 0.06)  # noqa: E731
     across = rng.uniform(size * 0.3, size * 0.7)
+    if scene.object is None:
+        _draw_thing(draw, scene.subject, rng.uniform(near, far), rng.uniform(near, far), r)
+        return image
     if scene.relation in ("left of", "right of"):
         first, second = (near, far) if scene.relation == "left of" else (far, near)
         positions = ((first + jitter(), across + jitter()), (second + jitter(), across + jitter()))
@@ -112,12 +117,26 @@ def draw_scene(scene: Scene, rng: random.Random, size: int = 32) -> Image.Image:
 
 
 def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: random.Random) -> dict:
-    """One dataset row in the record schema, with a negated caption of known (false) truth."""
+    """One dataset row in the record schema, with a negated caption of known (false) truth.
+
+    A single-thing scene has only a caption ("a red circle"): it is pretraining or pool
+    material, not a negation sample.
+    """
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    if scene.object is None:
+        return {
+            "id": make_id("shapes", row, scene.subject.name), "source": "shapes", "source_row": row, "url": None,
+            "image": {"bytes": buffer.getvalue(), "path": f"shapes_{row:06d}.png"}, "image_sha256": None,
+            "caption": f"a {scene.subject.name}", "negated_caption": None, "exclusion_caption": None,
+            "subject": scene.subject.name, "relations": [], "num_relations": 0, "negated_object": None,
+            "negated_predicate": None, "negation_cue": None, "negation_type": None, "labels": [scene.subject.name],
+            "generator": {"backend": "shapes", "model": "procedural", "version": "1", "fallback_from": None},
+            "prompt_version": None, "split": split,
+        }
     caption = f"a {scene.subject.name} {scene.relation} a {scene.object.name}"
     template, cue, kind = rng.choice(NEGATION_TEMPLATES)
     negated = template.format(s=scene.subject.name, p=scene.relation, o=scene.object.name)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
     return {
         "id": make_id("shapes", row, caption),
         "source": "shapes",
@@ -143,22 +162,33 @@ def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: ra
 
 
 def write_shapes_dataset(
-    out_dir: Path, n_train: int, n_eval: int, seed: int = 0, image_size: int = 32
+    out_dir: Path, n_train: int, n_eval: int, seed: int = 0, image_size: int = 32,
+    n_pretrain: int = 0, n_pool: int = 0, single_fraction: float = 0.4,
 ) -> Path:
-    """Write a shapes world as a ccneg dataset folder (``data/{train,eval}-00000-of-00001.parquet``)."""
+    """Write a shapes world as a ccneg dataset folder (``data/{split}-00000-of-00001.parquet``).
+
+    ``train`` and ``eval`` hold negation samples (two-thing scenes). The optional
+    ``pretrain`` split (captions only, for pretraining a CLIP) and ``pool`` split (candidate
+    distractor images, like MS-COCO in the paper) mix in single-thing scenes
+    (``single_fraction`` of them), as a web-scale corpus would.
+    """
     rng = random.Random(seed)
-    rows = []
-    for row in range(n_train + n_eval):
-        scene = random_scene(rng)
-        image = draw_scene(scene, rng, image_size)
-        rows.append(scene_record(scene, image, row, "train" if row < n_train else "eval", rng))
+    plan = [("pretrain", n_pretrain, single_fraction), ("pool", n_pool, single_fraction),
+            ("train", n_train, 0.0), ("eval", n_eval, 0.0)]
     data_dir = Path(out_dir) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "eval"):
-        part = [r for r in rows if r["split"] == split]
+    row = 0
+    for split, count, singles in plan:
+        if count == 0:
+            continue
+        rows = []
+        for _ in range(count):
+            scene = random_scene(rng, single=rng.random() < singles)
+            rows.append(scene_record(scene, draw_scene(scene, rng, image_size), row, split, rng))
+            row += 1
         target = data_dir / f"{split}-00000-of-00001.parquet"
         tmp = target.with_name(target.name + ".tmp")
-        pq.write_table(pa.Table.from_pylist(part, schema=RECORD_SCHEMA), tmp, row_group_size=256)
+        pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp, row_group_size=256)
         os.replace(tmp, target)
     return Path(out_dir)
 
