@@ -257,4 +257,6 @@ def _count(phrase: list[str], text: list[str]) -> int:
     if n == 0:
         return 0
     first = phrase[0]
-    return sum(1 for i in range(len(text) - n + 1) if text[i] == first and text[i : i + n] == phrase)
+    if first not in text:
+        return 0
+    return sum(1 for i, word in enumerate(text) if word == first and text[i : i + n] == phrase)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Token
 
 from ccneg_build.negators.rule_decompose import Candidate
@@ -27,6 +28,7 @@ _TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or|but))+$", re.IGNORECASE)
 _CONJUNCTION_BEFORE_STOP = re.compile(r"\s+(?:and|or|but|&)(\s*[.!?]+)$", re.IGNORECASE)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
 _SPACES = re.compile(r"\s+")
+_SURFACE_ATTRS = [IDX, LENGTH, SPACY]
 _DO_SUPPORT = {"VBZ": "does", "VBD": "did", "VBP": "do"}
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
 _FINITE_AUX_TAGS = frozenset(("MD", "VBZ", "VBP", "VBD"))
@@ -51,11 +53,12 @@ class Surface:
     __slots__ = ("texts", "spaces")
 
     def __init__(self, doc: Doc) -> None:
+        text = doc.text
         texts: list[str] = []
         spaces: list[str] = []
-        for token in doc:
-            texts.append(token.text)
-            spaces.append(token.whitespace_)
+        for start, length, space in doc.to_array(_SURFACE_ATTRS).tolist():
+            texts.append(text[start : start + length])
+            spaces.append(" " if space else "")
         self.texts = texts
         self.spaces = spaces
 
