@@ -138,6 +138,16 @@ def evaluate(
     return results
 
 
+def mark_text_failures(data: EvalDataset, images: ImageFeatures) -> None:
+    """A sample without a caption or negated caption is not scored: it fails like a bad image
+    (``missing_caption``), is listed per sample, and the run goes on."""
+    for row, sample in enumerate(data.samples):
+        if not sample.caption.strip() or not sample.negated_caption.strip():
+            which = "caption" if not sample.caption.strip() else "negated caption"
+            images.ok[row] = False
+            images.errors[row] = ("missing_caption", f"sample {sample.id}: the {which} is empty")
+
+
 def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str], pretrained: str | None,
                   output_dir: Any, cache_dir: Any, batch_size: int, workers: int, precision: str,
                   save_predictions: bool, bootstrap: int, seed: int, progress: bool,
@@ -146,6 +156,7 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
     cache = feature_cache_dir(os.path.expanduser(str(cache_dir)) if cache_dir else None, adapter, data)
     encode = dict(batch_size=batch_size, workers=workers, precision=precision, progress=progress, chunk_size=chunk_size)
     images = encode_image_table(adapter, data.images, cache=cache, desc="images", **encode)
+    mark_text_failures(data, images)
     texts = encode_texts(adapter, [s.caption for s in data.samples] + [s.negated_caption for s in data.samples],
                          cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
     distractors: ImageFeatures | None = None

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
@@ -40,13 +41,19 @@ def _first(value: Any) -> str | None:
 def _read_meta(files: list[str]) -> dict[str, list[Any]]:
     columns: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
     for path in files:
-        present = set(pq.read_schema(path).names)
+        try:
+            present = set(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as err:
+            raise ValueError(f"{path}: unreadable Parquet shard ({err}); rebuild it or move it out of data/") from None
         if not {"id", "caption", "negated_caption", "image"} <= present:
             raise ValueError(
                 f"{path}: missing required columns "
                 f"{sorted({'id', 'caption', 'negated_caption', 'image'} - present)} (not a ccneg-build shard?)"
             )
-        table = pq.read_table(path, columns=[c for c in META_COLUMNS if c in present])
+        try:
+            table = pq.read_table(path, columns=[c for c in META_COLUMNS if c in present])
+        except (OSError, pa.ArrowException) as err:
+            raise ValueError(f"{path}: unreadable Parquet shard ({err}); rebuild it or move it out of data/") from None
         rows = table.num_rows
         for name in META_COLUMNS:
             columns[name].extend(table.column(name).to_pylist() if name in present else [None] * rows)

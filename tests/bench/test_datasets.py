@@ -89,3 +89,23 @@ def test_hf_dataset_spec_with_a_local_folder(tmp_path):
     assert len(dataset.samples) == 10 and dataset.samples[0].caption
     result = ccneg_bench.evaluate("text:negation-words", dataset, ["ccneg"], workers=0, progress=False)[0]
     assert result["metrics"]["accuracy"] == 1.0
+
+
+def test_released_row_without_negation_is_reported_not_fatal(tmp_path):
+    folder = write_released_folder(tmp_path / "released", n=12)
+    data = torch.load(folder / "ccneg_preprocessed.pt", weights_only=True)
+    broken = data["annotations"][-1]
+    del broken["sop_data"]
+    torch.save(data, folder / "ccneg_preprocessed.pt")
+    result = ccneg_bench.evaluate("text:negation-words", str(folder), ["ccneg"], dataset_options={"eval_size": 5},
+                                  workers=0, progress=False)[0]
+    assert result["metrics"]["n_scored"] == 4 and result["metrics"]["accuracy"] == 1.0
+    assert result["failures"] == [{"id": broken["json"]["key"], "code": "missing_caption",
+                                   "detail": f"sample {broken['json']['key']}: the negated caption is empty"}]
+
+
+def test_corrupt_shard_is_named(tmp_path):
+    folder = write_ccneg_folder(tmp_path / "ds", n=4)
+    (folder / "data" / "eval-00001-of-00002.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ValueError, match="eval-00001-of-00002.parquet: unreadable Parquet shard"):
+        load_eval_dataset(str(folder))
