@@ -42,3 +42,11 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["--model", "text:negation-words", "--dataset", str(data), "--task", "ccneg-balanced",
                  "--output", str(tmp_path / "o"), "--workers", "0", "--no-progress"]) == 1
     assert "mine-distractors" in capsys.readouterr().err
+
+
+def test_report_skips_foreign_files_and_needs_one_result(tmp_path, capsys):
+    (tmp_path / "notes.json").write_text('{"hello": 1}')
+    (tmp_path / "broken.json").write_text("{")
+    assert main(["report", str(tmp_path), "--output", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "notes.json: skipped" in err and "broken.json: skipped" in err and "no result files" in err
