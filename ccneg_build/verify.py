@@ -70,7 +70,7 @@ REASONS: dict[str, str] = {
     "commentary": "an output contains instructions, labels or commentary instead of a caption",
 }
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # letters and digits of any script
 #: Unicode category Cc (C0 controls, DEL, C1 controls) except tab, plus the replacement character.
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ufffd]")
 _NEGATION_WORDS = frozenset({"not", "no", "without", "never", "cannot", "nor", "none", "nothing", "nobody"})

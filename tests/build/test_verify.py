@@ -87,6 +87,12 @@ def test_each_check_rejects_with_its_reason(obj, pred, negated, exclusion, reaso
     assert reason in REASONS
 
 
+def test_accented_objects_are_found() -> None:
+    caption = "a couple at a café in zürich"
+    result = verify(_row(caption), _negation("café", "at a", "a couple, not at a café in zürich", "a couple in zürich"))
+    assert result == Verdict("not", "relation")
+
+
 def test_words_already_in_the_caption_are_not_commentary_or_added_negations() -> None:
     caption = "note : no parking sign on a street"
     result = verify(_row(caption), _negation("street", "on", "note : no parking sign not on a street",
