@@ -49,6 +49,7 @@ _INTERESTING_DEP_IDS = frozenset(
 #: Words a range-like phrase ("to", "from") may describe ("a road to the sea").
 _PHRASE_HEAD_POS = frozenset(("NOUN", "PROPN", "PRON", "VERB", "AUX"))
 _NEG_ID = get_string_id("neg")
+_ROOT_ID = get_string_id("ROOT")
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
@@ -98,13 +99,13 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
     ``lemmatize`` gives a verb's base form; it is called only for the few verbs whose
     meaning decides how to negate ("dealing with" is negated as a verb).
     """
-    root = _main_root(doc)
+    indices, roots, has_negation = _read_arrays(doc)
+    root = _main_root(doc, roots)
     if root is None:
         return None
     used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
     subject = _subject_token(root)
     candidates: list[Candidate] = []
-    indices, has_negation = _interesting_indices(doc)
     for index in indices:
         token = doc[index]
         dep = token.dep_
@@ -132,15 +133,17 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
     return Parse(subject=subject_text, candidates=tuple(candidates))
 
 
-def _interesting_indices(doc: Doc) -> tuple[list[int], bool]:
-    """Tokens that can open a pair, and whether the caption negates anything already.
+def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
+    """Tokens that can open a pair, the sentence roots, and whether anything is negated.
 
-    Both are read from the parse's arrays: building a Python object per token costs
-    more than the rules themselves, so only prepositions, particles, objects and
-    attributes are looked at as tokens.
+    All three are read from the parse's arrays: building a Python object per token costs
+    more than the rules themselves, so only prepositions, particles, objects, attributes
+    and roots are looked at as tokens.
     """
     deps = doc.to_array(DEP).tolist()
-    return [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS], _NEG_ID in deps
+    interesting = [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS]
+    roots = [i for i in interesting if deps[i] == _ROOT_ID]
+    return interesting, roots, _NEG_ID in deps
 
 
 def _under_negation(token: Token) -> bool:
@@ -157,13 +160,19 @@ def _under_negation(token: Token) -> bool:
 # ----------------------------------------------------------------------------- the subject
 
 
-def _main_root(doc: Doc) -> Token | None:
+def _main_root(doc: Doc, roots: list[int]) -> Token | None:
     """The root of the longest sentence: titles like "winter time : ..." have several."""
+    if not roots:
+        return None
+    if len(roots) == 1:
+        return doc[roots[0]]
     best: Token | None = None
     best_len = -1
-    for sent in doc.sents:
-        if len(sent) > best_len:
-            best, best_len = sent.root, len(sent)
+    for index in roots:
+        token = doc[index]
+        length = token.right_edge.i - token.left_edge.i
+        if length > best_len:
+            best, best_len = token, length
     return best
 
 
