@@ -11,6 +11,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -39,10 +40,11 @@ class Published:
 
 
 def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: EvalSize,
-            rows_per_file: int, assigner: SplitAssigner | None = None) -> Published:
+            rows_per_file: int, assigner: SplitAssigner | None = None, progress: bool = False) -> Published:
     """Write the published files from the finished parts of ``plans`` (all must be done).
 
-    ``assigner`` replaces the id-hash split (``import-official`` keeps the released split).
+    ``assigner`` replaces the id-hash split (``import-official`` keeps the released split);
+    ``progress`` shows a bar on stderr while the data files are written.
     """
     out = Path(out)
     missing = [p for p in plans if not store.is_done(p)]
@@ -63,7 +65,7 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     for row_id in _ids(store, plans):
         split_rows[assigner.split_of(row_id)] += 1
 
-    files = _write_data(out, store, plans, assigner, split_rows, rows_per_file)
+    files = _write_data(out, store, _with_bar(plans, progress), assigner, split_rows, rows_per_file)
     files += _write_rejected(out, store, plans, rejected_rows, rows_per_file)
     _remove_stale(out / DATA_DIR, {f["path"] for f in files})
     _remove_stale(out / REJECTED_DIR, {f["path"] for f in files})
@@ -72,6 +74,16 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     for example in published.examples:  # the card shows each example's split
         example["split"] = assigner.split_of(example["id"])
     return published
+
+
+def _with_bar(plans: Sequence[ShardPlan], enabled: bool) -> Sequence[ShardPlan]:
+    """The plans, behind a progress bar on stderr when there are many to publish."""
+    if not enabled or len(plans) < 20:
+        return plans
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0
+    return tqdm(plans, desc="publishing", unit="shard", file=sys.stderr, leave=False)  # type: ignore[return-value]
 
 
 def _ids(store: PartStore, plans: Sequence[ShardPlan]) -> Iterator[str]:

@@ -112,7 +112,8 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         close_negator()
 
         publish_started = time.perf_counter()
-        published = publish(config.out, store, plans, config.eval_size, config.rows_per_file)
+        published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
+                            progress=config.progress)
         publish_seconds = time.perf_counter() - publish_started
         rows_read = published.stats.counts.get("rows_read", 0)
         timings = {
