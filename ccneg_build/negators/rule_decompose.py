@@ -22,6 +22,7 @@ from ccneg_build.negators.rule_words import (
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     INTENSIFIERS,
+    NEGATIVE_PRONOUNS,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
     WITH_VERBS,
@@ -50,6 +51,7 @@ _INTERESTING_DEP_IDS = frozenset(
 _PHRASE_HEAD_POS = frozenset(("NOUN", "PROPN", "PRON", "VERB", "AUX"))
 _NEG_ID = get_string_id("neg")
 _ROOT_ID = get_string_id("ROOT")
+_NEGATIVE_WORDS = NEGATIVE_PRONOUNS | {"no"}
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
 _OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
@@ -143,17 +145,21 @@ def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
     deps = doc.to_array(DEP).tolist()
     interesting = [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS]
     roots = [i for i in interesting if deps[i] == _ROOT_ID]
-    return interesting, roots, _NEG_ID in deps
+    negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(doc.text.lower().split())
+    return interesting, roots, negated
 
 
 def _under_negation(token: Token) -> bool:
-    """Is ``token`` inside a clause the caption already negates ("doesn't have a hat on ...")?
+    """Is ``token`` inside a clause the caption already negates?
+
+    "a boy doesn't have a hat on his head", "no dog of mine is allowed on the sofa".
 
     A second negation there would read as a double negative.
     """
     for ancestor in token.ancestors:
-        if any(child.dep_ == "neg" for child in ancestor.children):
-            return True
+        for child in ancestor.children:
+            if child.dep_ == "neg" or (child.dep_ in _SUBJECT_DEPS and _negative_noun_phrase(child)):
+                return True
     return False
 
 
@@ -360,6 +366,8 @@ def _negatable(verb: Token) -> bool:
     for child in verb.children:
         if child.dep_ == "neg" or (child.dep_ == "det" and child.i < verb.i):
             return False  # already negated, or a noun ("the 94th running of the race")
+        if child.dep_ in _SUBJECT_DEPS and _negative_noun_phrase(child):
+            return False  # "no dog of mine will ever be allowed": negated through its subject
     if tag in ("VBN", "VBD") and _adjective_in_disguise(verb):
         return False
     if tag == "VB" and verb.i > 0:
@@ -396,6 +404,13 @@ def _noun_in_disguise(verb: Token) -> bool:
         if following is not None and following.dep_ == "dobj" and following.head.i == verb.i:
             return True
     return False
+
+
+def _negative_noun_phrase(noun: Token) -> bool:
+    """ "no dog", "nothing", "nobody": a subject that already negates its clause."""
+    if noun.lower_ in NEGATIVE_PRONOUNS:
+        return True
+    return any(c.dep_ == "det" and c.lower_ == "no" for c in noun.lefts)
 
 
 def _glued_to_bare_noun(verb: Token) -> bool:

@@ -104,3 +104,6 @@ FRAMING_ADVERBS = HEDGING_ADVERBS | frozenset(
     ever even only then now accidentally simply truly clearly obviously currently recently
     """.split()
 )
+
+#: Subjects that negate their clause on their own ("nothing is left", "nobody came").
+NEGATIVE_PRONOUNS = frozenset("nothing nobody none noone neither".split())
