@@ -22,6 +22,7 @@ from ccneg_build.negators.rule_words import (
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     INTENSIFIERS,
+    LINKING_VERB_FORMS,
     NEGATIVE_PRONOUNS,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
@@ -296,7 +297,7 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
     if verb is not None and word == "of" and _glued_to_bare_noun(verb):
         verb = None  # "the stone ruins of the villas": a noun the tagger took for a verb
     if verb is not None:
-        return Candidate("verbal", text, predicate, start, verb.i, remove)
+        return Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
     if head.i > start or any(c.dep_ == "neg" for c in head.children):
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
     if head.pos_ not in _PHRASE_HEAD_POS and word in ("to", "from", "till", "until"):
@@ -307,6 +308,27 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
         # "an image of a door handle" -> "an image, not of a door handle", if nothing else
         return Candidate("noun_prep", text, predicate, start, -1, remove, fallback=True)
     return Candidate("noun_prep", text, predicate, start, -1, remove)
+
+
+def _with_bare_link(doc: Doc, head: Token, prep: Token, remove: tuple[int, int]) -> tuple[int, int]:
+    """Widen the span to drop a linking verb the phrase completes ("the furniture is in oak").
+
+    Without the phrase, "is", "looks" or "seems" would be left hanging ("this house looks"),
+    so the exclusion drops them too: "the furniture", "this house".
+    """
+    if head.pos_ not in _VERBS or head.lower_ not in LINKING_VERB_FORMS or head.i > prep.i:
+        return remove
+    if head.dep_ != "ROOT" or not any(c.dep_ in _SUBJECT_DEPS for c in head.lefts):
+        return remove  # only a main clause keeps its subject as a caption of its own
+    if head.lower_ not in BE_FORMS and prep.lower_ != "like":
+        return remove  # "looks like a spaceship" links; "looks at the camera" does not
+    if any(c.i != prep.i and c.dep_ not in ("punct", "advmod") for c in head.rights):
+        return remove
+    start = head.i
+    for child in head.lefts:
+        if child.dep_ in ("aux", "auxpass", "neg", "advmod") and child.i < start:
+            start = child.i
+    return (start, remove[1])
 
 
 def _with_candidate(

@@ -107,3 +107,12 @@ FRAMING_ADVERBS = HEDGING_ADVERBS | frozenset(
 
 #: Subjects that negate their clause on their own ("nothing is left", "nobody came").
 NEGATIVE_PRONOUNS = frozenset("nothing nobody none noone neither".split())
+
+#: Forms of verbs that only link their subject to a complement ("is in oak", "looks like a
+#: spaceship"): an exclusion that drops the complement drops them too.
+LINKING_VERB_FORMS = frozenset(
+    """
+    is are was were be been being am 's 're look looks looked looking seem seems seemed
+    appear appears appeared become becomes became remain remains remained stay stays stayed
+    """.split()
+)

@@ -542,6 +542,22 @@ CC3M_CASES = (
         negated='organisation is not dealing with a huge rate of abandoned animals',
         exclusion='organisation is dealing',
     ),
+    RuleCase(
+        caption='this house looks like a spaceship .',
+        subject='house',
+        relations=(('spaceship', 'like a'),),
+        chosen='spaceship',
+        negated='this house does not look like a spaceship .',
+        exclusion='this house .',
+    ),
+    RuleCase(
+        caption='the furniture is in oak .',
+        subject='furniture',
+        relations=(('oak', 'in'),),
+        chosen='oak',
+        negated='the furniture is not in oak .',
+        exclusion='the furniture .',
+    ),
 )
 
 #: Real CC3M captions with nothing the rules can negate, and the reason they give.
