@@ -26,6 +26,7 @@ from ccneg_build.negators.rule_verbs import (
 )
 from ccneg_build.negators.rule_words import (
     BE_FORMS,
+    CONTAINER_NOUNS,
     DEPICTION_NOUNS,
     IDIOMS,
     FRAME_NOUNS,
@@ -311,6 +312,8 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
     if head.pos_ not in _PHRASE_HEAD_POS and word in ("to", "from", "till", "until"):
         return None  # "early to mid 1980s": a range, not a relation
+    if word == "of" and head.lower_ in CONTAINER_NOUNS and head.i == prep.i - 1:
+        return Candidate("without", text, predicate, prep.i, -1, remove)  # "a bottle without beer"
     if word in SKIPPED_PREPOSITIONS:
         if word != "of" or head.lower_ not in DEPICTION_NOUNS:
             return None  # "a whale, not of a tale" is not English

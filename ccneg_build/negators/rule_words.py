@@ -116,3 +116,12 @@ LINKING_VERB_FORMS = frozenset(
     appear appears appeared become becomes became remain remains remained stay stays stayed
     """.split()
 )
+
+#: Containers whose "of" names the content: "a bottle of beer" -> "a bottle without beer".
+CONTAINER_NOUNS = frozenset(
+    """
+    bowl bowls cup cups glass glasses plate plates bottle bottles basket baskets box boxes
+    jar jars bag bags bucket buckets vase vases pot pots tray trays mug mugs jug jugs
+    carton cartons packet packets crate crates barrel barrels
+    """.split()
+)
