@@ -489,7 +489,7 @@ CC3M_CASES = (
     RuleCase(
         caption='a bowl of creamy soup with salmon .',
         subject='bowl',
-        relations=(('salmon', 'with'),),
+        relations=(('creamy soup', 'of'), ('salmon', 'with')),
         chosen='salmon',
         negated='a bowl of creamy soup with no salmon .',
         exclusion='a bowl of creamy soup .',
@@ -557,6 +557,14 @@ CC3M_CASES = (
         chosen='oak',
         negated='the furniture is not in oak .',
         exclusion='the furniture .',
+    ),
+    RuleCase(
+        caption='a bottle of beer ready to be reviewed .',
+        subject='bottle',
+        relations=(('beer', 'of'),),
+        chosen='beer',
+        negated='a bottle without beer ready to be reviewed .',
+        exclusion='a bottle ready to be reviewed .',
     ),
 )
 
