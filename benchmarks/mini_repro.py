@@ -43,8 +43,8 @@ from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_confi
 FINETUNE_LR = 5e-4
 SIZES = {
     # name: (train samples, eval samples, pretrain steps, fine-tune steps, batch, pretraining images, pool images)
-    "full": (3000, 600, 500, 100, 128, 6000, 2000),
-    "fast": (800, 200, 120, 40, 100, 1500, 600),
+    "full": (3000, 600, 500, 100, 128, 6000, 8000),
+    "fast": (800, 200, 200, 80, 100, 1500, 3000),
 }
 
 

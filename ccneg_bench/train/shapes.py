@@ -119,8 +119,8 @@ def draw_scene(scene: Scene, rng: random.Random, size: int = 32) -> Image.Image:
 def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: random.Random) -> dict:
     """One dataset row in the record schema, with a negated caption of known (false) truth.
 
-    A single-thing scene has only a caption ("a red circle"): it is pretraining or pool
-    material, not a negation sample.
+    A single-thing scene has only a caption ("a red circle", or the bare phrase "red circle"
+    as alt texts often are): it is pretraining or pool material, not a negation sample.
     """
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -128,7 +128,7 @@ def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: ra
         return {
             "id": make_id("shapes", row, scene.subject.name), "source": "shapes", "source_row": row, "url": None,
             "image": {"bytes": buffer.getvalue(), "path": f"shapes_{row:06d}.png"}, "image_sha256": None,
-            "caption": f"a {scene.subject.name}", "negated_caption": None, "exclusion_caption": None,
+            "caption": rng.choice((f"a {scene.subject.name}", scene.subject.name)), "negated_caption": None, "exclusion_caption": None,
             "subject": scene.subject.name, "relations": [], "num_relations": 0, "negated_object": None,
             "negated_predicate": None, "negation_cue": None, "negation_type": None, "labels": [scene.subject.name],
             "generator": {"backend": "shapes", "model": "procedural", "version": "1", "fallback_from": None},
