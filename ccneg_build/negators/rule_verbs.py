@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from spacy.tokens import Token
 
-from ccneg_build.negators.rule_words import NEGATIVE_PRONOUNS
+from ccneg_build.negators.rule_words import INTRANSITIVE_IMPERATIVES, NEGATIVE_PRONOUNS
 
 NOUN_POS = frozenset(("NOUN", "PROPN"))
 VERB_POS = frozenset(("VERB", "AUX"))
@@ -68,7 +68,8 @@ def noun_in_disguise(verb: Token) -> bool:
     """Parses where a noun was taken for a verb, common in telegraphic captions.
 
     "vendor and produce" (listed with a noun), "musical genre" (a present tense with
-    nothing before it but an adjective),
+    nothing before it but an adjective), "barbie in the wallpaper" (an imperative without
+    an object),
     "reading room" (a caption-initial -ing form glued to a bare noun), "giant light up
     letters" (an adjective as its subject).
     """
@@ -77,6 +78,13 @@ def noun_in_disguise(verb: Token) -> bool:
     tag = verb.tag_
     lefts = list(verb.lefts)
     has_subject = any(c.dep_ in SUBJECT_DEPS for c in lefts)
+    if (
+        tag == "VB"
+        and verb.i == 0
+        and verb.lower_ not in INTRANSITIVE_IMPERATIVES
+        and not any(c.dep_ in ("dobj", "dative", "ccomp", "xcomp") for c in verb.rights)
+    ):
+        return True  # "barbie in the wallpaper": a caption-initial imperative takes an object
     if tag in ("VBP", "VBZ") and not has_subject and verb.dep_ != "conj" and verb.i > 0:
         if verb.doc[verb.i - 1].pos_ in ("ADJ", "DET"):
             return True  # "musical genre a traditional dance": a present tense with no subject

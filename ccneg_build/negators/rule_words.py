@@ -125,3 +125,13 @@ CONTAINER_NOUNS = frozenset(
     carton cartons packet packets crate crates barrel barrels
     """.split()
 )
+
+#: Verbs that open a caption as an imperative without an object ("jump into bed", "feel
+#: on top of the world"); other caption-initial base forms without one are nouns the
+#: tagger misread ("shower in the main bathroom", "leak in the tap water").
+INTRANSITIVE_IMPERATIVES = frozenset(
+    """
+    jump feel get stop return go come relax look sit stand walk run stay meet join travel
+    escape hop step dive listen wait hurry rest sleep dance swim fly climb wake move
+    """.split()
+)
