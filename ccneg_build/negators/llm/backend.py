@@ -23,6 +23,8 @@ class ChatRequest:
     turns: tuple[tuple[str, str], ...]  # (role, text) with role "user" or "assistant"
     schema: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     schema_name: str = "answer"
+    #: hash of system + all turns but the last + schema, when the caller knows it (cache keys)
+    prefix_digest: str = ""
 
     def prompt_chars(self) -> int:
         """Characters sent, for a cheap token estimate before the answer reports real counts."""

@@ -45,17 +45,19 @@ def request_key(
     params: dict[str, Any], request: ChatRequest,
 ) -> str:
     """A hash of everything that determines the answer to ``request``."""
-    payload = {
+    payload: dict[str, Any] = {
         "backend": backend,
         "model": model,
         "prompt_version": prompt_version,
         "prompt_digest": prompt_digest,
         "params": params,
         "stage": request.stage,
-        "system": request.system,
-        "turns": request.turns,
-        "schema": request.schema,
     }
+    if request.prefix_digest:  # the repeated part, hashed once per template
+        payload["prefix"] = request.prefix_digest
+        payload["final"] = request.turns[-1]
+    else:
+        payload.update(system=request.system, turns=request.turns, schema=request.schema)
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
