@@ -51,6 +51,12 @@ REASONS: dict[str, str] = {
     "no_subject": "the decomposition found no subject",
     "no_relation": "the caption has no object-predicate pair to negate",
     "negator_error": "the backend failed on this row (detail says how)",
+    # --- LLM backends (stages "decompose" / "negate"): the answer or the request failed
+    "llm_empty_response": "the model answered with no text",
+    "llm_invalid_json": "the model's answer is not one JSON object (e.g. truncated)",
+    "llm_wrong_shape": "the model's JSON lacks a required field or has one of the wrong type",
+    "llm_retries_exhausted": "every attempt failed (429, 5xx, timeout, dropped connection); detail names the last error",
+    "llm_request_refused": "the server refused this request (HTTP 4xx other than 401/403/404/429)",
     # --- verifying (stage "verify"): the proposal failed a check of this module
     "unchanged": "the negated caption equals the caption",
     "no_negation_added": "the negated caption adds no negation word",
@@ -95,6 +101,9 @@ _COMMENTARY = (
     "here is", "here's", "sure,", "sure!", "as an ai", "i cannot", "i can't", "i'm sorry",
     "sorry,", "note:", "output:", "answer:", "ignore the", "instruction", "json", "assistant",
     "the sentence", "this caption", "rewritten",
+    # words of the LLM prompts themselves: an answer that quotes them leaked its instructions
+    "untrusted", "object-predicate", "chosen-object", "exclusion-prompt", "relation-parsing",
+    "sentence-formation", "task:",
 )
 
 
