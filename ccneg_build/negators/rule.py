@@ -257,6 +257,6 @@ def _count(phrase: list[str], text: list[str]) -> int:
     if n == 0:
         return 0
     first = phrase[0]
-    if first not in text:
-        return 0
+    if n == 1 or first not in text:
+        return text.count(first)
     return sum(1 for i, word in enumerate(text) if word == first and text[i : i + n] == phrase)
