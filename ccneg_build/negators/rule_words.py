@@ -53,8 +53,6 @@ INDEFINITE_DETERMINERS = frozenset("a an some any".split())
 #: Forms of "be": negated by a following "not" ("is not in the deck").
 BE_FORMS = frozenset("is are was were am 's 're 'm be".split())
 
-#: Words that already negate a verb or a phrase.
-NEGATION_WORDS = frozenset("not n't no never without nor".split())
 
 #: Prepositions whose phrases hanging on a noun are not offered as relations ("more
 #: than", "such as"); "of" is offered only when nothing else is ("the beginning, not of

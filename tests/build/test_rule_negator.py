@@ -9,7 +9,7 @@ import pytest
 
 from ccneg_build import nlp as nlp_module
 from ccneg_build.negators.base import Negator
-from ccneg_build.negators.rule import RULE_COMPONENTS, RuleNegator, load_rule_pipeline
+from ccneg_build.negators.rule import REJECTION_REASONS, RULE_COMPONENTS, RuleNegator, load_rule_pipeline
 from ccneg_build.negators.rule_realize import is_spaced_style
 from ccneg_build.record import NEGATION_CUES, Negation, Rejection, SourceRow, make_id
 from ccneg_build.select import choose_relation
@@ -155,6 +155,8 @@ def test_bad_rows_become_rejections_in_place(negator: RuleNegator) -> None:
     assert reasons[4] == "caption_too_long"
     assert reasons[6] == reasons[7] == reasons[8] == "no_relation"
     assert reasons[9] == "bad_columns" and outcomes[9].stage == "read"
+    own_reasons = {r for i, r in enumerate(reasons) if r is not None and i != 9}
+    assert own_reasons <= set(REJECTION_REASONS), own_reasons - set(REJECTION_REASONS)
     # A NUL byte is the filter's business; the negator only must not fail on it.
     assert isinstance(outcomes[5], (Negation, Rejection))
     for outcome in outcomes:
