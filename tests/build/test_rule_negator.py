@@ -13,7 +13,7 @@ from ccneg_build.negators.rule import REJECTION_REASONS, RULE_COMPONENTS, RuleNe
 from ccneg_build.negators.rule_realize import is_spaced_style
 from ccneg_build.record import NEGATION_CUES, Negation, Rejection, SourceRow, make_id
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import Verdict, added_negations, verify
+from ccneg_build.verify import REASONS, Verdict, added_negations, verify
 from tests.build.rule_cases import CC3M_CASES, CC3M_REJECTED, PAPER_CASES, RuleCase
 
 ALL_CASES = PAPER_CASES + CC3M_CASES
@@ -162,6 +162,11 @@ def test_bad_rows_become_rejections_in_place(negator: RuleNegator) -> None:
     for outcome in outcomes:
         if isinstance(outcome, Rejection):
             assert outcome.detail, f"{outcome.reason} has no detail"
+
+
+def test_rejection_codes_are_documented_by_the_shared_filter() -> None:
+    """One table of reason codes for the whole project: ours must be in it."""
+    assert set(REJECTION_REASONS) <= set(REASONS), set(REJECTION_REASONS) - set(REASONS)
 
 
 def test_negate_choosing_rejects_a_pair_that_does_not_exist(negator: RuleNegator) -> None:
