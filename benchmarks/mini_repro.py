@@ -40,11 +40,11 @@ from ccneg_bench.train.mining import mine_distractors
 from ccneg_bench.train.model import load_trainable
 from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_config
 
-FINETUNE_LR = 5e-4
+FINETUNE_LR = 1e-3
 SIZES = {
     # name: (train samples, eval samples, pretrain steps, fine-tune steps, batch, pretraining images, pool images)
-    "full": (3000, 600, 500, 100, 128, 6000, 8000),
-    "fast": (800, 200, 200, 80, 100, 1500, 3000),
+    "full": (3000, 600, 500, 300, 128, 6000, 8000),
+    "fast": (800, 200, 200, 200, 100, 1500, 3000),
 }
 
 
