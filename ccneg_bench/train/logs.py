@@ -64,13 +64,13 @@ class RunLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError as err:  # pragma: no cover - tensorboard is in the train extra
-                raise RuntimeError("--tensorboard needs the tensorboard package: pip install 'ccneg[train]'") from err
+                raise ValueError("--tensorboard needs the tensorboard package: pip install 'ccneg[train]'") from err
             self._tb = SummaryWriter(str(Path(out_dir) / "tensorboard"))
         if wandb:
             try:
                 import wandb as wandb_module
             except ImportError as err:
-                raise RuntimeError("--wandb needs the wandb package: pip install wandb") from err
+                raise ValueError("--wandb needs the wandb package: pip install wandb") from err
             self._wandb = wandb_module.init(project=wandb_project, config=config or {}, dir=str(out_dir))
 
     def log(self, record: dict[str, Any]) -> None:

@@ -78,6 +78,7 @@ class Trainer:
             raise ValueError(f"--loss {cfg.loss}: use conclip or clip")
         self.cfg = cfg
         self.eval_fn = eval_fn
+        _check_optional_packages(cfg)
         self.out = Path(cfg.out)
         self.info = init_distributed("cuda" if cfg.device in ("auto", "cuda") and torch.cuda.is_available() else cfg.device)
         self.device = resolve_device(cfg.device, self.info)
@@ -86,11 +87,11 @@ class Trainer:
         self.with_distractors = needs_distractors(cfg)
         self._check_batch()
 
+        self.rows = load_train_rows(Path(cfg.data), cfg.split, self.with_distractors, cfg.distractors, cfg.limit)
         torch.manual_seed(cfg.seed)  # identical random initialisation on every rank
         self.clip = load_trainable(cfg.model, cfg.pretrained, cfg.lock_image)
         self.clip.model.to(self.device)
         self._broadcast_parameters()
-        self.rows = load_train_rows(Path(cfg.data), cfg.split, self.with_distractors, cfg.distractors, cfg.limit)
         self.steps_per_epoch = len(self.rows) // cfg.batch_size
         if self.steps_per_epoch == 0:
             raise ValueError(
@@ -304,6 +305,8 @@ class Trainer:
                 self.clip, self.rows, self.with_distractors, cache_dir, self.info, self.device, self.autocast,
                 self.precision, workers=self.cfg.workers,
             )
+            if self.start_step == 0:
+                self.bad_images += int(self.cache_stats.get("bad_images", 0))
         self.clip.model.train()
         if self.cfg.lock_image:
             self.clip.model.visual.eval()
@@ -414,6 +417,16 @@ class Trainer:
 
     def close(self) -> None:
         shutdown_distributed(self.info)
+
+
+def _check_optional_packages(cfg: TrainConfig) -> None:
+    """Fail before any work when a requested logger is not installed."""
+    import importlib.util
+
+    if cfg.wandb and importlib.util.find_spec("wandb") is None:
+        raise ValueError("--wandb needs the wandb package: pip install wandb")
+    if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("--tensorboard needs the tensorboard package: pip install 'ccneg[train]'")
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
