@@ -11,7 +11,7 @@ and on the same machine:
 * the ideal ``C / delay`` and the paper's pacing (one request every 1.5 s).
 
 It prints the rates and the ratios the project promises: pipeline / bare SDK (>= 0.8) and
-two workers / one (>= 1.4). Usage: ``python benchmarks/bench_llm.py [--rows 3000] [--repeat 3]``.
+two workers / one (>= 1.4). Usage: ``python benchmarks/bench_llm.py [--rows 4000] [--repeat 3]``.
 Numbers are noisy on small shared machines: compare ratios from the same run only.
 """
 
@@ -89,14 +89,16 @@ def run_bare_sdk(port: int, requests: int, concurrency: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=3000, help="captions per pipeline run (default: 3000)")
+    parser.add_argument("--rows", type=int, default=4000, help="captions per pipeline run (default: 4000)")
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight per process (default: 64)")
     parser.add_argument("--delay", type=float, default=0.1, help="server delay per answer in seconds (default: 0.1)")
-    parser.add_argument("--shard-size", type=int, default=None, help="rows per shard (default: rows / 8)")
+    parser.add_argument("--shard-size", type=int, default=1000,
+                        help="rows per shard, ccneg-build's default (default: 1000; a shard's last requests run "
+                             "with fewer in flight, so much smaller shards cost throughput)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats; the best rate of each is kept (default: 3)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here as JSON")
     args = parser.parse_args(argv)
-    shard_size = args.shard_size or max(1, args.rows // 8)
+    shard_size = args.shard_size
 
     server, port = start_server(args.delay)
     runs: dict[str, list[dict]] = {"one": [], "bare": [], "two": []}

@@ -23,7 +23,8 @@ from typing import Iterator
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.llama
+# ~40 requests at 2-3 s each on a free 2-core machine; allow for a busy one
+pytestmark = [pytest.mark.llama, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTIONS = 20

@@ -58,9 +58,6 @@ class OpenAIBackend(LLMBackend):
         self.response_format = response_format
         self.base_url = base_url
         self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
-        from openai.types.chat import ChatCompletion
-
-        self._completion_type = ChatCompletion
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -88,10 +85,11 @@ class OpenAIBackend(LLMBackend):
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         """The chat-completions JSON body, built as plain data.
 
-        It goes out through the client's public ``post`` (same HTTP stack, errors and
-        response type as ``chat.completions.create``) because the typed ``create`` walks
-        every few-shot turn through the SDK's parameter transformer, which on a 2-core
-        machine cost more CPU than everything else in the pipeline together.
+        It goes out through the client's public ``post`` (same HTTP stack, auth and errors
+        as ``chat.completions.create``) and comes back as plain JSON, because the typed
+        ``create`` walks every few-shot turn through the SDK's parameter transformer and
+        builds response models: on a 2-core machine that cost more CPU than everything
+        else in the pipeline together. We read two fields of the answer; a dict does.
         """
         messages = [{"role": "system", "content": request.system}]
         messages += [{"role": role, "content": text} for role, text in request.turns]
@@ -109,8 +107,7 @@ class OpenAIBackend(LLMBackend):
         openai = self._openai
         try:
             response = await self._client.post(
-                "/chat/completions", cast_to=self._completion_type, body=self._body(request),
-                options={"timeout": timeout},
+                "/chat/completions", cast_to=dict, body=self._body(request), options={"timeout": timeout},
             )
         except openai.APITimeoutError as exc:
             raise TransientError("llm_timeout", f"no answer within {timeout:g} s") from exc
@@ -120,19 +117,25 @@ class OpenAIBackend(LLMBackend):
             raise _status_error(exc) from exc
         except ValueError as exc:  # an unparsable body (e.g. truncated JSON) surfaces here
             raise TransientError("llm_bad_http_body", f"unreadable response body: {type(exc).__name__}") from exc
-        choices = getattr(response, "choices", None) or []
-        if not choices:
-            raise TransientError("llm_no_choices", "the response had no choices")
-        text = choices[0].message.content if choices[0].message is not None else None
-        usage = getattr(response, "usage", None)
-        return Completion(
-            text=text or "",
-            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
-            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        return _completion(response)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _completion(response: Any) -> Completion:
+    """Text and token counts of a chat-completions JSON answer; odd shapes are retried."""
+    try:
+        choice = response["choices"][0]
+        text = (choice.get("message") or {}).get("content")
+        usage = response.get("usage") or {}
+        return Completion(
+            text=text if isinstance(text, str) else "",
+            tokens_in=int(usage.get("prompt_tokens") or 0),
+            tokens_out=int(usage.get("completion_tokens") or 0),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise TransientError("llm_bad_http_body", f"unexpected response shape ({type(exc).__name__})") from exc
 
 
 def _status_error(exc: Any) -> Exception:
