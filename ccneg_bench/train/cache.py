@@ -74,6 +74,18 @@ def _gather_padded(tensor: torch.Tensor, counts: list[int], info: DistInfo, devi
     return torch.cat([part[:n].cpu() for part, n in zip(parts, counts)])
 
 
+def _every_rank_has(path: Path, info: DistInfo, device: torch.device) -> bool:
+    """A cache hit must be collective: if any machine lacks the file, all ranks recompute."""
+    present = path.is_file()
+    if not info.enabled:
+        return present
+    import torch.distributed as dist
+
+    flag = torch.tensor([1 if present else 0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
+
+
 def build_feature_cache(
     clip: TrainableClip, rows: TrainRows, with_distractors: bool, cache_dir: Path, info: DistInfo,
     device: torch.device, autocast: Callable, precision: str, batch_size: int = 256, workers: int = 4,
@@ -85,7 +97,7 @@ def build_feature_cache(
     """
     key = cache_key(clip, rows, with_distractors, precision)
     path = Path(cache_dir) / f"{key}.safetensors"
-    if path.is_file():
+    if _every_rank_has(path, info, device):
         return load_file(str(path)), {"cache_hit": True, "bad_images": 0, "key": key}
     n = len(rows)
     bounds = [n * r // info.world_size for r in range(info.world_size + 1)]
@@ -106,7 +118,7 @@ def build_feature_cache(
     tensors = {"image": image.contiguous()}
     if distractor is not None:
         tensors["distractor"] = distractor.contiguous()
-    if info.is_main:
+    if info.local_rank == 0:  # one writer per machine: works with and without a shared file system
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         save_file(tensors, str(tmp), metadata={"rows": str(n), "bad_images": str(bad)})

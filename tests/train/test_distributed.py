@@ -64,3 +64,23 @@ def test_exact_gradient_accumulation(reference, tiny_model, train_data, tmp_path
     a, b = _final_weights(reference), _final_weights(out)
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_torchrun_with_the_frozen_tower_cache_matches_one_process(tiny_model, train_data, tmp_path):
+    """The paper's setting: image tower locked, features cached (built sharded over ranks)."""
+    cached = ("--batch-size", "16", "--max-steps", str(STEPS), "--cache-features", "on", "--save-every", "0")
+    single = tmp_path / "single"
+    run_cli(train_command(tiny_model, train_data, single, *cached))
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(free_port()), "-m", "ccneg_bench.train.cli",
+           *train_command(tiny_model, train_data, out, *cached)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert _curve(out) == pytest.approx(_curve(single), rel=1e-4, abs=1e-5)
+    from safetensors.torch import load_file
+
+    a = load_file(str(next((single / "feature_cache").glob("*.safetensors"))))
+    b = load_file(str(next((out / "feature_cache").glob("*.safetensors"))))
+    torch.testing.assert_close(b["image"], a["image"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(b["distractor"], a["distractor"], rtol=1e-5, atol=1e-6)
