@@ -164,6 +164,9 @@ def _print_summary(summary: dict) -> None:
     print(f"steps {summary['steps']}/{summary['total_steps']}  rows {summary['rows']}  "
           f"skipped {summary['skipped'] or 0}  bad images {summary['bad_images']}  {summary['seconds']:.1f} s")
     for task, metrics in (summary.get("eval") or {}).items():
+        if not isinstance(metrics, dict):
+            print(f"eval {task}: {metrics}")
+            continue
         shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
                           if k in ("accuracy", "image_to_text_R@1", "text_to_image_R@1", "skipped"))
         print(f"eval {task}: {shown}")

@@ -372,14 +372,14 @@ class Trainer:
         finally:
             progress.close()
         self._save(step)
-        if cfg.eval_at_end:
-            last_eval = self._evaluate(step, logger)
         export_dir = None
         if cfg.export and info.is_main:
             from ccneg_bench.train.export import export_state
 
             export_dir = str(export_state(self.clip.model.state_dict(), self.export_config, self.out / "export",
                                           self.cfg.as_dict()))
+        if cfg.eval_at_end:
+            last_eval = self._evaluate(step, logger)
         logger.close()
         summary = {
             "steps": step, "total_steps": self.total_steps, "rows": len(self.rows),
@@ -399,7 +399,10 @@ class Trainer:
         metrics: dict[str, Any] = {}
         if self.info.is_main:
             self.clip.model.eval()
-            metrics = self.eval_fn(self.clip, step)
+            try:
+                metrics = self.eval_fn(self.clip, step)
+            except (ValueError, FileNotFoundError) as err:  # a missing eval split must not end the run
+                metrics = {"error": str(err)}
             self.clip.model.train()
             if self.cfg.lock_image:
                 self.clip.model.visual.eval()
