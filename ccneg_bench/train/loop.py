@@ -186,10 +186,10 @@ class Trainer:
         if not self.cfg.lock_image:
             return {}
         if self.features is not None:
-            index = torch.as_tensor(micro["index"])
-            out = {"image": self.features["image"][index].to(self.device)}
+            index = torch.as_tensor(micro["index"], device=self.device)
+            out = {"image": self.features["image"][index]}
             if self.with_distractors:
-                out["distractor"] = self.features["distractor"][index].to(self.device)
+                out["distractor"] = self.features["distractor"][index]
             return out
         with torch.no_grad(), self.autocast():
             out = {"image": self.clip.encode_image(micro["image"].to(self.device))}
@@ -307,6 +307,7 @@ class Trainer:
             )
             if self.start_step == 0:
                 self.bad_images += int(self.cache_stats.get("bad_images", 0))
+            self.features = {k: v.to(self.device) for k, v in self.features.items()}  # one copy, no per-step transfer
         self.clip.model.train()
         if self.cfg.lock_image:
             self.clip.model.visual.eval()
