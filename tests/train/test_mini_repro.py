@@ -10,9 +10,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.train.conftest import REPO, child_env
 
 
+@pytest.mark.slow
 def test_conclip_beats_plain_fine_tuning_on_negation(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "mini_repro.py"), "--fast", "--threads", "1", "--out", str(tmp_path)],
