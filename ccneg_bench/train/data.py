@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 from PIL import Image
@@ -68,8 +69,8 @@ def read_dataset_table(data_dir: Path, columns: tuple[str, ...] = _COLUMNS, spli
         tables.append(table.select(list(columns)))
     table = pa.concat_tables(tables, promote_options="default")
     if split is not None:
-        mask = pa.compute.equal(table.column("split"), split)
-        table = table.filter(pa.compute.fill_null(mask, False))
+        mask = pc.equal(table.column("split"), split)
+        table = table.filter(pc.fill_null(mask, False))
     return table
 
 
@@ -146,7 +147,7 @@ def load_train_rows(
     captions = table.column("caption").to_pylist()
     negated = table.column("negated_caption").to_pylist()
     image_refs = table.column("image")
-    has_image = pa.compute.is_valid(image_refs).to_pylist()
+    has_image = pc.is_valid(image_refs).to_pylist()
 
     first_distractor: dict[str, str] = {}
     pool_rows: dict[str, int] = {}
