@@ -4,6 +4,7 @@ sample's own image, cached pool features, self-contained output files."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -113,3 +114,21 @@ def test_image_folder_pool_and_broken_pool_images(dataset, tiny_model, tmp_path)
     for row in rows:
         assert len(row["distractor_ids"]) == 3 and "broken.jpg" not in row["distractor_ids"]
     assert {"img0.png", "sub/img1.png"} & {d for r in rows for d in r["distractor_ids"]}
+
+
+def test_mine_distractors_command_line(dataset, tiny_model, capsys):
+    from ccneg_bench.train.cli import main
+
+    config, weights = tiny_model
+    code = main(["mine-distractors", "--data", str(dataset), "--pool", str(dataset), "--pool-split", "train",
+                 "--model", f"open_clip:{config}", "--pretrained", str(weights), "--k", "2", "--device", "cpu",
+                 "--workers", "0"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["mined"] == 30 and manifest["k"] == 2
+    rows = pq.read_table(dataset / "distractors" / "assignments.parquet").to_pylist()
+    assert len(rows) == 30 and all(len(r["distractor_ids"]) == 2 for r in rows)
+    assert json.loads((dataset / "distractors" / "manifest.json").read_text())["pool_split"] == "train"
+    assert main(["mine-distractors", "--data", str(dataset), "--pool", str(dataset / "nothing"),
+                 "--model", f"open_clip:{config}", "--pretrained", str(weights)]) == 2
+    assert "--pool" in capsys.readouterr().err
