@@ -76,3 +76,36 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "soon"}) is None
     later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
     assert 25 <= parse_retry_after({"retry-after": later}) <= 31
+
+
+def test_token_bucket_waits_for_tokens_and_rpm_spaces_requests() -> None:
+    import asyncio
+    import time
+
+    from ccneg_build.negators.llm.pacing import RateLimiter
+
+    async def run() -> tuple[float, float, float]:
+        tokens = RateLimiter(tpm=600)  # 10 tokens per second, bucket of 600
+        started = time.monotonic()
+        await tokens.acquire(600)  # the full bucket: no wait
+        full = time.monotonic() - started
+        await tokens.acquire(5)  # needs 5 fresh tokens: at least 0.5 s
+        refill = time.monotonic() - started
+        requests = RateLimiter(rpm=1200)  # one every 0.05 s
+        started = time.monotonic()
+        for _ in range(5):
+            await requests.acquire()
+        return full, refill, time.monotonic() - started
+
+    full, refill, spaced = asyncio.run(run())
+    assert refill >= 0.5 and refill > full
+    assert spaced >= 4 * 0.05  # lower bounds only: never flaky
+
+
+def test_settle_returns_overestimated_tokens() -> None:
+    from ccneg_build.negators.llm.pacing import RateLimiter
+
+    limiter = RateLimiter(tpm=1000)
+    limiter._tokens = 0.0
+    limiter.settle(estimated=300, actual=100)
+    assert 199 <= limiter._tokens <= 210

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -108,3 +109,20 @@ def test_refused_key_is_one_line_and_exit_code_2(server, tmp_path) -> None:
     assert "OPENAI_API_KEY" in result.stderr and "Traceback" not in result.stderr
     assert not any(key in result.stderr for key in FAKE_KEYS)
     assert not (out / "data").exists()  # no shard was marked done with rejected rows
+
+
+def test_fallback_rule_writes_the_rule_backends_row(server, tmp_path) -> None:
+    source = tmp_path / "captions.tsv"
+    source.write_text("FAULT:leakx99 a girl with a kite\thttp://example.invalid/1.jpg\n"
+                      "a dog on a couch\thttp://example.invalid/2.jpg\n")
+    out = tmp_path / "out"
+    result = _run(_command(server, out, str(source), "--fallback", "rule", "--eval-size", "0"))
+    assert result.returncode == 0, result.stderr
+    accepted, rejected = _rows(out)
+    assert rejected == []
+    by_backend = {r["generator"]["backend"]: r for r in accepted}
+    assert by_backend["rule"]["generator"]["fallback_from"] == "openai"
+    assert by_backend["rule"]["caption"].startswith("FAULT:leak")
+    assert by_backend["openai"]["generator"]["fallback_from"] is None
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    assert counts["llm.fallback_rows"] == 1
