@@ -9,7 +9,6 @@ import time
 import pytest
 
 from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.negators.llm.prompts import DATA_HEADER
 from ccneg_build.record import Negation, Rejection
 from ccneg_build.verify import Verdict, verify
 from tests.llm.conftest import FAKE_KEYS, files_containing, make_rows, negator_for
