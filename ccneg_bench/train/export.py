@@ -90,9 +90,9 @@ def push_to_hub(folder: Path, repo_id: str, private: bool = False) -> str:
     from huggingface_hub import HfApi
 
     api = HfApi()
-    api.create_repo(repo_id, private=private, exist_ok=True)
+    url = api.create_repo(repo_id, private=private, exist_ok=True)
     api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload CoN-CLIP model (ccneg-train)")
-    return f"https://huggingface.co/{repo_id}"
+    return str(url)
 
 
 def load_exported(folder: Path) -> torch.nn.Module:

@@ -117,3 +117,80 @@ def test_help_and_clear_errors(tiny_model, tmp_path, capsys):
     code = main(train_command(tiny_model, bare, tmp_path / "o3", "--batch-size", "6", "--accum-steps", "4", "--loss", "clip"))
     assert code == 2
     assert "multiple of" in capsys.readouterr().err
+
+
+class _FakeHub:
+    """Just enough of the Hub's HTTP API on 127.0.0.1 to create a repo and commit files."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        hub = self
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(200 if payload is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hub.requests.append(("POST", self.path, dict(self.headers), body))
+                if self.path.startswith("/api/repos/create"):
+                    return self._reply({"url": f"{hub.url}/org/conclip-tiny"})
+                if "/preupload/" in self.path:
+                    files = json.loads(body)["files"]
+                    return self._reply({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                                  for f in files]})
+                if "/commit/" in self.path:
+                    return self._reply({"commitUrl": f"{hub.url}/org/conclip-tiny/commit/{'a' * 40}",
+                                        "commitOid": "a" * 40, "commitMessage": "upload", "pullRequestUrl": None})
+                return self._reply(None)
+
+            def do_GET(self):
+                hub.requests.append(("GET", self.path, dict(self.headers), b""))
+                self._reply(None)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_push_to_hub_uploads_the_export_and_keeps_the_token_out(trained, tmp_path):
+    out, _ = trained
+    hub = _FakeHub()
+    try:
+        env = child_env()
+        env.pop("HF_HUB_OFFLINE", None)
+        env.update({"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_secret_token"})
+        proc = subprocess.run(
+            [sys.executable, "-m", "ccneg_bench.train.cli", "export", "--checkpoint", "latest", "--run", str(out),
+             "--out", str(tmp_path / "exp"), "--push-to-hub", "org/conclip-tiny"],
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        )
+    finally:
+        hub.close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"hub: {hub.url}/org/conclip-tiny" in proc.stdout
+    commits = [body for method, path, _, body in hub.requests if "/commit/" in path]
+    assert len(commits) == 1
+    uploaded = {json.loads(line)["value"]["path"] for line in commits[0].decode().splitlines()
+                if json.loads(line)["key"] == "file"}
+    assert {"open_clip_model.safetensors", "open_clip_config.json"} <= uploaded
+    assert all(h.get("authorization") == "Bearer hf_test_secret_token" or h.get("Authorization") == "Bearer hf_test_secret_token"
+               for method, _, h, _ in hub.requests if method == "POST")
+    assert "hf_test_secret_token" not in proc.stdout + proc.stderr
+    for path in (tmp_path / "exp").iterdir():
+        assert b"hf_test_secret_token" not in path.read_bytes()
