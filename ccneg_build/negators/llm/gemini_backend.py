@@ -115,8 +115,10 @@ class GeminiBackend(LLMBackend):
 
 
 def _is_transport_error(exc: Exception) -> bool:
+    # The SDK's transport differs by install (aiohttp, httpx, or its fork httpx2/httpcore2).
     names = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
-    return bool(names & {"aiohttp", "httpx", "httpcore"}) or isinstance(exc, (ConnectionError, OSError))
+    transports = ("aiohttp", "httpx", "httpcore", "h11")
+    return any(name.startswith(transports) for name in names) or isinstance(exc, (ConnectionError, OSError))
 
 
 def _retry_delay(exc: Any) -> float | None:
