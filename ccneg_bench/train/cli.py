@@ -97,7 +97,9 @@ def _mine_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrained", default="openai")
     p.add_argument("--k", type=int, default=3, help="distractors kept per sample")
     p.add_argument("--split", default=None, help="mine only this split of --data (default: all)")
-    p.add_argument("--pool-split", default=None, help="when --pool is a ccneg dataset: draw only from this split")
+    p.add_argument("--pool-split", default=None,
+                   help="when --pool is a ccneg dataset: draw only from this split (default when --pool is --data: "
+                        "each sample's own split)")
     p.add_argument("--out", default=None, help="output folder (default DATA/distractors)")
     p.add_argument("--cache-dir", default=None, help="feature cache (default OUT/cache)")
     p.add_argument("--device", default="auto")

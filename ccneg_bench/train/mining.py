@@ -21,7 +21,9 @@ Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says other
 * ``manifest.json``: model, pool, k, counts and timings.
 
 Rows already assigned by an earlier run and not mined now are kept (mine the train split
-against one pool and the eval split against another, into the same folder).
+against one pool and the eval split against another, into the same folder). When the
+dataset is its own pool and no pool split is given, each split draws only from its own
+images, so no train sample gets an eval image as its distractor (or the reverse).
 """
 
 from __future__ import annotations
@@ -97,6 +99,13 @@ def open_pool(spec: str, split: str | None = None) -> Pool:
             raise ValueError(f"{path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this pool folder")
         return Pool(spec, PathImageTable(files, files, root=str(path)), [None] * len(files))
     raise ValueError(f"--pool {spec}: not a ccneg dataset folder, a .parquet of images or an image folder")
+
+
+def _same_folder(data: str, pool_spec: str) -> bool:
+    try:
+        return Path(data).resolve() == Path(pool_spec).resolve()
+    except OSError:
+        return False
 
 
 def _split_files(folder: Path, split: str | None) -> list[Path]:
@@ -209,6 +218,15 @@ def mine_distractors(
     started = time.perf_counter()
     if k < 1:
         raise ValueError("--k must be at least 1")
+    if pool_split is None and _same_folder(data, pool_spec):
+        # the dataset is its own pool: never let a train sample take an eval image, or vice versa
+        if split is None:
+            splits = sorted({s for s in read_dataset_table(Path(data), ("id", "split")).column("split").to_pylist() if s})
+            manifests = [mine_distractors(data, pool_spec, model, pretrained, k, s, s, out, cache_dir, device,
+                                          batch_size, workers, progress) for s in splits]
+            return {"per_split": manifests, "mined": sum(m["mined"] for m in manifests), "k": k,
+                    "seconds": round(time.perf_counter() - started, 3)}
+        pool_split = split
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     folder = Path(out) if out else Path(data) / DISTRACTOR_DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -132,3 +132,16 @@ def test_mine_distractors_command_line(dataset, tiny_model, capsys):
     assert main(["mine-distractors", "--data", str(dataset), "--pool", str(dataset / "nothing"),
                  "--model", f"open_clip:{config}", "--pretrained", str(weights)]) == 2
     assert "--pool" in capsys.readouterr().err
+
+
+def test_self_pool_keeps_splits_apart_by_default(dataset, tiny_model):
+    config, weights = tiny_model
+    manifest = mine_distractors(str(dataset), str(dataset), model=f"open_clip:{config}", pretrained=str(weights), k=3,
+                                device="cpu", workers=0, progress=False)
+    assert manifest["mined"] == 30 and [m["pool_split"] for m in manifest["per_split"]] == ["eval", "train"]
+    split_of = {}
+    for split in ("train", "eval"):
+        for i in pq.read_table(dataset / "data" / f"{split}-00000-of-00001.parquet", columns=["id"]).column(0).to_pylist():
+            split_of[i] = split
+    for row in pq.read_table(dataset / "distractors" / "assignments.parquet").to_pylist():
+        assert row["distractor_ids"] and {split_of[d] for d in row["distractor_ids"]} == {split_of[row["id"]]}

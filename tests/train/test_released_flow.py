@@ -1,0 +1,31 @@
+"""The path a user with the released CC-Neg files takes: import, mine, train, score the export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from ccneg_bench.train.cli import main
+from tests.helpers.data import write_released_folder
+from tests.train.conftest import REPO, child_env
+
+
+def test_released_files_to_a_conclip_export(tiny_model, tmp_path, capsys):
+    released = write_released_folder(tmp_path / "released", n=30)
+    dataset = tmp_path / "ccneg"
+    proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "import-official", str(released), "--out",
+                           str(dataset), "--no-progress"], capture_output=True, text=True, env=child_env(), cwd=REPO,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config, weights = tiny_model
+    model = ["--model", f"open_clip:{config}", "--pretrained", str(weights), "--device", "cpu", "--workers", "0"]
+    assert main(["mine-distractors", "--data", str(dataset), "--pool", str(dataset), *model]) == 0
+    capsys.readouterr()
+    assert main(["--data", str(dataset), "--out", str(tmp_path / "run"), "--batch-size", "8", "--max-steps", "2",
+                 "--eval-tasks", "ccneg,ccneg-balanced", *model]) == 0
+    printed = capsys.readouterr().out
+    assert "eval ccneg: accuracy=" in printed and "eval ccneg-balanced: accuracy=" in printed
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["rows"] == 25 and run["summary"]["steps"] == 2  # the release's split: 25 train, 5 eval
+    assert (tmp_path / "run" / "export" / "open_clip_model.safetensors").is_file()
