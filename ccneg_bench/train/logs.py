@@ -70,7 +70,7 @@ class RunLogger:
             try:
                 import wandb as wandb_module
             except ImportError as err:
-                raise ValueError("--wandb needs the wandb package: pip install wandb") from err
+                raise ValueError("--wandb needs the wandb package: pip install 'ccneg[wandb]'") from err
             self._wandb = wandb_module.init(project=wandb_project, config=config or {}, dir=str(out_dir))
 
     def log(self, record: dict[str, Any]) -> None:

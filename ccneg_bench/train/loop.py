@@ -428,7 +428,7 @@ def _check_optional_packages(cfg: TrainConfig) -> None:
     import importlib.util
 
     if cfg.wandb and importlib.util.find_spec("wandb") is None:
-        raise ValueError("--wandb needs the wandb package: pip install wandb")
+        raise ValueError("--wandb needs the wandb package: pip install 'ccneg[wandb]'")
     if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError("--tensorboard needs the tensorboard package: pip install 'ccneg[train]'")
 

@@ -194,3 +194,18 @@ def test_push_to_hub_uploads_the_export_and_keeps_the_token_out(trained, tmp_pat
     assert "hf_test_secret_token" not in proc.stdout + proc.stderr
     for path in (tmp_path / "exp").iterdir():
         assert b"hf_test_secret_token" not in path.read_bytes()
+
+
+def test_wandb_logging_offline(tiny_model, train_data, tmp_path):
+    pytest.importorskip("wandb")
+    out = tmp_path / "run"
+    env = child_env()
+    env.update({"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "ccneg_bench.train.cli",
+         *train_command(tiny_model, train_data, out, "--batch-size", "8", "--max-steps", "2", "--wandb")],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
