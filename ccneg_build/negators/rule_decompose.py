@@ -20,6 +20,7 @@ from ccneg_build.negators.rule_verbs import (
     NOUN_POS,
     SUBJECT_DEPS,
     VERB_POS,
+    adjective_in_disguise,
     glued_to_bare_noun,
     negation_site,
     negative_noun_phrase,
@@ -202,6 +203,8 @@ def _subject_token(root: Token) -> Token | None:
             token = next((c for c in root.children if c.dep_ in _SUBJECT_DEPS), None)
         if token is None or token.dep_ == "expl":  # "there is a playground": the playground
             token = next((c for c in root.rights if c.dep_ == "attr"), token)
+        if token is None and root.i == 0 and adjective_in_disguise(root):
+            token = next((c for c in root.rights if c.dep_ == "dobj"), None)  # "mounted police"
     elif root.pos_ == "ADP":
         token = next((c for c in root.children if c.dep_ == "pobj"), None)
     if token is None:
@@ -395,6 +398,13 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
         start, end = _clause_start(verb), verb.right_edge.i + 1
     if end <= noun.i:
         return None
+    if site.tag_ == "VBG" and site.dep_ == "pcomp" and site.head.pos_ == "ADP" and site.head.i == start:
+        # "use it for filling any contours": "for not filling" reads badly, so the whole
+        # phrase is negated with its preposition ("use it, not for filling any contours");
+        # "a way, not of doing" and "not without taking" are not English, so those go
+        if site.head.lower_ in SKIPPED_PREPOSITIONS or site.head.lower_ == "without":
+            return None
+        return Candidate("noun_prep", text, predicate, start, -1, (start, end))
     return Candidate("verbal", text, predicate, verb.i, site.i, (start, end))
 
 

@@ -22,7 +22,7 @@ Lemmatizer = Callable[[Token], str]
 _SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
 _ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
 _REPEATED_COMMAS = re.compile(r",(?:\s*,)+")
-_COMMA_BEFORE_STOP = re.compile(r"\s*[,;:](\s*[.!?]+)(?=\s|$)")
+_COMMA_BEFORE_STOP = re.compile(r"\s*(?:[,;:]|--)(\s*[.!?]+)(?=\s|$)")
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:]|(?:and|or|&)\s)+", re.IGNORECASE)
 _TRAILING_JUNK = re.compile(r"(?:[\s,;:&-]|\s(?:and|or|but))+$", re.IGNORECASE)
 _CONJUNCTION_BEFORE_STOP = re.compile(r"\s+(?:and|or|but|&)(\s*[.!?]+)$", re.IGNORECASE)
@@ -32,6 +32,11 @@ _SURFACE_ATTRS = [IDX, LENGTH, SPACY]
 _DO_SUPPORT = {"VBZ": "does", "VBD": "did", "VBP": "do"}
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
 _FINITE_AUX_TAGS = frozenset(("MD", "VBZ", "VBP", "VBD"))
+#: Marks after which a phrase needs no comma of its own ("the skirted table -- not in fabric").
+_OPENING_PUNCTUATION = frozenset(("--", "-", "\u2013", "\u2014", ":", ";", ","))
+#: Tags of a noun that takes "does" ("little girl does not speak"), unlike "soldiers".
+_SINGULAR_NOUN_TAGS = frozenset(("NN", "NNP"))
+_PLURAL_DETERMINERS = frozenset("these those many several both few all".split())
 
 
 def is_spaced_style(caption: str) -> bool:
@@ -95,7 +100,7 @@ def tidy(text: str, spaced: bool) -> str:
     """Collapse the seams an edit leaves: double spaces, doubled or dangling commas."""
     text = _SPACES.sub(" ", text).strip()
     text = _REPEATED_COMMAS.sub(",", text)
-    text = _COMMA_BEFORE_STOP.sub(r"\1", text)  # "raisins good for heart : ." -> "... heart ."
+    text = _COMMA_BEFORE_STOP.sub(r"\1", text)  # "heart : ." -> "heart .", "table -- ." -> "table ."
     text = _LEADING_JUNK.sub("", text)
     text = _TRAILING_JUNK.sub("", text)
     text = _CONJUNCTION_BEFORE_STOP.sub(r"\1", text)  # "the chicken and ." -> "the chicken ."
@@ -139,6 +144,9 @@ def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
     before = doc[start - 1] if start > 0 else None
     if before is not None and before.dep_ == "advmod" and start <= before.head.i < candidate.remove[1]:
         edit.insert_before(start, "not ")  # "currently not under construction"
+        return
+    if before is not None and before.text in _OPENING_PUNCTUATION:
+        edit.insert_before(start, "not ")  # "the skirted table -- not in fabric", never "-- , not"
         return
     edit.insert_before(start, ", not ")
     end = candidate.remove[1]
@@ -199,11 +207,40 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
         edit.texts[verb.i] = verb.text + " not"
     elif tag in ("VBZ", "VBP") or (tag == "VBD" and has_subject and not _participle_after_comma(verb)):
         base = present_base(word) if tag == "VBZ" else word if tag == "VBP" else lemmatize(verb)
-        _do_support(edit, verb, _DO_SUPPORT[tag], base)  # "does not make"
+        helper = "does" if tag == "VBP" and _singular_noun_subject(verb) else _DO_SUPPORT[tag]
+        _do_support(edit, verb, helper, base)  # "does not make", "little girl does not speak"
+    elif _past_after_adverb(verb):
+        _do_support(edit, verb, "did", lemmatize(verb))  # "the bar did not officially open"
     elif tag == "VB" and verb.dep_ == "ROOT":
-        edit.insert_before(verb.i, "do not ")  # "do not keep an eye out", "the dentist do not drill"
+        helper = "does" if _singular_noun_subject(verb) else "do"
+        edit.insert_before(verb.i, f"{helper} not ")  # "do not keep an eye out", "the dentist does not drill"
     else:
         edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"
+
+
+def _singular_noun_subject(verb: Token) -> bool:
+    """A singular noun subject of its own ("little girl speak"): "does", not "do"."""
+    subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+    if subject is None or subject.tag_ not in _SINGULAR_NOUN_TAGS:
+        return False
+    for token in subject.subtree:
+        if token.dep_ in ("cc", "conj") or (token.dep_ == "det" and token.lower_ in _PLURAL_DETERMINERS):
+            return False  # "actor and theatre actor attend", "these fish take"
+    return True
+
+
+def _past_after_adverb(verb: Token) -> bool:
+    """ "the first bar officially opened on sunday": a past tense the tagger called a participle.
+
+    A main verb with a subject of its own, no auxiliary and an adverb right before it is
+    a finite past ("did not officially open"), not an adjectival participle.
+    """
+    if verb.tag_ != "VBN" or verb.dep_ != "ROOT" or verb.i < 2:
+        return False
+    before = verb.doc[verb.i - 1]
+    if before.dep_ != "advmod" or before.head.i != verb.i or before.lower_ in FRAMING_ADVERBS:
+        return False
+    return any(c.dep_ == "nsubj" for c in verb.lefts)
 
 
 def present_base(word: str) -> str:

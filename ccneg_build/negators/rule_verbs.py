@@ -129,11 +129,26 @@ def adjective_in_disguise(verb: Token) -> bool:
     clauses carry determiners ("the couple appeared happy", "a man held a cup").
     """
     doc = verb.doc
-    if verb.i == 0 or verb.i + 1 >= len(doc):
+    if verb.i + 1 >= len(doc):
         return False
     if any(c.dep_ in ("aux", "auxpass") for c in verb.lefts):
         return False
+    if verb.i == 0:
+        return _opens_bare_noun_phrase(verb)
     before, after = doc[verb.i - 1], doc[verb.i + 1]
     if before.pos_ not in ("NOUN", "PROPN", "ADJ") or after.pos_ not in ("NOUN", "PROPN", "ADJ"):
         return False
     return not any(c.dep_ in ("det", "poss") for c in before.lefts)
+
+
+def _opens_bare_noun_phrase(verb: Token) -> bool:
+    """ "mounted police during a demonstration": a caption-initial participle before a bare noun.
+
+    With no subject and its "object" right after it without a determiner, the past form
+    describes that noun ("mounted police", "painted walls"); negating it as a verb would
+    write "not mounted police".
+    """
+    if any(c.dep_ in SUBJECT_DEPS for c in verb.children):
+        return False
+    after = verb.doc[verb.i + 1]
+    return after.dep_ == "dobj" and after.head.i == verb.i and after.pos_ in NOUN_POS

@@ -459,7 +459,8 @@ CC3M_CASES = (
         subject='politician',
         relations=(('actor', 'to'), ('businessperson', 'divorcing')),
         chosen='businessperson',
-        negated='politician got married to actor after not divorcing businessperson .',
+        # a gerund after a preposition is negated with it, not as "after not divorcing"
+        negated='politician got married to actor , not after divorcing businessperson .',
         exclusion='politician got married to actor .',
     ),
     RuleCase(
@@ -565,6 +566,78 @@ CC3M_CASES = (
         chosen='beer',
         negated='a bottle without beer ready to be reviewed .',
         exclusion='a bottle ready to be reviewed .',
+    ),
+    RuleCase(
+        caption='mounted police during a demonstration',
+        subject='police',
+        relations=(('demonstration', 'during a'),),
+        chosen='demonstration',
+        # a caption-initial participle before a bare noun describes it; it is not the verb
+        negated='mounted police , not during a demonstration',
+        exclusion='mounted police',
+    ),
+    RuleCase(
+        caption='little girl speak on the phone',
+        subject='little girl',
+        relations=(('phone', 'on the'),),
+        chosen='phone',
+        # a singular noun subject takes "does", even when the caption says "speak"
+        negated='little girl does not speak on the phone',
+        exclusion='little girl speak',
+    ),
+    RuleCase(
+        caption='gender reveal shower invite idea .',
+        subject='gender',
+        relations=(('shower invite idea', 'reveal'),),
+        chosen='shower invite idea',
+        # agreement with the singular subject, for a base form too
+        negated='gender does not reveal shower invite idea .',
+        exclusion='gender .',
+    ),
+    RuleCase(
+        caption='the first bar officially opened on sunday after a soft opening .',
+        subject='first bar',
+        relations=(('sunday', 'on'), ('soft opening', 'after a')),
+        chosen='sunday',
+        # a past tense tagged as a participle: do-support goes before the adverb
+        negated='the first bar did not officially open on sunday after a soft opening .',
+        exclusion='the first bar officially opened after a soft opening .',
+    ),
+    RuleCase(
+        caption='the skirted table -- in fabric .',
+        subject='skirted table',
+        relations=(('fabric', 'in'),),
+        chosen='fabric',
+        # no comma right after a dash; the exclusion drops the dangling dash
+        negated='the skirted table -- not in fabric .',
+        exclusion='the skirted table .',
+    ),
+    RuleCase(
+        caption='repeating map - for easy making seamless pattern use it for filling any contours',
+        subject='repeating map - for easy making seamless pattern',
+        relations=(('contours', 'filling'),),
+        chosen='contours',
+        # a gerund after a preposition: "not for filling", never "for not filling"
+        negated='repeating map - for easy making seamless pattern use it , not for filling any contours',
+        exclusion='repeating map - for easy making seamless pattern use it',
+    ),
+    RuleCase(
+        caption="it 's impressive how these fish take better care of their offspring than some people ...",
+        subject='it',
+        relations=(('better care', 'take'),),
+        chosen='better care',
+        # "these" makes the subject plural: "do" stays
+        negated="it 's impressive how these fish do not take better care of their offspring than some people ...",
+        exclusion="it 's impressive ...",
+    ),
+    RuleCase(
+        caption='actor and theatre actor attend opening night performance .',
+        subject='actor and theatre actor',
+        relations=(('opening night performance', 'attend'),),
+        chosen='opening night performance',
+        # a listed subject is plural: "do" stays
+        negated='actor and theatre actor do not attend opening night performance .',
+        exclusion='actor and theatre actor .',
     ),
 )
 
