@@ -122,8 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return report_main(argv[1:])
     args = build_parser().parse_args(argv)
-    from ccneg_bench.evaluation import evaluate
-    from ccneg_bench.datasets import load_eval_dataset
+    try:
+        from ccneg_bench.evaluation import evaluate
+        from ccneg_bench.datasets import load_eval_dataset
+    except ModuleNotFoundError as err:  # the data-generation install has no torch
+        print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
+        return 2
 
     try:
         options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}

@@ -226,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"ccneg-train: error: {err}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:  # the data-generation install has no torch
+        if err.name and err.name.split(".")[0] in {"torch", "torchvision", "open_clip", "safetensors", "numpy"}:
+            print(f"ccneg-train: error: needs the '{err.name}' package: pip install 'ccneg[train]'", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
