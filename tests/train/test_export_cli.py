@@ -173,7 +173,8 @@ def test_push_to_hub_uploads_the_export_and_keeps_the_token_out(trained, tmp_pat
     hub = _FakeHub()
     try:
         env = child_env()
-        env.pop("HF_HUB_OFFLINE", None)
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # huggingface_hub honours both
+            env.pop(name, None)
         env.update({"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_secret_token"})
         proc = subprocess.run(
             [sys.executable, "-m", "ccneg_bench.train.cli", "export", "--checkpoint", "latest", "--run", str(out),
