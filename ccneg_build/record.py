@@ -20,15 +20,8 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1"
 
-#: The values ``negation_cue`` may take: the word that carries the added negation.
-NEGATION_CUES = ("not", "no", "without", "never")
-
-#: The values ``negation_type`` may take (see docs/format.md for examples).
-#: - ``relation``: a prepositional link negated with "not" ("a flag, not on a dome")
-#: - ``without``:  the object is excluded with "without" ("a person on skis without snow")
-#: - ``absence``:  the object is quantified away with "no" ("a meteor with no clouds")
-#: - ``verbal``:   the verb linking subject and object is negated ("does not make her way")
-NEGATION_TYPES = ("relation", "without", "absence", "verbal")
+# The values of ``negation_cue`` and ``negation_type`` belong to the negation lexicon.
+from ccneg_build.lexicon import NEGATION_CUES, NEGATION_TYPES  # noqa: E402  (re-exported)
 
 #: Hugging Face ``datasets.Image`` storage layout (bytes and/or path).
 IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])

@@ -19,7 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from ccneg_build.record import NEGATION_CUES, NEGATION_TYPES, Negation, Rejection, SourceRow
+from ccneg_build.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
+from ccneg_build.record import Negation, Rejection, SourceRow
 
 #: Captions longer than this are rejected when read (CC3M captions stay under ~400).
 MAX_CAPTION_CHARS = 1000
@@ -76,10 +77,8 @@ REASONS: dict[str, str] = {
     "commentary": "an output contains instructions, labels or commentary instead of a caption",
 }
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # letters and digits of any script
 #: Unicode category Cc (C0 controls, DEL, C1 controls) except tab, plus the replacement character.
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ufffd]")
-_NEGATION_WORDS = frozenset({"not", "no", "without", "never", "cannot", "nor", "none", "nothing", "nobody"})
 _PREPOSITIONS = frozenset(
     "about above across after against along amid among around as at atop before behind below "
     "beneath beside besides between beyond by down during for from in inside into like near "
@@ -90,8 +89,6 @@ _AUXILIARIES = frozenset(
     "do does did is are was were am be been being has have had can could will would shall "
     "should may might must".split()
 )
-#: Words a finished caption does not end with (unless the caption itself does).
-_DANGLING = frozenset("and or but of with the a an to in on at for by from into onto".split())
 _ARTICLES = frozenset({"a", "an", "the"})
 #: A sentence cut after a colon, comma or semicolon ("raisins good for heart : .").
 _CUT_PUNCTUATION = re.compile(r"[:;,]\s*[.!?]?\s*$")
@@ -126,7 +123,7 @@ def words(text: str) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     """Cached :func:`words`: the filter looks at the same few strings many times per row."""
-    return tuple(_WORD.findall(text.lower().replace("\u2019", "'")))
+    return tuple(word_tokens(text))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -134,27 +131,21 @@ def _negation_tokens(text: str) -> tuple[str, ...]:
     return tuple(t for t in _tokens(text) if is_negation_word(t))
 
 
-def is_negation_word(token: str) -> bool:
-    return token in _NEGATION_WORDS or (token.endswith("n't") and len(token) > 3)
-
-
-def cue_of(token: str) -> str:
-    """Map a negation token to its cue in :data:`NEGATION_CUES` ("doesn't" -> "not")."""
-    if token in ("no", "none", "nothing", "nobody"):
-        return "no"
-    if token in ("without", "never"):
-        return token
-    return "not"
-
-
 def phrase_count(phrase: str, text: str) -> int:
     """How often ``phrase`` occurs in ``text`` as whole words, case-insensitively."""
-    target = _tokens(phrase)
-    if not target:
+    return count_tokens(_tokens(phrase), _tokens(text))
+
+
+def count_tokens(phrase: Sequence[str], text: Sequence[str]) -> int:
+    """Whole-word occurrences of the token list ``phrase`` in the token list ``text``."""
+    n = len(phrase)
+    if n == 0:
         return 0
-    tokens = _tokens(text)
-    n = len(target)
-    return sum(1 for i in range(len(tokens) - n + 1) if tokens[i : i + n] == target)
+    phrase = list(phrase)
+    first = phrase[0]
+    if n == 1:
+        return list(text).count(first)
+    return sum(1 for i, word in enumerate(text) if word == first and list(text[i : i + n]) == phrase)
 
 
 def _normalised(text: str) -> str:
@@ -351,7 +342,7 @@ def _grammar_problem(caption: str, negated: str, exclusion: str) -> tuple[str, s
     caption_cut = _CUT_PUNCTUATION.search(caption)
     for text, name in ((exclusion, "exclusion caption"), (negated, "negated caption")):
         tokens = _tokens(text)
-        if tokens and tokens[-1] in _DANGLING and tokens[-1] != last_of_caption:
+        if tokens and tokens[-1] in DANGLING_END_WORDS and tokens[-1] != last_of_caption:
             return "dangling_end", f"{name} ends with {tokens[-1]!r}: {text[-60:]!r}"
         if _CUT_PUNCTUATION.search(text) and not caption_cut:
             return "dangling_end", f"{name} ends with a colon, comma or semicolon: {text[-60:]!r}"

@@ -10,21 +10,13 @@ to e2, so cos(I, c) is 1 or 0.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 import torch
 
 from ccneg_bench.models.base import ModelAdapter
 
-#: words counted as negation cues (lower-case, whole words; "n't" contractions included)
-NEGATION_WORDS = ("no", "not", "without", "never", "none", "nobody", "nothing", "neither", "nor")
-_PATTERN = re.compile(r"\b(?:" + "|".join(NEGATION_WORDS) + r")\b|n't\b", re.IGNORECASE)
-
-
-def has_negation(text: str) -> bool:
-    """True when ``text`` holds a negation word (whole word, case-insensitive)."""
-    return bool(_PATTERN.search(text or ""))
+from ccneg_build.lexicon import NEGATION_WORDS, has_negation
 
 
 class _ConstantPixels:
@@ -47,7 +39,7 @@ class NegationWordsBaseline(ModelAdapter):
         return _ConstantPixels()
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "text", "name": "negation-words", "words": list(NEGATION_WORDS)}
+        return {"kind": "text", "name": "negation-words", "words": sorted(NEGATION_WORDS) + ["*n't"]}
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         features = torch.zeros(pixels.shape[0], 2)

@@ -32,7 +32,7 @@ from ccneg_build.record import (
     SourceRow,
 )
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import words
+from ccneg_build.verify import check_caption, count_tokens, words
 
 #: Pipeline components the rule negator runs; benchmarks parse with exactly these.
 RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
@@ -40,16 +40,10 @@ RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
 #: negate are lemmatised one token at a time, on demand).
 RULE_DISABLED = ("ner", "lemmatizer", "senter")
 
-#: Captions longer than this are rejected before parsing (the filter's limit is lower;
-#: this only protects the parser from pathological rows).
-MAX_PARSE_CHARS = 5000
-
 DEFAULT_BATCH_SIZE = 256
 
 #: Reason codes this backend returns (all at stage "negate" or "decompose").
 REJECTION_REASONS = {
-    "empty_caption": "the caption is missing or blank",
-    "caption_too_long": f"the caption is longer than {MAX_PARSE_CHARS} characters",
     "parse_failed": "spaCy could not parse the caption",
     "no_subject": "the parse has no root to take a subject from",
     "no_relation": "the caption has no object-predicate pair the rules can negate",
@@ -154,15 +148,11 @@ class RuleNegator:
     def _reject_before_parsing(self, row: SourceRow) -> Rejection | None:
         if row.error:
             return Rejection(row.error, row.error_detail or "", stage="read", generator=self.generator)
-        caption = row.caption
-        if caption is None or not caption.strip():
-            return Rejection("empty_caption", "the caption is empty", generator=self.generator)
-        if len(caption) > MAX_PARSE_CHARS:
-            return Rejection(
-                "caption_too_long",
-                f"{len(caption)} characters (the rule backend parses at most {MAX_PARSE_CHARS})",
-                generator=self.generator,
-            )
+        # Readers already apply these checks; a row handed over directly gets the same ones,
+        # which also keep pathological text away from the parser.
+        problem = check_caption(row.caption)
+        if problem is not None:
+            return Rejection(*problem, generator=self.generator)
         return None
 
     def _negate_parsed(self, row: SourceRow, doc: Doc | None) -> Negation | Rejection:
@@ -248,15 +238,4 @@ def _removes_object(caption: list[str], exclusion: list[str], obj: list[str]) ->
         return False
     if exclusion[-1] in DANGLING_END_WORDS and exclusion[-1] != caption[-1]:
         return False
-    return _count(obj, exclusion) < _count(obj, caption)
-
-
-def _count(phrase: list[str], text: list[str]) -> int:
-    """Whole-word occurrences of ``phrase`` in ``text`` (as the shared filter counts them)."""
-    n = len(phrase)
-    if n == 0:
-        return 0
-    first = phrase[0]
-    if n == 1 or first not in text:
-        return text.count(first)
-    return sum(1 for i, word in enumerate(text) if word == first and text[i : i + n] == phrase)
+    return count_tokens(obj, exclusion) < count_tokens(obj, caption)

@@ -75,10 +75,8 @@ IDIOMS = frozenset(
 )
 
 #: Words a finished caption does not end with: an exclusion that would end with one of
-#: them ("it may be a rainy morning here but") is not offered.
-DANGLING_END_WORDS = frozenset(
-    "and or but of with the a an to in on at for by from into onto that which who while as".split()
-)
+#: them ("it may be a rainy morning here but") is not offered. Defined with the lexicon.
+from ccneg_build.lexicon import DANGLING_END_WORDS  # noqa: E402,F401  (re-exported)
 
 #: Verbs (base forms) whose "with" belongs to the verb ("dealing with", "covered with
 #: snow"): they are negated as verbs, because "without" would change their meaning.
