@@ -112,10 +112,6 @@ class TrainRows:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def fingerprint_parts(self) -> list[str]:
-        """What identifies these rows for feature caching (ids in order)."""
-        return self.ids
-
 
 def _read_distractors(data_dir: Path, distractor_dir: Path | None) -> tuple[dict[str, str], pa.Table]:
     folder = Path(distractor_dir) if distractor_dir else Path(data_dir) / DISTRACTOR_DIR

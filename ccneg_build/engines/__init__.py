@@ -13,7 +13,7 @@ import datetime as _dt
 import importlib
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +40,6 @@ class BuildReport:
     manifest: dict[str, Any]
     shards_total: int = 0
     shards_resumed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def open_input(config: BuildConfig) -> Source:

@@ -95,8 +95,8 @@ class ImageOptions:
 
 
 
-#: ``BuildConfig.options`` key -> ImageOptions field. Keys in RUNTIME_IMAGE_OPTIONS only change
-#: speed and are listed in ``config.RUNTIME_OPTIONS`` (not part of the resume check).
+#: ``BuildConfig.options`` key -> ImageOptions field. The keys that only change speed are listed
+#: in ``config.RUNTIME_OPTIONS`` (not part of the resume check).
 CONFIG_KEYS = {
     "image_size": "resize_shorter",
     "image_format": "encode",
@@ -108,7 +108,6 @@ CONFIG_KEYS = {
     "image_timeout": "timeout_s",
     "image_retries": "retries",
 }
-RUNTIME_IMAGE_OPTIONS = ("image_concurrency", "image_per_host", "image_timeout", "image_retries")
 
 
 def options_from_config(config_options: dict[str, Any]) -> ImageOptions:

@@ -8,11 +8,10 @@ stages), ``options`` (the command-line flags), ``factory`` (config -> negator).
 """
 
 from ccneg_build.negators.llm.factory import BACKENDS, GeminiNegator, OpenAINegator, create_llm_negator
-from ccneg_build.negators.llm.options import LLM_BACKENDS, LLMOptions, llm_flags
+from ccneg_build.negators.llm.options import LLMOptions, llm_flags
 
 __all__ = [
     "BACKENDS",
-    "LLM_BACKENDS",
     "GeminiNegator",
     "LLMOptions",
     "OpenAINegator",

@@ -16,7 +16,6 @@ from ccneg_build.negators.llm.prompts import DEFAULT_PROMPT_VERSION
 #: schema attached (llama.cpp's server turns it into a grammar), or free text.
 RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "json_object_schema", "text")
 
-LLM_BACKENDS = ("openai", "gemini")
 FALLBACKS = ("none", "rule")
 
 
