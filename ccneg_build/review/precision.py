@@ -41,7 +41,10 @@ def wilson_interval(ok: int, n: int, z: float = Z95) -> tuple[float, float] | No
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes an end is exactly 0 or 1 (the float formula leaves ~1e-17)
+    low = 0.0 if ok == 0 else max(0.0, centre - half)
+    high = 1.0 if ok == n else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass
