@@ -34,8 +34,8 @@ def inserted_segments(caption: str | None, negated: str | None) -> list[tuple[st
     inserted: set[int] = set()
     matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
     for tag, _a0, _a1, b0, b1 in matcher.get_opcodes():
-        if tag in ("insert", "replace"):
-            inserted.update(word_positions[b0:b1])
+        if tag in ("insert", "replace"):  # words only: a lone comma is not what the eye should find
+            inserted.update(p for p, key in zip(word_positions[b0:b1], new_words[b0:b1]) if key)
     segments: list[tuple[str, bool]] = []
     for i, piece in enumerate(pieces):
         flag = i in inserted

@@ -87,6 +87,8 @@ class DetectorScorer:
         self.model.to(device).eval()
         self.device = device
         self.revision = revision
+        text_config = getattr(self.model.config, "text_config", None)
+        self.max_text_length = int(getattr(text_config, "max_position_embeddings", 16))
 
     @property
     def identity(self) -> str:
@@ -97,7 +99,9 @@ class DetectorScorer:
         import torch
 
         texts = [[PROMPT.format(o)] for o in objects]
-        inputs = self.processor(text=texts, images=list(images), return_tensors="pt", truncation=True)
+        # one query per image, padded to the text tower's length (the processor stacks per-image encodings)
+        inputs = self.processor(text=texts, images=list(images), return_tensors="pt", truncation=True,
+                                padding="max_length", max_length=self.max_text_length)
         inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
         with torch.no_grad():
             logits = self.model(**inputs).logits  # (images, boxes, queries): one query per image
