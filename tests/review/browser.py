@@ -71,5 +71,7 @@ def screenshot(driver, name: str, fallback: Path) -> Path:
     folder = Path(os.environ.get("CCNEG_SCREENSHOT_DIR") or fallback)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(900, min(int(height), 2400)))  # the whole page, up to a limit
     assert driver.save_screenshot(str(path)), f"no screenshot written to {path}"
     return path
