@@ -68,7 +68,7 @@ examples:
   GEMINI_API_KEY=... ccneg-build --backend gemini --rpm 60 --out gemini-neg
   OPENAI_API_KEY=... ccneg-build --backend openai --model gpt-4o-mini --price-in 0.15 --price-out 0.6 --out openai-neg
   ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg
-  ccneg-build captions.tsv --images download --verify-visual hf-detector:google/owlv2-base-patch16 --out checked-neg
+  ccneg-build captions.tsv --images download --verify-visual hf-detector:google/owlv2-base-patch16-ensemble --out checked-neg
   ccneg-build review checked-neg                   # a page to judge 50 sampled rows by hand"""
 
 
