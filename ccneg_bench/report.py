@@ -212,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="result JSON files or folders holding them")
     parser.add_argument("--output", default="report", metavar="DIR", help="output folder (default: report)")
+    parser.add_argument("--html", action="store_true",
+                        help="also write DIR/report.html: one self-contained page with the plots and the hardest "
+                             "examples of every result saved with --save-predictions (images inline)")
     args = parser.parse_args(argv)
     try:
         written = build_report(args.results, args.output)
@@ -221,4 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{written['results']} results -> {written['csv']}, {written['markdown']}"
           + (", " + ", ".join(written["plots"]) if written["plots"] else ""))
     print(Path(written["markdown"]).read_text(encoding="utf-8"))
+    if args.html:
+        from ccneg_bench.report_html import write_html_report
+
+        print(f"page: {write_html_report(args.results, written, args.output)}")
     return 0

@@ -117,6 +117,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         "split by a hash of the row id (id lists in `splits/`).\n"
         + (f"- split: {manifest['split_rule']} (id lists in `splits/`)\n" if manifest.get("split_rule") else "")
         + _images_line(manifest)
+        + _visual_line(manifest)
         + "- `manifest.json` holds the full settings, versions, counts and timings.\n",
         "## Licence\n\n" + LICENCE_NOTE + "\n",
         "## Citation\n\n```bibtex\n" + CITATION + "\n```\n",
@@ -138,6 +139,25 @@ def _images_line(manifest: dict[str, Any]) -> str:
             + (f", resized to a shorter side of {size} px" if size else "")
             + "; servers' `X-Robots-Tag: noai` opt-outs "
             + ("ignored" if options.get("ignore_optouts") else "honoured") + "; `image_sha256` is the stored bytes' hash\n")
+
+
+def _visual_line(manifest: dict[str, Any]) -> str:
+    """How ``--verify-visual`` checked that the negated object is in the image."""
+    options = manifest.get("settings", {}).get("options", {})
+    if not options.get("verify_visual"):
+        return ""
+    from ccneg_build.visual.options import options_from_config
+
+    visual = options_from_config(options)
+    assert visual is not None
+    counts = manifest["counts"]
+    how = ("the best box score of an open-vocabulary detector" if visual.is_detector
+           else "the probability a CLIP-like model gives the object among other objects of this dataset")
+    rejected = manifest.get("reject_reasons", {}).get("object_not_visible", 0)
+    return (f"- visual check: `{visual.label}`, {how}; rows scoring under {visual.effective_threshold:g} "
+            f"were rejected as `object_not_visible` ({rejected} rows; "
+            f"{counts.get('visual_scored', 0) + counts.get('visual_cache_hits', 0)} scored); "
+            "`visual_score` holds each kept row's score\n")
 
 
 def _statistics(manifest: dict[str, Any]) -> str:

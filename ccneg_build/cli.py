@@ -27,11 +27,14 @@ from ccneg_build import __version__
 from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, ConfigError, EvalSize
 from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
+from ccneg_build.visual.options import visual_flags
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = llm_flags()
 #: (flags, argparse keyword arguments) of image options (``--images download``).
 IMAGE_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = image_flags()
+#: (flags, argparse keyword arguments) of the visual check (``--verify-visual``).
+VISUAL_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = visual_flags()
 #: subcommand -> (one-line help, "module:function(argv) -> int")
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
@@ -39,6 +42,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                         "ccneg_build.official:import_command"),
     "export-official": ("write a ccneg dataset in the released CC-Neg layout", "ccneg_build.official:export_command"),
     "push": ("validate a built folder and upload it to the Hugging Face Hub", "ccneg_build.hub:main"),
+    "review": ("write an HTML page to judge sampled rows; with --judgments, the precision they give",
+               "ccneg_build.review.command:main"),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -62,7 +67,9 @@ examples:
   ccneg-build hf:ORG/NAME:train --limit 10000 --out hf-neg
   GEMINI_API_KEY=... ccneg-build --backend gemini --rpm 60 --out gemini-neg
   OPENAI_API_KEY=... ccneg-build --backend openai --model gpt-4o-mini --price-in 0.15 --price-out 0.6 --out openai-neg
-  ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg"""
+  ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg
+  ccneg-build captions.tsv --images download --verify-visual hf-detector:google/owlv2-base-patch16-ensemble --out checked-neg
+  ccneg-build review checked-neg                   # a page to judge 50 sampled rows by hand"""
 
 
 def positive_int(text: str) -> int:
@@ -138,11 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "column: take images from --image-column")
     for flags, kwargs in IMAGE_FLAGS:
         images.add_argument(*flags, **kwargs)
+
+    visual = parser.add_argument_group("visual check (rows with images; needs the bench extra)")
+    for flags, kwargs in VISUAL_FLAGS:
+        visual.add_argument(*flags, **kwargs)
     return parser
 
 
 def _option_dests(parser: argparse.ArgumentParser) -> list[str]:
-    extra = {tuple(flags) for flags, _ in BACKEND_FLAGS + IMAGE_FLAGS}
+    extra = {tuple(flags) for flags, _ in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS}
     return [a.dest for a in parser._actions if tuple(a.option_strings) in extra]
 
 
@@ -304,6 +315,9 @@ def reasons_command(argv: Sequence[str]) -> int:
         codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
     except ImportError:
         pass
+    from ccneg_build.visual.options import VISUAL_REASONS
+
+    codes.update({code: f"(visual) {meaning}" for code, meaning in VISUAL_REASONS.items()})
     width = max(len(code) for code in codes)
     for code, meaning in codes.items():
         print(f"{code:<{width}}  {meaning}")

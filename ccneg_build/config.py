@@ -120,7 +120,7 @@ class BuildConfig:
 RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",
                              "backoff_base", "price_in", "price_out",
                              "image_concurrency", "image_per_host", "image_timeout",
-                             "image_retries"})
+                             "image_retries", "verify_visual_batch_size"})
 
 
 def fingerprint(obj: Any) -> str:

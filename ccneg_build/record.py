@@ -59,6 +59,9 @@ RECORD_SCHEMA = pa.schema(
         pa.field("generator", GENERATOR_TYPE),
         pa.field("prompt_version", pa.string()),
         pa.field("split", pa.string()),
+        # --verify-visual: the chosen object's visual score and the model that gave it, else null
+        pa.field("visual_score", pa.float64()),
+        pa.field("visual_model", pa.string()),
     ],
     metadata={"ccneg_schema_version": SCHEMA_VERSION},
 )
@@ -81,6 +84,18 @@ REJECT_SCHEMA = pa.schema(
     ],
     metadata={"ccneg_schema_version": SCHEMA_VERSION},
 )
+
+
+def conform(table: pa.Table, schema: pa.Schema = RECORD_SCHEMA) -> pa.Table:
+    """``table`` in ``schema``'s column order, with columns it lacks added as nulls.
+
+    Files written before a nullable column existed (``visual_score``, ...) stay readable.
+    """
+    if table.schema.names == schema.names:
+        return table
+    columns = [table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+               for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def make_id(source: str, source_row: int, caption: str | None) -> str:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator
 from ccneg_build.negators.registry import BackendError
-from ccneg_build.record import Negation, Rejection, SourceRow, StepStats
+from ccneg_build.record import Negation, Rejection, SourceRow, StepStats, conform
 from ccneg_build.verify import verify
 from ccneg_build.writer import (
     atomic_write_json,
@@ -231,7 +231,8 @@ class PartStore:
         return marker
 
     def read_records(self, plan: ShardPlan, columns: list[str] | None = None):  # -> pa.Table
-        return pq.read_table(self.records_path(plan), columns=columns)
+        table = pq.read_table(self.records_path(plan), columns=columns)
+        return conform(table) if columns is None else table  # parts of an older version lack new columns
 
     def read_rejects(self, plan: ShardPlan):  # -> pa.Table
         return pq.read_table(self.rejects_path(plan))

@@ -94,6 +94,8 @@ def record_row(row: SourceRow, negation: Negation, verdict: Verdict) -> dict[str
         "generator": negation.generator.as_dict(),
         "prompt_version": negation.prompt_version,
         "split": None,
+        "visual_score": None,
+        "visual_model": None,
     }
 
 

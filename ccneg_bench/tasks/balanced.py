@@ -62,6 +62,8 @@ def run_balanced(ctx: TaskContext) -> TaskOutput:
         "distractor_id": [s.distractor_id for s in samples],
         "correct_true_image": [bool(v) if g else None for v, g in zip(true_side, scored)],
         "correct_distractor_image": [bool(v) if g else None for v, g in zip(distractor_side, scored)],
+        "score_caption": [float(v) if g else None for v, g in zip(positive, scored)],
+        "score_negated": [float(v) if g else None for v, g in zip(negative, scored)],
         "distractor_score_negated": [float(v) if g else None for v, g in zip(d_negated, scored)],
         "distractor_score_caption": [float(v) if g else None for v, g in zip(d_caption, scored)],
     }

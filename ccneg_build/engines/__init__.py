@@ -24,6 +24,8 @@ from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
 from ccneg_build.runner import PartStore, ShardPlan, strip_images
 from ccneg_build.sources import Source, open_source
+from ccneg_build.visual.options import check_config as check_visual
+from ccneg_build.visual.step import VisualStep
 from ccneg_build.writer import atomic_write_text
 
 #: ``--engine`` name -> "module:function" with the signature of ``local.run_shards``.
@@ -71,6 +73,7 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
               on_start: Callable[[Source, int | None], None] | None = None) -> BuildReport:
     """Build the dataset described by ``config`` into ``config.out``; see the module doc."""
     config.validate()
+    visual = check_visual(config)  # a visual check that cannot work fails before any write
     started = time.perf_counter()
     created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     source = open_input(config)
@@ -109,6 +112,10 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         shards_seconds = time.perf_counter() - shard_started
         shards_cpu_seconds = time.process_time() - shard_cpu_started
         close_negator()
+        visual_started = time.perf_counter()
+        if visual is not None:
+            store = VisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
+        visual_seconds = time.perf_counter() - visual_started
 
         publish_started = time.perf_counter()
         published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
@@ -120,6 +127,7 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
             "shards_s": shards_seconds,
             "shards_cpu_s": shards_cpu_seconds,  # this process only: all the work when --workers 1
             "publish_s": publish_seconds,
+            **({"visual_s": visual_seconds} if visual is not None else {}),
             "rows_per_s": rows_read / shards_seconds if shards_seconds > 0 else 0.0,
         }
         manifest = build_manifest(config_settings=settings, source=source.describe(), negator=negator_facts,

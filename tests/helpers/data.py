@@ -140,3 +140,10 @@ def write_released_folder(out: Path, n: int = 30, original_root: str = "/home/so
         })
     torch.save({"image_paths": paths, "annotations": annotations}, out / "ccneg_preprocessed.pt")
     return out
+
+
+def write_image_input(path: Path, captions: list[str], size: int = 64) -> Path:
+    """A Parquet caption corpus with a generated picture per caption (``ccneg-build --images column``)."""
+    images = [{"bytes": draw_image(i, size=size), "path": f"{i:04d}.png"} for i in range(len(captions))]
+    pq.write_table(pa.table({"caption": list(captions), "image": images}), path)
+    return Path(path)

@@ -80,3 +80,28 @@ def save_tiny_hf_siglip(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def save_tiny_owlvit(folder: Path, seed: int = 0) -> Path:
+    """A tiny ``OwlViTForObjectDetection`` + ``OwlViTProcessor`` saved with ``save_pretrained``."""
+    import torch
+    from transformers import OwlViTConfig, OwlViTForObjectDetection, OwlViTImageProcessor, OwlViTProcessor
+
+    tokenizer = tiny_clip_tokenizer()
+    vocab = tokenizer.get_vocab()
+    config = OwlViTConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=64, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"]),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=32,  # the box class head compares projected text with the text width
+    )
+    torch.manual_seed(seed)
+    model = OwlViTForObjectDetection(config)
+    size = {"height": 32, "width": 32}
+    processor = OwlViTProcessor(image_processor=OwlViTImageProcessor(size=size, crop_size=size), tokenizer=tokenizer)
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

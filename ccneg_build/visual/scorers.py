@@ -1,0 +1,129 @@
+"""The two kinds of model that can say whether an object is in an image.
+
+* :class:`ChoiceScorer`: any ccneg-bench model spec (open_clip, hf CLIP/SigLIP, conclip,
+  registered kinds). Score = the softmax probability of "a photo of a {object}." among the
+  same prompt for the row's distractor objects, at CLIP's logit scale. Prompt features are
+  computed once per distinct object and reused across the dataset.
+* :class:`DetectorScorer`: ``hf-detector:ID``, an open-vocabulary detector from transformers
+  (OWL-ViT, OWLv2: ``AutoModelForZeroShotObjectDetection``). Score = the best box's
+  probability for the object's prompt; the distractors are not needed.
+
+Both take batches of decoded RGB images and run on the GPU when there is one. Their
+``identity`` changes whenever their scores could (weights, prompt, scale), and keys the
+score cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any, Sequence
+
+from ccneg_build.visual.options import LOGIT_SCALE, PROMPT, VisualOptions
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class ChoiceScorer:
+    """A CLIP-like model choosing the object among distractor objects."""
+
+    needs_distractors = True
+
+    def __init__(self, spec: str, pretrained: str | None, device: str) -> None:
+        from ccneg_bench.models import load_model
+
+        self.adapter = load_model(spec, pretrained=pretrained, device=device)
+        self.device = device
+        self.transform = self.adapter.image_transform()
+        self._texts: dict[str, Any] = {}
+
+    @property
+    def identity(self) -> str:
+        return json.dumps({"kind": "choice", "model": self.adapter.fingerprint(), "prompt": PROMPT,
+                           "scale": LOGIT_SCALE})
+
+    def _text_features(self, objects: Sequence[str]) -> None:
+        import torch
+
+        missing = sorted({o for o in objects if o not in self._texts})
+        for start in range(0, len(missing), 256):
+            chunk = missing[start:start + 256]
+            features = self.adapter.encode_texts([PROMPT.format(o) for o in chunk]).float()
+            features = torch.nn.functional.normalize(features, dim=-1)
+            self._texts.update(zip(chunk, features))
+
+    def score(self, images: Sequence[Any], objects: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[float]:
+        import torch
+
+        with torch.no_grad():
+            pixels = torch.stack([self.transform(image) for image in images]).to(self.adapter.device)
+            features = torch.nn.functional.normalize(self.adapter.encode_images(pixels).float(), dim=-1)
+            self._text_features([o for o in objects] + [c for row in candidates for c in row])
+            scores = []
+            for feature, obj, others in zip(features, objects, candidates):
+                texts = torch.stack([self._texts[obj]] + [self._texts[c] for c in others])
+                logits = LOGIT_SCALE * (texts @ feature)
+                scores.append(float(torch.softmax(logits, dim=0)[0]))
+        return scores
+
+
+class DetectorScorer:
+    """An open-vocabulary detector: the best box score for the object's prompt."""
+
+    needs_distractors = False
+
+    def __init__(self, model_id: str, revision: str | None, device: str) -> None:
+        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+        options: dict[str, Any] = {"revision": revision} if revision and not os.path.isdir(model_id) else {}
+        self.model_id = model_id
+        self.processor = AutoProcessor.from_pretrained(model_id, **options)
+        self.model = AutoModelForZeroShotObjectDetection.from_pretrained(model_id, use_safetensors=True, **options)
+        self.model.to(device).eval()
+        self.device = device
+        self.revision = revision
+        text_config = getattr(self.model.config, "text_config", None)
+        self.max_text_length = int(getattr(text_config, "max_position_embeddings", 16))
+
+    @property
+    def identity(self) -> str:
+        return json.dumps({"kind": "detector", "model": self.model_id, "revision": self.revision,
+                           "weights": _folder_identity(self.model_id), "prompt": PROMPT})
+
+    def score(self, images: Sequence[Any], objects: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[float]:
+        import torch
+
+        texts = [[PROMPT.format(o)] for o in objects]
+        # one query per image, padded to the text tower's length (the processor stacks per-image encodings)
+        inputs = self.processor(text=texts, images=list(images), return_tensors="pt", truncation=True,
+                                padding="max_length", max_length=self.max_text_length)
+        inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
+        with torch.no_grad():
+            logits = self.model(**inputs).logits  # (images, boxes, queries): one query per image
+        return [float(v) for v in torch.sigmoid(logits[..., 0].float()).max(dim=1).values]
+
+
+def _folder_identity(path: str) -> str | None:
+    """Names, sizes and mtimes of a local model folder's files (None for a Hub id)."""
+    if not os.path.isdir(path):
+        return None
+    entries = []
+    for name in sorted(os.listdir(path)):
+        stat = os.stat(os.path.join(path, name))
+        entries.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+
+
+def load_scorer(options: VisualOptions, device: str | None = None) -> ChoiceScorer | DetectorScorer:
+    """The scorer ``--verify-visual`` names, on ``device`` (default: cuda when available)."""
+    from ccneg_build.visual.options import DETECTOR_PREFIX
+
+    device = device or default_device()
+    if options.is_detector:
+        return DetectorScorer(options.model[len(DETECTOR_PREFIX):], options.pretrained, device)
+    return ChoiceScorer(options.model, options.pretrained, device)
