@@ -69,10 +69,18 @@ class OpenClipAdapter(ModelAdapter):
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels.to(self.device))
 
-    def text_lengths(self, texts: list[str]) -> list[int]:
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        length = getattr(self.tokenizer, "context_length", None) or getattr(self.model, "context_length", None)
+        return int(length) if length else None
+
+    def token_lengths(self, texts: list[str]) -> list[int] | None:
+        return open_clip_token_lengths(self.tokenizer, texts)
+
+    def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
         if not texts:
             return []
-        return (self.tokenizer(list(texts)) != 0).sum(dim=1).tolist()
+        return [row.numpy().tobytes() for row in self.tokenizer(list(texts))]
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
@@ -80,6 +88,23 @@ class OpenClipAdapter(ModelAdapter):
         if self.trim_text and can_trim_text(self.model):
             return encode_text_trimmed(self.model, tokens)
         return self.model.encode_text(tokens)
+
+
+def open_clip_token_lengths(tokenizer: Any, texts: list[str]) -> list[int] | None:
+    """Uncut token counts (start and end tokens included) for open_clip's tokenizers.
+
+    The CLIP BPE tokenizer cuts at the context length after encoding, so its ``encode`` gives
+    the full count; a Hugging Face tokenizer wrapped by open_clip is asked without truncation.
+    Other tokenizers (or a reduction strategy other than cutting) are not counted.
+    """
+    from open_clip.tokenizer import HFTokenizer, SimpleTokenizer
+
+    if isinstance(tokenizer, SimpleTokenizer) and getattr(tokenizer, "reduction_fn", None) is None:
+        return [len(tokenizer.encode(text)) + 2 for text in texts]
+    if isinstance(tokenizer, HFTokenizer) and getattr(tokenizer, "tokenizer_mode", None) != "clips":
+        cleaned = [tokenizer.clean_fn(text) for text in texts]
+        return [len(ids) for ids in tokenizer.tokenizer(cleaned, truncation=False)["input_ids"]] if cleaned else []
+    return None
 
 
 def can_trim_text(model: torch.nn.Module) -> bool:
