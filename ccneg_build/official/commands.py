@@ -79,6 +79,9 @@ def import_command(argv: Sequence[str]) -> int:
           + (f" ({', '.join(f'{k} {v}' for k, v in report.manifest['reject_reasons'].items())})"
              if report.manifest["reject_reasons"] else ""))
     print(f"  split: {report.manifest['split_rule']}")
+    if counts["rows_read"] and not counts["splits"].get("train"):
+        print("  note: the file has no row before its last 40,000, so every row is eval (the release's rule); "
+              "--eval-size N makes only the last N rows eval")
     print(f"  output: {report.out} (data/, rejected/, splits/, official/, manifest.json, README.md)")
     return EXIT_OK
 
