@@ -187,12 +187,20 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _pair(value: Any) -> dict[str, str] | None:
+    """One object-predicate pair, written as ``{"object", "predicate"}`` or as ``[object, predicate]``."""
+    if isinstance(value, dict):
+        return {"object": str(value.get("object", "")), "predicate": str(value.get("predicate", ""))}
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return {"object": str(value[0]), "predicate": str(value[1])}
+    return None
+
+
 def _pairs(decomposition: Any) -> list[dict[str, str]] | None:
     pairs = decomposition.get("object-predicate-pairs") if isinstance(decomposition, dict) else None
-    if not isinstance(pairs, list):
+    if not isinstance(pairs, (list, tuple)):
         return None
-    return [{"object": str(p.get("object", "")), "predicate": str(p.get("predicate", ""))}
-            for p in pairs if isinstance(p, dict)]
+    return [pair for pair in map(_pair, pairs) if pair is not None]
 
 
 def _labels(value: Any) -> list[str] | None:
