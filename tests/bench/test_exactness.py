@@ -71,3 +71,31 @@ def test_ccneg_equals_the_released_loop_on_the_release_and_on_its_import(tiny_cl
     official = pq.read_table(imported / "official" / "annotations.parquet").to_pydict()
     key_of = {i: json.loads(a)["json"]["key"] for i, a in zip(official["id"], official["annotation"])}
     assert [key_of[i] for i in direct_rows["id"]] == keys
+
+
+def test_captions_cut_at_the_context_length_read_alike_and_are_counted(tiny_spec, tmp_path):
+    """Two captions that differ only past the cut share one feature row (an exact tie), and the
+    uncut token counts say that they were cut; a model without a token limit counts nothing."""
+    import numpy as np
+
+    from ccneg_bench.features import encode_texts
+    from ccneg_bench.models import load_model
+    from tests.helpers.tiny_hf import save_tiny_hf_clip
+
+    spec, weights = tiny_spec
+    open_clip_model = load_model(spec, pretrained=weights)
+    hf_model = load_model(f"hf:{save_tiny_hf_clip(tmp_path / 'hf')}")
+    prefix = "a " * 100
+    caption, negated, short = prefix + "dog on a couch", prefix + "dog not on a couch", "a dog"
+    assert open_clip_model.context_length == 77
+    assert open_clip_model.token_lengths([caption, negated, short]) == [106, 107, 4]  # start and end included
+    assert open_clip_model.text_lengths([caption, short]) == [77, 4]  # the batching cost: what the tower reads
+    for adapter in (open_clip_model, hf_model):
+        features = encode_texts(adapter, [short, caption, negated, short], progress=False)
+        assert features.stats["texts_encoded"] == 2  # the two long captions read alike: one encoding
+        np.testing.assert_array_equal(features.of([caption]), features.of([negated]))
+        assert not np.array_equal(features.of([caption]), features.of([short]))
+        assert features.over_context([caption, negated, short]).tolist() == [True, True, False]
+    baseline = load_model("text:negation-words")
+    assert baseline.token_lengths([caption]) is None and baseline.context_length is None
+    assert encode_texts(baseline, [caption], progress=False).over_context([caption]) is None
