@@ -29,6 +29,7 @@ import torch
 
 from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
+from ccneg_bench.models.open_clip_tokens import OpenClipTokens
 
 CONFIG_FILE_NAMES = ("open_clip_config.json",)
 
@@ -49,6 +50,7 @@ class OpenClipAdapter(ModelAdapter):
         self.model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = tokenizer
+        self.tokens = OpenClipTokens(tokenizer)
         self.spec = spec
         self._description = description
         self.trim_text = trim_text
@@ -71,40 +73,21 @@ class OpenClipAdapter(ModelAdapter):
 
     @property
     def context_length(self) -> int | None:  # type: ignore[override]
-        length = getattr(self.tokenizer, "context_length", None) or getattr(self.model, "context_length", None)
+        length = self.tokens.context_length or getattr(self.model, "context_length", None)
         return int(length) if length else None
 
     def token_lengths(self, texts: list[str]) -> list[int] | None:
-        return open_clip_token_lengths(self.tokenizer, texts)
+        return self.tokens.lengths(list(texts))
 
     def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
-        if not texts:
-            return []
-        return [row.numpy().tobytes() for row in self.tokenizer(list(texts))]
+        return self.tokens.keys(list(texts))
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(list(texts)).to(self.device)
+        tokens = self.tokens.batch(list(texts)).to(self.device)
         if self.trim_text and can_trim_text(self.model):
             return encode_text_trimmed(self.model, tokens)
         return self.model.encode_text(tokens)
-
-
-def open_clip_token_lengths(tokenizer: Any, texts: list[str]) -> list[int] | None:
-    """Uncut token counts (start and end tokens included) for open_clip's tokenizers.
-
-    The CLIP BPE tokenizer cuts at the context length after encoding, so its ``encode`` gives
-    the full count; a Hugging Face tokenizer wrapped by open_clip is asked without truncation.
-    Other tokenizers (or a reduction strategy other than cutting) are not counted.
-    """
-    from open_clip.tokenizer import HFTokenizer, SimpleTokenizer
-
-    if isinstance(tokenizer, SimpleTokenizer) and getattr(tokenizer, "reduction_fn", None) is None:
-        return [len(tokenizer.encode(text)) + 2 for text in texts]
-    if isinstance(tokenizer, HFTokenizer) and getattr(tokenizer, "tokenizer_mode", None) != "clips":
-        cleaned = [tokenizer.clean_fn(text) for text in texts]
-        return [len(ids) for ids in tokenizer.tokenizer(cleaned, truncation=False)["input_ids"]] if cleaned else []
-    return None
 
 
 def can_trim_text(model: torch.nn.Module) -> bool:

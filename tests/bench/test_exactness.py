@@ -90,6 +90,12 @@ def test_captions_cut_at_the_context_length_read_alike_and_are_counted(tiny_spec
     assert open_clip_model.context_length == 77
     assert open_clip_model.token_lengths([caption, negated, short]) == [106, 107, 4]  # start and end included
     assert open_clip_model.text_lengths([caption, short]) == [77, 4]  # the batching cost: what the tower reads
+    # tokens are memoised and cut as open_clip's own tokenizer cuts them, at the boundary too
+    import torch
+
+    awkward = [caption, negated, short, "", "  Odd   spacing &amp; \u00fcn\u00efcode ", "x " * 75, "x " * 76]
+    assert open_clip_model.token_lengths(awkward[-2:]) == [77, 78]
+    assert torch.equal(open_clip_model.tokens.batch(awkward), open_clip_model.tokenizer(awkward))
     for adapter in (open_clip_model, hf_model):
         features = encode_texts(adapter, [short, caption, negated, short], progress=False)
         assert features.stats["texts_encoded"] == 2  # the two long captions read alike: one encoding
