@@ -17,7 +17,11 @@ model specs:
   (more kinds via the Python entry-point group "ccneg_bench.models")
 
 datasets: a ccneg-build output folder, a folder with the released ccneg_preprocessed.pt
-(eval split = last 40,000 samples), or hf:ORG/NAME.
+(eval split = last 40,000 samples, all of a smaller file), or hf:ORG/NAME.
+
+ties: ccneg scores as the release does (argmax over [true, negated]: a tie counts as correct);
+ccneg-balanced counts a tie as half on each side. Results also report ties, truncated
+(captions longer than the model's context length) and the accuracy under each tie rule.
 
 examples:
   ccneg-bench --model open_clip:ViT-B-32 --pretrained openai --dataset ccneg-out --task ccneg --output results
@@ -58,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--chunk-size", type=int, default=1024, metavar="N", help="images per cache chunk")
     parser.add_argument("--released-eval-size", type=int, default=None, metavar="N",
-                        help="size of the released files' eval split (default 40000)")
+                        help="eval split of the released files: their last N rows (default 40000, the release's "
+                        "rule; a smaller file is all eval)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 

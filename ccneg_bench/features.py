@@ -16,7 +16,8 @@ Why it is fast:
   range, at most ``chunk_size`` rows and never across a Parquet row group) per task;
 * each chunk's features are written to the cache as soon as the chunk completes (temp file +
   ``os.replace``), so a rerun, a second task or a crashed run resumes without decoding again;
-* each unique caption is encoded once, in batches of similar token length (no padding to
+* each unique caption is encoded once (captions whose tokens are identical, e.g. cut at the
+  context length, share one row), in batches of similar token length (no padding to
   speak of; the open_clip text tower runs on the batch's real length);
 * on CUDA the encoders run under autocast (bf16 where supported, else fp16).
 
@@ -68,6 +69,10 @@ class TextFeatures:
     texts: list[str]
     features: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+    #: uncut token count of each text (None when the model does not count tokens)
+    token_counts: np.ndarray | None = None
+    #: the model's text context length (None: no token limit)
+    context_length: int | None = None
 
     def __post_init__(self) -> None:
         self.index = {text: row for row, text in enumerate(self.texts)}
@@ -77,6 +82,12 @@ class TextFeatures:
 
     def of(self, texts: Sequence[str]) -> np.ndarray:
         return self.features[self.rows(texts)]
+
+    def over_context(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Per text: longer than the context length, so the model reads it cut (None: unknown)."""
+        if self.token_counts is None or self.context_length is None:
+            return None
+        return self.token_counts[self.rows(texts)] > self.context_length
 
 
 def _slug(text: str) -> str:
@@ -299,28 +310,52 @@ def encode_texts(
         position = {t: i for i, t in enumerate(stored_texts)}
         known = {t: stored[position[t]] for t in unique if t in position}
     missing = [t for t in unique if t not in known]
-    lengths = dict(zip(missing, adapter.text_lengths(missing)))
-    missing.sort(key=lambda t: (lengths[t], len(t)))  # similar lengths share a batch: little padding
+    to_encode, same_input = _one_per_model_input(adapter, missing)
+    lengths = dict(zip(to_encode, adapter.text_lengths(to_encode)))
+    to_encode.sort(key=lambda t: (lengths[t], len(t)))  # similar lengths share a batch: little padding
     from tqdm.auto import tqdm
 
     new_blocks = []
-    with tqdm(total=len(missing), desc="captions", unit="txt", file=sys.stderr, disable=not progress or not missing, leave=False) as bar:
-        for first in range(0, len(missing), batch_size):
-            batch = missing[first:first + batch_size]
+    with tqdm(total=len(to_encode), desc="captions", unit="txt", file=sys.stderr, disable=not progress or not to_encode, leave=False) as bar:
+        for first in range(0, len(to_encode), batch_size):
+            batch = to_encode[first:first + batch_size]
             with _autocast(adapter.device, precision):
                 new_blocks.append(_normalise(adapter.encode_texts(batch)))
             bar.update(len(batch))
     if new_blocks:
-        new = np.concatenate(new_blocks)
-        known.update(zip(missing, new))
+        known.update(zip(to_encode, np.concatenate(new_blocks)))
+        known.update((text, known[first]) for text, first in same_input.items())
         if cache is not None:
+            new = np.stack([known[t] for t in missing])
             all_texts = stored_texts + missing
             all_features = np.concatenate([stored, new]) if stored is not None else new
             _atomic_save_texts(cache, all_texts, all_features)
     width = next(iter(known.values())).shape[0] if known else 0
     matrix = np.stack([known[t] for t in unique]).astype(np.float32) if unique else np.zeros((0, width), np.float32)
-    stats = {"texts": len(unique), "texts_encoded": len(missing), "seconds": time.perf_counter() - started}
-    return TextFeatures(texts=unique, features=matrix, stats=stats)
+    counts = adapter.token_lengths(unique) if unique else []
+    stats = {"texts": len(unique), "texts_encoded": len(to_encode), "seconds": time.perf_counter() - started}
+    return TextFeatures(texts=unique, features=matrix, stats=stats,
+                        token_counts=np.asarray(counts, dtype=np.int64) if counts is not None else None,
+                        context_length=adapter.context_length)
+
+
+def _one_per_model_input(adapter: ModelAdapter, texts: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The texts to encode (the first of each group the model reads identically) and, for
+    every other text, the one whose features it shares.
+
+    Two captions that differ only past the context length tokenize identically; sharing one
+    feature row makes their scores tie exactly, whatever batch each would have landed in.
+    """
+    keys = adapter.text_input_keys(texts) if texts else None
+    if keys is None:
+        return list(texts), {}
+    first_of: dict[bytes, str] = {}
+    same_input: dict[str, str] = {}
+    for text, key in zip(texts, keys):
+        first = first_of.setdefault(key, text)
+        if first != text:
+            same_input[text] = first
+    return list(first_of.values()), same_input
 
 
 def _atomic_save_texts(cache: Path, texts: list[str], features: np.ndarray) -> None:

@@ -1,28 +1,28 @@
-"""The released CC-Neg files: ``ccneg_preprocessed.pt`` plus the image folder.
+"""The released CC-Neg files (``ccneg_preprocessed.pt`` plus the image folder) as an eval dataset.
 
-The ``.pt`` is a pickled dict of plain containers, so it loads with ``weights_only=True``: no
-code is ever unpickled. The evaluation split is the last 40,000 samples (the first 188,246 are
-for training), as in the paper's release. The stored image paths point at the authors'
-machine; they are re-rooted to the folder the file sits in. The released loaders strip commas
-from the negated caption; so does this one, so that scores match theirs.
+A thin adapter: reading the file, ids, texts, labels and the split all come from
+:mod:`ccneg_build.official.released_format`, the one reading of the release that
+``ccneg-build import-official`` also uses. Scoring the release folder and scoring the folder
+``import-official`` made from it therefore give the same samples, ids and predictions. The
+stored image paths point at the authors' machine; they are re-rooted to the folder the file
+sits in.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from pathlib import Path
 from typing import Any
 
-import torch
-
 from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample, digest, even_chunks
-from ccneg_bench.models.checkpoints import CheckpointError, load_weights_file
-
-RELEASED_FILE = "ccneg_preprocessed.pt"
-RELEASED_EVAL_SIZE = 40_000
-IMAGE_SUBDIR = os.path.join("ccneg_images", "cc3m_subset_images_extracted_final")
-_CUES = re.compile(r"\b(not|no|without|never)\b", re.IGNORECASE)
-_TYPES = {"not": "relation", "without": "without", "no": "absence", "never": "verbal"}
+from ccneg_build.official.released_format import (
+    RELEASED_FILE,
+    ReleasedFormatError,
+    image_location,
+    load_released as load_released_file,
+    released_rows,
+    split_range,
+)
 
 
 class PathImageTable(ImageTable):
@@ -47,57 +47,24 @@ def is_released_folder(path: str) -> bool:
     return os.path.isfile(os.path.join(path, RELEASED_FILE))
 
 
-def reroot(original: str, folder: str) -> str:
-    """Map an author-machine path to ``folder``: keep what follows ``ccneg_images/``."""
-    normal = original.replace("\\", "/")
-    marker = "ccneg_images/"
-    if marker in normal:
-        return normal[normal.index(marker):]
-    return os.path.join(IMAGE_SUBDIR, os.path.basename(normal))
-
-
-def added_cue(caption: str, negated: str) -> str | None:
-    """The negation word the negated caption adds (not in the caption), if any."""
-    before = {m.lower() for m in _CUES.findall(caption)}
-    for match in _CUES.findall(negated):
-        if match.lower() not in before:
-            return match.lower()
-    return None
-
-
-def load_released(folder: str, split: str = "eval", eval_size: int = RELEASED_EVAL_SIZE) -> EvalDataset:
-    """Load the released files; ``split`` is ``eval`` (last ``eval_size``), ``train`` or ``all``."""
-    path = os.path.join(folder, RELEASED_FILE)
+def load_released(folder: str, split: str = "eval", eval_size: int | None = None) -> EvalDataset:
+    """Load ``split`` (``eval``: the last ``eval_size`` rows, default 40,000; ``train``; ``all``)."""
+    root = Path(os.path.abspath(folder))
     try:
-        data = load_weights_file(path)
-    except CheckpointError as err:
-        raise ValueError(str(err)) from None
-    if not isinstance(data, dict) or "annotations" not in data or "image_paths" not in data:
-        raise ValueError(f"{path}: expected a dict with 'image_paths' and 'annotations'")
-    paths, annotations = list(data["image_paths"]), list(data["annotations"])
-    if len(paths) != len(annotations):
-        raise ValueError(f"{path}: {len(paths)} image paths but {len(annotations)} annotations")
-    total = len(annotations)
-    ranges = {"eval": (max(0, total - eval_size), total), "test": (max(0, total - eval_size), total),
-              "train": (0, max(0, total - eval_size)), "all": (0, total)}
-    if split not in ranges:
-        raise ValueError(f"released CC-Neg has splits eval (last {eval_size}), train and all, not {split!r}")
-    start, stop = ranges[split]
-    samples, rel_paths, ids = [], [], []
-    for index in range(start, stop):
-        ann: dict[str, Any] = annotations[index]
-        sop = ann.get("sop_data") or {}
-        caption = ann.get("caption") or (ann.get("json") or {}).get("caption") or ""
-        negated = (sop.get("negative-prompt") or "").replace(",", "")
-        pairs = (sop.get("sop_decomposition") or {}).get("object-predicate-pairs") or []
-        key = str((ann.get("json") or {}).get("key") or index)
-        cue = added_cue(caption, negated)
-        samples.append(Sample(id=key, caption=caption, negated_caption=negated, negation_cue=cue,
-                              num_relations=len(pairs) or None, negation_type=_TYPES.get(cue or "")))
-        rel_paths.append(reroot(str(paths[index]), folder))
-        ids.append(key)
-    dataset = EvalDataset(spec=os.path.abspath(folder), split=split, samples=samples,
-                          images=PathImageTable(rel_paths, ids, os.path.abspath(folder)))
+        data = load_released_file(root / RELEASED_FILE)
+        start, stop = split_range(len(data["annotations"]), split, eval_size)
+    except ReleasedFormatError as error:
+        raise ValueError(str(error)) from None
+    samples, paths = [], []
+    for row in released_rows(data, start, stop):
+        fields = row.fields
+        samples.append(Sample(id=row.id, caption=fields["caption"] or "", negated_caption=fields["negated_caption"] or "",
+                              negation_cue=fields["negation_cue"], num_relations=fields["num_relations"],
+                              negation_type=fields["negation_type"]))
+        location = image_location(root, row.image_path)
+        paths.append(os.path.relpath(location, root) if location.is_relative_to(root) else str(location))
+    dataset = EvalDataset(spec=str(root), split=split, samples=samples,
+                          images=PathImageTable(paths, [s.id for s in samples], str(root)))
     dataset.attach_distractors(None)
     dataset.notes["released_range"] = [start, stop]
     return dataset

@@ -49,13 +49,37 @@ class ModelAdapter(ABC):
         payload = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def text_lengths(self, texts: list[str]) -> list[int]:
-        """Cost proxy used to batch captions of similar length together (default: characters).
+    #: tokens the text tower reads; a longer caption is cut (None: no token limit)
+    context_length: int | None = None
 
-        Adapters whose text tower runs on the batch's real length override this with token
-        counts, so that batches carry (almost) no padding.
+    def token_lengths(self, texts: list[str]) -> list[int] | None:
+        """Tokens of each text before any cut, start and end tokens included (None: not counted).
+
+        A caption longer than :attr:`context_length` is truncated, and a negation that falls
+        past the cut is invisible to the model: ``ccneg`` reports such samples as ``truncated``.
         """
-        return [len(t) for t in texts]
+        return None
+
+    def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
+        """What the text tower actually reads of each text (its token ids), as a hashable key.
+
+        Texts with equal keys get one shared feature row, so that two captions that differ only
+        past the cut score *exactly* alike, as they do in a loop that encodes them at the same
+        batch position (None: every distinct string is encoded on its own).
+        """
+        return None
+
+    def text_lengths(self, texts: list[str]) -> list[int]:
+        """Cost proxy used to batch captions of similar length together.
+
+        Token counts (capped at the context length) where the adapter counts tokens, so that
+        batches carry (almost) no padding; characters otherwise.
+        """
+        counts = self.token_lengths(texts) if texts else []
+        if counts is None:
+            return [len(t) for t in texts]
+        limit = self.context_length
+        return [min(c, limit) if limit else c for c in counts]
 
     def to(self, device: str | torch.device) -> "ModelAdapter":
         """Move the weights; adapters with a torch module override :meth:`_move`."""

@@ -74,6 +74,21 @@ class HfAdapter(ModelAdapter):
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_image_features(pixel_values=pixels.to(self.device)))
 
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        return self.max_length
+
+    def token_lengths(self, texts: list[str]) -> list[int] | None:
+        if not texts:
+            return []
+        return [len(ids) for ids in self.processor.tokenizer(list(texts), truncation=False)["input_ids"]]
+
+    def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
+        if not texts:
+            return []
+        ids = self.processor.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        return [repr(list(row)).encode() for row in ids]
+
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
         tokenizer = self.processor.tokenizer

@@ -29,6 +29,7 @@ import torch
 
 from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
+from ccneg_bench.models.open_clip_tokens import OpenClipTokens
 
 CONFIG_FILE_NAMES = ("open_clip_config.json",)
 
@@ -49,6 +50,7 @@ class OpenClipAdapter(ModelAdapter):
         self.model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = tokenizer
+        self.tokens = OpenClipTokens(tokenizer)
         self.spec = spec
         self._description = description
         self.trim_text = trim_text
@@ -69,14 +71,20 @@ class OpenClipAdapter(ModelAdapter):
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels.to(self.device))
 
-    def text_lengths(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        return (self.tokenizer(list(texts)) != 0).sum(dim=1).tolist()
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        length = self.tokens.context_length or getattr(self.model, "context_length", None)
+        return int(length) if length else None
+
+    def token_lengths(self, texts: list[str]) -> list[int] | None:
+        return self.tokens.lengths(list(texts))
+
+    def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
+        return self.tokens.keys(list(texts))
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(list(texts)).to(self.device)
+        tokens = self.tokens.batch(list(texts)).to(self.device)
         if self.trim_text and can_trim_text(self.model):
             return encode_text_trimmed(self.model, tokens)
         return self.model.encode_text(tokens)

@@ -26,6 +26,9 @@ class TaskContext:
     distractors: ImageFeatures | None = None
     bootstrap: int = 1000
     seed: int = 0
+    #: how an exact tie is credited: "official" (each task's own rule), "wrong" or "half"
+    #: (see :mod:`ccneg_bench.tasks.ties`)
+    tie_rule: str = "official"
 
 
 @dataclass

@@ -4,7 +4,7 @@ Image -> text: each image's true caption must be found in a gallery of every uni
 negated caption of the split (so negated captions are the hardest distractors).
 Text -> image: each true caption must find its image among all scored images. A rank is the
 number of other candidates scoring at least as high as the target: ties count against the
-model (as in ``ccneg``), so a model that scores everything alike gets no credit. Similarities are computed in
+model, so a model that scores everything alike gets no credit. Similarities are computed in
 blocks, so memory stays bounded for any split size.
 """
 

@@ -8,8 +8,10 @@ file's other top-level entries, which is what lets ``export-official`` give the 
 back field for field.
 
 The work runs in shards with completion markers like a build, so an interrupted import
-resumes. The split is the release's (position based, see :func:`released_eval_size`),
-published as explicit id lists under ``splits/``.
+resumes. Ids, texts and the split are those of :mod:`.released_format` (the one reading of
+the release that ``ccneg-bench`` also uses): the last 40,000 rows are eval, published as
+explicit id lists under ``splits/``, and ``negated_caption`` holds c' as the release scores it
+(commas removed; the original text is kept under ``official/``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pyarrow as pa
 
@@ -34,17 +36,22 @@ from ccneg_build.official.released_format import (
     PROMPT_VERSION,
     RELEASED_FILE,
     SOURCE_NAME,
+    ReleasedRow,
     find_image,
     load_released,
-    record_fields,
     released_eval_size,
+    released_rows,
+    row_ids,
 )
 from ccneg_build.publish import publish
-from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
+from ccneg_build.record import Rejection, SourceRow, StepStats
 from ccneg_build.runner import BatchResult, PartStore, ShardPlan, shard_key
 from ccneg_build.splits import EVAL, TRAIN
 from ccneg_build.writer import atomic_write_json, atomic_write_table, atomic_write_text, reject_row
 
+#: changes whenever a release row maps to different record columns (a folder made by an older
+#: reading is then not resumed silently)
+READING_VERSION = 2
 OFFICIAL_DIR = "official"
 ANNOTATIONS_FILE = "annotations.parquet"
 EXTRAS_FILE = "released.json"
@@ -95,9 +102,13 @@ def import_official(
     eval_size: int | None = None,
     check_images: bool = False,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Convert the release in ``folder`` into a ccneg dataset in ``out`` (resumable)."""
+    """Convert the release in ``folder`` into a ccneg dataset in ``out`` (resumable).
+
+    ``progress(rows_done, rows_total)`` is called after every shard (done or skipped).
+    ``eval_size`` overrides how many last rows are eval (default: the release's 40,000).
+    """
     started = time.perf_counter()
     created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     folder, out = Path(folder), Path(out)
@@ -105,8 +116,8 @@ def import_official(
     data = load_released(released_path)
     paths, annotations = list(data["image_paths"]), list(data["annotations"])
     total = len(annotations)
-    n_eval = released_eval_size(total) if eval_size is None else min(eval_size, total)
-    settings = {"import": "official", "eval_size": n_eval, "shard_size": shard_size,
+    n_eval = released_eval_size(total, eval_size)
+    settings = {"import": "official", "reading": READING_VERSION, "eval_size": n_eval, "shard_size": shard_size,
                 "rows_per_file": rows_per_file, "check_images": check_images}
     source = {"name": RELEASED_FILE, "format": "ccneg-official", "path": str(released_path),
               "sha256": _sha256(released_path), "rows": total}
@@ -115,7 +126,7 @@ def import_official(
     record = run_record(settings, source, negator)
     mode = prepare_output(out, record, overwrite)
 
-    ids = [make_id(SOURCE_NAME, i, record_fields(a)["caption"]) for i, a in enumerate(annotations)]
+    ids = row_ids(data)
     store = PartStore(out)
     run_fingerprint = fingerprint(record)
     plans = []
@@ -125,10 +136,10 @@ def import_official(
         plans.append(plan)
         if not store.is_done(plan):
             shard_started = time.perf_counter()
-            result = _convert_shard(folder, paths, annotations, ids, plan, check_images)
+            result = _convert_shard(folder, released_rows(data, plan.start, plan.end), check_images)
             store.save(plan, result, time.perf_counter() - shard_started)
         if progress is not None:
-            progress(end - start)
+            progress(end - start, total)
 
     eval_ids = set(ids[total - n_eval:]) if n_eval else set()
     published = publish(out, store, plans, EvalSize(count=n_eval), rows_per_file, assigner=FixedSplits(eval_ids))
@@ -145,24 +156,22 @@ def import_official(
     return ImportReport(out=out, mode=mode, manifest=manifest)
 
 
-def _convert_shard(folder: Path, paths: Sequence[Any], annotations: Sequence[dict[str, Any]], ids: Sequence[str],
-                   plan: ShardPlan, check_images: bool) -> BatchResult:
+def _convert_shard(folder: Path, rows: Iterable[ReleasedRow], check_images: bool) -> BatchResult:
     stats = StepStats()
     records, rejects = [], []
     options = ImageOptions(max_bytes=1 << 40)
-    for index in range(plan.start, plan.end):
+    for released in rows:
         stats.add("rows_read")
-        annotation = annotations[index] if isinstance(annotations[index], dict) else {}
-        fields = record_fields(annotation)
-        row = SourceRow(id=ids[index], source=SOURCE_NAME, source_row=index, caption=fields["caption"],
+        fields = released.fields
+        row = SourceRow(id=released.id, source=SOURCE_NAME, source_row=released.index, caption=fields["caption"],
                         url=fields["url"])
-        problem, image = _read_image(folder, str(paths[index]), check_images, options)
+        problem, image = _read_image(folder, released.image_path, check_images, options)
         if problem is not None:
             rejects.append(reject_row(row, problem))
             stats.add(f"rejected:{problem.reason}")
             stats.add(f"stage:{problem.stage}")
             continue
-        records.append({"id": row.id, "source": SOURCE_NAME, "source_row": index, **fields,
+        records.append({"id": row.id, "source": SOURCE_NAME, "source_row": released.index, **fields,
                         "image": image, "image_sha256": hashlib.sha256(image["bytes"]).hexdigest(),
                         "generator": dict(GENERATOR), "prompt_version": PROMPT_VERSION, "split": None})
         stats.add("accepted")

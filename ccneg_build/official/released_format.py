@@ -1,4 +1,4 @@
-"""The released CC-Neg format (ccneg-facts.md section 1) and its mapping to record rows.
+"""The released CC-Neg format (ccneg-facts.md section 1): the one reader and writer.
 
 ``ccneg_preprocessed.pt`` is a pickled dict ``{"image_paths": [...], "annotations": [...]}``
 (plus, in some copies, ``num_ops``: number of object-predicate pairs -> indices). Each
@@ -6,26 +6,39 @@ annotation holds ``json`` {caption, url, key}, ``caption``, ``labels``, ``MIDs``
 ``confidence_scores`` and ``sop_data`` {negative-prompt, exclusion-prompt,
 sop_chosen_object, sop_decomposition {subject, object-predicate-pairs}}.
 
-It is read with ``torch.load(weights_only=True)``, which accepts plain containers of
-strings and numbers and refuses to run pickled code. torch is an optional dependency
-(``ccneg[bench]``), imported only here and only when needed.
+Everything that reads or writes this format goes through this module (``import-official``,
+``export-official`` and ``ccneg-bench`` on a release folder), so that a sample gets the same
+id, text, labels and split whichever way it is read:
 
-The split of the release is positional: the last 40,000 of 228,246 samples are the
-evaluation split. :func:`released_eval_size` applies the same rule to other sizes.
+* the file is loaded with ``torch.load(weights_only=True)``, which accepts plain containers
+  of strings and numbers and refuses to run pickled code (torch is optional, ``ccneg[bench]``,
+  and imported only here, only when needed);
+* the true caption is ``json.caption`` (the field the release's loaders read), the top-level
+  ``caption`` only when ``json`` has none;
+* the negated caption is ``negative-prompt`` with its commas removed, as the release's
+  evaluation and fine-tuning loaders feed it to the text encoder (the original text stays in
+  the annotation, which ``import-official`` keeps and ``export-official`` gives back);
+* the eval split is positional, as in the release: the last 40,000 rows, whatever the file
+  size (``data[-40000:]``), so a file of fewer rows is all eval (:func:`split_range`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from ccneg_build.record import make_id
 from ccneg_build.verify import negation_labels
 
 RELEASED_FILE = "ccneg_preprocessed.pt"
 IMAGE_SUBDIR = "ccneg_images/cc3m_subset_images_extracted_final"
 RELEASED_TOTAL = 228_246
+#: the release's loaders take the last ``num_ccneg_eval_samples`` = 40,000 rows as eval
 RELEASED_EVAL = 40_000
+#: splits a released file can be read as: the last rows, the rows before them, every row
+RELEASED_SPLITS = ("eval", "train", "all")
 #: ``source`` column of imported rows (ids are ``make_id(SOURCE_NAME, index, caption)``).
 SOURCE_NAME = "ccneg-official"
 GENERATOR = {"backend": "released", "model": "text-bison-001", "version": "CC-Neg release", "fallback_from": None}
@@ -36,15 +49,37 @@ class ReleasedFormatError(ValueError):
     """The released file cannot be read as CC-Neg; the message names the file and the fix."""
 
 
-def released_eval_size(total: int) -> int:
-    """The released split rule: the last 40,000 of 228,246 rows are eval.
+def released_eval_size(total: int, eval_size: int | None = None) -> int:
+    """How many of a file's ``total`` rows are eval: the last ``eval_size`` (default 40,000).
 
-    A file of at least 228,246 rows keeps exactly the last 40,000; a smaller file (a
-    fixture, a subset) keeps the same share, 40,000 / 228,246 (17.5 %), rounded.
+    The release slices ``data[-40000:]``, so a file of fewer rows is eval in full.
     """
-    if total >= RELEASED_TOTAL:
-        return RELEASED_EVAL
-    return round(total * RELEASED_EVAL / RELEASED_TOTAL)
+    wanted = RELEASED_EVAL if eval_size is None else eval_size
+    if wanted < 0:
+        raise ReleasedFormatError(f"eval size {wanted}: must not be negative")
+    return min(total, wanted)
+
+
+def split_range(total: int, split: str, eval_size: int | None = None) -> tuple[int, int]:
+    """Row range ``[start, stop)`` of ``split`` (eval, train or all) in a file of ``total`` rows."""
+    first_eval = total - released_eval_size(total, eval_size)
+    ranges = {"eval": (first_eval, total), "train": (0, first_eval), "all": (0, total)}
+    if split not in ranges:
+        raise ReleasedFormatError(
+            f"released CC-Neg has the splits {', '.join(RELEASED_SPLITS)} (eval = the last "
+            f"{RELEASED_EVAL if eval_size is None else eval_size} rows), not {split!r}"
+        )
+    return ranges[split]
+
+
+def scored_negation(text: str | None) -> str | None:
+    """The negated caption as the release's loaders feed it to the model: commas removed."""
+    return None if text is None else text.replace(",", "")
+
+
+def row_id(index: int, caption: str | None) -> str:
+    """The id of row ``index`` of a released file (the same in an import and in ccneg-bench)."""
+    return make_id(SOURCE_NAME, index, caption)
 
 
 def _torch():
@@ -85,9 +120,13 @@ def save_released(path: Path, data: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(data, str(temporary))
-    torch.load(str(temporary), map_location="cpu", weights_only=True)
-    os.replace(temporary, path)
+    try:
+        torch.save(data, str(temporary))
+        torch.load(str(temporary), map_location="cpu", weights_only=True)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def relative_image_path(original: str) -> str:
@@ -113,16 +152,55 @@ def find_image(folder: Path, original: str) -> Path | None:
     return None
 
 
+def image_location(folder: Path, original: str) -> Path:
+    """Where the image of a stored path is in ``folder`` (the expected place when it is missing)."""
+    found = find_image(Path(folder), original)
+    return found if found is not None else Path(folder) / relative_image_path(original)
+
+
+@dataclass(frozen=True)
+class ReleasedRow:
+    """One row of a released file as every ccneg tool reads it."""
+
+    #: position in the file (the split is positional)
+    index: int
+    #: :func:`row_id` of the row
+    id: str
+    #: the image path as stored in the file (a path on the authors' machine)
+    image_path: str
+    #: the record columns the annotation determines (:func:`record_fields`)
+    fields: dict[str, Any]
+
+
+def released_rows(data: dict[str, Any], start: int = 0, stop: int | None = None) -> Iterator[ReleasedRow]:
+    """Rows ``start:stop`` of a loaded file; an annotation that is not a dict reads as empty."""
+    annotations, paths = data["annotations"], data["image_paths"]
+    stop = len(annotations) if stop is None else stop
+    for index in range(start, stop):
+        annotation = annotations[index] if isinstance(annotations[index], dict) else {}
+        fields = record_fields(annotation)
+        yield ReleasedRow(index=index, id=row_id(index, fields["caption"]), image_path=str(paths[index]),
+                          fields=fields)
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _pair(value: Any) -> dict[str, str] | None:
+    """One object-predicate pair, written as ``{"object", "predicate"}`` or as ``[object, predicate]``."""
+    if isinstance(value, dict):
+        return {"object": str(value.get("object", "")), "predicate": str(value.get("predicate", ""))}
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return {"object": str(value[0]), "predicate": str(value[1])}
+    return None
+
+
 def _pairs(decomposition: Any) -> list[dict[str, str]] | None:
     pairs = decomposition.get("object-predicate-pairs") if isinstance(decomposition, dict) else None
-    if not isinstance(pairs, list):
+    if not isinstance(pairs, (list, tuple)):
         return None
-    return [{"object": str(p.get("object", "")), "predicate": str(p.get("predicate", ""))}
-            for p in pairs if isinstance(p, dict)]
+    return [pair for pair in map(_pair, pairs) if pair is not None]
 
 
 def _labels(value: Any) -> list[str] | None:
@@ -133,13 +211,30 @@ def _labels(value: Any) -> list[str] | None:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def true_caption(annotation: Any) -> str | None:
+    """The true caption c: ``json.caption`` (what the release's loaders read), else ``caption``."""
+    if not isinstance(annotation, dict):
+        return None
+    meta = annotation.get("json") if isinstance(annotation.get("json"), dict) else {}
+    return _text(meta.get("caption") if meta.get("caption") is not None else annotation.get("caption"))
+
+
+def row_ids(data: dict[str, Any]) -> list[str]:
+    """The :func:`row_id` of every row of a loaded file, in file order."""
+    return [row_id(index, true_caption(annotation)) for index, annotation in enumerate(data["annotations"])]
+
+
 def record_fields(annotation: dict[str, Any]) -> dict[str, Any]:
-    """The record columns (text only, no id/image/split) that one annotation determines."""
+    """The record columns (text only, no id/image/split) that one annotation determines.
+
+    ``negated_caption`` is the text the release scores and trains on (commas removed), so an
+    imported folder and the release folder give the model the same two captions.
+    """
     meta = annotation.get("json") if isinstance(annotation.get("json"), dict) else {}
     sop = annotation.get("sop_data") if isinstance(annotation.get("sop_data"), dict) else {}
     decomposition = sop.get("sop_decomposition") if isinstance(sop.get("sop_decomposition"), dict) else {}
-    caption = _text(meta.get("caption", annotation.get("caption")))
-    negated = _text(sop.get("negative-prompt"))
+    caption = true_caption(annotation)
+    negated = scored_negation(_text(sop.get("negative-prompt")))
     chosen = _text(sop.get("sop_chosen_object"))
     relations = _pairs(decomposition)
     predicate = next((r["predicate"] for r in relations or [] if r["object"] == chosen), None)

@@ -61,8 +61,14 @@ def test_released_files_eval_split_and_rerooting(tmp_path):
     folder = write_released_folder(tmp_path / "released", n=30)
     dataset = load_eval_dataset(str(folder), split="eval", eval_size=10)
     data = torch.load(folder / "ccneg_preprocessed.pt", weights_only=True)
-    assert [s.id for s in dataset.samples] == [a["json"]["key"] for a in data["annotations"][-10:]]
-    assert all("," not in s.negated_caption for s in dataset.samples)
+    assert dataset.notes["released_range"] == [20, 30]
+    assert [s.caption for s in dataset.samples] == [a["json"]["caption"] for a in data["annotations"][-10:]]
+    assert [s.negated_caption for s in dataset.samples] == [a["sop_data"]["negative-prompt"].replace(",", "")
+                                                            for a in data["annotations"][-10:]]
+    assert any("," in a["sop_data"]["negative-prompt"] for a in data["annotations"][-10:])
+    assert len({s.id for s in dataset.samples}) == 10
+    # the release's rule by default: the last 40,000 rows, so a 30-row file is all eval
+    assert len(load_eval_dataset(str(folder)).samples) == 30
     assert all(s.num_relations for s in dataset.samples) and dataset.samples[0].negation_cue in ("not", "no", "without")
     refs = dataset.images.read_refs(0, 10)
     assert all((folder / r["path"]).exists() for r in refs)
@@ -78,7 +84,7 @@ def test_released_file_with_pickled_code_is_refused(tmp_path):
 
     (tmp_path / "rel").mkdir()
     torch.save({"image_paths": [], "annotations": [Payload()]}, tmp_path / "rel" / "ccneg_preprocessed.pt")
-    with pytest.raises(ValueError, match="refused to load"):
+    with pytest.raises(ValueError, match="weights_only=True"):
         load_eval_dataset(str(tmp_path / "rel"))
     assert not (tmp_path / "pwned").exists()
 
@@ -100,8 +106,9 @@ def test_released_row_without_negation_is_reported_not_fatal(tmp_path):
     result = ccneg_bench.evaluate("text:negation-words", str(folder), ["ccneg"], dataset_options={"eval_size": 5},
                                   workers=0, progress=False)[0]
     assert result["metrics"]["n_scored"] == 4 and result["metrics"]["accuracy"] == 1.0
-    assert result["failures"] == [{"id": broken["json"]["key"], "code": "missing_caption",
-                                   "detail": f"sample {broken['json']['key']}: the negated caption is empty"}]
+    broken_id = load_eval_dataset(str(folder), eval_size=5).samples[-1].id
+    assert result["failures"] == [{"id": broken_id, "code": "missing_caption",
+                                   "detail": f"sample {broken_id}: the negated caption is empty"}]
 
 
 def test_corrupt_shard_is_named(tmp_path):

@@ -48,10 +48,36 @@ def test_ccneg_accuracy_ties_and_breakdowns():
                Sample("c", "c3", "c3", "without", None, None)]
     texts = {"c1": [1, 0], "n1": [0, 1], "c2": [0, 1], "n2": [1, 0], "c3": [1, 1]}
     out = get_task("ccneg").run(_context(samples, [[1, 0.1], [1, 0.2], [1, 0]], texts))
-    assert out.predictions["correct"] == [True, False, False]  # the tie (c3 == c3) is wrong
-    assert out.metrics["ties"] == 1 and out.metrics["accuracy"] == pytest.approx(1 / 3)
+    # the release's argmax over [true, negated]: the tie (c3 == c3) counts for the true caption
+    assert out.predictions["correct"] == [True, False, True]
+    assert out.predictions["tie"] == [False, False, True]
+    assert out.metrics["tie_rule"] == "argmax" and out.metrics["ties"] == 1
+    assert out.metrics["accuracy"] == pytest.approx(2 / 3)
+    assert out.metrics["accuracy_tie_argmax"] == pytest.approx(2 / 3)
+    assert out.metrics["accuracy_tie_wrong"] == pytest.approx(1 / 3)
+    assert out.metrics["accuracy_tie_half"] == pytest.approx(1.5 / 3)
+    assert out.metrics["truncated"] is None  # hand-made features: no token counts
     assert set(out.breakdowns["num_relations"]) == {"1", "5+", "unknown"}
     assert out.breakdowns["negation_cue"]["not"]["accuracy"] == 1.0
+    assert out.breakdowns["negation_cue"]["without"]["accuracy"] == 1.0
+
+
+def test_ccneg_tie_rule_override_and_truncated_count():
+    samples = [Sample("a", "c1", "n1"), Sample("b", "long", "long but cut")]
+    texts = {"c1": [1, 0], "n1": [0, 1], "long": [1, 1], "long but cut": [1, 1]}
+    ctx = _context(samples, [[1, 0.1], [1, 0]], texts)
+    ctx.texts.token_counts = np.array([5, 6, 80, 90])
+    ctx.texts.context_length = 77
+    ctx.tie_rule = "half"
+    out = get_task("ccneg").run(ctx)
+    assert out.metrics["tie_rule"] == "half" and out.metrics["accuracy"] == pytest.approx(0.75)
+    assert out.predictions["credit"] == [1.0, 0.5] and out.predictions["correct"] == [True, False]
+    assert out.metrics["truncated"] == 1 and out.predictions["truncated"] == [False, True]
+    ctx.tie_rule = "wrong"
+    assert get_task("ccneg").run(ctx).metrics["accuracy"] == pytest.approx(0.5)
+    ctx.tie_rule = "argmax"  # not a user choice: "official" already means it for ccneg
+    with pytest.raises(ValueError, match="unknown tie rule"):
+        get_task("ccneg").run(ctx)
 
 
 def test_balanced_scores_both_sides():
@@ -62,6 +88,25 @@ def test_balanced_scores_both_sides():
     assert out.metrics["accuracy_true_image"] == 1.0
     assert out.metrics["accuracy_distractor_image"] == 0.5
     assert out.metrics["accuracy"] == 0.75 and out.metrics["both_correct"] == 0.5
+
+
+def test_balanced_counts_a_tie_as_half_on_each_side():
+    # sample a: both captions read alike (a tie on both sides); sample b: right on both sides
+    samples = [Sample("a", "same", "same cut", distractor_id="d0"), Sample("b", "c2", "n2", distractor_id="d1")]
+    texts = {"same": [1, 1], "same cut": [1, 1], "c2": [1, 0], "n2": [0, 1]}
+    ctx = _context(samples, [[1, 0], [1, 0.1]], texts, distractor_vectors=[[0, 1], [0.1, 1]], distractor_rows=[0, 1])
+    out = get_task("ccneg-balanced").run(ctx)
+    assert out.metrics["tie_rule"] == "half"
+    assert out.metrics["ties_true_image"] == 1 and out.metrics["ties_distractor_image"] == 1
+    assert out.predictions["credit"] == [0.5, 1.0]
+    assert out.metrics["accuracy"] == pytest.approx(0.75)
+    assert out.metrics["accuracy_true_image"] == pytest.approx(0.75)
+    assert out.metrics["accuracy_distractor_image"] == pytest.approx(0.75)
+    assert out.metrics["both_correct"] == 0.5
+    # argmax over [c, c'] gives the tie to c on both images: right on one side, wrong on the other
+    assert out.metrics["accuracy_tie_argmax"] == pytest.approx(0.75)
+    assert out.metrics["accuracy_tie_wrong"] == pytest.approx(0.5)
+    assert out.metrics["accuracy_tie_half"] == pytest.approx(0.75)
 
 
 def test_retrieval_ranks_count_ties_against_the_model():

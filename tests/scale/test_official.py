@@ -1,4 +1,9 @@
-"""The released CC-Neg files: import-official -> ccneg-bench -> export-official, every field kept."""
+"""The released CC-Neg files: import-official -> ccneg-bench -> export-official, every field kept.
+
+Every command runs as a user types it (the installed console script, progress bars on); the
+release's split is the last 40,000 rows, so this small file is all eval unless ``--eval-size``
+says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,14 @@ torch = pytest.importorskip("torch", reason="reading the released .pt needs torc
 from PIL import Image  # noqa: E402
 
 from ccneg_build.cli import main as ccneg_build  # noqa: E402
-from ccneg_build.official.released_format import overlay, released_eval_size  # noqa: E402
+from ccneg_build.official.released_format import (  # noqa: E402
+    ReleasedFormatError,
+    overlay,
+    released_eval_size,
+    split_range,
+)
 from tests.scale.helpers import read_folder  # noqa: E402
-from tests.scale.released_fixture import AUTHOR_PREFIX, SUBDIR, write_release  # noqa: E402
+from tests.scale.released_fixture import AUTHOR_PREFIX, SUBDIR, user_command, write_release  # noqa: E402
 
 ROWS = 24
 
@@ -28,43 +38,75 @@ def release(tmp_path) -> tuple[Path, dict]:
     return folder, write_release(folder, ROWS)
 
 
+def _user_import(release_dir: Path, out: Path):
+    """``ccneg-build import-official DIR --out OUT`` exactly as a user types it (progress bar on)."""
+    done = user_command("ccneg-build", "import-official", str(release_dir), "--out", str(out))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "import-official: 100%" in done.stderr  # the progress bar ran to the end
+    return done
+
+
 def _import(release_dir: Path, out: Path, *extra: str) -> int:
-    return ccneg_build(["import-official", str(release_dir), "--out", str(out), "--no-progress", "--shard-size", "10",
-                        *extra])
+    """The same command in this process, with the flags a test needs (a split, small shards)."""
+    return ccneg_build(["import-official", str(release_dir), "--out", str(out), *extra])
 
 
 def test_the_split_rule_matches_the_release():
+    # the release slices data[-40000:]: the last 40,000 rows, whatever the file size
     assert released_eval_size(228_246) == 40_000
     assert released_eval_size(300_000) == 40_000
-    assert released_eval_size(ROWS) == 4 and released_eval_size(1000) == 175
+    assert released_eval_size(ROWS) == ROWS and released_eval_size(1000) == 1000
+    assert released_eval_size(ROWS, 4) == 4 and released_eval_size(3, 4) == 3
+    assert split_range(228_246, "eval") == (188_246, 228_246) and split_range(228_246, "train") == (0, 188_246)
+    assert split_range(ROWS, "eval") == (0, ROWS) and split_range(ROWS, "train") == (0, 0)
+    assert split_range(ROWS, "all", 4) == (0, ROWS)
+    with pytest.raises(ReleasedFormatError, match="not 'test'"):
+        split_range(ROWS, "test")
+    with pytest.raises(ReleasedFormatError, match="must not be negative"):
+        released_eval_size(ROWS, -1)
 
 
-def test_import_keeps_split_fields_and_images(release, tmp_path):
+def test_import_keeps_the_release_split_fields_and_images(release, tmp_path):
     folder, original = release
     out = tmp_path / "imported"
-    assert _import(folder, out) == 0
-    train, evaluation = read_folder_split(out, "train"), read_folder_split(out, "eval")
-    assert (len(train), len(evaluation)) == (ROWS - 4, 4)
-    assert [r["source_row"] for r in evaluation] == [20, 21, 22, 23]  # the last rows, in order
+    done = _user_import(folder, out)
+    assert f"{ROWS} rows read, {ROWS} kept (train 0, eval {ROWS})" in done.stdout
+    assert "every row is eval" in done.stdout and "--eval-size N" in done.stdout
+    evaluation = read_folder_split(out, "eval")
+    assert [r["source_row"] for r in evaluation] == list(range(ROWS)) and read_folder_split(out, "train") == []
     assert (out / "splits" / "eval.txt").read_text().split() == [r["id"] for r in evaluation]
-    first = train[0]
+    assert "last 24 of 24" in json.loads((out / "manifest.json").read_text())["split_rule"]
+    first = evaluation[0]
     annotation = original["annotations"][0]
     assert first["caption"] == annotation["json"]["caption"]
-    assert first["negated_caption"] == "A woman, not next to a table, in the dining area."
+    # c' as the release scores and trains on it (commas removed); the original is kept in official/
+    assert first["negated_caption"] == "A woman not next to a table in the dining area."
     assert first["exclusion_caption"] == "A woman in the dining area"
     assert first["subject"] == "woman" and first["negated_object"] == "table" and first["negated_predicate"] == "next to"
     assert first["relations"] == [{"object": "table", "predicate": "next to"}, {"object": "dining area", "predicate": "in the"}]
     assert first["num_relations"] == 2 and first["labels"] == ["landscape", "sky"]
     assert first["negation_cue"] == "not" and first["url"] == "http://images.example/000000000.jpg"
     assert first["image"]["bytes"] == (folder / SUBDIR / "000000000.jpg").read_bytes()
-    assert train[7]["subject"] is None
-    manifest = json.loads((out / "manifest.json").read_text())
+    assert evaluation[7]["subject"] is None
+    assert evaluation[2]["caption"] == annotation_caption(original, 2)  # json.caption wins over "caption"
+
+    # --eval-size N: only the last N rows are eval; resumable like a build
+    split = tmp_path / "split"
+    assert _import(folder, split, "--eval-size", "4", "--shard-size", "10", "--no-progress") == 0
+    train, evaluation = read_folder_split(split, "train"), read_folder_split(split, "eval")
+    assert [r["source_row"] for r in evaluation] == [20, 21, 22, 23] and len(train) == ROWS - 4
+    manifest = json.loads((split / "manifest.json").read_text())
     assert manifest["counts"]["splits"] == {"train": 20, "eval": 4}
-    assert "last 4 of 24" in manifest["split_rule"] and "last 4 of 24" in (out / "README.md").read_text()
-    # a second run resumes: nothing to do, same files
-    before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
-    assert _import(folder, out) == 0
-    assert before == {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
+    assert "last 4 of 24" in manifest["split_rule"] and "last 4 of 24" in (split / "README.md").read_text()
+    before = {p.name: p.read_bytes() for p in (split / "data").glob("*.parquet")}
+    assert _import(folder, split, "--eval-size", "4", "--shard-size", "10") == 0
+    assert before == {p.name: p.read_bytes() for p in (split / "data").glob("*.parquet")}
+
+
+def annotation_caption(data: dict, index: int) -> str:
+    annotation = data["annotations"][index]
+    assert annotation["caption"] != annotation["json"]["caption"]  # the fixture makes them differ here
+    return annotation["json"]["caption"]
 
 
 def read_folder_split(out: Path, split: str) -> list[dict]:
@@ -72,27 +114,33 @@ def read_folder_split(out: Path, split: str) -> list[dict]:
     return [row for table in tables for row in table.to_pylist()]
 
 
-def test_round_trip_through_ccneg_bench_and_export_keeps_every_field(release, tmp_path, capsys):
+def test_round_trip_through_ccneg_bench_and_export_keeps_every_field(release, tmp_path):
     folder, original = release
     out = tmp_path / "imported"
-    assert _import(folder, out) == 0
+    _user_import(folder, out)
 
     bench = pytest.importorskip("ccneg_bench.cli")
     results = {}
-    for name, dataset, extra in (("released", folder, ["--released-eval-size", "4"]), ("imported", out, [])):
-        result_dir = tmp_path / f"bench-{name}"
-        code = bench.main(["--model", "text:negation-words", "--dataset", str(dataset), "--output", str(result_dir),
-                           "--no-progress", "--device", "cpu", "--workers", "0", *extra])
-        assert code == 0
-        (result_file,) = result_dir.glob("**/*.json")
+    done = user_command("ccneg-bench", "--model", "text:negation-words", "--dataset", str(folder),
+                        "--output", str(tmp_path / "bench-released"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert bench.main(["--model", "text:negation-words", "--dataset", str(out), "--output",
+                       str(tmp_path / "bench-imported"), "--no-progress", "--workers", "0"]) == 0
+    for name in ("released", "imported"):
+        (result_file,) = (tmp_path / f"bench-{name}").glob("**/*.json")
         results[name] = json.loads(result_file.read_text())
+    assert results["released"]["n"] == results["imported"]["n"] == ROWS  # one split rule: all 24 rows are eval
     accuracy = {k: _accuracy(v) for k, v in results.items()}
     assert accuracy["released"] == accuracy["imported"] == 1.0  # the text baseline solves one-sided CC-Neg
+    assert results["released"]["breakdowns"] == results["imported"]["breakdowns"]
+    assert results["released"]["metrics"]["truncated"] is None  # the text baseline has no token limit
 
     exported = tmp_path / "exported"
-    assert ccneg_build(["export-official", str(out), "--to", str(exported), "--image-path-prefix", AUTHOR_PREFIX]) == 0
+    done = user_command("ccneg-build", "export-official", str(out), "--to", str(exported),
+                        "--image-path-prefix", AUTHOR_PREFIX)
+    assert done.returncode == 0, done.stderr[-3000:]
     again = torch.load(exported / "ccneg_preprocessed.pt", weights_only=True)
-    assert again == original  # image_paths, every annotation field, num_ops: all identical
+    assert again == original  # image_paths, every annotation field (commas in c' too), num_ops: all identical
     for path in original["image_paths"]:
         relative = path[len(AUTHOR_PREFIX):]
         assert (exported / relative).read_bytes() == (folder / relative).read_bytes()
@@ -111,10 +159,11 @@ def _accuracy(result: dict) -> float:
 def test_export_of_a_plain_dataset_reads_with_release_style_code(release, tmp_path):
     folder, _ = release
     out = tmp_path / "imported"
-    assert _import(folder, out) == 0
+    assert _import(folder, out, "--eval-size", "4", "--no-progress") == 0
     shutil.rmtree(out / "official")  # now just a ccneg dataset like any build with images
     exported = tmp_path / "exported"
-    assert ccneg_build(["export-official", str(out), "--to", str(exported)]) == 0
+    done = user_command("ccneg-build", "export-official", str(out), "--to", str(exported))
+    assert done.returncode == 0 and "--released-eval-size 4" in done.stdout, done.stderr[-3000:]
     info = json.loads((exported / "ccneg_export.json").read_text())
     # what code written for the release does: last N are eval, open the stored path, read two fields
     data = torch.load(exported / "ccneg_preprocessed.pt", weights_only=True)
@@ -142,11 +191,14 @@ def test_missing_images_are_rejected_with_a_reason_and_the_split_is_kept(tmp_pat
     folder.mkdir()
     write_release(folder, ROWS, missing_images=(3, 22))
     out = tmp_path / "imported"
-    assert _import(folder, out) == 0
+    done = _user_import(folder, out)
+    assert f"{ROWS - 2} kept" in done.stdout and "missing_image 2" in done.stdout
     rejected = read_folder(out / "rejected").to_pylist()
     assert [(r["source_row"], r["reason"], r["stage"]) for r in rejected] == [(3, "missing_image", "image"),
                                                                                (22, "missing_image", "image")]
-    assert len(read_folder_split(out, "eval")) == 3  # the split is by position in the release, not refilled
+    split = tmp_path / "split"
+    assert _import(folder, split, "--eval-size", "4", "--no-progress") == 0
+    assert len(read_folder_split(split, "eval")) == 3  # the split is by position in the release, not refilled
 
 
 def test_a_file_with_pickled_code_is_refused_without_running_it(tmp_path, capsys):
@@ -154,10 +206,14 @@ def test_a_file_with_pickled_code_is_refused_without_running_it(tmp_path, capsys
     folder.mkdir()
     canary = tmp_path / "ran"
     torch.save({"image_paths": [], "annotations": [], "x": _Canary(canary)}, folder / "ccneg_preprocessed.pt")
-    assert _import(folder, tmp_path / "out") == 2
-    assert not canary.exists()
-    assert "weights_only=True" in capsys.readouterr().err
+    done = user_command("ccneg-build", "import-official", str(folder), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and not canary.exists()
+    assert "weights_only=True" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "data").exists()
+    bench = pytest.importorskip("ccneg_bench.cli")
+    assert bench.main(["--model", "text:negation-words", "--dataset", str(folder), "--output",
+                       str(tmp_path / "results"), "--no-progress", "--workers", "0"]) == 2
+    assert not canary.exists() and "weights_only=True" in capsys.readouterr().err
 
 
 class _Canary:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from ccneg_bench.train.cli import main
 from tests.helpers.data import write_released_folder
-from tests.train.conftest import REPO, child_env
+from tests.scale.released_fixture import user_command
 
 
 def test_released_files_to_a_conclip_export(tiny_model, tmp_path, capsys):
     released = write_released_folder(tmp_path / "released", n=30)
     dataset = tmp_path / "ccneg"
-    proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "import-official", str(released), "--out",
-                           str(dataset), "--no-progress"], capture_output=True, text=True, env=child_env(), cwd=REPO,
-                          timeout=300)
+    # as a user types it (progress bar on); a file under 40,000 rows is all eval unless told otherwise
+    proc = user_command("ccneg-build", "import-official", str(released), "--out", str(dataset), "--eval-size", "5")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "import-official: 100%" in proc.stderr
     config, weights = tiny_model
     model = ["--model", f"open_clip:{config}", "--pretrained", str(weights), "--device", "cpu", "--workers", "0"]
     assert main(["mine-distractors", "--data", str(dataset), "--pool", str(dataset), *model]) == 0
@@ -27,5 +25,5 @@ def test_released_files_to_a_conclip_export(tiny_model, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "eval ccneg: accuracy=" in printed and "eval ccneg-balanced: accuracy=" in printed
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["rows"] == 25 and run["summary"]["steps"] == 2  # the release's split: 25 train, 5 eval
+    assert run["rows"] == 25 and run["summary"]["steps"] == 2  # the last 5 rows are eval, 25 train
     assert (tmp_path / "run" / "export" / "open_clip_model.safetensors").is_file()
