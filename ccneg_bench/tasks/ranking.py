@@ -77,12 +77,16 @@ def rank_queries(queries: np.ndarray, gallery: np.ndarray, positive_of: Positive
     """:func:`rank_block` over ``queries @ gallery.T`` in row blocks (bounded memory for any size).
 
     ``positive_of(first, last)`` returns the bool mask of right answers of queries first..last-1.
+    Equal gallery vectors (one image in two rows, two classes with the same prompts) are scored
+    once and copied, so that they tie exactly: a matrix product may round equal columns differently.
     """
+    unique, inverse = np.unique(gallery, axis=0, return_inverse=True) if len(gallery) else (gallery, np.zeros(0, np.int64))
+    inverse = np.asarray(inverse).reshape(-1)
     block = max(1, block_cells // max(1, len(gallery)))
     parts: list[RankOutcome] = []
     for first in range(0, len(queries), block):
         last = min(first + block, len(queries))
-        scores = queries[first:last] @ gallery.T
+        scores = (queries[first:last] @ unique.T)[:, inverse]
         parts.append(rank_block(scores, positive_of(first, last), ks, rule))
     if not parts:
         empty = np.zeros(0)
