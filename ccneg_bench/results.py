@@ -56,7 +56,7 @@ def dataset_name(spec: str, split: str, name: str = "", subset: str | None = Non
     if name:
         base = name if split == "eval" else f"{name}/{split}"
     else:
-        base = f"{slug(spec)}/{split}"
+        base = f"{slug(os.path.basename(spec.rstrip('/')) if os.path.isabs(spec) else spec)}/{split}"
     return f"{base}/{subset}" if subset else base
 
 
