@@ -27,6 +27,9 @@ examples:
   ccneg-bench --model open_clip:ViT-B-32 --pretrained openai --dataset ccneg-out --task ccneg --output results
   ccneg-bench --model conclip:conclip_b32.pt --model text:negation-words --dataset /data/ccneg \\
       --task ccneg --task retrieval --output results --cache-dir ~/.cache/ccneg-bench
+  ccneg-bench --model open_clip:ViT-B-32 --pretrained openai \
+      --dataset negbench:COCO_val_mcq_llama3.1_rephrased.csv --image-root coco --output results
+  ccneg-bench suite --model open_clip:ViT-B-32 --pretrained openai --suite suite.yaml --output results
   ccneg-bench report results/*.json --output leaderboard
 """
 
@@ -35,23 +38,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccneg-bench",
         description="Score CLIP-like models on negation: ccneg (true vs negated caption),\n"
-        "ccneg-balanced (adds distractor images) and retrieval. Writes one JSON per\n"
-        "(model, dataset, split, task) and prints a summary table.\n"
-        "Subcommand: ccneg-bench report RESULTS... (see ccneg-bench report --help).",
+        "ccneg-balanced (adds distractor images) and retrieval, and on the public negation\n"
+        "benchmarks (NegBench, SugarCREPE, CREPE, negated zero-shot classification).\n"
+        "Writes one CLIP_benchmark-compatible JSON per (dataset, model, task) and prints a summary.\n"
+        "Subcommands: ccneg-bench report RESULTS... and ccneg-bench suite (see their --help).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_model_arguments(parser)
+    parser.add_argument("--dataset", required=True, metavar="D",
+                        help="ccneg-build folder, released CC-Neg folder, hf:ID, or KIND:PATH of a public benchmark")
+    parser.add_argument("--split", default="eval", help="split to score (default: eval)")
+    parser.add_argument("--task", action="append", default=None, metavar="T",
+                        help="ccneg, ccneg-balanced, retrieval, mcq, pair, crepe, zeroshot, zeroshot-negated; "
+                        "repeatable (default: the dataset's own: ccneg for CC-Neg data)")
+    add_benchmark_arguments(parser)
+    parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
+    parser.add_argument("--cache-dir", default=None, metavar="C",
+                        help="feature cache folder: reruns and further tasks skip image decoding and encoding")
+    add_run_arguments(parser)
+    return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", required=True, metavar="SPEC",
                         help="model spec (repeatable: several models in one run)")
     parser.add_argument("--pretrained", action="append", default=None, metavar="P",
                         help="open_clip tag, weights path or 'none'; once for all models or once per --model")
-    parser.add_argument("--dataset", required=True, metavar="D", help="ccneg-build folder, released CC-Neg folder or hf:ID")
-    parser.add_argument("--split", default="eval", help="split to score (default: eval)")
-    parser.add_argument("--task", action="append", default=None, metavar="T",
-                        help="ccneg (default), ccneg-balanced, retrieval; repeatable")
-    parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
-    parser.add_argument("--cache-dir", default=None, metavar="C",
-                        help="feature cache folder: reruns and further tasks skip image decoding and encoding")
+
+
+def add_benchmark_arguments(parser: argparse.ArgumentParser, per_dataset: bool = True) -> None:
+    """Options of the public benchmarks (shared by the main command and ``suite``)."""
+    if per_dataset:
+        parser.add_argument("--image-root", default=None, metavar="DIR",
+                            help="local image folder: maps NegBench's absolute paths onto it (longest existing tail), "
+                            "SugarCREPE's val2017 (default DIR/val2017), CREPE's VG_100K folders")
+        parser.add_argument("--templates", default=None, metavar="FILE",
+                            help="zeroshot prompts: JSON list with {c}, or {class: [prompts]} "
+                            "(default: \"this is a photo of a {c}.\")")
+        parser.add_argument("--negated-templates", default=None, metavar="FILE",
+                            help="zeroshot-negated prompts, same format (default: \"this is not a photo of a {c}.\")")
+    parser.add_argument("--tie-rule", default="official", metavar="official|wrong|half",
+                        help="exact ties in choice and ranking tasks: each benchmark's official rule (default), "
+                        "always wrong, or half credit")
+    parser.add_argument("--shuffle-options", type=int, default=None, metavar="SEED",
+                        help="permute each multiple-choice sample's options with this seed (exposes position bias)")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per batch (default 64)")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="image decoding worker processes (default 2)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -65,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="eval split of the released files: their last N rows (default 40000, the release's "
                         "rule; a smaller file is all eval)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser
 
 
 def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, str | None]]:
@@ -85,36 +118,38 @@ def _headline(result: dict[str, Any]) -> str:
     if "accuracy" in metrics and metrics["accuracy"] is not None:
         ci = metrics.get("ci95")
         return f"acc {100 * metrics['accuracy']:.2f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
-    if "image_to_text_R@1" in metrics and metrics["image_to_text_R@1"] is not None:
+    if metrics.get("image_to_text_R@1") is not None and "text_to_image_R@1" in metrics:
         return f"i2t R@1 {100 * metrics['image_to_text_R@1']:.2f}%  t2i R@1 {100 * metrics['text_to_image_R@1']:.2f}%"
-    return "-"
+    from ccneg_bench.results import headline
+
+    return headline(result)
 
 
 def print_summary(results: list[dict[str, Any]], stream: Any = None) -> None:
     stream = stream or sys.stdout
-    rows = [("model", "task", "n", "failed", "result", "s", "img/s")]
+    rows = [("model", "dataset", "task", "n", "failed", "result", "s", "img/s")]
     for r in results:
         metrics = r.get("metrics") or {}
-        rows.append((r["model"]["spec"], r["task"], str(r["n"]), str(metrics.get("n_failed", "-")), _headline(r),
+        rows.append((r["model"], r["dataset"], r["task"], str(r["n"]), str(metrics.get("n_failed", "-")), _headline(r),
                      f"{r['seconds']:.2f}", f"{r['images_per_second'] or 0:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)), file=stream)
     for r in results:
         if r.get("status") != "ok":
-            print(f"error: {r['model']['spec']} / {r['task']}: {r['error']}", file=sys.stderr)
+            print(f"error: {r['model']} / {r['dataset']} / {r['task']}: {r['error']}", file=sys.stderr)
         failures = r.get("failures") or []
         if failures:
             codes: dict[str, int] = {}
             for f in failures:
                 codes[f["code"]] = codes.get(f["code"], 0) + 1
-            print(f"note: {r['model']['spec']} / {r['task']}: {len(failures)} samples not scored: "
+            print(f"note: {r['model']} / {r['dataset']} / {r['task']}: {len(failures)} samples not scored: "
                   + ", ".join(f"{k} x{v}" for k, v in sorted(codes.items())) + " (listed in the result file)", file=sys.stderr)
         if r.get("n_converted"):
             codes = {}
             for c in r["conversions"]:
                 codes[c["code"]] = codes.get(c["code"], 0) + 1
-            print(f"note: {r['model']['spec']} / {r['task']}: {r['n_converted']} images scored after a mode conversion: "
+            print(f"note: {r['model']} / {r['dataset']} / {r['task']}: {r['n_converted']} images scored after a mode conversion: "
                   + ", ".join(f"{k} x{v}" for k, v in sorted(codes.items())), file=sys.stderr)
     if results and results[0].get("path"):
         print(f"results written to {results[0]['path'].rsplit('/', 1)[0]}", file=stream)
@@ -126,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccneg_bench.report import main as report_main
 
         return report_main(argv[1:])
+    if argv and argv[0] == "suite":
+        return suite_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         from ccneg_bench.evaluation import evaluate
@@ -136,19 +173,84 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}
+        options.update(image_root=args.image_root, templates=args.templates, negated_templates=args.negated_templates)
+        pairs = _pairs(args.model, args.pretrained)
+        _check_tie_rule(args.tie_rule)
         dataset = load_eval_dataset(args.dataset, split=args.split, **options)
         results: list[dict[str, Any]] = []
-        for spec, pretrained in _pairs(args.model, args.pretrained):
+        for spec, pretrained in pairs:
             results.extend(evaluate(
-                spec, dataset, args.task or ["ccneg"], pretrained=pretrained, output_dir=args.output,
-                cache_dir=args.cache_dir, batch_size=args.batch_size, workers=args.workers, device=args.device,
-                precision=args.precision, save_predictions=args.save_predictions, bootstrap=args.bootstrap,
-                seed=args.seed, progress=not args.no_progress, chunk_size=args.chunk_size,
+                spec, dataset, args.task, pretrained=pretrained, output_dir=args.output,
+                cache_dir=args.cache_dir, **_run_options(args),
             ))
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print_summary(results)
+    return 0 if all(r.get("status") == "ok" for r in results) else 1
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(batch_size=args.batch_size, workers=args.workers, device=args.device, precision=args.precision,
+                save_predictions=args.save_predictions, bootstrap=args.bootstrap, seed=args.seed,
+                progress=not args.no_progress, chunk_size=args.chunk_size, tie_rule=args.tie_rule,
+                shuffle_options=args.shuffle_options)
+
+
+def _check_tie_rule(rule: str) -> None:
+    from ccneg_bench.tasks.ties import TIE_RULES
+
+    if rule not in TIE_RULES:
+        raise ValueError(f"--tie-rule {rule!r}: choose one of {', '.join(TIE_RULES)}")
+
+
+def build_suite_parser() -> argparse.ArgumentParser:
+    from ccneg_bench.suite import default_cache_dir
+
+    parser = argparse.ArgumentParser(
+        prog="ccneg-bench suite",
+        description="Run a list of (dataset, task) entries from a YAML file in one process: each model is\n"
+        "loaded once, on the first feature missing from the cache, and shared by every entry; a rerun\n"
+        "whose features are all cached never builds the model. Results as for ccneg-bench.",
+        epilog="suite file: a YAML list of entries, e.g.\n"
+        "  - dataset: negbench:COCO_val_mcq_llama3.1_rephrased.csv\n"
+        "    image_root: coco\n"
+        "  - dataset: sugarcrepe:sugar_crepe\n"
+        "  - dataset: cifar10:cifar\n"
+        "    task: [zeroshot, zeroshot-negated]\n"
+        "keys: dataset (required), task (name or list; default: the dataset's own), split, image_root,\n"
+        "templates, negated_templates. Relative paths are relative to the suite file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--suite", required=True, metavar="FILE.yaml", help="the entries to run")
+    parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
+    parser.add_argument("--cache-dir", default=default_cache_dir(), metavar="C",
+                        help="feature cache shared by all entries and reruns (default: %(default)s)")
+    add_benchmark_arguments(parser, per_dataset=False)
+    add_run_arguments(parser)
+    return parser
+
+
+def suite_main(argv: Sequence[str]) -> int:
+    args = build_suite_parser().parse_args(argv)
+    try:
+        from ccneg_bench.suite import read_suite, run_suite
+    except ModuleNotFoundError as err:
+        print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
+        return 2
+    try:
+        pairs = _pairs(args.model, args.pretrained)
+        _check_tie_rule(args.tie_rule)
+        entries = read_suite(args.suite)
+        options = _run_options(args)
+        results, models = run_suite(pairs, entries, output_dir=args.output, cache_dir=args.cache_dir, **options)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print_summary(results)
+    for model in models:
+        print(f"{model.spec}: {'built' if model.built else 'not built: every feature came from the cache'}")
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
 

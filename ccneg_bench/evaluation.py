@@ -9,15 +9,17 @@ Example::
     )
     results[0]["metrics"]["accuracy"]
 
-Result file schema (``schema_version`` "1"), one file per (model, dataset, split, task),
-named ``<model>__<dataset>__<split>__<task>.json``:
+Result file schema (``schema_version`` "2"; see :mod:`ccneg_bench.results`), one file per
+(dataset, pretrained, model, task), named ``{dataset}_{pretrained}_{model}_{language}_{task}.json``
+as CLIP_benchmark names its files (a benchmark with subsets, SugarCREPE, writes one per subset):
 
-    schema_version, task, status ("ok" | "error"), error (message when status is "error"),
-    model {spec, pretrained, description, fingerprint},
-    dataset {spec, split, fingerprint, notes},
-    n (samples in the split), metrics {...task metrics...},
-    breakdowns {negation_cue|num_relations|negation_type: {group: {n, accuracy, ci95}}},
-    failures [{id, code, detail}] (per sample: unreadable images and why),
+    dataset, model, pretrained, task, metrics, language  (CLIP_benchmark's keys, in its order)
+    schema_version, status ("ok" | "error"), error (message when status is "error"),
+    model_info {spec, pretrained, description, fingerprint},
+    dataset_info {spec, split, subset, fingerprint, notes},
+    n (samples), breakdowns {...: {group: {n, accuracy, ci95}}}, intervals {metric: [low, high]},
+    tie_rule {requested, official, applied, accuracy_by_rule} (choice and ranking tasks),
+    failures [{id, code, detail}] (per sample: unreadable images, rejected rows and why),
     conversions [{id, code, detail}] (per sample: images scored after a mode conversion, e.g.
     converted_cmyk, converted_p, converted_16bit), n_converted,
     versions {ccneg, python, torch, open_clip, transformers, numpy},
@@ -32,7 +34,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import re
 import tempfile
 import time
 from importlib import metadata
@@ -42,9 +43,8 @@ from typing import Any, Iterable, Sequence
 from ccneg_bench.datasets import EvalDataset, load_eval_dataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
 from ccneg_bench.models import ModelAdapter, load_model
-from ccneg_bench.tasks import TaskContext, get_task
-
-RESULT_SCHEMA_VERSION = "1"
+from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
+from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
 
 
 def package_versions() -> dict[str, str | None]:
@@ -55,19 +55,6 @@ def package_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[name.replace("_torch", "")] = None
     return out
-
-
-def _slug(text: str) -> str:
-    text = text.rstrip("/\\")
-    if os.sep in text or "/" in text:
-        parts = re.split(r"[/\\]", text)
-        text = "_".join(p for p in parts[-2:] if p)
-    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")[:80] or "x"
-
-
-def result_filename(model_spec: str, pretrained: str | None, dataset_spec: str, split: str, task: str) -> str:
-    model = _slug(model_spec) + (f"+{_slug(os.path.basename(str(pretrained)))}" if pretrained else "")
-    return f"{model}__{_slug(dataset_spec)}__{_slug(split)}__{task}.json"
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -100,7 +87,7 @@ def default_device() -> str:
 def evaluate(
     model: str | ModelAdapter | Sequence[str | ModelAdapter],
     dataset: str | EvalDataset,
-    tasks: Iterable[str] = ("ccneg",),
+    tasks: Iterable[str] | None = None,
     *,
     pretrained: str | None = None,
     split: str = "eval",
@@ -116,31 +103,44 @@ def evaluate(
     progress: bool = True,
     chunk_size: int = 1024,
     dataset_options: dict[str, Any] | None = None,
+    tie_rule: str = "official",
+    shuffle_options: int | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate each model on ``dataset`` for each task; return the result dicts (and write them).
 
     ``model`` is a spec (``open_clip:ViT-B-32``), a loaded :class:`ModelAdapter`, or a list of
     either. A task that cannot run (e.g. ``ccneg-balanced`` without distractors) yields a result
-    with ``status: "error"`` and the reason; the other tasks still run.
+    with ``status: "error"`` and the reason; the other tasks still run. ``tasks=None`` runs the
+    dataset's own tasks (``ccneg`` for CC-Neg data, ``mcq`` for NegBench MCQ files, ...).
     """
-    task_names = list(dict.fromkeys(tasks))
+    task_names = list(dict.fromkeys(tasks)) if tasks is not None else []
     for name in task_names:
         get_task(name)  # fail fast on a typo, before loading anything
+    from ccneg_bench.tasks.ties import TIE_RULES
+
+    if tie_rule not in TIE_RULES:
+        raise ValueError(f"unknown tie rule {tie_rule!r}; choose one of {', '.join(TIE_RULES)}")
     device = device or default_device()
     data = dataset if isinstance(dataset, EvalDataset) else load_eval_dataset(dataset, split=split, **(dataset_options or {}))
+    task_names = task_names or list(data.default_tasks)
+    options = {"tie_rule": tie_rule, "shuffle_options": shuffle_options}
     models = model if isinstance(model, (list, tuple)) else [model]
     results: list[dict[str, Any]] = []
     for entry in models:
         adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
-        results.extend(_evaluate_one(adapter, data, task_names, pretrained if not isinstance(entry, ModelAdapter) else None,
+        used = pretrained if not isinstance(entry, ModelAdapter) else getattr(entry, "pretrained", None)
+        results.extend(_evaluate_one(adapter, data, task_names, used,
                                      output_dir, cache_dir, batch_size, workers, precision, save_predictions,
-                                     bootstrap, seed, progress, chunk_size))
+                                     bootstrap, seed, progress, chunk_size, options))
     return results
 
 
 def mark_text_failures(data: EvalDataset, images: ImageFeatures) -> None:
     """A sample without a caption or negated caption is not scored: it fails like a bad image
-    (``missing_caption``), is listed per sample, and the run goes on."""
+    (``missing_caption``), is listed per sample, and the run goes on. Benchmark files check their
+    own text fields when they are read (see ``datasets.rows``)."""
+    if data.kind != "ccneg":
+        return
     for row, sample in enumerate(data.samples):
         if not sample.caption.strip() or not sample.negated_caption.strip():
             which = "caption" if not sample.caption.strip() else "negated caption"
@@ -151,14 +151,13 @@ def mark_text_failures(data: EvalDataset, images: ImageFeatures) -> None:
 def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str], pretrained: str | None,
                   output_dir: Any, cache_dir: Any, batch_size: int, workers: int, precision: str,
                   save_predictions: bool, bootstrap: int, seed: int, progress: bool,
-                  chunk_size: int) -> list[dict[str, Any]]:
+                  chunk_size: int, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     started = time.perf_counter()
     cache = feature_cache_dir(os.path.expanduser(str(cache_dir)) if cache_dir else None, adapter, data)
     encode = dict(batch_size=batch_size, workers=workers, precision=precision, progress=progress, chunk_size=chunk_size)
     images = encode_image_table(adapter, data.images, cache=cache, desc="images", **encode)
     mark_text_failures(data, images)
-    texts = encode_texts(adapter, [s.caption for s in data.samples] + [s.negated_caption for s in data.samples],
-                         cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
+    texts = encode_texts(adapter, data.texts(), cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
     distractors: ImageFeatures | None = None
     if data.distractors is not None and any(get_task(n).needs_distractors for n in task_names):
         if data.distractors is data.images:
@@ -166,42 +165,56 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
         else:
             distractors = encode_image_table(adapter, data.distractors, cache=cache, desc="distractors", **encode)
     encoded_seconds = time.perf_counter() - started
-    context = TaskContext(dataset=data, images=images, texts=texts, distractors=distractors, bootstrap=bootstrap, seed=seed)
+    context = TaskContext(dataset=data, images=images, texts=texts, distractors=distractors, bootstrap=bootstrap, seed=seed,
+                          **(options or {}))
     results = []
     for name in task_names:
-        results.append(_run_task(name, context, adapter, pretrained, data, output_dir, save_predictions,
+        results.extend(_run_task(name, context, adapter, pretrained, data, output_dir, save_predictions,
                                  encoded_seconds, images, texts, distractors, precision))
     return results
 
 
 def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained: str | None, data: EvalDataset,
               output_dir: Any, save_predictions: bool, encoded_seconds: float, images: ImageFeatures,
-              texts: Any, distractors: ImageFeatures | None, precision: str) -> dict[str, Any]:
+              texts: Any, distractors: ImageFeatures | None, precision: str) -> list[dict[str, Any]]:
+    """Run one task; one result per output (a task with subsets gives several), each written."""
     task_started = time.perf_counter()
-    result: dict[str, Any] = {
+    try:
+        produced = get_task(name).run(context)
+        outputs: list[TaskOutput | None] = list(produced) if isinstance(produced, list) else [produced]
+        error = None
+    except ValueError as err:
+        outputs, error = [None], str(err)
+    task_seconds = (time.perf_counter() - task_started) / max(1, len(outputs))
+    return [_result(name, output, error, adapter, pretrained, data, output_dir, save_predictions, encoded_seconds,
+                    task_seconds, images, texts, distractors, precision) for output in outputs]
+
+
+def _result(name: str, output: TaskOutput | None, error: str | None, adapter: ModelAdapter, pretrained: str | None,
+            data: EvalDataset, output_dir: Any, save_predictions: bool, encoded_seconds: float, task_seconds: float,
+            images: ImageFeatures, texts: Any, distractors: ImageFeatures | None, precision: str) -> dict[str, Any]:
+    subset = output.subset if output is not None else None
+    result: dict[str, Any] = header(dataset_name(data.spec, data.split, data.name, subset), adapter.spec, pretrained, name)
+    result.update({
         "schema_version": RESULT_SCHEMA_VERSION,
-        "task": name,
         "status": "ok",
         "error": None,
-        "model": {"spec": adapter.spec, "pretrained": pretrained, "description": adapter.describe(),
-                  "fingerprint": adapter.fingerprint()},
-        "dataset": {"spec": data.spec, "split": data.split, "fingerprint": data.fingerprint(), "notes": data.notes},
-        "n": len(data.samples),
-    }
-    output = None
-    try:
-        output = get_task(name).run(context)
-    except ValueError as err:
-        result.update(status="error", error=str(err), metrics={}, breakdowns={}, failures=[])
-    if output is not None:
-        result.update(metrics=output.metrics, breakdowns=output.breakdowns, failures=output.failures)
-    conversions = [{"id": data.samples[row].id, "code": code, "detail": detail}
-                   for row, (code, detail) in sorted(images.notes.items())]
+        "model_info": {"spec": adapter.spec, "pretrained": pretrained, "description": adapter.describe(),
+                       "fingerprint": adapter.fingerprint()},
+        "dataset_info": {"spec": data.spec, "split": data.split, "subset": subset, "fingerprint": data.fingerprint(),
+                         "notes": data.notes},
+        "n": output.n if output is not None and output.n is not None else len(data.samples) + len(data.rejected),
+    })
+    if output is None:
+        result.update(status="error", error=error, metrics={}, breakdowns={}, failures=[])
+    else:
+        result.update(metrics=output.metrics, breakdowns=output.breakdowns, failures=output.failures, **output.extras)
+    conversions = [{"id": data.samples[row].id if data.kind == "ccneg" else data.images.ids[row], "code": code,
+                    "detail": detail} for row, (code, detail) in sorted(images.notes.items())]
     if distractors is not None and distractors is not images and data.distractors is not None:
         conversions += [{"id": data.distractors.ids[row], "code": f"distractor_{code}", "detail": detail}
                         for row, (code, detail) in sorted(distractors.notes.items())]
     result.update(n_converted=len(conversions), conversions=conversions)
-    task_seconds = time.perf_counter() - task_started
     seconds = encoded_seconds + task_seconds
     n_images = len(images.ok) + (len(distractors.ok) if distractors is not None and distractors is not images else 0)
     result.update(
@@ -217,7 +230,7 @@ def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained
         predictions=None,
     )
     if output_dir is not None:
-        filename = result_filename(adapter.spec, pretrained, data.spec, data.split, name)
+        filename = result_filename(result["dataset"], pretrained, adapter.spec, name)
         if save_predictions and output is not None and output.predictions:
             path = Path(output_dir) / (filename[: -len(".json")] + ".predictions.parquet")
             write_predictions(path, output.predictions, name)

@@ -44,7 +44,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
-from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image_with_note
+from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, crop_box, decode_image_with_note
 from ccneg_bench.models.base import ModelAdapter
 
 DEFAULT_CHUNK_SIZE = 1024
@@ -154,7 +154,10 @@ class _ChunkBatches(IterableDataset):
         rows, pixels, errors, notes = [], [], [], []
         for row in range(first, last):
             try:
-                image, note = decode_image_with_note(refs[row - start], root=self.table.root, max_pixels=self.max_pixels)
+                ref = refs[row - start]
+                image, note = decode_image_with_note(ref, root=self.table.root, max_pixels=self.max_pixels)
+                if isinstance(ref, dict) and ref.get("crop") is not None:
+                    image = crop_box(image, ref["crop"])
                 pixels.append(self.transform(image))
                 rows.append(row)
                 if note:

@@ -138,3 +138,13 @@ def decode_image_with_note(
         raise ImageDecodeError("image_too_large", f"{origin}: {err}") from None
     except Exception as err:  # PIL raises many types (OSError, SyntaxError, ValueError, ...)
         raise ImageDecodeError("image_unreadable", f"{origin}: {type(err).__name__}: {err}") from None
+
+
+def crop_box(image: Image.Image, box: Any) -> Image.Image:
+    """Cut the region ``(x, y, width, height)`` out of ``image`` (CREPE scores region crops).
+
+    PIL fills any part of the box outside the image with black, as torchvision's ``crop`` does
+    on PIL images, so boxes that overhang the border score like the official code's.
+    """
+    x, y, width, height = (int(v) for v in box)
+    return image.crop((x, y, x + width, y + height))

@@ -3,7 +3,8 @@
 Reports are pure functions of result files (so they can be rebuilt any time, on any machine):
 
 * ``results.csv``: one row per result file, metrics flattened (``ci95`` -> ``ci95_low/high``);
-* ``leaderboard.md``: one table per task, best first;
+* ``leaderboard.md``: first one table of every model against every benchmark (a column per
+  dataset or subset and task, its headline metric), then one table per task, best first;
 * ``accuracy_by_cue.png`` / ``accuracy_by_relations.png``: ``ccneg`` accuracy per group and model;
 * ``margin_histogram.png``: cos(I, c) - cos(I, c') per sample, for results saved with
   ``--save-predictions``.
@@ -21,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
+
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
 
 
@@ -37,23 +40,18 @@ def collect(paths: Sequence[str]) -> list[dict[str, Any]]:
             if not isinstance(data, dict) or "task" not in data or "model" not in data:
                 raise ValueError("not a ccneg-bench result (needs 'task' and 'model')")
             data.setdefault("path", path)
-            results.append(data)
+            results.append(normalise(data))
         except (OSError, ValueError) as err:
             print(f"warning: {path}: skipped: {err}", file=sys.stderr)
     return results
 
 
-def model_label(result: dict[str, Any]) -> str:
-    model = result["model"]
-    pretrained = model.get("pretrained")
-    return model["spec"] + (f" ({os.path.basename(str(pretrained))})" if pretrained else "")
-
-
 def flatten(result: dict[str, Any]) -> dict[str, Any]:
+    info = result.get("dataset_info") or {}
     row: dict[str, Any] = {
         "model": model_label(result),
-        "dataset": result.get("dataset", {}).get("spec"),
-        "split": result.get("dataset", {}).get("split"),
+        "dataset": result.get("dataset"),
+        "split": info.get("split"),
         "task": result["task"],
         "status": result.get("status"),
         "n": result.get("n"),
@@ -63,6 +61,8 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
             row["ci95_low"], row["ci95_high"] = (value or [None, None])
         else:
             row[key] = value
+    for key, value in (result.get("intervals") or {}).items():
+        row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = (value or [None, None])
     row["seconds"] = result.get("seconds")
     row["images_per_second"] = result.get("images_per_second")
     return row
@@ -92,9 +92,40 @@ def _pct(value: Any) -> str:
     return f"{100 * value:.2f}" if isinstance(value, (int, float)) else "-"
 
 
+def overview(results: list[dict[str, Any]]) -> list[str]:
+    """One row per model, one column per (dataset, task): every benchmark side by side."""
+    columns = sorted({(r["dataset"], r["task"]) for r in results if r.get("status") == "ok" and main_metric(r)})
+    if not columns:
+        return []
+    cells: dict[tuple[str, tuple[str, str]], str] = {}
+    names: dict[tuple[str, str], str] = {}
+    for r in results:
+        metric = main_metric(r)
+        if r.get("status") != "ok" or not metric:
+            continue
+        key = (r["dataset"], r["task"])
+        names[key] = f"{r['dataset']} {r['task']} {metric}" + (" (lower is better)" if lower_is_better(r, metric) else "")
+        cells[(model_label(r), key)] = _pct(r["metrics"].get(metric))
+    models = sorted({m for m, _ in cells})
+    lines = ["## All benchmarks (headline metric, %)", "", "| model | " + " | ".join(names[c] for c in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for model in models:
+        lines.append(f"| {model} | " + " | ".join(cells.get((model, c), "-") for c in columns) + " |")
+    for r in results:
+        if r.get("status") != "ok" and r["task"] not in MAIN_METRIC:
+            lines.append(f"\n- {model_label(r)} / {r['dataset']} / {r['task']}: not scored: {r.get('error')}")
+    return lines + [""]
+
+
+def _dataset_cell(result: dict[str, Any]) -> str:
+    return str(result.get("dataset"))
+
+
 def leaderboard(results: list[dict[str, Any]]) -> str:
-    lines = ["# ccneg-bench leaderboard", ""]
+    lines = ["# ccneg-bench leaderboard", ""] + overview(results)
     for task in sorted({r["task"] for r in results}):
+        if task not in MAIN_METRIC:
+            continue  # the public benchmarks: their columns are in the overview above
         metric = MAIN_METRIC.get(task, "accuracy")
         chosen = [r for r in results if r["task"] == task and r.get("status") == "ok"]
         chosen.sort(key=lambda r: -(r["metrics"].get(metric) or 0.0))
@@ -104,7 +135,7 @@ def leaderboard(results: list[dict[str, Any]]) -> str:
                       "|---|---|---|---|---|---|---|---|---|---|"]
             for rank, r in enumerate(chosen, 1):
                 m = r["metrics"]
-                lines.append(f"| {rank} | {model_label(r)} | {os.path.basename(r['dataset']['spec'])}:{r['dataset']['split']} | "
+                lines.append(f"| {rank} | {model_label(r)} | {_dataset_cell(r)} | "
                              f"{m.get('n_scored')} | " + " | ".join(_pct(m.get(f'{d}_R@{k}')) for d in ('image_to_text', 'text_to_image') for k in (1, 5, 10)) + " |")
         else:
             extra = task == "ccneg-balanced"
@@ -113,7 +144,7 @@ def leaderboard(results: list[dict[str, Any]]) -> str:
             for rank, r in enumerate(chosen, 1):
                 m = r["metrics"]
                 ci = m.get("ci95")
-                row = (f"| {rank} | {model_label(r)} | {os.path.basename(r['dataset']['spec'])}:{r['dataset']['split']} | "
+                row = (f"| {rank} | {model_label(r)} | {_dataset_cell(r)} | "
                        f"{m.get('n_scored')} | {_pct(m.get('accuracy'))} | "
                        f"{(_pct(ci[0]) + '-' + _pct(ci[1])) if ci else '-'} |")
                 if extra:

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from ccneg_bench.results import headline, model_label
 from ccneg_build.review.pages import BASE_STYLE, data_uri, esc, image_tag, inline_image, page
 from ccneg_build.review.highlight import inserted_segments
 from ccneg_build.writer import atomic_write_text
@@ -41,28 +42,15 @@ td.margin{font-variant-numeric:tabular-nums;text-align:right;white-space:nowrap}
 """
 
 
-def _pct(value: Any) -> str:
-    return f"{100 * value:.2f}%" if isinstance(value, (int, float)) else "-"
-
-
 def _headline(result: dict[str, Any]) -> str:
-    metrics = result.get("metrics") or {}
     if result.get("status") != "ok":
         return f"not scored: {result.get('error')}"
-    if "accuracy" in metrics:
-        ci = metrics.get("ci95")
-        return _pct(metrics.get("accuracy")) + (f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "")
-    if "image_to_text_R@1" in metrics:
-        return f"i2t R@1 {_pct(metrics.get('image_to_text_R@1'))}, t2i R@1 {_pct(metrics.get('text_to_image_R@1'))}"
-    return "-"
+    return headline(result)
 
 
 def _summary(results: Sequence[dict[str, Any]]) -> str:
-    from ccneg_bench.report import model_label
-
     rows = "".join(
-        f"<tr><td>{esc(model_label(r))}</td><td>{esc(os.path.basename(str(r.get('dataset', {}).get('spec'))))}:"
-        f"{esc(r.get('dataset', {}).get('split'))}</td><td>{esc(r['task'])}</td><td>{esc(r.get('n'))}</td>"
+        f"<tr><td>{esc(model_label(r))}</td><td>{esc(r.get('dataset'))}</td><td>{esc(r['task'])}</td><td>{esc(r.get('n'))}</td>"
         f"<td>{esc(_headline(r))}</td></tr>" for r in results)
     return ("<section><h2>Results</h2><table><tr><th>model</th><th>dataset</th><th>task</th><th>n</th>"
             f"<th>result (95% CI)</th></tr>{rows}</table></section>")
@@ -151,8 +139,6 @@ def _examples_table(title: str, explanation: str, chosen: list[tuple[str, float]
 def _result_examples(result: dict[str, Any], datasets: _Datasets, n: int) -> str:
     import pyarrow.parquet as pq
 
-    from ccneg_bench.report import model_label
-
     file = result.get("predictions")
     if result["task"] not in ("ccneg", "ccneg-balanced") or result.get("status") != "ok":
         return ""
@@ -161,7 +147,8 @@ def _result_examples(result: dict[str, Any], datasets: _Datasets, n: int) -> str
         return (f"<section>{heading}<p class=\"note\">no per-sample predictions: rerun ccneg-bench with "
                 "--save-predictions to list the hardest examples</p></section>")
     columns = pq.read_table(file).to_pydict()
-    spec, split = result.get("dataset", {}).get("spec"), result.get("dataset", {}).get("split")
+    info = result.get("dataset_info") or {}
+    spec, split = info.get("spec"), info.get("split")
     dataset = datasets.get(spec, split)
     parts = [heading]
     if dataset is None:

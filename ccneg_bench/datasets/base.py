@@ -3,6 +3,12 @@
 Samples hold only strings and small metadata, so they stay in memory; image bytes stay on disk
 in an :class:`ImageTable` and are read chunk by chunk inside DataLoader workers. A chunk is
 also the unit of the on-disk feature cache (see :mod:`ccneg_bench.features`).
+
+A CC-Neg sample is an (image, caption, negated caption) triple. The other benchmarks
+(NegBench, SugarCREPE, CREPE, zero-shot classification) generalise it: a sample may carry a
+tuple of candidate ``options`` with the index of the ``correct`` one, a ``group`` (MCQ template,
+SugarCREPE subset), a class ``label``, and an ``image_row`` when several samples share one image
+(SugarCREPE repeats COCO images), so that each image is decoded and encoded once.
 """
 
 from __future__ import annotations
@@ -26,6 +32,20 @@ class Sample:
     negation_type: str | None = None
     #: id of the first distractor image (an image the negated caption fits better), if any
     distractor_id: str | None = None
+    #: candidate texts of a choice or ranking benchmark (empty for CC-Neg triples)
+    options: tuple[str, ...] = ()
+    #: index of the right option in ``options``
+    correct: int = 0
+    #: sub-population the benchmark reports separately (MCQ template, SugarCREPE subset, ...)
+    group: str | None = None
+    #: class index for classification benchmarks
+    label: int | None = None
+    #: row of this sample's image in the image table (None: the sample's own position)
+    image_row: int | None = None
+
+    def candidates(self) -> tuple[str, ...]:
+        """The texts the image chooses among: ``options``, or (caption, negated caption)."""
+        return self.options if self.options else (self.caption, self.negated_caption)
 
 
 class ImageTable(ABC):
@@ -73,10 +93,34 @@ class EvalDataset:
     distractor_rows: list[int | None] = field(default_factory=list)
     #: notes for the result file (e.g. distractor ids that could not be resolved)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the benchmark's name in result files (CLIP_benchmark style: ``sugar_crepe``, ``cifar10``);
+    #: empty for CC-Neg data, whose name is derived from the spec and split
+    name: str = ""
+    #: tasks run when the caller names none
+    default_tasks: tuple[str, ...] = ("ccneg",)
+    #: rows of the source files that could not become samples: {"id", "code", "detail"}
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    #: class names and prompts of a classification benchmark (see ``datasets.templates``)
+    classes: Any = None
+    #: the benchmark's layout, for tasks whose rules depend on it (``mcq``, ``captions``, ...)
+    kind: str = "ccneg"
 
     def fingerprint(self) -> str:
-        texts = digest([(s.id, s.caption, s.negated_caption) for s in self.samples])
+        texts = digest([(s.id, s.caption, s.negated_caption) + ((s.options, s.correct, s.label) if s.options or s.label is not None else ())
+                        for s in self.samples])
         return digest([self.spec, self.split, self.images.fingerprint(), texts])
+
+    def image_rows(self) -> list[int]:
+        """Per sample, its row in ``images``."""
+        return [i if s.image_row is None else s.image_row for i, s in enumerate(self.samples)]
+
+    def texts(self) -> list[str]:
+        """Every text the tasks may score (each sample's candidates, then class prompts)."""
+        out = [t for s in self.samples for t in s.candidates()] if any(s.options for s in self.samples) else \
+            [s.caption for s in self.samples] + [s.negated_caption for s in self.samples]
+        if self.classes is not None:
+            out.extend(self.classes.all_prompts())
+        return out
 
     def attach_distractors(self, table: ImageTable | None) -> None:
         """Resolve every sample's ``distractor_id`` to a row of ``table``."""

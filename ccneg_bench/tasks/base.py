@@ -26,9 +26,10 @@ class TaskContext:
     distractors: ImageFeatures | None = None
     bootstrap: int = 1000
     seed: int = 0
-    #: how an exact tie is credited: "official" (each task's own rule), "wrong" or "half"
-    #: (see :mod:`ccneg_bench.tasks.ties`)
+    #: ``official`` (each benchmark's own rule), ``wrong`` or ``half``; see ``tasks.ties``
     tie_rule: str = "official"
+    #: seed of a per-sample permutation of multiple-choice options (None: file order)
+    shuffle_options: int | None = None
 
 
 @dataclass
@@ -39,12 +40,19 @@ class TaskOutput:
     predictions: dict[str, list[Any]] = field(default_factory=dict)
     #: per-sample problems: {"id", "code", "detail"}
     failures: list[dict[str, str]] = field(default_factory=list)
+    #: a part of the dataset reported on its own (a SugarCREPE subset); None: the whole dataset
+    subset: str | None = None
+    #: samples this output covers (None: the whole dataset)
+    n: int | None = None
+    #: further top-level keys of the result file (tie rule, confidence intervals, notes)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
-    run: Callable[[TaskContext], TaskOutput]
+    #: one output, or one per subset (SugarCREPE reports each of its files)
+    run: Callable[[TaskContext], "TaskOutput | list[TaskOutput]"]
     needs_distractors: bool = False
     description: str = ""
 

@@ -23,6 +23,7 @@ import numpy as np
 from ccneg_bench.datasets.base import Sample
 from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures, pair_scores
 from ccneg_bench.tasks.stats import breakdowns, summarise
+from ccneg_bench.tasks.samples import tie_report
 from ccneg_bench.tasks.ties import accuracy_under_each_rule, credit_choices, resolve_tie_rule
 
 #: the release's rule: argmax over [true, negated], the first maximum wins
@@ -85,5 +86,8 @@ def run_ccneg(ctx: TaskContext) -> TaskOutput:
         "truncated": [bool(v) for v in truncated] if truncated is not None else [None] * len(samples),
         "error": [ctx.images.errors.get(row, (None,))[0] for row in range(len(samples))],
     }
+    # the same extra keys as every other choice task, so one reader serves all result files
+    extras = {"tie_rule": tie_report(ctx, OFFICIAL_TIE_RULE, scores[ok], answers[ok]),
+              "intervals": {"accuracy": overall["ci95"]}}
     return TaskOutput(metrics=metrics, breakdowns=breakdowns(outcome.credit[ok], scored, ctx.bootstrap, ctx.seed),
-                      predictions=predictions, failures=image_failures(ctx))
+                      predictions=predictions, failures=image_failures(ctx), extras=extras)

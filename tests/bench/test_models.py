@@ -154,7 +154,7 @@ def test_hf_model_through_evaluate_with_workers(tmp_path):
     data = write_ccneg_folder(tmp_path / "ds", n=12)
     result = ccneg_bench.evaluate(f"hf:{folder}", str(data), ["ccneg"], workers=2, batch_size=5, progress=False)[0]
     assert result["status"] == "ok" and result["metrics"]["n_scored"] == 12
-    assert result["model"]["description"]["model_type"] == "clip"
+    assert result["model_info"]["description"]["model_type"] == "clip"
 
 
 def test_text_baseline_prefers_caption_without_negation():

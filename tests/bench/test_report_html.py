@@ -54,7 +54,7 @@ def test_report_page_shows_plots_and_hardest_examples(tiny_spec, tmp_path, chrom
     ccneg = next(s for title, s in sections.items() if title.endswith(", ccneg"))
     balanced = next(s for title, s in sections.items() if title.endswith("ccneg-balanced"))
 
-    predictions = next(results.glob("*__ccneg.predictions.parquet"))
+    predictions = next(results.glob("*_ccneg.predictions.parquet"))
     expected = _lowest_margins(predictions, "score_caption", "score_negated", 12)
     shown = ccneg.find_elements(By.CSS_SELECTOR, "tr.example")
     assert len(shown) == 12
@@ -64,7 +64,7 @@ def test_report_page_shows_plots_and_hardest_examples(tiny_spec, tmp_path, chrom
         assert row.find_element(By.CSS_SELECTOR, "td.pic img").get_attribute("src").startswith("data:image/jpeg")
         assert row.find_element(By.CLASS_NAME, "caption").text
     assert len(balanced.find_elements(By.TAG_NAME, "table")) == 2  # true-image side and distractor side
-    balanced_predictions = next(results.glob("*__ccneg-balanced.predictions.parquet"))
+    balanced_predictions = next(results.glob("*_ccneg-balanced.predictions.parquet"))
     distractor_side = _lowest_margins(balanced_predictions, "distractor_score_negated", "distractor_score_caption", 12)
     distractor_rows = balanced.find_elements(By.TAG_NAME, "table")[1].find_elements(By.CSS_SELECTOR, "tr.example")
     assert [r.find_element(By.CSS_SELECTOR, "code").text.split("\n")[0] for r in distractor_rows] == \
