@@ -24,24 +24,20 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ccneg_bench.train.config import LOSSES
+
 #: Names of the CoN-CLIP loss terms (ccneg-facts.md section 3).
 #: - ``l1``: rows I,  columns [c ; c'], target c_i   (an image prefers its caption to any negation)
 #: - ``l2``: rows c,  columns [I ; I'], target I_i   (a caption prefers its image to distractors)
 #: - ``l3``: rows I', columns [c'; c ], target c'_i  (a distractor prefers the negated caption)
 CONCLIP_TERMS = ("l1", "l2", "l3")
 
-#: The training objectives ``ccneg-train --loss`` offers (the first is the default):
-#: - ``conclip``: the CoN-CLIP loss (:func:`conclip_loss`; needs negated captions and distractors)
-#: - ``negclip``: the NegCLIP-style loss (:func:`negclip_loss`; needs negated captions only)
-#: - ``clip``:    the plain CLIP loss on (image, caption) pairs (:func:`clip_loss`)
-LOSSES = ("conclip", "negclip", "clip")
-
 #: Floating-point types too coarse for a softmax over many columns: upcast to float32.
 _HALF_TYPES = (torch.float16, torch.bfloat16)
 
 
 def check_loss(name: str) -> str:
-    """Validate a loss name (one of :data:`LOSSES`)."""
+    """Validate a loss name (one of :data:`ccneg_bench.train.config.LOSSES`)."""
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}: use one of {', '.join(LOSSES)}")
     return name

@@ -13,8 +13,9 @@ import itertools
 import pytest
 import torch
 
+from ccneg_bench.train.config import LOSSES
 from ccneg_bench.train.losses import (
-    CONCLIP_TERMS, LOSSES, check_loss, clip_loss, conclip_loss, negclip_loss, uses_negated_captions,
+    CONCLIP_TERMS, check_loss, clip_loss, conclip_loss, negclip_loss, uses_negated_captions,
 )
 from tests.helpers import contrastive_reference as ref
 
