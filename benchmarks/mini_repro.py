@@ -1,25 +1,33 @@
 """A miniature reproduction of CoN-CLIP on a procedurally drawn world of coloured shapes.
 
-What the paper claims, checked end to end on a laptop CPU in minutes:
+What the paper claims, checked end to end on a laptop CPU in minutes, in a world built so that
+neither memory nor a text shortcut can pass:
 
-1. pretrain a tiny CLIP from scratch with the plain CLIP loss on a ``pretrain`` split of
+1. write the world split by composition (``ccneg_bench.train.shapes``): every scene of a
+   held-out pair of things ("red circle" with "blue square", any relation, either order) is
+   evaluation material only, so no eval caption, negated caption or (subject, relation,
+   object) combination is ever trained on; training and evaluation distractors come from two
+   disjoint pools. ``shapes_audit.require_held_out`` checks this on the files before training
+   and again after mining, and the counts go into the results;
+2. pretrain a tiny CLIP from scratch with the plain CLIP loss on the ``pretrain`` split of
    relation captions ("a red circle left of a blue square") and single-thing captions
    ("a red circle"): it never sees a negation;
-2. mine distractor images with that model (``ccneg-train mine-distractors``'s code path) from
-   a separate ``pool`` split (MS-COCO's role in the paper): images that the exclusion
-   caption fits and the negated object does not;
-3. fine-tune it for the same number of steps twice, image tower locked: with the plain loss
-   on the true captions (the paper's "CLIP fine-tuned" baseline) and with the CoN-CLIP loss;
-4. score all three with ccneg-bench's tasks on the held-out split: ``ccneg``,
-   ``ccneg-balanced`` and ``retrieval``.
+3. mine distractor images with that model (``ccneg-train mine-distractors``'s code path):
+   the train split's from ``train_pool``, the eval split's from ``eval_pool`` (MS-COCO's role
+   in the paper), images that the exclusion caption fits and the negated object does not;
+4. fine-tune it for the same number of steps three times, image tower locked: with the plain
+   loss on the true captions (the paper's "CLIP fine-tuned" baseline), with the NegCLIP-style
+   loss (negated captions as extra hard negatives, no distractor images) and with CoN-CLIP;
+5. score them all, and the text-only rule "the caption without a negation word wins"
+   (``text:negation-words``), through ``ccneg_bench.evaluation.evaluate`` (what ccneg-bench
+   runs) on the held-out split: ``ccneg``, ``ccneg-balanced`` and ``retrieval``.
 
-Expected: CoN-CLIP far above plain fine-tuning on both negation tasks, and not worse on
-retrieval. Every step goes through the public code paths (shapes world -> ccneg dataset
-folder -> miner -> ``ccneg_bench.train.train`` -> export -> ccneg-bench), so this is also an
-integration test of the toolkit. Prints a table and writes ``OUT/results.json``.
+The text-only rule is the shortcut the one-sided ``ccneg`` task allows (near 100%);
+``ccneg-balanced`` also asks the distractor image to prefer the negated caption, where the
+rule is always wrong (50%). Prints a table and writes ``OUT/results.json``.
 
-    python benchmarks/mini_repro.py --out /tmp/mini   # about 5-10 minutes on 2 CPU cores
-    python benchmarks/mini_repro.py --fast --out ...  # the variant the tests run
+    python benchmarks/mini_repro.py --threads 1 --out /tmp/mini   # a few minutes on 2 CPU cores
+    python benchmarks/mini_repro.py --fast --out ...               # the variant the tests run
 """
 
 from __future__ import annotations
@@ -33,19 +41,25 @@ from pathlib import Path
 
 import torch
 
+from ccneg_bench.evaluation import evaluate
 from ccneg_bench.train.config import TrainConfig
-from ccneg_bench.train.evaluation import evaluate_clip
 from ccneg_bench.train.loop import train
 from ccneg_bench.train.mining import mine_distractors
-from ccneg_bench.train.model import load_trainable
 from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_config
+from ccneg_bench.train.shapes_audit import require_held_out
 
 FINETUNE_LR = 1e-3
 SIZES = {
-    # name: (train samples, eval samples, pretrain steps, fine-tune steps, batch, pretraining images, pool images)
-    "full": (3000, 600, 500, 300, 128, 6000, 8000),
-    "fast": (800, 200, 200, 200, 100, 1500, 3000),
+    # name: (train samples, eval samples, pretrain steps, fine-tune steps, batch, pretraining images,
+    #        training-pool images, eval-pool images)
+    "full": (3000, 600, 500, 300, 128, 6000, 6000, 2000),
+    "fast": (800, 200, 200, 200, 100, 1500, 2000, 1000),
 }
+TASKS = ("ccneg", "ccneg-balanced", "retrieval")
+TEXT_BASELINE = "text:negation-words"
+#: table row name -> ccneg-train --loss of the fine-tuned models
+FINE_TUNED = {"CLIP fine-tuned (plain loss)": "clip", "NegCLIP-style fine-tuned": "negclip",
+              "CoN-CLIP fine-tuned": "conclip"}
 
 
 def _train(out: Path, model: str, pretrained: str | None, data: Path, loss: str, steps: int, batch: int, lr: float,
@@ -60,43 +74,53 @@ def _train(out: Path, model: str, pretrained: str | None, data: Path, loss: str,
     return Path(summary["export"])
 
 
-def _score(export: Path, data: Path) -> dict[str, float]:
-    clip = load_trainable(f"open_clip:{export}", None, lock_image=True)
-    results = evaluate_clip(clip, str(data), "eval", ("ccneg", "ccneg-balanced", "retrieval"))
-    retrieval = results["retrieval"]
+def _score(spec: str, data: Path) -> dict[str, float]:
+    """Score one model as ``ccneg-bench --model SPEC --dataset DATA --split eval`` does."""
+    results = evaluate(spec, str(data), TASKS, split="eval", device="cpu", workers=0, cache_dir=None,
+                       bootstrap=0, progress=False)
+    by_task = {}
+    for result in results:
+        if result.get("status") != "ok":
+            raise RuntimeError(f"{spec}: {result['task']} failed: {result.get('error')}")
+        by_task[result["task"]] = result["metrics"]
+    retrieval = by_task["retrieval"]
     return {
-        "ccneg": results["ccneg"]["accuracy"],
-        "ccneg-balanced": results["ccneg-balanced"]["accuracy"],
-        "balanced (distractor side)": results["ccneg-balanced"]["accuracy_distractor_image"],
+        "ccneg": by_task["ccneg"]["accuracy"],
+        "ccneg-balanced": by_task["ccneg-balanced"]["accuracy"],
+        "balanced (distractor side)": by_task["ccneg-balanced"]["accuracy_distractor_image"],
         "retrieval i2t R@1": retrieval["image_to_text_R@1"],
         "retrieval t2i R@1": retrieval["text_to_image_R@1"],
         "retrieval t2i R@5": retrieval["text_to_image_R@5"],
     }
 
 
-def mining_precision(data: Path) -> float:
-    """Share of mined first distractors that really make the negated caption true (known truth)."""
+def mining_precision(data: Path) -> dict[str, float]:
+    """Per side (train, eval): share of mined first distractors that really make the negated
+    caption true (they show the subject and not the negated object; known truth)."""
     import pyarrow.parquet as pq
 
-    rows = {}
-    for split in ("pool", "train", "eval"):
+    rows, side_of = {}, {}
+    for split in ("train_pool", "eval_pool", "train", "eval"):
         for r in pq.read_table(data / "data" / f"{split}-00000-of-00001.parquet",
                                columns=["id", "subject", "negated_object", "labels"]).to_pylist():
             rows[r["id"]] = r
-    hits = total = 0
+            side_of[r["id"]] = split
+    hits = {"train": 0, "eval": 0}
+    total = {"train": 0, "eval": 0}
     for a in pq.read_table(data / "distractors" / "assignments.parquet").to_pylist():
-        if not a["distractor_ids"]:
+        side = side_of.get(a["id"])
+        if side not in total or not a["distractor_ids"]:
             continue
         sample, picked = rows[a["id"]], rows.get(a["distractor_ids"][0])
         if picked is None:
             continue
-        total += 1
-        hits += sample["subject"] in picked["labels"] and sample["negated_object"] not in picked["labels"]
-    return hits / max(total, 1)
+        total[side] += 1
+        hits[side] += sample["subject"] in picked["labels"] and sample["negated_object"] not in picked["labels"]
+    return {side: hits[side] / max(total[side], 1) for side in total}
 
 
 def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, threads: int | None = None) -> dict:
-    n_train, n_eval, pre_steps, ft_steps, batch, n_pretrain, n_pool = SIZES[size]
+    n_train, n_eval, pre_steps, ft_steps, batch, n_pretrain, n_train_pool, n_eval_pool = SIZES[size]
     o = overrides or {}
     n_train, n_eval = o.get("n_train") or n_train, o.get("n_eval") or n_eval
     pre_steps, ft_steps = o.get("pretrain_steps") or pre_steps, o.get("finetune_steps") or ft_steps
@@ -104,9 +128,11 @@ def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, thre
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(threads)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     out.mkdir(parents=True, exist_ok=True)
-    data = write_shapes_dataset(out / "world", n_train, n_eval, seed=seed, n_pretrain=n_pretrain, n_pool=n_pool)
+    data = write_shapes_dataset(out / "world", n_train, n_eval, seed=seed, n_pretrain=n_pretrain,
+                                n_train_pool=n_train_pool, n_eval_pool=n_eval_pool)
+    require_held_out(data)
     config = write_tiny_clip_config(out / "tiny-shapes-clip.json")
     timings = {}
 
@@ -116,27 +142,34 @@ def run(out: Path, size: str, seed: int = 0, overrides: dict | None = None, thre
     timings["pretrain"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    for split in ("train", "eval"):  # both from the separate pool, as the paper mines both from MS-COCO
+    for split in ("train", "eval"):  # each side from its own pool, as the paper mines from MS-COCO
         mine_distractors(str(data), str(data), model=f"open_clip:{pretrained}", pretrained=None, k=3, split=split,
-                         pool_split="pool", device="cpu", workers=0, progress=False)
+                         pool_split=f"{split}_pool", device="cpu", workers=0, progress=False)
     timings["mining"] = time.perf_counter() - t
+    held_out = require_held_out(data)
 
     exports = {"CLIP (pretrained)": pretrained}
-    for name, loss in (("CLIP fine-tuned (plain loss)", "clip"), ("CoN-CLIP fine-tuned", "conclip")):
+    for name, loss in FINE_TUNED.items():
         t = time.perf_counter()
         exports[name] = _train(out / loss, f"open_clip:{pretrained}", None, data, loss, ft_steps, batch, ft_lr,
                                lock_image=True, warmup=10, seed=seed)
         timings[f"fine-tune {loss}"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    table = {name: _score(path, data) for name, path in exports.items()}
+    table = {"text only: no negation word wins": _score(TEXT_BASELINE, data)}
+    table.update({name: _score(f"open_clip:{path}", data) for name, path in exports.items()})
     timings["evaluation"] = time.perf_counter() - t
     results = {
-        "size": size, "pretrain_images": n_pretrain, "pool_images": n_pool, "train_images": n_train, "eval_images": n_eval, "pretrain_steps": pre_steps,
-        "finetune_steps": ft_steps, "batch": batch, "mining_precision": mining_precision(data),
-        "table": table, "seconds": time.perf_counter() - started, "timings": timings,
+        "size": size, "seed": seed, "pretrain_images": n_pretrain, "train_pool_images": n_train_pool,
+        "eval_pool_images": n_eval_pool, "train_images": n_train, "eval_images": n_eval,
+        "pretrain_steps": pre_steps, "finetune_steps": ft_steps, "batch": batch, "finetune_lr": ft_lr,
+        "held_out": held_out, "mining_precision": mining_precision(data),
+        "table": table, "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started, "timings": timings,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    tmp = out / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2))
+    os.replace(tmp, out / "results.json")
     return results
 
 
@@ -166,8 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nminiature CoN-CLIP reproduction ({results['train_images']} train / {results['eval_images']} eval images, "
           f"{results['pretrain_steps']} pretraining + {results['finetune_steps']} fine-tuning steps, batch {results['batch']})")
     print(format_table(results))
-    print(f"mined distractors that make the negated caption true: {100 * results['mining_precision']:.1f}%")
-    print(f"total {results['seconds']:.0f} s  " + "  ".join(f"{k} {v:.0f} s" for k, v in results["timings"].items()))
+    held = results["held_out"]
+    print(f"held out: {held['eval_rows']} eval samples; eval compositions seen in training "
+          f"{held['eval_compositions_in_training']}, eval captions seen in training {held['eval_captions_in_training']}, "
+          f"eval distractors from the training pool {held['eval_distractors_outside_eval_pool']}")
+    precision = results["mining_precision"]
+    print(f"mined distractors that make the negated caption true: train {100 * precision['train']:.1f}%, "
+          f"eval {100 * precision['eval']:.1f}%")
+    print(f"total {results['seconds']:.0f} s wall, {results['cpu_seconds']:.0f} s CPU  " + "  ".join(f"{k} {v:.0f} s" for k, v in results["timings"].items()))
     return 0
 
 

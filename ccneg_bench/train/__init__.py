@@ -6,7 +6,7 @@ Modules, in the order data flows through them:
 * :mod:`~ccneg_bench.train.data`         training rows (I, I', c, c'), resumable step order
 * :mod:`~ccneg_bench.train.model`        the trainable open_clip model (via ccneg-bench's registry)
 * :mod:`~ccneg_bench.train.cache`        frozen-tower feature cache
-* :mod:`~ccneg_bench.train.losses`       ``conclip_loss`` and ``clip_loss`` (pure functions)
+* :mod:`~ccneg_bench.train.losses`       ``conclip_loss``, ``negclip_loss``, ``clip_loss`` (pure functions)
 * :mod:`~ccneg_bench.train.distributed`  torchrun process groups, gathering with gradients
 * :mod:`~ccneg_bench.train.loop`         the training loop (``train(TrainConfig(...))``)
 * :mod:`~ccneg_bench.train.checkpoint`   atomic checkpoints loaded with ``weights_only=True``
@@ -14,6 +14,7 @@ Modules, in the order data flows through them:
 * :mod:`~ccneg_bench.train.export`       safetensors + open_clip config, ``push_to_hub``
 * :mod:`~ccneg_bench.train.logs`         JSONL, TensorBoard, Weights & Biases
 * :mod:`~ccneg_bench.train.shapes`       the shapes world of the miniature reproduction
+* :mod:`~ccneg_bench.train.shapes_audit` proof that its eval material never reaches training
 * :mod:`~ccneg_bench.train.cli`          the command line
 
 Python use::

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.config import LOSSES, TrainConfig
 
 COMMANDS = ("train", "mine-distractors", "export")
 _DEFAULTS = TrainConfig()
@@ -44,7 +44,9 @@ def _train_parser() -> argparse.ArgumentParser:
     g.add_argument("--distractors", default=None, help="folder with assignments.parquet + images.parquet (default DATA/distractors)")
     g.add_argument("--limit", type=int, default=None, help="train on the first N rows only (smoke tests)")
     g = p.add_argument_group("loss")
-    g.add_argument("--loss", choices=("conclip", "clip"), default=_DEFAULTS.loss, help="CoN-CLIP loss or the plain CLIP loss")
+    g.add_argument("--loss", choices=LOSSES, default=_DEFAULTS.loss,
+                   help="conclip: CoN-CLIP (negated captions + distractor images); negclip: CLIP loss with the negated "
+                        "captions as extra hard negatives (no distractors); clip: plain CLIP loss on (image, caption)")
     g.add_argument("--terms", default=",".join(_DEFAULTS.terms), help="CoN-CLIP terms to average (ablations), e.g. l1,l2")
     g = p.add_argument_group("optimisation")
     g.add_argument("--lr", type=float, default=_DEFAULTS.lr)

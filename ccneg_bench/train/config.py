@@ -12,6 +12,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: The training objectives ``--loss`` offers, the default first (ccneg_bench.train.losses has them):
+#: - ``conclip``: the CoN-CLIP loss (negated captions and distractor images)
+#: - ``negclip``: NegCLIP-style, the CLIP loss with the negated captions as extra hard negatives
+#: - ``clip``:    the plain CLIP loss on (image, caption) pairs
+#: Kept here, free of torch, so that the command line can list them without importing torch.
+LOSSES = ("conclip", "negclip", "clip")
+
 #: The upper bound of the logit scale (temperature 0.01), applied after every step.
 MAX_LOGIT_SCALE = math.log(100.0)
 
@@ -27,7 +34,7 @@ class TrainConfig:
     split: str = "train"
     eval_split: str = "eval"
     distractors: str | None = None  # folder with assignments.parquet/images.parquet
-    loss: str = "conclip"  # "conclip" or "clip"
+    loss: str = "conclip"  # one of LOSSES: "conclip", "negclip", "clip"
     terms: tuple[str, ...] = ("l1", "l2", "l3")
     lr: float = 1e-6
     weight_decay: float = 0.2

@@ -134,8 +134,13 @@ def load_train_rows(
     need_distractors: bool = True,
     distractor_dir: Path | None = None,
     limit: int | None = None,
+    need_negated: bool | None = None,
 ) -> TrainRows:
-    """Read the training rows of a ccneg dataset folder (and their distractors when needed)."""
+    """Read the training rows of a ccneg dataset folder (and their distractors when needed).
+
+    ``need_negated`` (default: ``need_distractors``) skips rows without a negated caption.
+    """
+    need_negated = need_distractors if need_negated is None else need_negated
     table = read_dataset_table(Path(data_dir), split=split)
     if limit is not None:
         table = table.slice(0, limit)
@@ -158,7 +163,7 @@ def load_train_rows(
         reason = None
         if not captions[row]:
             reason = "no_caption"
-        elif need_distractors and not negated[row]:
+        elif need_negated and not negated[row]:
             reason = "no_negated_caption"
         elif not has_image[row]:
             reason = "no_image"

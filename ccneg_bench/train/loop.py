@@ -29,7 +29,7 @@ from ccneg_bench.train.distributed import (
     DistInfo, all_reduce_mean, average_gradients, barrier, gather_with_grad, init_distributed, shutdown_distributed,
 )
 from ccneg_bench.train.logs import RunLogger, truncate_log
-from ccneg_bench.train.losses import check_terms, clip_loss, conclip_loss
+from ccneg_bench.train.losses import check_loss, check_terms, clip_loss, conclip_loss, negclip_loss, uses_negated_captions
 from ccneg_bench.train.model import TrainableClip, load_trainable, param_groups
 
 EvalFn = Callable[[TrainableClip, int], dict[str, Any]]
@@ -74,8 +74,7 @@ class Trainer:
     """Holds the state of one run; :meth:`run` trains to the end and returns a summary."""
 
     def __init__(self, cfg: TrainConfig, eval_fn: EvalFn | None = None) -> None:
-        if cfg.loss not in ("conclip", "clip"):
-            raise ValueError(f"--loss {cfg.loss}: use conclip or clip")
+        check_loss(cfg.loss)
         self.cfg = cfg
         self.eval_fn = eval_fn
         _check_optional_packages(cfg)
@@ -87,7 +86,8 @@ class Trainer:
         self.with_distractors = needs_distractors(cfg)
         self._check_batch()
 
-        self.rows = load_train_rows(Path(cfg.data), cfg.split, self.with_distractors, cfg.distractors, cfg.limit)
+        self.rows = load_train_rows(Path(cfg.data), cfg.split, self.with_distractors, cfg.distractors, cfg.limit,
+                                    need_negated=uses_negated_captions(cfg.loss))
         torch.manual_seed(cfg.seed)  # identical random initialisation on every rank
         self.clip = load_trainable(cfg.model, cfg.pretrained, cfg.lock_image)
         self.clip.model.to(self.device)
@@ -202,7 +202,7 @@ class Trainer:
         captions = [self.rows.captions[i] for i in micro["index"]]
         with torch.set_grad_enabled(grad), self.autocast():
             out: dict[str, torch.Tensor] = {}
-            if self.cfg.loss == "conclip":
+            if uses_negated_captions(self.cfg.loss):
                 negated = [self.rows.negated[i] for i in micro["index"]]
                 both = self.clip.encode_text(self._tokens(captions + negated))
                 out["text"], out["negated"] = both[: len(captions)], both[len(captions):]
@@ -222,6 +222,9 @@ class Trainer:
         if self.cfg.loss == "clip":
             return clip_loss(feats["image"], feats["text"], scale, all_image=every["image"],
                              all_text=every["text"], row_offset=offset)
+        if self.cfg.loss == "negclip":
+            return negclip_loss(feats["image"], feats["text"], feats["negated"], scale, all_image=every["image"],
+                                all_text=every["text"], all_negated_text=every["negated"], row_offset=offset)
         zeros = torch.zeros_like(feats["image"])
         return conclip_loss(
             feats["image"], feats.get("distractor", zeros), feats["text"], feats["negated"], scale, self.cfg.terms,

@@ -1,4 +1,4 @@
-"""Contrastive losses: the plain symmetric CLIP loss and the three-term CoN-CLIP loss.
+"""Contrastive losses: the plain CLIP loss, the NegCLIP-style loss and the CoN-CLIP loss.
 
 Pure functions of feature batches, so that they can be unit-tested against an independent
 implementation and reused by the single-process, the distributed and the cached paths alike.
@@ -10,6 +10,11 @@ Distributed training calls the same functions with ``rows`` that are the local s
 global batch and ``columns`` that span it (see :mod:`ccneg_bench.train.distributed`): the
 ``row_offset`` argument says where the local rows sit in the global batch, so the target of
 local row ``i`` is global column ``row_offset + i``.
+
+Precision: the logits keep the precision of the features, except that half-precision
+features (fp16/bf16, e.g. from autocast) are upcast to float32 before the softmax, where half
+precision loses too much. float64 features therefore give the loss in float64 (used to check
+the definition to 1e-12); float32 features give it in float32.
 """
 
 from __future__ import annotations
@@ -19,11 +24,28 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ccneg_bench.train.config import LOSSES
+
 #: Names of the CoN-CLIP loss terms (ccneg-facts.md section 3).
 #: - ``l1``: rows I,  columns [c ; c'], target c_i   (an image prefers its caption to any negation)
 #: - ``l2``: rows c,  columns [I ; I'], target I_i   (a caption prefers its image to distractors)
 #: - ``l3``: rows I', columns [c'; c ], target c'_i  (a distractor prefers the negated caption)
 CONCLIP_TERMS = ("l1", "l2", "l3")
+
+#: Floating-point types too coarse for a softmax over many columns: upcast to float32.
+_HALF_TYPES = (torch.float16, torch.bfloat16)
+
+
+def check_loss(name: str) -> str:
+    """Validate a loss name (one of :data:`ccneg_bench.train.config.LOSSES`)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}: use one of {', '.join(LOSSES)}")
+    return name
+
+
+def uses_negated_captions(loss: str) -> bool:
+    """Whether the objective needs each sample's negated caption."""
+    return check_loss(loss) in ("conclip", "negclip")
 
 
 def _cross_entropy_rows(
@@ -31,8 +53,10 @@ def _cross_entropy_rows(
 ) -> torch.Tensor:
     """Mean cross-entropy of ``s * rows @ columns.T`` with target column ``row_offset + i``."""
     logits = logit_scale * rows @ columns.t()
+    if logits.dtype in _HALF_TYPES:
+        logits = logits.float()
     targets = torch.arange(rows.shape[0], device=rows.device) + row_offset
-    return F.cross_entropy(logits.float(), targets)
+    return F.cross_entropy(logits, targets)
 
 
 def check_terms(terms: Iterable[str]) -> tuple[str, ...]:
@@ -63,6 +87,34 @@ def clip_loss(
     all_image = image if all_image is None else all_image
     all_text = text if all_text is None else all_text
     image_to_text = _cross_entropy_rows(image, all_text, logit_scale, row_offset)
+    text_to_image = _cross_entropy_rows(text, all_image, logit_scale, row_offset)
+    return (image_to_text + text_to_image) / 2
+
+
+def negclip_loss(
+    image: torch.Tensor,
+    text: torch.Tensor,
+    negated_text: torch.Tensor,
+    logit_scale: torch.Tensor | float,
+    *,
+    all_image: torch.Tensor | None = None,
+    all_text: torch.Tensor | None = None,
+    all_negated_text: torch.Tensor | None = None,
+    row_offset: int = 0,
+) -> torch.Tensor:
+    """The NegCLIP-style loss: the CLIP loss with the negated captions as extra hard negatives.
+
+    (CE(image -> [c ; c']) + CE(text -> image)) / 2: each image must prefer its caption to
+    every caption and every negated caption of the batch, and each caption its image to the
+    batch's images. No distractor images take part (that is what CoN-CLIP adds with L2/L3), so
+    it is the baseline that isolates what the distractor terms contribute. The image -> text
+    half is CoN-CLIP's L1.
+    """
+    all_image = image if all_image is None else all_image
+    all_text = text if all_text is None else all_text
+    all_negated_text = negated_text if all_negated_text is None else all_negated_text
+    captions = torch.cat([all_text, all_negated_text])
+    image_to_text = _cross_entropy_rows(image, captions, logit_scale, row_offset)
     text_to_image = _cross_entropy_rows(text, all_image, logit_scale, row_offset)
     return (image_to_text + text_to_image) / 2
 

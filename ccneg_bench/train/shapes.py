@@ -11,11 +11,21 @@ makes the negated caption true.
 The world is written as an ordinary ccneg dataset folder (``data/*.parquet`` in
 :data:`ccneg_build.record.RECORD_SCHEMA`), so the miner, the trainer and ccneg-bench read it
 like any other dataset.
+
+So that a good score cannot come from memory or from a shortcut, the world is split by
+*composition*: the unordered pairs of things are divided once, and every scene of an
+evaluation pair ("red circle" with "blue square", in any relation and either order) appears
+only in the eval splits. Training-side splits (``pretrain``, ``train``, ``train_pool``) never
+show such a scene, so no eval caption, negated caption or (subject, relation, object)
+combination is seen in training. Distractors for training and for evaluation come from two
+disjoint pools (``train_pool`` and ``eval_pool``, drawn separately).
+:func:`ccneg_bench.train.shapes_audit.audit_held_out` checks all of this on the written files.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import random
@@ -37,6 +47,15 @@ COLORS = {
 }
 SHAPES = ("circle", "square", "triangle")
 RELATIONS = ("left of", "right of", "above", "below")
+#: the same picture described from the object's side: (a, left of, b) is (b, right of, a)
+MIRROR = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+
+#: splits a model learns from (pretraining, fine-tuning, training distractors) ...
+TRAINING_SPLITS = ("pretrain", "train", "train_pool")
+#: ... and splits only evaluation reads (samples, and the pool their distractors come from)
+EVAL_SPLITS = ("eval", "eval_pool")
+#: share of the unordered pairs of things whose scenes are held out for evaluation
+EVAL_PAIR_FRACTION = 0.2
 
 #: (template, negation_cue, negation_type); {s} is the subject, {p} the predicate, {o} the object
 NEGATION_TEMPLATES = (
@@ -74,12 +93,47 @@ class Scene:
     relation: str | None = None
 
 
-def random_scene(rng: random.Random, single: bool = False) -> Scene:
-    """Draw a scene (two distinct things, or one thing alone) uniformly at random."""
-    things = [Thing(c, s) for c in COLORS for s in SHAPES]
+Pair = tuple[str, str]  # two thing names, sorted: the scene's composition up to order and relation
+
+
+def all_things() -> list[Thing]:
+    return [Thing(c, s) for c in COLORS for s in SHAPES]
+
+
+def pair_of(a: str, b: str) -> Pair:
+    """The unordered pair of two thing names (the key compositions are held out by)."""
+    return (a, b) if a <= b else (b, a)
+
+
+def split_pairs(seed: int, eval_fraction: float = EVAL_PAIR_FRACTION) -> tuple[list[Pair], list[Pair]]:
+    """Divide the unordered pairs of things into (training pairs, evaluation pairs).
+
+    Seeded and independent of every other random draw. The evaluation pairs are spread over
+    the things (each thing in at most four of them) so that every thing keeps most of its
+    partners for training: the test is new combinations of known things, not new things.
+    """
+    names = [t.name for t in all_things()]
+    pairs = [pair_of(a, b) for a, b in itertools.combinations(names, 2)]
+    n_eval = max(1, round(eval_fraction * len(pairs)))
+    rng = random.Random(f"shapes-pairs-{seed}")
+    while True:
+        held = set(rng.sample(pairs, n_eval))
+        degree = {n: sum(n in p for p in held) for n in names}
+        if max(degree.values()) <= 4:
+            return [p for p in pairs if p not in held], [p for p in pairs if p in held]
+
+
+def random_scene(rng: random.Random, single: bool = False, pairs: list[Pair] | None = None) -> Scene:
+    """Draw a scene: one thing alone, or two distinct things from ``pairs`` (default: any)
+    in random order and relation."""
+    things = {t.name: t for t in all_things()}
     if single:
-        return Scene(rng.choice(things))
-    subject, obj = rng.sample(things, 2)
+        return Scene(rng.choice(list(things.values())))
+    if pairs is None:
+        subject, obj = rng.sample(list(things.values()), 2)
+    else:
+        first, second = rng.choice(pairs)
+        subject, obj = (things[first], things[second]) if rng.random() < 0.5 else (things[second], things[first])
     return Scene(subject, obj, rng.choice(RELATIONS))
 
 
@@ -163,34 +217,51 @@ def scene_record(scene: Scene, image: Image.Image, row: int, split: str, rng: ra
 
 def write_shapes_dataset(
     out_dir: Path, n_train: int, n_eval: int, seed: int = 0, image_size: int = 32,
-    n_pretrain: int = 0, n_pool: int = 0, single_fraction: float = 0.4,
+    n_pretrain: int = 0, n_train_pool: int = 0, n_eval_pool: int = 0, single_fraction: float = 0.4,
+    eval_pair_fraction: float = EVAL_PAIR_FRACTION,
 ) -> Path:
     """Write a shapes world as a ccneg dataset folder (``data/{split}-00000-of-00001.parquet``).
 
-    ``train`` and ``eval`` hold negation samples (two-thing scenes). The optional
-    ``pretrain`` split (captions only, for pretraining a CLIP) and ``pool`` split (candidate
-    distractor images, like MS-COCO in the paper) mix in single-thing scenes
-    (``single_fraction`` of them), as a web-scale corpus would.
+    ``train`` and ``eval`` hold negation samples (two-thing scenes), ``train`` from the
+    training pairs and ``eval`` from the held-out pairs (:func:`split_pairs`). The optional
+    ``pretrain`` split (captions only, for pretraining a CLIP) and ``train_pool`` split
+    (candidate distractor images for training, like MS-COCO in the paper) use training pairs
+    only; ``eval_pool`` (candidate distractors for evaluation) is drawn separately from every
+    pair. The pools and ``pretrain`` mix in single-thing scenes (``single_fraction`` of them),
+    as a web-scale corpus would. ``world.json`` records the pairs.
     """
     rng = random.Random(seed)
-    plan = [("pretrain", n_pretrain, single_fraction), ("pool", n_pool, single_fraction),
-            ("train", n_train, 0.0), ("eval", n_eval, 0.0)]
+    train_pairs, eval_pairs = split_pairs(seed, eval_pair_fraction)
+    plan = [("pretrain", n_pretrain, single_fraction, train_pairs),
+            ("train_pool", n_train_pool, single_fraction, train_pairs),
+            ("train", n_train, 0.0, train_pairs),
+            ("eval", n_eval, 0.0, eval_pairs),
+            ("eval_pool", n_eval_pool, single_fraction, None)]
     data_dir = Path(out_dir) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     row = 0
-    for split, count, singles in plan:
+    for split, count, singles, pairs in plan:
         if count == 0:
             continue
         rows = []
         for _ in range(count):
-            scene = random_scene(rng, single=rng.random() < singles)
+            scene = random_scene(rng, single=rng.random() < singles, pairs=pairs)
             rows.append(scene_record(scene, draw_scene(scene, rng, image_size), row, split, rng))
             row += 1
         target = data_dir / f"{split}-00000-of-00001.parquet"
         tmp = target.with_name(target.name + ".tmp")
         pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp, row_group_size=256)
         os.replace(tmp, target)
+    world = {"seed": seed, "train_pairs": train_pairs, "eval_pairs": eval_pairs,
+             "training_splits": list(TRAINING_SPLITS), "eval_splits": list(EVAL_SPLITS)}
+    _write_text(Path(out_dir) / "world.json", json.dumps(world, indent=1))
     return Path(out_dir)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def write_tiny_clip_config(path: Path, image_size: int = 32) -> Path:

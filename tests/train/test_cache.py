@@ -18,7 +18,7 @@ def _config(tiny_model, data, out, **kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
-@pytest.mark.parametrize("loss", ["conclip", "clip"])
+@pytest.mark.parametrize("loss", ["conclip", "negclip", "clip"])
 def test_first_step_loss_cached_equals_uncached(tiny_model, train_data, tmp_path, loss):
     losses = {}
     for mode in ("off", "on"):

@@ -1,52 +1,117 @@
-"""The CoN-CLIP and CLIP losses against a deliberately naive, independent implementation."""
+"""The contrastive losses against their definitions, restated independently in float64.
+
+The reference (``tests/helpers/contrastive_reference.py``) imports nothing from ccneg and
+works on Python floats; here the package's losses are checked against it in float64 to
+1e-12 (the losses keep the input precision), in float32 to float32 accuracy, and under
+half precision (upcast to float32 before the softmax).
+"""
 
 from __future__ import annotations
 
 import itertools
-import math
 
 import pytest
 import torch
 
-from ccneg_bench.train.losses import CONCLIP_TERMS, clip_loss, conclip_loss
+from ccneg_bench.train.config import LOSSES
+from ccneg_bench.train.losses import (
+    CONCLIP_TERMS, check_loss, clip_loss, conclip_loss, negclip_loss, uses_negated_captions,
+)
+from tests.helpers import contrastive_reference as ref
+
+ALL_SUBSETS = [terms for size in (1, 2, 3) for terms in itertools.combinations(CONCLIP_TERMS, size)]
 
 
-def _naive_ce(rows: torch.Tensor, columns: list[torch.Tensor], scale: float) -> float:
-    """Row-by-row cross-entropy in float64 Python arithmetic; the target of row i is column i."""
-    total = 0.0
-    for i, row in enumerate(rows):
-        logits = [scale * float(torch.dot(row.double(), col.double())) for col in columns]
-        peak = max(logits)
-        log_sum = peak + math.log(sum(math.exp(v - peak) for v in logits))
-        total += log_sum - logits[i]
-    return total / len(rows)
+def _unit(m: int, d: int, gen: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    x = torch.randn(m, d, generator=gen, dtype=torch.float64)
+    return (x / x.norm(dim=-1, keepdim=True)).to(dtype)
 
 
-def _naive_conclip(image, distractor, text, negated, scale, terms):
-    values = {
-        "l1": _naive_ce(image, list(text) + list(negated), scale),
-        "l2": _naive_ce(text, list(image) + list(distractor), scale),
-        "l3": _naive_ce(distractor, list(negated) + list(text), scale),
-    }
-    return sum(values[t] for t in terms) / len(terms)
+def _batch(seed: int, m: int = 7, d: int = 16, dtype: torch.dtype = torch.float64):
+    """Four unit-feature matrices (I, I', c, c') and a logit scale in [1, 100]."""
+    gen = torch.Generator().manual_seed(seed)
+    feats = tuple(_unit(m, d, gen, dtype) for _ in range(4))
+    scale = float(torch.empty(1, dtype=torch.float64).uniform_(1.0, 100.0, generator=gen))
+    return feats, scale
 
 
-def _unit(m: int, d: int, gen: torch.Generator) -> torch.Tensor:
-    x = torch.randn(m, d, generator=gen)
-    return x / x.norm(dim=-1, keepdim=True)
+def _lists(*tensors: torch.Tensor) -> list:
+    return [t.double().tolist() for t in tensors]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_conclip_loss_matches_naive_for_every_term_subset(seed: int) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    m, d = 7, 16
-    image, distractor, text, negated = (_unit(m, d, gen) for _ in range(4))
-    scale = float(torch.empty(1).uniform_(1.0, 100.0, generator=gen))
-    for size in (1, 2, 3):
-        for terms in itertools.combinations(CONCLIP_TERMS, size):
-            ours = conclip_loss(image, distractor, text, negated, torch.tensor(scale), terms=terms)
-            expected = _naive_conclip(image, distractor, text, negated, scale, terms)
-            assert float(ours) == pytest.approx(expected, rel=1e-5, abs=1e-5), terms
+def test_conclip_loss_in_float64_equals_the_definition_for_every_term_subset(seed: int) -> None:
+    (image, distractor, text, negated), scale = _batch(seed)
+    for terms in ALL_SUBSETS:
+        ours = conclip_loss(image, distractor, text, negated, torch.tensor(scale, dtype=torch.float64), terms=terms)
+        assert ours.dtype == torch.float64, terms
+        expected = ref.conclip(*_lists(image, distractor, text, negated), scale, terms)
+        assert abs(ours.item() - expected) <= 1e-12, (terms, ours.item(), expected)
+
+
+def test_float64_precision_survives_a_float32_logit_scale() -> None:
+    """The trainer's logit scale is a float32 parameter: it must not pull fp64 features down."""
+    (image, distractor, text, negated), scale = _batch(7)
+    scale32 = torch.tensor(scale, dtype=torch.float32)
+    ours = conclip_loss(image, distractor, text, negated, scale32)
+    expected = ref.conclip(*_lists(image, distractor, text, negated), float(scale32), CONCLIP_TERMS)
+    assert ours.dtype == torch.float64
+    assert abs(ours.item() - expected) <= 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conclip_loss_in_float32_matches_the_definition(seed: int) -> None:
+    (image, distractor, text, negated), scale = _batch(seed, dtype=torch.float32)
+    for terms in ALL_SUBSETS:
+        ours = conclip_loss(image, distractor, text, negated, torch.tensor(scale), terms=terms)
+        assert ours.dtype == torch.float32
+        expected = ref.conclip(*_lists(image, distractor, text, negated), scale, terms)
+        assert ours.item() == pytest.approx(expected, rel=1e-5, abs=1e-5), terms
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_features_are_upcast_before_the_softmax(dtype: torch.dtype) -> None:
+    """fp16/bf16 logits become float32: the loss is float32 and close to the definition
+    evaluated on the same (rounded) features."""
+    (image, distractor, text, negated), scale = _batch(3, m=16, d=32, dtype=dtype)
+    ours = conclip_loss(image, distractor, text, negated, torch.tensor(scale))
+    assert ours.dtype == torch.float32
+    expected = ref.conclip(*_lists(image, distractor, text, negated), scale, CONCLIP_TERMS)
+    # the logits themselves are rounded to the half type before the upcast (~scale * 2^-8)
+    assert ours.item() == pytest.approx(expected, rel=0.02, abs=0.02)
+
+
+def test_bf16_autocast_gives_a_float32_loss_close_to_fp32() -> None:
+    (image, distractor, text, negated), scale = _batch(4, m=16, d=32, dtype=torch.float32)
+    exact = conclip_loss(image, distractor, text, negated, torch.tensor(scale))
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        mixed = conclip_loss(image, distractor, text, negated, torch.tensor(scale))
+    assert mixed.dtype == torch.float32
+    assert mixed.item() == pytest.approx(exact.item(), rel=0.02, abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_negclip_loss_in_float64_equals_the_definition(seed: int) -> None:
+    (image, _, text, negated), scale = _batch(seed)
+    ours = negclip_loss(image, text, negated, torch.tensor(scale, dtype=torch.float64))
+    assert ours.dtype == torch.float64
+    assert abs(ours.item() - ref.negclip(*_lists(image, text, negated), scale)) <= 1e-12
+
+
+def test_negclip_is_not_clip_and_not_conclip() -> None:
+    """The negated captions change the loss, and it is none of the CoN-CLIP term subsets."""
+    (image, distractor, text, negated), scale = _batch(9)
+    value = negclip_loss(image, text, negated, scale).item()
+    assert abs(value - clip_loss(image, text, scale).item()) > 1e-3
+    for terms in ALL_SUBSETS:
+        assert abs(value - conclip_loss(image, distractor, text, negated, scale, terms=terms).item()) > 1e-3
+
+
+def test_loss_names() -> None:
+    assert LOSSES[0] == "conclip"
+    assert [uses_negated_captions(name) for name in LOSSES] == [True, True, False]
+    with pytest.raises(ValueError, match="conclip, negclip, clip"):
+        check_loss("infonce")
 
 
 def test_terms_are_not_interchangeable() -> None:
@@ -57,12 +122,13 @@ def test_terms_are_not_interchangeable() -> None:
     assert len({round(v, 6) for v in values}) == 3
 
 
-def test_clip_loss_matches_naive() -> None:
+def test_clip_loss_equals_the_definition() -> None:
     gen = torch.Generator().manual_seed(3)
-    image, text = _unit(9, 12, gen), _unit(9, 12, gen)
+    image, text = _unit(9, 12, gen, torch.float64), _unit(9, 12, gen, torch.float64)
     scale = 37.5
-    expected = (_naive_ce(image, list(text), scale) + _naive_ce(text, list(image), scale)) / 2
-    assert float(clip_loss(image, text, scale)) == pytest.approx(expected, rel=1e-5)
+    assert abs(clip_loss(image, text, scale).item() - ref.clip(*_lists(image, text), scale)) <= 1e-12
+    assert clip_loss(image.float(), text.float(), scale).item() == pytest.approx(ref.clip(*_lists(image, text), scale),
+                                                                                 rel=1e-5)
 
 
 def test_local_rows_against_global_columns_equal_the_full_batch() -> None:
@@ -79,6 +145,9 @@ def test_local_rows_against_global_columns_equal_the_full_batch() -> None:
     clip_halves = [clip_loss(image[s], text[s], 10.0, all_image=image, all_text=text, row_offset=s.start)
                    for s in (slice(0, 4), slice(4, 8))]
     assert float(sum(clip_halves) / 2) == pytest.approx(float(clip_loss(image, text, 10.0)), rel=1e-6)
+    neg_halves = [negclip_loss(image[s], text[s], negated[s], 10.0, all_image=image, all_text=text,
+                               all_negated_text=negated, row_offset=s.start) for s in (slice(0, 4), slice(4, 8))]
+    assert float(sum(neg_halves) / 2) == pytest.approx(float(negclip_loss(image, text, negated, 10.0)), rel=1e-6)
 
 
 def test_unknown_terms_are_refused() -> None:
