@@ -99,6 +99,13 @@ class BuildConfig:
             raise ConfigError(f"--images must be one of {', '.join(IMAGE_MODES)}")
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
+        if self.images == "download":
+            from ccneg_build.images.options import options_from_config
+
+            try:
+                options_from_config(self.options)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc)) from None
 
     def output_settings(self) -> dict[str, Any]:
         """The settings that determine the output rows (not workers, progress, overwrite)."""
