@@ -56,6 +56,12 @@ captions is used. Rerunning the same command resumes an interrupted run."""
 EPILOG = """\
 other jobs: ccneg-build SUBCOMMAND --help, with SUBCOMMAND one of: {subcommands}
 
+rejected rows carry a reason code, e.g. markup (HTML in a caption), bad_characters (control or
+bidirectional-control characters such as U+202E), private_address (an image URL, or a redirect,
+on a private, loopback or link-local address); `ccneg-build reasons` lists every code.
+exit codes: 0 done; 2 bad input, flag value or output folder (nothing written); 1 the LLM server
+is unreachable or rows are still owed (rerun the same command to finish them); 130 interrupted.
+
 examples:
   ccneg-build --out ccneg-sample
   ccneg-build Validation_GCC-1.1.0-Validation.tsv --out cc3m-val-neg --workers 4

@@ -187,10 +187,13 @@ def test_reasons_subcommand_and_help() -> None:
     proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "reasons"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "exclusion_has_object" in proc.stdout
+    for code in ("markup", "bad_characters", "private_address"):
+        assert code in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "--help"], capture_output=True, text=True,
                           timeout=120)
     for flag in ("--backend", "--seed", "--limit", "--workers", "--eval-size", "--overwrite", "--out",
-                 "--images", "--shard-size", "--input-format", "--caption-column"):
+                 "--images", "--shard-size", "--input-format", "--caption-column", "--allow-private-addresses",
+                 "markup", "bad_characters", "private_address"):
         assert flag in proc.stdout
 
 
