@@ -1,8 +1,10 @@
 """Running a build: the steps every engine shares, around the engine that runs the shards.
 
-:func:`run_build` is what ``ccneg-build`` calls. It opens the input (failing before any
-write when it cannot be read), builds the negator through the registry, prepares the
-output folder (resume, refuse or overwrite), lets the chosen engine process the shards,
+:func:`run_build` is what ``ccneg-build`` calls. It opens the input and checks the
+settings against it (failing before any write), checks and creates the output folder
+(:mod:`ccneg_build.outdir`), takes the folder's lock before anything in it changes, builds
+the negator through the registry, prepares the folder (resume, refuse or overwrite), lets
+the chosen engine process the shards, refuses to publish while a shard's rows are owed,
 then publishes the dataset files, the manifest and the card. Engines only differ in where
 shards run; ``ENGINES`` maps ``--engine`` names to them (lazily imported).
 """

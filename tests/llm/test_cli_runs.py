@@ -199,3 +199,19 @@ def test_a_server_that_dies_mid_run_owes_rows_and_the_rerun_sends_only_unanswere
     assert revived.count == needed - answered  # no answered request is sent again
     accepted, rejected = _rows(out)
     assert (accepted, rejected) == _rows(tmp_path / "reference")
+
+
+def test_a_hanging_server_stops_the_run_after_one_probe_timeout(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as hanging:  # accepts connections (the kernel's backlog) but never answers
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(64)
+        base_url = f"http://127.0.0.1:{hanging.getsockname()[1]}/v1"
+        started = time.monotonic()
+        result = _run(_user_command(base_url, tmp_path / "out", "--limit", "20", "--timeout", "2"))
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert base_url in last and "no answer within 2 s" in last and "Traceback" not in result.stderr
+    assert elapsed < 120  # one probe timeout, not minutes per row
