@@ -32,6 +32,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ccneg_build.images import ImageFetcher, ImageOptions, prepare_image  # noqa: E402
+from ccneg_build.images.options import ALL_NETWORKS  # noqa: E402
 from tests.scale.image_server import ImageServer, generated_image  # noqa: E402
 
 
@@ -43,7 +44,8 @@ def _serve(latency: float, ports: "multiprocessing.Queue[int]", stop: "multiproc
 
 
 def fetch_rate(base_url: str, count: int, concurrency: int, per_host: int) -> dict[str, float]:
-    options = ImageOptions(concurrency=concurrency, max_per_host=per_host, resize_shorter=256, timeout_s=30)
+    options = ImageOptions(concurrency=concurrency, max_per_host=per_host, resize_shorter=256, timeout_s=30,
+                           allow_private_networks=ALL_NETWORKS)  # the local server is on 127.0.0.1
     items = [(str(n), f"{base_url}/img/{n}.{('jpg', 'png', 'webp')[n % 3]}") for n in range(count)]
     started = time.perf_counter()
     outcomes = ImageFetcher(options).fetch(items)

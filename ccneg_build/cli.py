@@ -10,8 +10,9 @@ Extending it:
   (``name -> (help, "module:function")``; the function takes the remaining argv and
   returns an exit code).
 
-Exit codes: 0 done; 2 bad input, settings or output folder (nothing written); 1 an
-unexpected failure; 130 interrupted (rerun the same command to resume).
+Exit codes: 0 done; 2 bad input, settings or output folder (nothing written); 1 a
+service (the LLM server) unreachable or rows still owed (rerun the same command to
+finish), or an unexpected failure; 130 interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ captions is used. Rerunning the same command resumes an interrupted run."""
 
 EPILOG = """\
 other jobs: ccneg-build SUBCOMMAND --help, with SUBCOMMAND one of: {subcommands}
+
+rejected rows carry a reason code, e.g. markup (HTML in a caption), bad_characters (control or
+bidirectional-control characters such as U+202E), private_address (an image URL, or a redirect,
+on a private, loopback or link-local address); `ccneg-build reasons` lists every code.
+exit codes: 0 done; 2 bad input, flag value or output folder (nothing written); 1 the LLM server
+is unreachable or rows are still owed (rerun the same command to finish them); 130 interrupted.
 
 examples:
   ccneg-build --out ccneg-sample
@@ -117,21 +124,26 @@ def build_parser() -> argparse.ArgumentParser:
         backend.add_argument(*flags, **kwargs)
 
     output = parser.add_argument_group("output")
-    output.add_argument("--out", required=True, type=Path, help="output folder (created; resumed if it exists)")
+    output.add_argument("--out", required=True, type=Path,
+                        help="output folder: created if missing, resumed if ccneg-build made it; a non-empty "
+                             "folder that ccneg-build did not make is refused")
     output.add_argument("--eval-size", default=str(PAPER_EVAL_FRACTION), metavar="N|FRACTION",
-                        help="eval split: a row count (e.g. 2000, exact) or a fraction of accepted rows "
-                             f"(e.g. 0.1); 0 for none (default: {PAPER_EVAL_FRACTION}, the paper's ratio)")
+                        help="eval split: a row count >= 1 (e.g. 2000, exact; it must leave train rows) or a "
+                             "fraction of accepted rows between 0 and 1 (e.g. 0.1; 1.0 is refused as ambiguous); "
+                             f"0 for none (default: {PAPER_EVAL_FRACTION}, the paper's ratio). May change on a rerun")
     output.add_argument("--rows-per-file", type=positive_int, default=50_000,
                         help="rows per published Parquet file (default: 50000)")
     output.add_argument("--overwrite", action="store_true",
-                        help="replace a dataset made with other settings (the LLM request cache is kept)")
+                        help="replace a dataset made with other settings: removes only the files ccneg-build "
+                             "wrote (never in the root, home or current folder; the LLM request cache is kept)")
     output.add_argument("--push-to-hub", metavar="REPO_ID", default=None,
                         help="after a successful build, validate and upload OUT to this Hub dataset repo "
                              "(same as `ccneg-build push OUT REPO_ID`; token from HF_TOKEN or the saved login)")
     output.add_argument("--hub-private", action="store_true", help="with --push-to-hub: create the repo as private")
 
     run = parser.add_argument_group("execution")
-    run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
+    run.add_argument("--workers", type=positive_int, default=1,
+                     help="worker processes, at most one per shard (default: 1)")
     run.add_argument("--shard-size", type=positive_int, default=1000,
                      help="rows per shard, the unit of resuming (default: 1000)")
     run.add_argument("--engine", default="local", choices=("local", "ray"),
@@ -211,9 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(config: BuildConfig) -> int:
     """Run a build and print its summary; map known failures to exit codes."""
-    from ccneg_build.engines import run_build
-    from ccneg_build.manifest import OutputFolderError
+    from ccneg_build.engines import RunIncomplete, run_build
+    from ccneg_build.negators.base import ServiceUnreachable
     from ccneg_build.negators.registry import BackendError
+    from ccneg_build.outdir import OutputFolderError
     from ccneg_build.sources import InputError
 
     bar = _ProgressBar(config.progress)
@@ -223,6 +236,10 @@ def run(config: BuildConfig) -> int:
         bar.close()
         _error(str(exc))
         return EXIT_USAGE
+    except (ServiceUnreachable, RunIncomplete) as exc:  # rows are owed: not done, nothing published
+        bar.close()
+        _error(str(exc))
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         bar.close()
         _error("interrupted; finished shards are kept: rerun the same command to resume")

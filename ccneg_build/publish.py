@@ -18,11 +18,12 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
+from ccneg_build.outdir import STATE_DIR, Ledger, remove_stale
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
 from ccneg_build.runner import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
-from ccneg_build.writer import SplitFileWriter, hub_schema
+from ccneg_build.writer import SplitFileWriter, hub_schema, shard_name
 
 DATA_DIR, REJECTED_DIR, SPLITS_DIR = "data", "rejected", "splits"
 
@@ -65,15 +66,27 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     for row_id in _ids(store, plans):
         split_rows[assigner.split_of(row_id)] += 1
 
+    Ledger(out).claim(_planned_files(split_rows, rejected_rows, rows_per_file))
     files = _write_data(out, store, _with_bar(plans, progress), assigner, split_rows, rows_per_file)
     files += _write_rejected(out, store, plans, rejected_rows, rows_per_file)
-    _remove_stale(out / DATA_DIR, {f["path"] for f in files})
-    _remove_stale(out / REJECTED_DIR, {f["path"] for f in files})
+    remove_stale(out, DATA_DIR, {f["path"] for f in files})
+    remove_stale(out, REJECTED_DIR, {f["path"] for f in files})
     published = Published(split_rows=split_rows, rejected_rows=rejected_rows, files=files, stats=stats)
     _describe_content(store, plans, published)
     for example in published.examples:  # the card shows each example's split
         example["split"] = assigner.split_of(example["id"])
     return published
+
+
+def _planned_files(split_rows: dict[str, int], rejected_rows: int, rows_per_file: int) -> list[str]:
+    """Every published file this publication will write (claimed in the ledger first)."""
+    planned = [("rejected", REJECTED_DIR, rejected_rows)]
+    planned += [(s, DATA_DIR, split_rows[s]) for s in SPLITS if split_rows[s] > 0 or s == TRAIN]
+    names = []
+    for prefix, folder, rows in planned:
+        count = max(1, -(-rows // rows_per_file))
+        names += [f"{folder}/{shard_name(prefix, i, count)}" for i in range(count)]
+    return names
 
 
 def _with_bar(plans: Sequence[ShardPlan], enabled: bool) -> Sequence[ShardPlan]:
@@ -132,19 +145,9 @@ def _write_rejected(out: Path, store: PartStore, plans: Sequence[ShardPlan], tot
     return [{**f, "path": f"{REJECTED_DIR}/{f['path']}", "split": "rejected"} for f in writer.close()]
 
 
-def _remove_stale(folder: Path, keep: set[str]) -> None:
-    """Delete Parquet files left by an older publication with other file counts."""
-    if not folder.exists():
-        return
-    prefix = folder.name + "/"
-    for path in folder.glob("*.parquet"):
-        if prefix + path.name not in keep:
-            path.unlink()
-
-
 def _remove_temporaries(out: Path) -> None:
     """Delete half-written files (``.NAME.tmp-PID``) that a killed run left behind."""
-    for folder in (out / DATA_DIR, out / REJECTED_DIR, out / SPLITS_DIR, out / ".ccneg" / "parts", out):
+    for folder in (out / DATA_DIR, out / REJECTED_DIR, out / SPLITS_DIR, out / STATE_DIR / "parts", out):
         if folder.exists():
             for path in folder.glob(".*.tmp-*"):
                 path.unlink(missing_ok=True)

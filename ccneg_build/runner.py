@@ -27,8 +27,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import pyarrow.parquet as pq
 
 from ccneg_build.config import BuildConfig
-from ccneg_build.negators.base import Negator
+from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
 from ccneg_build.negators.registry import BackendError
+from ccneg_build.outdir import STATE_DIR
 from ccneg_build.record import Negation, Rejection, SourceRow, StepStats, conform
 from ccneg_build.verify import verify
 from ccneg_build.writer import (
@@ -44,7 +45,6 @@ from ccneg_build.writer import (
 #: An image step: rows in, each row back with its image or as a Rejection (stage "image").
 ImageStep = Callable[[Sequence[SourceRow], Path, StepStats], list["SourceRow | Rejection"]]
 
-STATE_DIR = ".ccneg"
 
 
 @dataclass
@@ -137,7 +137,9 @@ def _negate(negator: Negator, rows: list[SourceRow]) -> list[Negation | Rejectio
         return []
     try:
         proposals = list(negator.negate_batch(rows))
-    except BackendError:  # every row would fail the same way (e.g. a refused API key): stop
+    except (BackendError, ServiceUnreachable):  # every row would fail the same way (a refused key, no server)
+        raise
+    except RowsOwed:  # no verdict for some rows: the shard stays unfinished
         raise
     except Exception as exc:  # the Negator contract says "must not raise"; be safe anyway
         detail = f"{type(exc).__name__}: {exc}"[:500]

@@ -44,7 +44,10 @@ REASONS: dict[str, str] = {
     "empty_caption": "the caption is missing or blank",
     "nul_byte": "the caption contains a NUL byte",
     "caption_too_long": f"the caption is longer than {MAX_CAPTION_CHARS} characters",
-    "bad_characters": "the text contains control characters or U+FFFD replacement characters",
+    "bad_characters": "the text contains control characters, bidirectional controls (e.g. U+202E right-to-left "
+    "override) or U+FFFD replacement characters",
+    "markup": "the caption contains HTML markup (a tag or an entity such as &amp;), or an output contains markup, "
+              "JSON, code fences or line breaks that the caption does not",
     # --- images (stage "image"): more codes come from the image step (http_404, timeout, ...)
     "missing_image": "--images column: the row's image cell is empty",
     # --- negating (stage "negate"): the backend proposed nothing usable
@@ -56,7 +59,6 @@ REASONS: dict[str, str] = {
     "llm_empty_response": "the model answered with no text",
     "llm_invalid_json": "the model's answer is not one JSON object (e.g. truncated)",
     "llm_wrong_shape": "the model's JSON lacks a required field or has one of the wrong type",
-    "llm_retries_exhausted": "every attempt failed (429, 5xx, timeout, dropped connection); detail names the last error",
     "llm_request_refused": "the server refused this request (HTTP 4xx other than 401/403/404/429)",
     # --- verifying (stage "verify"): the proposal failed a check of this module
     "unchanged": "the negated caption equals the caption",
@@ -73,12 +75,15 @@ REASONS: dict[str, str] = {
     "that the caption does not end with",
     "misplaced_negation": "the added negation directly follows an article (\"the not ...\")",
     "added_content": "the negated caption adds words that the caption does not contain",
-    "markup": "an output contains markup, JSON, code fences or line breaks",
     "commentary": "an output contains instructions, labels or commentary instead of a caption",
 }
 
-#: Unicode category Cc (C0 controls, DEL, C1 controls) except tab, plus the replacement character.
-_BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ufffd]")
+#: Unicode category Cc (C0 controls, DEL, C1 controls) except tab, the bidirectional controls
+#: (Bidi_Control: they reorder how text is shown, e.g. U+202E), and the replacement character.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]")
+#: HTML in a caption: a tag (``<b>``, ``</a>``, ``<br/>``), a comment, or an entity (``&amp;``, ``&#39;``).
+#: Plain ``<`` and ``&`` ("<3", "sand & sea") are text.
+_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _PREPOSITIONS = frozenset(
     "about above across after against along amid among around as at atop before behind below "
     "beneath beside besides between beyond by down during for from in inside into like near "
@@ -166,11 +171,14 @@ def check_caption(caption: str | None) -> tuple[str, str] | None:
     bad = _bad_character(caption)
     if bad is not None:
         return "bad_characters", f"character U+{ord(bad):04X} at position {caption.index(bad)}"
+    html = _HTML.search(caption)
+    if html is not None:
+        return "markup", f"HTML {html.group()[:40]!r} at position {html.start()}"
     return None
 
 
 def _bad_character(text: str) -> str | None:
-    """The first control character (Unicode category Cc, tab allowed) or U+FFFD, if any."""
+    """The first control character (category Cc, tab allowed), bidirectional control or U+FFFD, if any."""
     match = _BAD_CHARACTER.search(text)
     return match.group() if match else None
 
@@ -191,7 +199,7 @@ def _fail(reason: str, detail: str, negation: Negation | None = None) -> Rejecti
 
 def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, str] | None:
     """Sanity of one generated sentence: characters, markup, commentary (not in the caption)."""
-    if _MARKUP.search(output) and not _MARKUP.search(caption):
+    if (_MARKUP.search(output) and not _MARKUP.search(caption)) or _HTML.search(output):
         return "markup", f"{field_name} contains markup: {output[:80]!r}"
     bad = _bad_character(output)
     if bad is not None:

@@ -1,14 +1,17 @@
 """Running a build: the steps every engine shares, around the engine that runs the shards.
 
-:func:`run_build` is what ``ccneg-build`` calls. It opens the input (failing before any
-write when it cannot be read), builds the negator through the registry, prepares the
-output folder (resume, refuse or overwrite), lets the chosen engine process the shards,
+:func:`run_build` is what ``ccneg-build`` calls. It opens the input and checks the
+settings against it (failing before any write), checks and creates the output folder
+(:mod:`ccneg_build.outdir`), takes the folder's lock before anything in it changes, builds
+the negator through the registry, prepares the folder (resume, refuse or overwrite), lets
+the chosen engine process the shards, refuses to publish while a shard's rows are owed,
 then publishes the dataset files, the manifest and the card. Engines only differ in where
 shards run; ``ENGINES`` maps ``--engine`` names to them (lazily imported).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import importlib
 import time
@@ -19,12 +22,13 @@ from typing import Any, Callable
 
 from ccneg_build.card import render_card
 from ccneg_build.config import BuildConfig, ConfigError, fingerprint
-from ccneg_build.manifest import RunLock, build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
 from ccneg_build.runner import PartStore, ShardPlan, strip_images
 from ccneg_build.sources import Source, open_source
-from ccneg_build.visual.options import check_config as check_visual
+from ccneg_build.visual.options import VisualOptions, check_config as check_visual
 from ccneg_build.visual.step import VisualStep
 from ccneg_build.writer import atomic_write_text
 
@@ -69,15 +73,51 @@ def resolve_engine(name: str) -> Callable[..., list[ShardPlan]]:
     return getattr(importlib.import_module(module_name), function)
 
 
+class RunIncomplete(RuntimeError):
+    """Shards are still owed after the engine ran (their rows got no answer): exit code 1."""
+
+
 def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any], bool], None] | None = None,
               on_start: Callable[[Source, int | None], None] | None = None) -> BuildReport:
     """Build the dataset described by ``config`` into ``config.out``; see the module doc."""
     config.validate()
     visual = check_visual(config)  # a visual check that cannot work fails before any write
     started = time.perf_counter()
-    created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     source = open_input(config)
     engine = resolve_engine(config.engine)
+    expected_rows = _expected_rows(source, config)
+    config = fit_to_input(config, expected_rows)
+    created_folder = open_output_folder(config.out, config.overwrite)
+    try:
+        with RunLock(config.out):  # before anything in the folder changes
+            return _locked_build(config, source, engine, expected_rows, started, progress, on_start, visual)
+    except BaseException:
+        if created_folder:
+            discard_if_untouched(config.out)
+        raise
+
+
+def fit_to_input(config: BuildConfig, expected_rows: int | None) -> BuildConfig:
+    """Refuse an eval count the input cannot leave train rows for; no more workers than shards."""
+    count = config.eval_size.count
+    if count and expected_rows is not None and count >= expected_rows:
+        raise ConfigError(
+            f"--eval-size {count}: the input has {expected_rows} rows, so no row would be left for train; "
+            "give a smaller count or a fraction such as 0.1"
+        )
+    if expected_rows is not None and config.workers > 1:
+        shards = max(1, -(-expected_rows // config.shard_size))
+        if shards < config.workers:
+            config = dataclasses.replace(config, workers=shards)
+    return config
+
+
+def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., list[ShardPlan]],
+                  expected_rows: int | None, started: float,
+                  progress: Callable[[ShardPlan, dict[str, Any], bool], None] | None,
+                  on_start: Callable[[Source, int | None], None] | None,
+                  visual: VisualOptions | None = None) -> BuildReport:
+    created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     with ExitStack() as cleanup:
         negator = build_negator(config)
         negator_open = [True]
@@ -90,11 +130,10 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         cleanup.callback(close_negator)
         negator_facts = negator.describe()
         settings = config.output_settings()
-        record = run_record(settings, source.describe(), negator_facts)
+        record = run_record(config.resume_settings(), source.describe(), negator_facts)
         mode = prepare_output(config.out, record, config.overwrite)
-        cleanup.enter_context(RunLock(config.out))
         if on_start is not None:
-            on_start(source, _expected_rows(source, config))
+            on_start(source, expected_rows)
         store = PartStore(config.out)
         resumed = 0
 
@@ -112,10 +151,12 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         shards_seconds = time.perf_counter() - shard_started
         shards_cpu_seconds = time.process_time() - shard_cpu_started
         close_negator()
+        check_finished(store, plans)
         visual_started = time.perf_counter()
         if visual is not None:
             store = VisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
         visual_seconds = time.perf_counter() - visual_started
+        check_eval_count(config, store, plans)
 
         publish_started = time.perf_counter()
         published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
@@ -138,6 +179,31 @@ def run_build(config: BuildConfig, progress: Callable[[ShardPlan, dict[str, Any]
         atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
     return BuildReport(out=Path(config.out), mode=mode, manifest=manifest, shards_total=len(plans),
                        shards_resumed=resumed)
+
+
+def check_finished(store: PartStore, plans: list[ShardPlan]) -> None:
+    """Never publish (or call a run done) while a shard's rows are owed."""
+    owed = [p for p in plans if not store.is_done(p)]
+    if owed:
+        rows = sum(p.end - p.start for p in owed)
+        raise RunIncomplete(
+            f"{len(owed)} of {len(plans)} shards ({rows} rows) are unfinished: their rows got no answer from the "
+            "backend's server (connection, timeout or 429/5xx after every retry); answered requests are kept: "
+            "rerun the same command to finish them"
+        )
+
+
+def check_eval_count(config: BuildConfig, store: PartStore, plans: list[ShardPlan]) -> None:
+    """An exact eval count must leave train rows; checked before any published file is written."""
+    count = config.eval_size.count
+    if not count:
+        return
+    accepted = sum(store.marker(p)["accepted"] for p in plans)
+    if count >= accepted:
+        raise ConfigError(
+            f"--eval-size {count}: only {accepted} rows were accepted, so no row would be left for train; "
+            "rerun with a smaller count or a fraction (finished shards are kept and reused)"
+        )
 
 
 def _expected_rows(source: Source, config: BuildConfig) -> int | None:

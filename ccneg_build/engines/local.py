@@ -10,13 +10,15 @@ small markers travel back.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable
 
 from ccneg_build.config import BuildConfig
-from ccneg_build.negators.base import Negator
+from ccneg_build.engines.lifeline import tie_to_parent
+from ccneg_build.negators.base import Negator, RowsOwed
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.record import SourceRow
 from ccneg_build.runner import ImageStep, PartStore, ShardPlan, build_image_step, iter_shards, process_shard
@@ -50,7 +52,11 @@ def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRo
         if store.is_done(plan):
             on_shard(plan, store.marker(plan), True)
             continue
-        on_shard(plan, process_shard(plan, batch, negator, store, image_step), False)
+        try:
+            marker = process_shard(plan, batch, negator, store, image_step)
+        except RowsOwed:
+            continue  # unfinished: the run reports it and a rerun finishes it
+        on_shard(plan, marker, False)
     return plans
 
 
@@ -59,8 +65,9 @@ def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRo
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: BuildConfig) -> None:
-    """Runs once per worker process: build the negator and image step for its lifetime."""
+def _init_worker(config: BuildConfig, parent_pid: int) -> None:
+    """Runs once per worker process: tie it to the parent, build the negator and image step."""
+    tie_to_parent(parent_pid)
     _WORKER["negator"] = build_negator(config)
     _WORKER["image_step"] = build_image_step(config)
     _WORKER["store"] = PartStore(config.out)
@@ -78,8 +85,9 @@ def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[Source
     in_flight: dict[Future, ShardPlan] = {}
     limit = 2 * config.workers
     context = multiprocessing.get_context(_start_method())
-    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_init_worker,
-                             initargs=(config,)) as pool:
+    pool = ProcessPoolExecutor(config.workers, mp_context=context, initializer=_init_worker,
+                               initargs=(config, os.getpid()))
+    try:
         for plan, batch in shards:
             plans.append(plan)
             if store.is_done(plan):
@@ -90,7 +98,22 @@ def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[Source
             in_flight[pool.submit(_work, plan, batch)] = plan
         while in_flight:
             _collect(in_flight, on_shard, block=True)
+    except BaseException:
+        _stop(pool)  # a stopped run must not leave workers sending requests or writing shards
+        raise
+    pool.shutdown(wait=True)
     return plans
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued shards and end the workers now (their unfinished shards stay unmarked)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _start_method() -> str:
@@ -110,4 +133,8 @@ def _collect(in_flight: dict[Future, ShardPlan], on_shard: OnShard, block: bool)
     done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=None if block else 0)
     for future in done:
         plan = in_flight.pop(future)
-        on_shard(plan, future.result(), False)
+        try:
+            marker = future.result()
+        except RowsOwed:
+            continue  # unfinished: the run reports it and a rerun finishes it
+        on_shard(plan, marker, False)

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 
 from ccneg_build.config import BuildConfig
-from ccneg_build.negators.base import Negator
+from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
 from ccneg_build.record import IMAGE_TYPE, SourceRow
 from ccneg_build.runner import PartStore, ShardPlan, build_image_step, iter_shards, process_shard
 
@@ -89,7 +89,12 @@ class ShardActor:
         markers = []
         for plan_json, block in zip(batch["plan"], batch["rows"]):
             plan = ShardPlan(**json.loads(plan_json))
-            marker = process_shard(plan, rows_from_block(bytes(block)), self.negator, self.store, self.image_step)
+            try:
+                marker = process_shard(plan, rows_from_block(bytes(block)), self.negator, self.store, self.image_step)
+            except RowsOwed:  # unfinished: the driver reports it and a rerun finishes it
+                marker = {"owed": True}
+            except ServiceUnreachable as exc:  # travels back as data: the driver stops the run
+                marker = {"unreachable": str(exc)}
             markers.append(json.dumps(marker))
         return {"marker": markers}
 
@@ -170,4 +175,8 @@ def _process_blocks(blocks: list[Any], config: BuildConfig, on_shard: OnShard) -
     )
     for row in markers.iter_rows():
         marker = json.loads(row["marker"])
+        if "unreachable" in marker:
+            raise ServiceUnreachable(marker["unreachable"])
+        if "owed" in marker:
+            continue
         on_shard(ShardPlan(**marker["shard"]), marker, False)

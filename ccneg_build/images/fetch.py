@@ -5,7 +5,8 @@ dropped connections, 408, 429, 5xx) are retried, with exponential backoff; a 404
 HTML page is final at once. Bodies are streamed and cut at ``max_bytes`` so a huge file
 is never held in memory, and the ``X-Robots-Tag`` opt-outs are read from the headers
 before the body is fetched. Decoding runs in worker threads so the event loop keeps
-the network busy.
+the network busy. Every connection and redirect hop passes :mod:`.guard`, which refuses
+private, loopback, link-local, multicast and reserved addresses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ccneg_build.images.decode import ImageRejected, StoredImage, check_content_type, prepare_image
+from ccneg_build.images.guard import AddressGuard, guarded_client_options
 from ccneg_build.images.options import ImageOptions, http_reason
 
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -119,13 +121,14 @@ class ImageFetcher:
         options = self.options
         limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
         semaphore = asyncio.Semaphore(options.concurrency)
+        guard = AddressGuard(options.allow_private_networks)
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(options.timeout_s),
             follow_redirects=True,
             max_redirects=options.max_redirects,
-            limits=limits,
             headers={"User-Agent": options.user_agent, "Accept": "image/*"},
             trust_env=True,
+            **guarded_client_options(guard, limits),
         ) as client:
 
             hosts: dict[str, asyncio.Semaphore] = {}

@@ -27,6 +27,8 @@ IMAGE_REASONS: dict[str, str] = {
     "corrupt_image": "the image is truncated or cannot be decoded",
     "decompression_bomb": "the image has more pixels than allowed (decompression-bomb guard)",
     "missing_image": "the image file named by the input does not exist",
+    "private_address": "the URL (or a redirect) leads to a private, loopback, link-local, multicast or reserved "
+                       "address; refused unless --allow-private-addresses",
 }
 
 #: Content types that may still hold an image (servers often send these for files).
@@ -36,6 +38,9 @@ GENERIC_CONTENT_TYPES = ("application/octet-stream", "binary/octet-stream", "app
 KEEPABLE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
 ENCODINGS = ("keep", "jpeg", "png", "webp")
+
+#: ``--allow-private-addresses``: the address guard lets every network through.
+ALL_NETWORKS = ("0.0.0.0/0", "::/0")
 
 
 def http_reason(status: int) -> str:
@@ -70,16 +75,31 @@ class ImageOptions:
     user_agent: str = f"ccneg-image-fetcher/{__version__} (research dataset builder; honours X-Robots-Tag noai)"
     #: results kept in memory before the store writes them to disk (resume granularity)
     flush_every: int = 16
+    #: networks the address guard lets through (CIDR strings); ``--allow-private-addresses`` = all
+    allow_private_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        problems = []
         if self.encode not in ENCODINGS:
-            raise ValueError(f"image encoding {self.encode!r}: choose one of {', '.join(ENCODINGS)}")
-        if self.concurrency < 1 or self.max_per_host < 1:
-            raise ValueError("image concurrency (total and per host) must be at least 1")
+            problems.append(f"--image-format {self.encode!r}: choose one of {', '.join(ENCODINGS)}")
+        if self.concurrency < 1:
+            problems.append("--image-concurrency must be at least 1")
+        if self.max_per_host < 1:
+            problems.append("--image-per-host must be at least 1")
         if self.resize_shorter is not None and self.resize_shorter < 1:
-            raise ValueError("image resize (shorter side) must be a positive number of pixels")
-        if self.retries < 0 or self.max_bytes < 1 or self.max_pixels < 1 or self.timeout_s <= 0:
-            raise ValueError("image retries must be >= 0 and byte, pixel and time limits positive")
+            problems.append(f"--image-size {self.resize_shorter}: give a positive number of pixels")
+        if not 1 <= self.quality <= 100:
+            problems.append(f"--image-quality {self.quality}: give a number from 1 to 100")
+        if self.retries < 0:
+            problems.append("--image-retries must be zero or more")
+        if self.max_bytes < 1:
+            problems.append("--image-max-bytes must be positive")
+        if self.max_pixels < 1:
+            problems.append("--image-max-pixels must be positive")
+        if not self.timeout_s > 0:
+            problems.append("--image-timeout must be positive")
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def describe(self) -> dict[str, Any]:
         """The settings that determine the stored images (for the manifest and resume)."""
@@ -91,6 +111,7 @@ class ImageOptions:
             "quality": self.quality,
             "honor_optouts": self.honor_optouts,
             "optout_directives": list(self.optout_directives),
+            "allow_private_networks": list(self.allow_private_networks),
         }
 
 
@@ -116,6 +137,8 @@ def options_from_config(config_options: dict[str, Any]) -> ImageOptions:
               if config_options.get(key) is not None}
     if config_options.get("ignore_optouts"):
         values["honor_optouts"] = False
+    if config_options.get("allow_private_addresses"):
+        values["allow_private_networks"] = ALL_NETWORKS
     return ImageOptions(**values)
 
 
@@ -136,6 +159,10 @@ def image_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         (("--ignore-optouts",), dict(action="store_true", dest="ignore_optouts",
                                      help="also fetch images whose server sends X-Robots-Tag noai/noimageai "
                                           "(honoured by default)")),
+        (("--allow-private-addresses",), dict(action="store_true", dest="allow_private_addresses",
+                                              help="also fetch from private, loopback, link-local, multicast and "
+                                                   "reserved addresses (refused by default, reason private_address: "
+                                                   "a URL list must not read a machine's internal services)")),
         (("--image-concurrency",), dict(type=int, default=d.concurrency, dest="image_concurrency",
                                         help=f"downloads in flight per worker (default: {d.concurrency})")),
         (("--image-per-host",), dict(type=int, default=d.max_per_host, dest="image_per_host",

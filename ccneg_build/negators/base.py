@@ -37,3 +37,27 @@ class Negator(Protocol):
     def close(self) -> None:
         """Release clients, caches and processes."""
         ...
+
+
+class RowsOwed(Exception):
+    """Some rows of a batch got no verdict because the backend's service could not be reached.
+
+    Not a judgement on the rows: the shard stays unfinished (no marker), so the same
+    command negates those rows once the service is back. Raised by ``negate_batch`` after
+    the batch's other rows were answered (an LLM backend has cached their answers).
+    """
+
+    def __init__(self, rows: int, detail: str) -> None:
+        super().__init__(rows, detail)
+        self.rows, self.detail = rows, detail
+
+    def __str__(self) -> str:
+        return f"{self.rows} rows got no answer ({self.detail})"
+
+
+class ServiceUnreachable(Exception):
+    """The service a backend needs cannot be reached: stop the run (exit code 1).
+
+    The message names the service and what failed; finished shards and answered
+    requests are kept, so the same command continues once the service is back.
+    """

@@ -60,7 +60,9 @@ def backend_class(name: str) -> type:
 
 def state_dir(out: Path, name: str) -> Path:
     """Where backend ``name`` may keep files that survive reruns (request caches)."""
-    return Path(out) / ".ccneg" / "cache" / name
+    from ccneg_build.outdir import STATE_DIR
+
+    return Path(out) / STATE_DIR / "cache" / name
 
 
 def build_negator(config: "BuildConfig", name: str | None = None) -> Negator:

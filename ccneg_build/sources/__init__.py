@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ccneg_build.sources.base import InputError, Source, file_facts, open_checked
+from ccneg_build.sources.base import InputError, Source, file_facts, open_checked, strip_bom
 from ccneg_build.sources.hf import HuggingFaceSource
 from ccneg_build.sources.tabular import CsvSource, JsonLinesSource, ParquetSource
 from ccneg_build.sources.tsv import CC3MSource, sniff_columns
@@ -38,8 +38,8 @@ def detect_format(path: Path) -> str:
     if by_extension:
         return by_extension
     with path.open("rb") as handle:
-        head = handle.read(4)
-    if head == b"PAR1":
+        head = strip_bom(handle.read(8))
+    if head[:4] == b"PAR1":
         return "parquet"
     if head[:1] == b"{":
         return "jsonl"

@@ -18,6 +18,15 @@ from ccneg_build.record import SourceRow, make_id
 from ccneg_build.verify import check_caption
 
 
+#: The UTF-8 byte order mark some editors (and Excel) put at the start of a text file.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(first_line: bytes) -> bytes:
+    """The first line of a text input without its UTF-8 byte order mark (every reader calls this)."""
+    return first_line[len(UTF8_BOM):] if first_line.startswith(UTF8_BOM) else first_line
+
+
 class InputError(Exception):
     """The input cannot be read at all (missing, unreadable, unknown format): exit code 2."""
 

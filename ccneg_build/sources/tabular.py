@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ccneg_build.record import SourceRow
-from ccneg_build.sources.base import InputError, Source, bad_row, make_row
+from ccneg_build.sources.base import InputError, Source, bad_row, make_row, strip_bom
 
 CAPTION_CANDIDATES = ("caption", "text", "TEXT", "alt_text", "sentence", "Caption")
 URL_CANDIDATES = ("url", "URL", "image_url", "img_url")
@@ -123,9 +123,9 @@ class JsonLinesSource(Source):
     def _first_object(self) -> dict[str, Any]:
         assert self.path is not None
         with Path(self.path).open("rb") as handle:
-            for raw in handle:
+            for index, raw in enumerate(handle):
                 try:
-                    value = json.loads(raw)
+                    value = json.loads(strip_bom(raw) if index == 0 else raw)
                 except ValueError:
                     continue
                 if isinstance(value, dict):
@@ -136,7 +136,7 @@ class JsonLinesSource(Source):
         assert self.path is not None
         with Path(self.path).open("rb") as handle:
             for index, raw in enumerate(handle):
-                yield self._parse(index, raw)
+                yield self._parse(index, strip_bom(raw) if index == 0 else raw)
 
     def _parse(self, index: int, raw: bytes) -> SourceRow:
         try:
@@ -171,8 +171,9 @@ class CsvSource(Source):
     def _text(self) -> io.TextIOWrapper:
         assert self.path is not None
         raw = Path(self.path).open("rb")
-        # surrogateescape keeps undecodable bytes visible per row instead of failing the file
-        return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        # surrogateescape keeps undecodable bytes visible per row instead of failing the file;
+        # utf-8-sig drops a leading byte order mark (the CSV reader's way of strip_bom)
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
     def iter_rows(self) -> Iterator[SourceRow]:
         csv.field_size_limit(1 << 24)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ccneg_build.record import SourceRow
-from ccneg_build.sources.base import Source, bad_row, make_row
+from ccneg_build.sources.base import Source, bad_row, make_row, strip_bom
 
 COLUMNS = {"cc3m": 2, "cc3m-labels": 5}
 
@@ -24,7 +24,7 @@ class CC3MSource(Source):
         assert self.path is not None
         with Path(self.path).open("rb") as handle:
             for index, raw in enumerate(handle):
-                yield self._parse(index, raw, expected)
+                yield self._parse(index, strip_bom(raw) if index == 0 else raw, expected)
 
     def _parse(self, index: int, raw: bytes, expected: int) -> SourceRow:
         line = raw.rstrip(b"\r\n")

@@ -128,8 +128,9 @@ def test_other_settings_are_refused_unless_overwrite(build, tmp_path: Path) -> N
     (foreign / "notes.txt").write_text("mine")
     code, _, err = build("--out", foreign, "--limit", "5")
     assert code == 2 and "not made by ccneg-build" in err
-    assert build("--out", foreign, "--limit", "5", "--overwrite")[0] == 0
-    assert (foreign / "notes.txt").read_text() == "mine"  # --overwrite keeps files it did not write
+    code, _, err = build("--out", foreign, "--limit", "5", "--overwrite")  # not even with --overwrite
+    assert code == 2 and "not made by ccneg-build" in err
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"] and (foreign / "notes.txt").read_text() == "mine"
 
 
 def test_workers_and_shard_files_do_not_change_the_data(build, tmp_path: Path) -> None:
@@ -186,10 +187,13 @@ def test_reasons_subcommand_and_help() -> None:
     proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "reasons"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "exclusion_has_object" in proc.stdout
+    for code in ("markup", "bad_characters", "private_address"):
+        assert code in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "ccneg_build.cli", "--help"], capture_output=True, text=True,
                           timeout=120)
     for flag in ("--backend", "--seed", "--limit", "--workers", "--eval-size", "--overwrite", "--out",
-                 "--images", "--shard-size", "--input-format", "--caption-column"):
+                 "--images", "--shard-size", "--input-format", "--caption-column", "--allow-private-addresses",
+                 "markup", "bad_characters", "private_address"):
         assert flag in proc.stdout
 
 

@@ -176,3 +176,42 @@ def test_readers_stream_instead_of_loading_everything(tmp_path: Path) -> None:
     assert first.source_row == 0 and first.caption == "a dog number 0 on a couch"
     handle_position = rows.gi_frame.f_locals["handle"].tell()  # type: ignore[attr-defined]
     assert handle_position < path.stat().st_size / 10
+
+
+BOM = "\ufeff"
+
+
+@pytest.mark.parametrize("name, body, extra", [
+    ("val.tsv", "a flag on a dome\thttp://x/1.jpg\na dog on a couch\thttp://x/2.jpg\n", {}),
+    ("labels.tsv", "a flag on a dome\thttp://x/1.jpg\tflag\t/m/1\t0.9\na dog on a couch\thttp://x/2.jpg\tdog\t/m/2\t0.8\n",
+     {}),
+    ("in.csv", "caption,url\na flag on a dome,http://x/1.jpg\na dog on a couch,http://x/2.jpg\n", {}),
+    ("named.csv", "caption,url\na flag on a dome,http://x/1.jpg\na dog on a couch,http://x/2.jpg\n",
+     {"caption_column": "caption"}),
+    ("in.jsonl", '{"caption": "a flag on a dome"}\n{"caption": "a dog on a couch"}\n', {}),
+    ("no_extension", '{"caption": "a flag on a dome"}\n{"caption": "a dog on a couch"}\n', {}),
+])
+def test_every_reader_strips_a_leading_utf8_bom(tmp_path: Path, name: str, body: str, extra: dict) -> None:
+    path = tmp_path / name
+    path.write_bytes((BOM + body).encode("utf-8"))
+    rows = list(open_source(str(path), **extra).iter_rows())
+    assert [r.caption for r in rows] == ["a flag on a dome", "a dog on a couch"]
+    assert all(r.error is None for r in rows), [r.error_detail for r in rows]
+    (tmp_path / "plain").mkdir()
+    plain = tmp_path / "plain" / name
+    plain.write_bytes(body.encode("utf-8"))
+    assert [r.id for r in open_source(str(plain), **extra).iter_rows()] == [r.id for r in rows]  # same ids
+
+
+def test_markup_and_bidi_controls_are_rejected_when_read(tmp_path: Path) -> None:
+    path = _tsv(tmp_path / "val.tsv", [
+        "a <b>dog</b> on a couch\thttp://x/1.jpg",
+        "dogs &amp; cats on a sofa\thttp://x/2.jpg",
+        "a dog on a \u202ehcuoc\thttp://x/3.jpg",
+        "a dog \u2066on\u2069 a couch\thttp://x/4.jpg",
+        "sand & sea : paradise on the prom\thttp://x/5.jpg",  # plain text, kept
+        "this tattoo is beautiful with birds <3\thttp://x/6.jpg",  # plain text, kept
+    ])
+    rows = list(open_source(str(path)).iter_rows())
+    assert [r.error for r in rows] == ["markup", "markup", "bad_characters", "bad_characters", None, None]
+    assert "U+202E" in rows[2].error_detail and "<b>" in rows[0].error_detail

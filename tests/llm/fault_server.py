@@ -12,6 +12,8 @@ normally. Kinds: ``429`` (Retry-After), ``500``, ``401`` (quotes the key back), 
 (the model's text is truncated JSON), ``shape`` (JSON of the wrong shape), ``empty`` (no
 text), ``leak`` (commentary instead of a caption). Every request is logged (stage,
 caption, fault, status, time) in ``requests`` and, if ``log_path`` is set, as JSONL.
+A ``GET`` (the client's reachability probe, e.g. ``/v1/models``) is answered with a model
+list and counted in ``probes`` only, so request counts stay those of the chat requests.
 
 Run standalone for benchmarks: ``python fault_server.py --port 0 --delay 0.1`` prints
 ``PORT <n>`` once it listens.
@@ -108,11 +110,13 @@ class FaultServer:
         self.log_path = log_path
         self.keep_log = keep_log
         self.requests: list[dict[str, Any]] = []
+        self.probes = 0
         self.count = 0
         self.inflight = 0
         self.max_inflight = 0
         self.port = 0
         self._attempts: Counter[tuple[str, str]] = Counter()
+        self._connections: set["_Connection"] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -125,12 +129,13 @@ class FaultServer:
         self._server = await self._loop.create_server(lambda: _Connection(self), "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def start(self) -> "FaultServer":
+    def start(self, port: int = 0) -> "FaultServer":
+        """Serve in a thread, on ``port`` (0: any free port)."""
         ready = threading.Event()
 
         def run() -> None:
             loop = asyncio.new_event_loop()
-            loop.run_until_complete(self._listen())
+            loop.run_until_complete(self._listen(port))
             ready.set()
             loop.run_forever()
             loop.close()
@@ -149,8 +154,11 @@ class FaultServer:
             self._log_file.close()
 
     async def _shutdown(self) -> None:
+        """Stop listening and drop every open connection, as a crashed server would."""
         assert self._server is not None
         self._server.close()
+        for connection in list(self._connections):
+            connection.transport.abort()
         current = asyncio.current_task()
         pending = [t for t in asyncio.all_tasks() if t is not current]
         for task in pending:
@@ -171,6 +179,11 @@ class FaultServer:
 
     # -- one request
     async def handle(self, method: str, path: str, body: bytes, conn: "_Connection") -> None:
+        if method == "GET":
+            self.probes += 1
+            model = path.rsplit("/", 1)[-1]
+            conn.respond(200, {"object": "list", "data": [{"id": "local", "object": "model"}], "name": f"models/{model}"})
+            return
         self.count += 1
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
@@ -319,6 +332,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.server._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._connections.discard(self)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

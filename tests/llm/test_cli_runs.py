@@ -126,3 +126,92 @@ def test_fallback_rule_writes_the_rule_backends_row(server, tmp_path) -> None:
     assert by_backend["openai"]["generator"]["fallback_from"] is None
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     assert counts["llm.fallback_rows"] == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _user_command(base_url: str, out: Path, *extra: str) -> list[str]:
+    """The command as a user types it: default timeout, retries and progress bars."""
+    return [sys.executable, "-m", "ccneg_build.cli", "--backend", "openai", "--base-url", base_url,
+            "--out", str(out), *extra]
+
+
+def test_a_closed_port_stops_with_one_line_then_the_same_command_completes_on_a_live_server(tmp_path) -> None:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    out = tmp_path / "out"
+    command = _user_command(base_url, out, "--limit", "30")
+    dead = _run(command)
+    assert dead.returncode == 1, dead.stderr
+    last = dead.stderr.strip().splitlines()[-1]
+    assert last.startswith("ccneg-build: error: the LLM server " + base_url) and "unreachable" in last
+    assert "Traceback" not in dead.stderr
+    assert not (out / "data").exists() and not list(out.rglob("*.done.json"))  # nothing called done
+
+    server = FaultServer().start(port)  # the server comes up on the same port
+    try:
+        alive = _run(command)
+    finally:
+        server.stop()
+    assert alive.returncode == 0, alive.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["rows_read"] == 30 and "llm_retries_exhausted" not in manifest["reject_reasons"]
+
+
+def test_a_server_that_dies_mid_run_owes_rows_and_the_rerun_sends_only_unanswered_requests(tmp_path) -> None:
+    flags = ("--limit", "120", "--shard-size", "20", "--concurrency", "2")
+    reference_server = FaultServer().start()
+    try:
+        reference = _run(_command(reference_server, tmp_path / "reference", *flags))
+        needed = reference_server.count
+    finally:
+        reference_server.stop()
+    assert reference.returncode == 0, reference.stderr
+
+    server = FaultServer(delay=0.02).start()
+    port = server.port
+    out = tmp_path / "out"
+    process = subprocess.Popen(_command(server, out, *flags), cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while server.count < needed // 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.stop()  # the server dies (as a crashed llama.cpp server would)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert "unreachable" in stderr.strip().splitlines()[-1] and "Traceback" not in stderr
+    assert not (out / "manifest.json").exists()  # not called done
+    answered = _cached(out)
+    assert 0 < answered < needed
+
+    revived = FaultServer().start(port)
+    try:
+        again = _run(_command(revived, out, *flags))
+    finally:
+        revived.stop()
+    assert again.returncode == 0, again.stderr
+    assert revived.count == needed - answered  # no answered request is sent again
+    accepted, rejected = _rows(out)
+    assert (accepted, rejected) == _rows(tmp_path / "reference")
+
+
+def test_a_hanging_server_stops_the_run_after_one_probe_timeout(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as hanging:  # accepts connections (the kernel's backlog) but never answers
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(64)
+        base_url = f"http://127.0.0.1:{hanging.getsockname()[1]}/v1"
+        started = time.monotonic()
+        result = _run(_user_command(base_url, tmp_path / "out", "--limit", "20", "--timeout", "2"))
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert base_url in last and "no answer within 2 s" in last and "Traceback" not in result.stderr
+    assert elapsed < 120  # one probe timeout, not minutes per row

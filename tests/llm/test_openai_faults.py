@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from ccneg_build.negators.base import RowsOwed, ServiceUnreachable
+from ccneg_build.negators.llm import create_llm_negator
 from ccneg_build.negators.llm.backend import FatalBackendError
 from ccneg_build.record import Negation, Rejection
 from ccneg_build.verify import Verdict, verify
@@ -18,9 +20,7 @@ EXPECTED = {
     "a dog on a couch": "accepted",
     "FAULT:429 a cat on a mat": "accepted",  # retried after Retry-After
     "FAULT:500 a bird in a tree": "accepted",  # retried
-    "FAULT:500x99 a bird in a nest": "llm_retries_exhausted",
     "FAULT:slow a car on a road": "accepted",  # timed out once, then answered
-    "FAULT:slowx99 a bus on a bridge": "llm_retries_exhausted",
     "FAULT:drop a man in a hat": "accepted",
     "FAULT:truncbody a boat on the lake": "accepted",
     "FAULT:badjsonx99 a fish in a bowl": "llm_invalid_json",
@@ -57,16 +57,57 @@ def test_every_fault_ends_accepted_or_rejected_with_a_reason(server, fake_keys, 
             assert json.loads(result.raw_response).keys() == {"relation_parsing", "sentence_formation"}
 
 
-def test_retries_stop_at_the_bound(server, fake_keys, tmp_path) -> None:
+def test_retries_stop_at_the_bound_and_the_row_is_owed_not_rejected(server, fake_keys, tmp_path) -> None:
     caption = "FAULT:500x99 a bird in a nest"
     negator = negator_for("openai", server, tmp_path, max_attempts=4)
-    [result] = negator.negate_batch(make_rows([caption]))
+    with pytest.raises(RowsOwed) as owed:
+        negator.negate_batch(make_rows(["a dog on a couch", caption]))
     negator.close()
-    assert isinstance(result, Rejection) and result.reason == "llm_retries_exhausted"
-    assert "4 attempts" in result.detail
+    assert owed.value.rows == 1 and "4 attempts" in str(owed.value) and server.base_url in str(owed.value)
     assert len(server.logged(caption=caption)) == 4  # the server saw exactly the bound
     usage = negator.usage()["stages"]["relation_parsing"]
     assert usage["retries"] == 3 and usage["failures"] == 1
+    # the row that was answered is cached: a rerun sends only the owed row's request
+    sent = server.count
+    again = negator_for("openai", server, tmp_path, max_attempts=1)
+    with pytest.raises(RowsOwed):
+        again.negate_batch(make_rows(["a dog on a couch", caption]))
+    again.close()
+    assert [r["caption"] for r in server.requests[sent:]] == [caption]
+
+
+@pytest.mark.parametrize("caption", ["FAULT:slowx99 a bus on a bridge", "FAULT:dropx99 a man in a hat"])
+def test_timeouts_and_dropped_connections_owe_the_row(server, fake_keys, tmp_path, caption) -> None:
+    negator = negator_for("openai", server, tmp_path, max_attempts=2)
+    with pytest.raises(RowsOwed):
+        negator.negate_batch(make_rows([caption]))
+    negator.close()
+
+
+def test_consecutive_transport_failures_stop_the_run_with_one_error(server, fake_keys, tmp_path) -> None:
+    captions = [f"FAULT:500x99 a bird number{i} in a nest" for i in range(8)] + ["a dog on a couch"]
+    negator = negator_for("openai", server, tmp_path, max_attempts=3, concurrency=1)
+    with pytest.raises(ServiceUnreachable) as stopped:
+        negator.negate_batch(make_rows(captions))
+    negator.close()
+    message = str(stopped.value)
+    assert server.base_url in message and "3 requests in a row" in message and "\n" not in message
+    # the first request spends the budget; once the server is failing, the next get one attempt each
+    assert len(server.logged(fault="500")) == 3 + 1 + 1
+
+
+def test_a_closed_port_stops_before_any_request(fake_keys, tmp_path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    negator = create_llm_negator("openai", {"base_url": f"http://127.0.0.1:{port}/v1", "timeout": 2.0,
+                                            "backoff_base": 0.01}, tmp_path)
+    with pytest.raises(ServiceUnreachable) as stopped:
+        negator.negate_batch(make_rows(["a dog on a couch", "a cat on a mat"]))
+    negator.close()
+    assert f"http://127.0.0.1:{port}/v1" in str(stopped.value) and "nothing was sent" in str(stopped.value)
 
 
 def test_retry_after_is_honoured(server, fake_keys, tmp_path) -> None:
@@ -162,7 +203,10 @@ def test_refused_key_stops_the_run_without_showing_the_key(server, fake_keys, tm
 def test_the_key_is_sent_but_never_stored_or_logged(server, fake_keys, tmp_path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     negator = negator_for("openai", server, tmp_path / "state")
-    results = negator.negate_batch(make_rows(["a dog on a couch", "FAULT:500x99 a bird in a nest",
+    with pytest.raises(RowsOwed) as owed:
+        negator.negate_batch(make_rows(["FAULT:500x99 a bird in a nest"]))
+    assert not any(key in str(owed.value) for key in FAKE_KEYS)
+    results = negator.negate_batch(make_rows(["a dog on a couch", "a cat on a mat",
                                               "FAULT:badjsonx99 a fish in a bowl"]))
     described = json.dumps([negator.describe(), negator.usage()])
     negator.close()

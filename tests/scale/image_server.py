@@ -13,6 +13,7 @@ Routes (all GET):
 * ``/bomb.png``                    a valid 20,000 x 20,000 PNG (about 50 KB on the wire)
 * ``/loop/a`` <-> ``/loop/b``      a redirect loop
 * ``/redirect/<n>.jpg``            one redirect to ``/img/<n>.jpg``
+* ``/goto?to=<url>``               one redirect to any URL (another host, an odd address spelling)
 * ``/noai.jpg``                    an image with ``X-Robots-Tag: noai``
 * ``/big.jpg``                     a JPEG of about 300 KB (for a small ``max_bytes``)
 * ``/busy/<n>.jpg``                429 with ``Retry-After: 1`` on the first request, then the image
@@ -203,6 +204,11 @@ class ImageServer:
                 if parts[0] == "loop":
                     target = "/loop/b" if parts[1] == "a" else "/loop/a"
                     return self.send_body(302, b"", "text/plain", {"Location": target})
+                if parts[0].startswith("goto?to="):
+                    from urllib.parse import unquote
+
+                    return self.send_body(302, b"", "text/plain", {"Location": unquote(parts[0][len("goto?to="):] +
+                                                                                       "/" + "/".join(parts[1:]))})
                 if parts[0] == "redirect":
                     return self.send_body(301, b"", "text/plain", {"Location": "/img/" + parts[1]})
                 if path == "/noai.jpg":

@@ -120,3 +120,21 @@ def test_build_with_push_to_hub_builds_then_refuses_without_a_token(tmp_path):
 )
 def test_globs_follow_the_hub_rules(pattern, path, matches):
     assert bool(glob_to_regex(pattern).match(path)) is matches
+
+
+def test_an_unreachable_hub_is_one_line_and_exit_1(folder, tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = build_env()
+    env.update(HF_TOKEN=SECRET, HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_HOME=str(tmp_path / "hf-home"),
+               HF_HUB_OFFLINE="0", HF_HUB_ETAG_TIMEOUT="5", HF_HUB_DOWNLOAD_TIMEOUT="5")
+    result = subprocess.run(ccneg_build_command("push", str(folder), "my-lab/ccneg-test"), env=env,
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 1, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert lines[0].startswith("ccneg-build push: error: cannot upload to the Hugging Face Hub at http://127.0.0.1:")
+    assert SECRET not in result.stdout + result.stderr

@@ -10,11 +10,13 @@ from PIL import Image
 
 from ccneg_build.images import ImageFetcher, ImageOptions, ImageRejected, attach_images, prepare_image
 from ccneg_build.images.fetch import opt_out_directive
+from ccneg_build.images.options import ALL_NETWORKS
 from ccneg_build.images.store import stored_ids
 from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
 from tests.scale.image_server import ImageServer, bomb_png, generated_image
 
-FAST = dict(timeout_s=2.0, retries=1, backoff_s=0.05, concurrency=8)
+#: the test server listens on 127.0.0.1, which the address guard refuses unless allowed
+FAST = dict(timeout_s=2.0, retries=1, backoff_s=0.05, concurrency=8, allow_private_networks=ALL_NETWORKS)
 
 #: path -> the reason its row must end with (None: the row keeps an image)
 CASES: dict[str, str | None] = {
@@ -147,8 +149,21 @@ def test_bomb_is_refused_from_the_header_alone():
 
 
 def test_bad_settings_are_refused_with_a_clear_message():
-    with pytest.raises(ValueError, match="encoding 'tiff'"):
+    with pytest.raises(ValueError, match="--image-format 'tiff'"):
         ImageOptions(encode="tiff")
+    with pytest.raises(ValueError, match="--image-size 0: give a positive number of pixels"):
+        ImageOptions(resize_shorter=0)
+
+
+@pytest.mark.parametrize("flags", [("--image-size", "0"), ("--image-quality", "500"), ("--image-timeout", "0")])
+def test_bad_image_flags_are_one_line_usage_errors(tmp_path, flags):
+    from tests.scale.helpers import run_ccneg_build
+
+    out = tmp_path / "out"
+    result = run_ccneg_build("--out", str(out), "--images", "download", *flags)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and flags[0] in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def test_fetch_works_from_inside_a_running_event_loop(server):
@@ -179,7 +194,7 @@ def test_a_damaged_or_unfinished_part_is_ignored_and_refetched(server, tmp_path)
 
 def test_downloads_per_host_are_capped():
     with ImageServer(image_delay=0.1) as slow_server:
-        options = ImageOptions(concurrency=8, max_per_host=2, timeout_s=5.0, retries=0)
+        options = ImageOptions(concurrency=8, max_per_host=2, timeout_s=5.0, retries=0, allow_private_networks=ALL_NETWORKS)
         outcomes = ImageFetcher(options).fetch([(str(n), slow_server.url(f"/img/{n}.jpg")) for n in range(10)])
         assert all(o.ok for o in outcomes)
         assert slow_server.max_in_flight == 2
@@ -188,9 +203,57 @@ def test_downloads_per_host_are_capped():
 def test_retry_after_is_honoured_and_a_long_one_is_not_waited_for(server):
     import time
 
-    options = ImageOptions(concurrency=2, timeout_s=5.0, retries=2, backoff_s=0.01)
+    options = ImageOptions(concurrency=2, timeout_s=5.0, retries=2, backoff_s=0.01, allow_private_networks=ALL_NETWORKS)
     started = time.monotonic()
     busy, long_busy = ImageFetcher(options).fetch([("a", server.url("/busy/3.jpg")), ("b", server.url("/busy-long/4.jpg"))])
     assert busy.ok and busy.attempts == 2
     assert time.monotonic() - started >= 1.0  # it waited as asked before the second request
     assert not long_busy.ok and long_busy.failure.reason == "http_429" and long_busy.attempts == 1
+
+
+def _guarded(**extra) -> ImageFetcher:
+    return ImageFetcher(ImageOptions(timeout_s=2.0, retries=0, **extra))
+
+
+def test_private_loopback_and_link_local_addresses_are_refused_in_every_spelling(server):
+    port = server.port
+    urls = [
+        f"http://127.0.0.1:{port}/img/1.jpg",
+        f"http://localhost:{port}/img/1.jpg",
+        f"http://0x7f000001:{port}/img/1.jpg",  # hex
+        f"http://2130706433:{port}/img/1.jpg",  # one decimal number
+        f"http://127.1:{port}/img/1.jpg",  # short form
+        f"http://[::1]:{port}/img/1.jpg",
+        f"http://[::ffff:127.0.0.1]:{port}/img/1.jpg",  # IPv4-mapped IPv6
+        f"http://0.0.0.0:{port}/img/1.jpg",
+        "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
+        "http://10.0.0.1/x.jpg", "http://192.168.1.1/x.jpg", "http://100.64.0.1/x.jpg",  # private, shared
+        "http://224.0.0.1/x.jpg", "http://240.0.0.1/x.jpg",  # multicast, reserved
+    ]
+    outcomes = _guarded().fetch([(str(i), url) for i, url in enumerate(urls)])
+    for url, outcome in zip(urls, outcomes):
+        assert outcome.failure is not None and outcome.failure.reason == "private_address", (url, outcome)
+        assert "--allow-private-addresses" in outcome.failure.detail
+    assert server.requests == []  # refused before any connection
+
+
+def test_every_redirect_hop_is_checked(server):
+    port = server.port
+    hop_to = {
+        "127.0.0.2": f"/goto?to=http%3A//127.0.0.2%3A{port}/img/1.jpg",
+        "0x7f000002": f"/goto?to=http%3A//0x7f000002%3A{port}/img/2.jpg",
+        "[::1]": f"/goto?to=http%3A//%5B::1%5D%3A{port}/img/3.jpg",
+    }
+    # only the test server's own address is allowed: the first hop passes, the redirects must not
+    fetcher = _guarded(allow_private_networks=("127.0.0.1/32",))
+    outcomes = fetcher.fetch([(name, server.url(path)) for name, path in hop_to.items()]
+                             + [("same-host", server.url("/redirect/6.jpg"))])
+    for outcome in outcomes[:-1]:
+        assert outcome.failure is not None and outcome.failure.reason == "private_address", outcome
+    assert outcomes[-1].ok  # a redirect to an allowed address is followed
+    assert not any(path.startswith("/img/") and path != "/img/6.jpg" for path in server.requests)
+
+
+def test_the_allow_flag_lets_the_local_server_through(server):
+    [outcome] = _guarded(allow_private_networks=ALL_NETWORKS).fetch([("a", server.url("/img/1.jpg"))])
+    assert outcome.ok and server.requests == ["/img/1.jpg"]

@@ -28,7 +28,8 @@ def _urls(server: ImageServer) -> list[str]:
 
 def _args(tsv: Path, out: Path) -> list[str]:
     return [str(tsv), "--out", str(out), "--images", "download", "--shard-size", "24", "--image-concurrency", "2",
-            "--image-timeout", "2", "--image-retries", "0", "--no-progress", "--eval-size", "0.2"]
+            "--image-timeout", "2", "--image-retries", "0", "--no-progress", "--eval-size", "0.2",
+            "--allow-private-addresses"]
 
 
 def _stored_urls(out: Path) -> set[str]:
@@ -97,3 +98,23 @@ def test_kill_during_downloads_then_resume_gives_the_same_dataset(tmp_path):
     loaded = load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
     first = loaded["train"][0]
     assert first["image"].size[0] > 0 and first["negated_caption"] and first["split"] == "train"
+
+
+def test_a_loopback_url_list_is_refused_unless_allowed(tmp_path):
+    with ImageServer() as server:
+        urls = [server.url(f"/img/{n}.jpg") for n in range(6)]
+        tsv = write_tsv(tmp_path / "captions.tsv", sample_captions(6), urls)
+        refused = run_ccneg_build(str(tsv), "--out", str(tmp_path / "refused"), "--images", "download")
+        assert refused.returncode == 0, refused.stderr[-3000:]
+        assert server.requests == []  # not one request reached the local server
+        rejected = dataset_tables(tmp_path / "refused")["rejected"].to_pylist()
+        assert [r["reason"] for r in rejected] == ["private_address"] * 6
+        assert "private_address" in refused.stdout  # the summary counts it
+
+        allowed = run_ccneg_build(str(tsv), "--out", str(tmp_path / "allowed"), "--images", "download",
+                                  "--allow-private-addresses")
+        assert allowed.returncode == 0, allowed.stderr[-3000:]
+        assert sorted(server.requests) == sorted(f"/img/{n}.jpg" for n in range(6))
+    tables = dataset_tables(tmp_path / "allowed")
+    assert not any(r["stage"] == "image" for r in (tables["rejected"].to_pylist() if tables["rejected"] else []))
+    assert all(row["image"]["bytes"] for row in tables["data"].to_pylist())

@@ -57,7 +57,7 @@ def test_ray_actors_run_the_image_step_too(tmp_path):
         paths = [f"/img/{n}.{('jpg', 'png', 'webp', 'gif')[n % 4]}" for n in range(28)] + ["/status/404", "/bomb.png"]
         tsv = write_tsv(tmp_path / "captions.tsv", sample_captions(len(paths)), [server.url(p) for p in paths])
         common = [str(tsv), "--images", "download", "--image-size", "32", "--shard-size", "10", "--workers", "2",
-                  "--no-progress", "--image-retries", "0"]
+                  "--no-progress", "--image-retries", "0", "--allow-private-addresses"]
         local = run_ccneg_build(*common, "--out", str(tmp_path / "local"))
         assert local.returncode == 0, local.stderr[-3000:]
         ray_run = run_ccneg_build(*common, "--out", str(tmp_path / "ray"), "--engine", "ray")

@@ -108,6 +108,17 @@ class LLMBackend(abc.ABC):
     async def complete(self, request: ChatRequest, timeout: float) -> Completion:
         """Send one request; raise :class:`TransientError` / :class:`PermanentError` on failure."""
 
+    def server(self) -> str:
+        """Where requests go, for error messages: the base URL or the provider's API."""
+        return getattr(self, "base_url", None) or f"the {self.name} API"
+
+    async def probe(self, timeout: float) -> None:
+        """One cheap request that shows the server answers at all.
+
+        Raise :class:`TransientError` only when it cannot be reached (refused connection,
+        DNS, timeout); any HTTP answer, even an error status, means it is there.
+        """
+
     async def aclose(self) -> None:
         """Release the HTTP client."""
 

@@ -1,9 +1,15 @@
 """The request engine: cache first, then bounded concurrency, pacing, timeout and retries.
 
-One :meth:`RequestEngine.answer` call turns a :class:`ChatRequest` into an :class:`Answer`
-and never raises for a bad request: after the last attempt it reports a reason code
-instead, so one bad row never stops a run. Only :class:`FatalBackendError` (a refused key,
-an unknown model) propagates, because then every request would fail the same way.
+One :meth:`RequestEngine.answer` call turns a :class:`ChatRequest` into an :class:`Answer`.
+An answer about the request itself (a 4xx refusal of this prompt) is a reason code, so one
+bad row never stops a run. A *transport* failure (refused connection, timeout, 429/5xx)
+that outlasts the retry budget is no verdict on the row: the request raises
+:class:`RequestOwed` and its row is owed, not rejected. After ``stop_after`` such requests
+in a row (no answer in between), or when the one probe sent before the first request
+cannot reach the server, :class:`ServiceUnreachable` stops the run; while requests are
+failing that way, the others get one attempt each instead of the full budget, so a dead
+or hanging server stops a run after one retry budget, not one per row.
+:class:`FatalBackendError` (a refused key, an unknown model) also propagates.
 """
 
 from __future__ import annotations
@@ -23,13 +29,19 @@ from ccneg_build.negators.llm.backend import (
     PermanentError,
     TransientError,
 )
+from ccneg_build.negators.base import ServiceUnreachable
 from ccneg_build.negators.llm.cache import RequestCache, request_key
 from ccneg_build.negators.llm.pacing import RateLimiter, RetryPolicy
 
 log = logging.getLogger(__name__)
 
-RETRIES_EXHAUSTED = "llm_retries_exhausted"
 REQUEST_REFUSED = "llm_request_refused"
+#: Requests in a row that may fail by transport (after their retries) before the run stops.
+STOP_AFTER_FAILED_REQUESTS = 3
+
+
+class RequestOwed(Exception):
+    """One request got no answer after every retry because of transport failures."""
 #: Tokens an answer is assumed to take before the provider reports the real count.
 EXPECTED_OUTPUT_TOKENS = 120
 
@@ -65,6 +77,7 @@ class RequestEngine:
         timeout: float = 60.0,
         usage: Usage | None = None,
         rng: random.Random | None = None,
+        stop_after: int = STOP_AFTER_FAILED_REQUESTS,
     ) -> None:
         self.backend = backend
         self.cache = cache
@@ -79,6 +92,11 @@ class RequestEngine:
         self._params = backend.generation_params()
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: dict[str, asyncio.Future[Answer]] = {}
+        self.stop_after = max(1, int(stop_after))
+        #: requests that failed by transport since the last answer (the outage counter)
+        self.failed_in_a_row = 0
+        self._probe: asyncio.Future[None] | None = None
+        self._stopped: ServiceUnreachable | None = None
 
     def key(self, request: ChatRequest) -> str:
         return request_key(
@@ -117,24 +135,31 @@ class RequestEngine:
             del self._inflight[key]
 
     async def _send(self, key: str, request: ChatRequest) -> Answer:
+        await self._probe_once()
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
         stage = self.usage.stage(request.stage)
         estimate = request.prompt_chars() // 4 + EXPECTED_OUTPUT_TOKENS
         last: BackendError | None = None
+        attempts = 0
         async with self._semaphore:
             for attempt in range(1, self.retry.max_attempts + 1):
+                if self._stopped is not None:  # another request already stopped the run
+                    raise self._stopped
+                attempts = attempt
                 await self.limiter.acquire(estimate)
                 try:
                     completion = await _with_deadline(self.backend.complete(request, self.timeout), self.timeout + 5.0)
                 except asyncio.TimeoutError:
                     last = TransientError("llm_timeout", f"no answer within {self.timeout:g} s")
                 except PermanentError as exc:
+                    self.failed_in_a_row = 0  # the server answered
                     stage.failures += 1
                     return Answer(None, exc.code, self.backend.redact(str(exc)), attempts=attempt)
                 except TransientError as exc:
                     last = exc
                 else:
+                    self.failed_in_a_row = 0
                     self.limiter.settle(estimate, completion.tokens_in + completion.tokens_out)
                     # Commit before use: a kill after this line never pays for this answer twice.
                     self.cache.put(
@@ -145,15 +170,49 @@ class RequestEngine:
                     stage.tokens_in += completion.tokens_in
                     stage.tokens_out += completion.tokens_out
                     return Answer(completion, attempts=attempt)
-                if attempt < self.retry.max_attempts:
+                if attempt < self.retry.max_attempts and not self.failed_in_a_row:
                     stage.retries += 1
                     delay = self.retry.delay(attempt, last.retry_after, self._rng)
                     log.debug("%s attempt %d failed (%s); retrying in %.2f s", request.stage, attempt, last.code, delay)
                     await asyncio.sleep(delay)
+                else:  # the budget is spent, or the server is already failing other requests
+                    break
         stage.failures += 1
         assert last is not None
-        detail = f"gave up after {self.retry.max_attempts} attempts; last error {last.code}: {last}"
-        return Answer(None, RETRIES_EXHAUSTED, self.backend.redact(detail), attempts=self.retry.max_attempts)
+        self.failed_in_a_row += 1
+        detail = self.backend.redact(f"{self.server()}: gave up after {attempts} attempts; last error {last.code}: {last}")
+        if self.failed_in_a_row >= self.stop_after:
+            self._stopped = ServiceUnreachable(
+                f"the LLM server {self.server()} is unreachable: {self.failed_in_a_row} requests in a row failed "
+                f"after every retry (last error {last.code}: {self.backend.redact(str(last))}); finished shards and "
+                "answered requests are kept: rerun the same command when the server is back"
+            )
+            raise self._stopped
+        raise RequestOwed(detail)
+
+    def server(self) -> str:
+        """The server's address for messages (never with credentials)."""
+        return self.backend.redact(self.backend.server())
+
+    async def _probe_once(self) -> None:
+        """Before the first request this process sends: one probe; an unreachable server stops the run."""
+        if self._probe is None:
+            self._probe = asyncio.ensure_future(self._run_probe())
+        await asyncio.shield(self._probe)
+
+    async def _run_probe(self) -> None:
+        try:
+            await _with_deadline(self.backend.probe(self.timeout), self.timeout + 5.0)
+        except asyncio.TimeoutError:
+            problem = f"no answer within {self.timeout:g} s"
+        except TransientError as exc:
+            problem = f"{exc.code}: {exc}"
+        else:
+            return
+        raise ServiceUnreachable(
+            f"the LLM server {self.server()} is unreachable ({self.backend.redact(problem)}); nothing was sent: "
+            "start it (or fix --base-url) and rerun the same command"
+        )
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -107,6 +107,19 @@ class GeminiBackend(LLMBackend):
             tokens_out=int(getattr(usage, "candidates_token_count", 0) or 0),
         )
 
+    async def probe(self, timeout: float) -> None:
+        """``models.get`` of the configured model; any HTTP answer means the server is there."""
+        try:
+            await self._client.aio.models.get(model=self.model)
+        except self._errors.APIError:
+            return
+        except (asyncio.TimeoutError, TimeoutError) as exc:
+            raise TransientError("llm_timeout", f"no answer within {timeout:g} s") from exc
+        except Exception as exc:  # noqa: BLE001 - transports differ by install
+            if _is_transport_error(exc) and not isinstance(exc, ValueError):
+                raise TransientError("llm_connection", f"connection failed: {type(exc).__name__}") from exc
+            return  # an answer the SDK could not read: still an answer
+
     async def aclose(self) -> None:
         try:
             await self._client.aio.aclose()

@@ -19,10 +19,9 @@ import os
 from typing import Any, Sequence
 
 from ccneg_build import __version__
-from ccneg_build.negators.base import Negator
+from ccneg_build.negators.base import Negator, RowsOwed
 from ccneg_build.negators.llm.accounting import Usage
-from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.negators.llm.engine import Answer, RequestEngine
+from ccneg_build.negators.llm.engine import Answer, RequestEngine, RequestOwed
 from ccneg_build.negators.llm.parse import NO_RELATION, ParseFailure, parse_decomposition, parse_sentences
 from ccneg_build.negators.llm.prompts import STAGE_RELATIONS, STAGE_SENTENCES, PromptSet
 from ccneg_build.record import Decomposition, Generator, Negation, Rejection, SourceRow
@@ -52,7 +51,12 @@ class LLMNegator:
     # ------------------------------------------------------------------ Negator interface
 
     def negate_batch(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
-        """One outcome per row, in order; raises only :class:`FatalBackendError`."""
+        """One outcome per row, in order.
+
+        Raises :class:`FatalBackendError` (refused key), :class:`ServiceUnreachable` (no
+        server) or, when some rows got no answer, :class:`RowsOwed` after the other rows'
+        answers are cached.
+        """
         outcomes = self._run(self._negate_all(rows))
         if self.fallback is not None:
             outcomes = self._apply_fallback(rows, outcomes)
@@ -113,15 +117,24 @@ class LLMNegator:
         return self._loop.run_until_complete(coroutine)
 
     async def _negate_all(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
+        """Every row's outcome; rows whose requests got no answer make the batch owed (:class:`RowsOwed`)."""
         tasks = [asyncio.ensure_future(self._negate_one(row)) for row in rows]
         bar = self._progress_bar(tasks)
         try:
-            return list(await asyncio.gather(*tasks))
-        except FatalBackendError:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                errors = [task.exception() for task in done]  # (retrieves every one)
+                stop = next((e for e in errors if e is not None and not isinstance(e, RequestOwed)), None)
+                if stop is not None:  # a refused key or no server: stops the run
+                    for other in pending:
+                        other.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    raise stop
+            owed = [task.exception() for task in tasks if task.exception() is not None]
+            if owed:
+                raise RowsOwed(len(owed), str(owed[0]))
+            return [task.result() for task in tasks]
         finally:
             if bar is not None:
                 bar.close()

@@ -119,6 +119,18 @@ class OpenAIBackend(LLMBackend):
             raise TransientError("llm_bad_http_body", f"unreadable response body: {type(exc).__name__}") from exc
         return _completion(response)
 
+    async def probe(self, timeout: float) -> None:
+        """``GET /models``: free on every OpenAI-compatible server; any HTTP answer will do."""
+        openai = self._openai
+        try:
+            await self._client.get("/models", cast_to=object, options={"timeout": timeout})
+        except openai.APITimeoutError as exc:
+            raise TransientError("llm_timeout", f"no answer within {timeout:g} s") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError("llm_connection", f"connection failed: {type(exc.__cause__ or exc).__name__}") from exc
+        except (openai.APIStatusError, ValueError):
+            return  # the server answered (an unknown path or a bad key shows up on the first request)
+
     async def aclose(self) -> None:
         await self._client.close()
 
