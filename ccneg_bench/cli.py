@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Sequence
+
+from ccneg_bench.options import (
+    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, check_device, non_negative_int, positive_int, print_note,
+)
 
 EPILOG = """\
 model specs:
@@ -28,37 +33,40 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-bench",
         description="Score CLIP-like models on negation: ccneg (true vs negated caption),\n"
         "ccneg-balanced (adds distractor images) and retrieval. Writes one JSON per\n"
         "(model, dataset, split, task) and prints a summary table.\n"
         "Subcommand: ccneg-bench report RESULTS... (see ccneg-bench report --help).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--model", action="append", required=True, metavar="SPEC",
                         help="model spec (repeatable: several models in one run)")
     parser.add_argument("--pretrained", action="append", default=None, metavar="P",
-                        help="open_clip tag, weights path or 'none'; once for all models or once per --model")
+                        help=PRETRAINED_HELP + ". Give it once for all models or once per --model")
     parser.add_argument("--dataset", required=True, metavar="D", help="ccneg-build folder, released CC-Neg folder or hf:ID")
-    parser.add_argument("--split", default="eval", help="split to score (default: eval)")
+    parser.add_argument("--split", default="eval", help="split to score")
     parser.add_argument("--task", action="append", default=None, metavar="T",
-                        help="ccneg (default), ccneg-balanced, retrieval; repeatable")
+                        help="ccneg, ccneg-balanced or retrieval; repeatable (default: ccneg)")
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
     parser.add_argument("--cache-dir", default=None, metavar="C",
-                        help="feature cache folder: reruns and further tasks skip image decoding and encoding")
-    parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per batch (default 64)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="image decoding worker processes (default 2)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+                        help="feature cache folder, keyed by the weights' content: reruns and further tasks "
+                        "skip image decoding and encoding (default: no cache)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="images per batch")
+    parser.add_argument("--workers", type=non_negative_int, default=2, metavar="N",
+                        help="image decoding worker processes (0: decode in the main process)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available, else cpu)")
     parser.add_argument("--precision", default="amp", choices=["amp", "bf16", "fp16", "fp32"],
                         help="autocast on GPU (amp = bf16 where supported); the CPU always runs fp32")
     parser.add_argument("--save-predictions", action="store_true", help="write per-sample scores to Parquet")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for 95%% CIs")
+    parser.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",
+                        help="bootstrap resamples for 95%% CIs (0: no CIs)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--chunk-size", type=int, default=1024, metavar="N", help="images per cache chunk")
-    parser.add_argument("--released-eval-size", type=int, default=None, metavar="N",
-                        help="size of the released files' eval split (default 40000)")
+    parser.add_argument("--chunk-size", type=positive_int, default=1024, metavar="N", help="images per cache chunk")
+    parser.add_argument("--released-eval-size", type=positive_int, default=None, metavar="N",
+                        help="size of the released files' eval split (default: 40000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -69,8 +77,30 @@ def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, s
     if len(pretrained) == 1:
         return [(m, pretrained[0]) for m in models]
     if len(pretrained) != len(models):
-        raise ValueError(f"--pretrained given {len(pretrained)} times for {len(models)} --model values; give it once or once per model")
+        raise UsageError(f"--pretrained given {len(pretrained)} times for {len(models)} --model values; "
+                         "give it once or once per model")
     return list(zip(models, pretrained))
+
+
+def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """Every check that needs no model and no data; returns the (spec, pretrained) pairs to run.
+
+    Raises :class:`UsageError` (exit 2) or ``WeightsUnavailable`` (exit 1) before anything loads.
+    """
+    from ccneg_bench.models.weights import check_model, is_random_open_clip, resolve_pretrained
+    from ccneg_bench.tasks import get_task
+
+    for name in args.task or ["ccneg"]:
+        get_task(name)
+    check_device(args.device, allow_auto=False)
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"--output {args.output}: exists and is not a folder")
+    pairs = [(spec, resolve_pretrained(spec, p)) for spec, p in _pairs(args.model, args.pretrained)]
+    for spec, pretrained in pairs:
+        check_model(spec, pretrained)
+        if is_random_open_clip(spec, pretrained):
+            print_note(f"{spec} gets random weights (seeded; --pretrained none): it scores as a chance baseline")
+    return pairs
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -130,19 +160,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     try:
+        pairs = check_arguments(args)
         options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}
         dataset = load_eval_dataset(args.dataset, split=args.split, **options)
         results: list[dict[str, Any]] = []
-        for spec, pretrained in _pairs(args.model, args.pretrained):
+        for spec, pretrained in pairs:
             results.extend(evaluate(
                 spec, dataset, args.task or ["ccneg"], pretrained=pretrained, output_dir=args.output,
                 cache_dir=args.cache_dir, batch_size=args.batch_size, workers=args.workers, device=args.device,
                 precision=args.precision, save_predictions=args.save_predictions, bootstrap=args.bootstrap,
                 seed=args.seed, progress=not args.no_progress, chunk_size=args.chunk_size,
             ))
-    except (ValueError, OSError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # I/O and network: the arguments were fine, the world was not
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print_summary(results)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
