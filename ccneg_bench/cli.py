@@ -87,7 +87,7 @@ def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
     Raises :class:`UsageError` (exit 2) or ``WeightsUnavailable`` (exit 1) before anything loads.
     """
-    from ccneg_bench.models.weights import check_model, is_random_open_clip, resolve_pretrained
+    from ccneg_bench.models.weights import check_model, resolve_pretrained
     from ccneg_bench.tasks import get_task
 
     for name in args.task or ["ccneg"]:
@@ -98,9 +98,16 @@ def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     pairs = [(spec, resolve_pretrained(spec, p)) for spec, p in _pairs(args.model, args.pretrained)]
     for spec, pretrained in pairs:
         check_model(spec, pretrained)
+    return pairs
+
+
+def note_random_weights(pairs: list[tuple[str, str | None]]) -> None:
+    """Say so when a model will score with random weights (after every check has passed)."""
+    from ccneg_bench.models.weights import is_random_open_clip
+
+    for spec, pretrained in pairs:
         if is_random_open_clip(spec, pretrained):
             print_note(f"{spec} gets random weights (seeded; --pretrained none): it scores as a chance baseline")
-    return pairs
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -163,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pairs = check_arguments(args)
         options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}
         dataset = load_eval_dataset(args.dataset, split=args.split, **options)
+        note_random_weights(pairs)
         results: list[dict[str, Any]] = []
         for spec, pretrained in pairs:
             results.extend(evaluate(

@@ -49,7 +49,8 @@ def looks_like_path(text: str) -> bool:
 
 def _open_clip_carries_weights(arch: str) -> bool:
     """Exported folders, config JSONs and Hub ids bring their own weights (or none)."""
-    return os.path.isdir(arch) or arch.endswith(".json") or arch.startswith(("hf-hub:", "local-dir:"))
+    return (os.path.isdir(arch) or arch.endswith(".json") or arch.startswith(("hf-hub:", "local-dir:"))
+            or "/" in arch or os.sep in arch)
 
 
 def resolve_pretrained(spec: str, pretrained: str | None) -> str | None:
@@ -231,6 +232,8 @@ def check_open_clip(arch: str, pretrained: str | None) -> None:
         if not os.path.isdir(arch[len("local-dir:"):]):
             raise UsageError(f"--model {spec}: folder not found")
         return
+    elif "/" in arch or os.sep in arch:
+        raise UsageError(f"--model {spec}: no such exported model folder")
     elif arch not in open_clip.list_models():
         close = difflib.get_close_matches(arch, open_clip.list_models(), n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
