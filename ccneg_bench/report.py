@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ccneg-bench report", formatter_class=HelpFormatter,
         description="Merge ccneg-bench result files into results.csv, leaderboard.md and PNG plots:\n"
         "ccneg accuracy by negation cue and by number of relations, ccneg-balanced, retrieval, and\n"
-        "per-model margin histograms from --save-predictions runs; 95%% intervals as error bars,\n"
+        "per-model margin histograms from --save-predictions runs; 95% intervals as error bars,\n"
         "one set of plots per dataset and split.",
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="result JSON files or folders holding them")
