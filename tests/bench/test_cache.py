@@ -95,13 +95,12 @@ def test_no_result_mixes_features_of_two_models(tiny_clip, tmp_path):
     change (even in place, same size and mtime) none of them may come from the old model."""
     import shutil
 
-    from tests.helpers.data import write_distractors
+    import pyarrow.parquet as pq
+
+    from tests.helpers.data import make_rows, write_distractors, write_rows
 
     config, weights = tiny_clip
     data = tmp_path / "ds"
-    from tests.helpers.data import make_rows, write_rows
-    import pyarrow.parquet as pq
-
     write_rows(data, make_rows(12), "eval")
     ids = pq.read_table(next((data / "data").glob("*.parquet")), columns=["id"]).column(0).to_pylist()
     write_distractors(data, ids, pool_size=6, k=1)
