@@ -51,6 +51,7 @@ def finished_run(tiny_model, train_data, tmp_path):
     return out, args
 
 
+@pytest.mark.slow
 def test_a_used_out_is_refused_unchanged_then_overwrite_starts_afresh(finished_run, tiny_model, train_data):
     out, _ = finished_run
     (out / "notes.txt").write_text("mine")  # files ccneg-train did not write survive everything
@@ -74,6 +75,7 @@ def test_a_used_out_is_refused_unchanged_then_overwrite_starts_afresh(finished_r
     assert (out / "notes.txt").read_text() == "mine" and (out / "checkpoints" / "README").read_text() == "mine too"
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_says_so_and_adds_nothing(finished_run):
     out, args = finished_run
     log_before = (out / "log.jsonl").read_text()
