@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Sequence
+
+from ccneg_bench.options import (
+    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, check_device, non_negative_int, positive_int, print_note,
+)
 
 EPILOG = """\
 model specs:
@@ -35,7 +40,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-bench",
         description="Score CLIP-like models on negation: ccneg (true vs negated caption),\n"
         "ccneg-balanced (adds distractor images) and retrieval, and on the public negation\n"
@@ -43,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Writes one CLIP_benchmark-compatible JSON per (dataset, model, task) and prints a summary.\n"
         "Subcommands: ccneg-bench report RESULTS... and ccneg-bench suite (see their --help).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_model_arguments(parser)
     parser.add_argument("--dataset", required=True, metavar="D",
@@ -55,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_benchmark_arguments(parser)
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
     parser.add_argument("--cache-dir", default=None, metavar="C",
-                        help="feature cache folder: reruns and further tasks skip image decoding and encoding")
+                        help="feature cache folder, keyed by the weights' content: reruns and further tasks "
+                        "skip image decoding and encoding (default: no cache)")
     add_run_arguments(parser)
     return parser
 
@@ -64,7 +70,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", required=True, metavar="SPEC",
                         help="model spec (repeatable: several models in one run)")
     parser.add_argument("--pretrained", action="append", default=None, metavar="P",
-                        help="open_clip tag, weights path or 'none'; once for all models or once per --model")
+                        help=PRETRAINED_HELP + ". Give it once for all models or once per --model")
 
 
 def add_benchmark_arguments(parser: argparse.ArgumentParser, per_dataset: bool = True) -> None:
@@ -81,21 +87,23 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser, per_dataset: bool =
     parser.add_argument("--tie-rule", default="official", metavar="official|wrong|half",
                         help="exact ties in choice and ranking tasks: each benchmark's official rule (default), "
                         "always wrong, or half credit")
-    parser.add_argument("--shuffle-options", type=int, default=None, metavar="SEED",
+    parser.add_argument("--shuffle-options", type=non_negative_int, default=None, metavar="SEED",
                         help="permute each multiple-choice sample's options with this seed (exposes position bias)")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per batch (default 64)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="image decoding worker processes (default 2)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="images per batch")
+    parser.add_argument("--workers", type=non_negative_int, default=2, metavar="N",
+                        help="image decoding worker processes (0: decode in the main process)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available, else cpu)")
     parser.add_argument("--precision", default="amp", choices=["amp", "bf16", "fp16", "fp32"],
                         help="autocast on GPU (amp = bf16 where supported); the CPU always runs fp32")
     parser.add_argument("--save-predictions", action="store_true", help="write per-sample scores to Parquet")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for 95%% CIs")
+    parser.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",
+                        help="bootstrap resamples for 95%% CIs (0: no CIs)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--chunk-size", type=int, default=1024, metavar="N", help="images per cache chunk")
-    parser.add_argument("--released-eval-size", type=int, default=None, metavar="N",
+    parser.add_argument("--chunk-size", type=positive_int, default=1024, metavar="N", help="images per cache chunk")
+    parser.add_argument("--released-eval-size", type=positive_int, default=None, metavar="N",
                         help="eval split of the released files: their last N rows (default 40000, the release's "
                         "rule; a smaller file is all eval)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -107,8 +115,40 @@ def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, s
     if len(pretrained) == 1:
         return [(m, pretrained[0]) for m in models]
     if len(pretrained) != len(models):
-        raise ValueError(f"--pretrained given {len(pretrained)} times for {len(models)} --model values; give it once or once per model")
+        raise UsageError(f"--pretrained given {len(pretrained)} times for {len(models)} --model values; "
+                         "give it once or once per model")
     return list(zip(models, pretrained))
+
+
+def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """Every check that needs no model and no data; returns the (spec, pretrained) pairs to run.
+
+    Shared by the main command and ``suite`` (whose tasks come from its file), so that both
+    resolve ``--pretrained`` the same way. Raises :class:`UsageError` (exit 2) or
+    ``WeightsUnavailable`` (exit 1) before anything loads.
+    """
+    from ccneg_bench.models.weights import check_model, resolve_pretrained
+    from ccneg_bench.tasks import get_task
+
+    for name in getattr(args, "task", None) or []:
+        get_task(name)
+    _check_tie_rule(args.tie_rule)
+    check_device(args.device, allow_auto=False)
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"--output {args.output}: exists and is not a folder")
+    pairs = [(spec, resolve_pretrained(spec, p)) for spec, p in _pairs(args.model, args.pretrained)]
+    for spec, pretrained in pairs:
+        check_model(spec, pretrained)
+    return pairs
+
+
+def note_random_weights(pairs: list[tuple[str, str | None]]) -> None:
+    """Say so when a model will score with random weights (after every check has passed)."""
+    from ccneg_bench.models.weights import is_random_open_clip
+
+    for spec, pretrained in pairs:
+        if is_random_open_clip(spec, pretrained):
+            print_note(f"{spec} gets random weights (seeded; --pretrained none): it scores as a chance baseline")
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -172,20 +212,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     try:
+        pairs = check_arguments(args)
         options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}
         options.update(image_root=args.image_root, templates=args.templates, negated_templates=args.negated_templates)
-        pairs = _pairs(args.model, args.pretrained)
-        _check_tie_rule(args.tie_rule)
         dataset = load_eval_dataset(args.dataset, split=args.split, **options)
+        note_random_weights(pairs)
         results: list[dict[str, Any]] = []
         for spec, pretrained in pairs:
             results.extend(evaluate(
                 spec, dataset, args.task, pretrained=pretrained, output_dir=args.output,
                 cache_dir=args.cache_dir, **_run_options(args),
             ))
-    except (ValueError, OSError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # I/O and network: the arguments were fine, the world was not
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print_summary(results)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
@@ -207,7 +250,7 @@ def _check_tie_rule(rule: str) -> None:
 def build_suite_parser() -> argparse.ArgumentParser:
     from ccneg_bench.suite import default_cache_dir
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-bench suite",
         description="Run a list of (dataset, task) entries from a YAML file in one process: each model is\n"
         "loaded once, on the first feature missing from the cache, and shared by every entry; a rerun\n"
@@ -240,14 +283,17 @@ def suite_main(argv: Sequence[str]) -> int:
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2
     try:
-        pairs = _pairs(args.model, args.pretrained)
-        _check_tie_rule(args.tie_rule)
+        pairs = check_arguments(args)
         entries = read_suite(args.suite)
+        note_random_weights(pairs)
         options = _run_options(args)
         results, models = run_suite(pairs, entries, output_dir=args.output, cache_dir=args.cache_dir, **options)
-    except (ValueError, OSError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # I/O and network: the arguments were fine, the world was not
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print_summary(results)
     for model in models:
         print(f"{model.spec}: {'built' if model.built else 'not built: every feature came from the cache'}")

@@ -34,7 +34,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +44,7 @@ from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts
 from ccneg_bench.models import ModelAdapter, load_model
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
+from ccneg_build.writer import atomic_output, atomic_write_text
 
 
 def package_versions() -> dict[str, str | None]:
@@ -58,12 +58,8 @@ def package_versions() -> dict[str, str | None]:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, default=str)
-        handle.write("\n")
-    os.replace(tmp, path)
+    """One result file, written atomically with the umask's mode (readable by colleagues)."""
+    atomic_write_text(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def write_predictions(path: Path, columns: dict[str, list[Any]], task: str) -> None:
@@ -71,11 +67,8 @@ def write_predictions(path: Path, columns: dict[str, list[Any]], task: str) -> N
     import pyarrow.parquet as pq
 
     table = pa.table({"task": [task] * len(next(iter(columns.values()), [])), **columns})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def default_device() -> str:
@@ -113,18 +106,24 @@ def evaluate(
     with ``status: "error"`` and the reason; the other tasks still run. ``tasks=None`` runs the
     dataset's own tasks (``ccneg`` for CC-Neg data, ``mcq`` for NegBench MCQ files, ...).
     """
+    from ccneg_bench.models.weights import check_model
+    from ccneg_bench.options import check_device
+    from ccneg_bench.tasks.ties import TIE_RULES
+
     task_names = list(dict.fromkeys(tasks)) if tasks is not None else []
     for name in task_names:
         get_task(name)  # fail fast on a typo, before loading anything
-    from ccneg_bench.tasks.ties import TIE_RULES
-
     if tie_rule not in TIE_RULES:
         raise ValueError(f"unknown tie rule {tie_rule!r}; choose one of {', '.join(TIE_RULES)}")
+    check_device(device, allow_auto=False)
+    models = model if isinstance(model, (list, tuple)) else [model]
+    for entry in models:
+        if not isinstance(entry, ModelAdapter):
+            check_model(entry, pretrained)
     device = device or default_device()
     data = dataset if isinstance(dataset, EvalDataset) else load_eval_dataset(dataset, split=split, **(dataset_options or {}))
     task_names = task_names or list(data.default_tasks)
     options = {"tie_rule": tie_rule, "shuffle_options": shuffle_options}
-    models = model if isinstance(model, (list, tuple)) else [model]
     results: list[dict[str, Any]] = []
     for entry in models:
         adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
@@ -156,6 +155,12 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
     cache = feature_cache_dir(os.path.expanduser(str(cache_dir)) if cache_dir else None, adapter, data)
     encode = dict(batch_size=batch_size, workers=workers, precision=precision, progress=progress, chunk_size=chunk_size)
     images = encode_image_table(adapter, data.images, cache=cache, desc="images", **encode)
+    unscorable = no_images_reason(adapter, data, images)
+    if unscorable:
+        failures = [{"id": data.samples[row].id, "code": code, "detail": detail}
+                    for row, (code, detail) in sorted(images.errors.items())]
+        return [_error_result(name, adapter, pretrained, data, unscorable, failures, output_dir, started)
+                for name in task_names]
     mark_text_failures(data, images)
     texts = encode_texts(adapter, data.texts(), cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
     distractors: ImageFeatures | None = None
@@ -172,6 +177,57 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
         results.extend(_run_task(name, context, adapter, pretrained, data, output_dir, save_predictions,
                                  encoded_seconds, images, texts, distractors, precision))
     return results
+
+
+def no_images_reason(adapter: ModelAdapter, data: EvalDataset, images: ImageFeatures) -> str | None:
+    """Why an image model cannot score this split at all (no image decoded), else None.
+
+    Scoring it anyway would report status "ok" with an empty accuracy; the real cause is
+    named instead: no images in the dataset, or images that all failed (with their codes).
+    Text-only models never look at images and are not affected.
+    """
+    n = len(images.ok)
+    if not adapter.needs_images or n == 0 or images.ok.any():
+        return None
+    codes: dict[str, int] = {}
+    for code, _ in images.errors.values():
+        codes[code] = codes.get(code, 0) + 1
+    where = f"{data.spec} (split {data.split})"
+    if set(codes) == {"image_missing"}:
+        return (f"{where} has no images (none of its {n} samples holds image bytes or a readable path); "
+                f"{adapter.spec} needs them: rebuild the dataset with images, or score a text-only model "
+                "such as text:negation-words")
+    listed = ", ".join(f"{code} x{count}" for code, count in sorted(codes.items()))
+    return f"{where}: none of its {n} images could be decoded ({listed}); see the failures in the result file"
+
+
+def _identity(adapter: ModelAdapter, pretrained: str | None, data: EvalDataset, subset: str | None) -> dict[str, Any]:
+    """The ``model_info`` and ``dataset_info`` extra keys of a result."""
+    return {
+        "model_info": {"spec": adapter.spec, "pretrained": pretrained, "description": adapter.describe(),
+                       "fingerprint": adapter.fingerprint()},
+        "dataset_info": {"spec": data.spec, "split": data.split, "subset": subset, "fingerprint": data.fingerprint(),
+                         "notes": data.notes},
+    }
+
+
+def _error_result(name: str, adapter: ModelAdapter, pretrained: str | None, data: EvalDataset, error: str,
+                  failures: list[dict[str, str]], output_dir: Any, started: float) -> dict[str, Any]:
+    """The result of a task that could not run at all (written like any other result)."""
+    result: dict[str, Any] = header(dataset_name(data.spec, data.split, data.name), adapter.spec, pretrained, name)
+    result.update({
+        "schema_version": RESULT_SCHEMA_VERSION, "status": "error", "error": error,
+        **_identity(adapter, pretrained, data, None),
+        "n": len(data.samples) + len(data.rejected), "breakdowns": {}, "failures": failures, "conversions": [],
+        "n_converted": 0, "versions": package_versions(), "device": str(adapter.device), "precision": None,
+        "seconds": round(time.perf_counter() - started, 4), "images_per_second": None,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "predictions": None,
+    })
+    if output_dir is not None:
+        path = Path(output_dir) / result_filename(result["dataset"], pretrained, adapter.spec, name)
+        write_json_atomic(path, result)
+        result["path"] = str(path)
+    return result
 
 
 def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained: str | None, data: EvalDataset,
@@ -199,10 +255,7 @@ def _result(name: str, output: TaskOutput | None, error: str | None, adapter: Mo
         "schema_version": RESULT_SCHEMA_VERSION,
         "status": "ok",
         "error": None,
-        "model_info": {"spec": adapter.spec, "pretrained": pretrained, "description": adapter.describe(),
-                       "fingerprint": adapter.fingerprint()},
-        "dataset_info": {"spec": data.spec, "split": data.split, "subset": subset, "fingerprint": data.fingerprint(),
-                         "notes": data.notes},
+        **_identity(adapter, pretrained, data, subset),
         "n": output.n if output is not None and output.n is not None else len(data.samples) + len(data.rejected),
     })
     if output is None:

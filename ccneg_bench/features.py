@@ -23,7 +23,10 @@ Why it is fast:
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
 ``images-<table fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
-The fingerprints change whenever weights, architecture, preprocessing or data files change.
+The model fingerprint hashes the weights' content (a weights file's SHA-256, a published tag,
+or the seed of a random initialisation; see :mod:`ccneg_bench.models.weights`) with the
+architecture and preprocessing, so no two models ever share a cache folder; the dataset and
+table fingerprints change whenever the data files change.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
 from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, crop_box, decode_image_with_note
 from ccneg_bench.models.base import ModelAdapter
+from ccneg_build.writer import atomic_output, atomic_write_text
 
 DEFAULT_CHUNK_SIZE = 1024
 
@@ -115,16 +118,8 @@ def _normalise(features: torch.Tensor) -> np.ndarray:
 
 
 def _atomic_save_npz(path: Path, **arrays: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 class _ChunkBatches(IterableDataset):
@@ -362,13 +357,7 @@ def _one_per_model_input(adapter: ModelAdapter, texts: list[str]) -> tuple[list[
 
 
 def _atomic_save_texts(cache: Path, texts: list[str], features: np.ndarray) -> None:
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix="texts.npy", suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        np.save(handle, features.astype(np.float32))
-    fd2, tmp2 = tempfile.mkstemp(dir=cache, prefix="texts.json", suffix=".tmp")
-    with os.fdopen(fd2, "w", encoding="utf-8") as handle:
-        json.dump(texts, handle)
     # the features first, then the list that commits them (a reader checks both lengths match)
-    os.replace(tmp, cache / "texts.npy")
-    os.replace(tmp2, cache / "texts.json")
+    with atomic_output(cache / "texts.npy") as tmp, open(tmp, "wb") as handle:
+        np.save(handle, features.astype(np.float32))
+    atomic_write_text(cache / "texts.json", json.dumps(texts))

@@ -5,9 +5,11 @@ Reports are pure functions of result files (so they can be rebuilt any time, on 
 * ``results.csv``: one row per result file, metrics flattened (``ci95`` -> ``ci95_low/high``);
 * ``leaderboard.md``: first one table of every model against every benchmark (a column per
   dataset or subset and task, its headline metric), then one table per task, best first;
-* ``accuracy_by_cue.png`` / ``accuracy_by_relations.png``: ``ccneg`` accuracy per group and model;
-* ``margin_histogram.png``: cos(I, c) - cos(I, c') per sample, for results saved with
-  ``--save-predictions``.
+* PNG plots (see :mod:`ccneg_bench.plots`): ``ccneg`` accuracy by negation cue and by number of
+  relations, ``ccneg-balanced`` and ``retrieval`` per model, and per-model margin histograms
+  (results saved with ``--save-predictions``); 95% intervals as error bars, n per group, the
+  dataset and split in every title;
+* ``report.html`` with ``--html`` (see :mod:`ccneg_bench.report_html`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import glob
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
+from ccneg_build.writer import atomic_write_text
 
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
 
@@ -69,10 +71,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -157,64 +156,6 @@ def leaderboard(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _group_plot(results: list[dict[str, Any]], field: str, title: str, path: Path) -> bool:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    chosen = [r for r in results if r["task"] == "ccneg" and r.get("status") == "ok" and (r.get("breakdowns") or {}).get(field)]
-    if not chosen:
-        return False
-    groups = sorted({g for r in chosen for g in r["breakdowns"][field]}, key=lambda g: (g == "unknown", g))
-    width = 0.8 / len(chosen)
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(groups) + 2), 3.5))
-    for i, r in enumerate(chosen):
-        values = [100 * ((r["breakdowns"][field].get(g) or {}).get("accuracy") or 0) for g in groups]
-        ax.bar([x + i * width for x in range(len(groups))], values, width, label=model_label(r)[:40])
-    ax.set_xticks([x + width * (len(chosen) - 1) / 2 for x in range(len(groups))], groups)
-    ax.set_ylabel("ccneg accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.axhline(50, color="grey", lw=0.8, ls="--")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def _margin_plot(results: list[dict[str, Any]], path: Path) -> bool:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pyarrow.parquet as pq
-
-    series = []
-    for r in results:
-        file = r.get("predictions")
-        if r["task"] != "ccneg" or not file or not os.path.exists(file):
-            continue
-        table = pq.read_table(file, columns=["score_caption", "score_negated"]).to_pydict()
-        margins = [a - b for a, b in zip(table["score_caption"], table["score_negated"]) if a is not None and b is not None]
-        if margins:
-            series.append((model_label(r), margins))
-    if not series:
-        return False
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, margins in series:
-        ax.hist(margins, bins=40, alpha=0.5, label=label[:40])
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("cos(I, caption) - cos(I, negated caption)")
-    ax.set_ylabel("samples")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
 def build_report(paths: Sequence[str], output: str | os.PathLike) -> dict[str, Any]:
     """Write the CSV, the leaderboard and the plots; return what was written."""
     results = collect(paths)
@@ -224,28 +165,33 @@ def build_report(paths: Sequence[str], output: str | os.PathLike) -> dict[str, A
     out.mkdir(parents=True, exist_ok=True)
     write_csv([flatten(r) for r in results], out / "results.csv")
     _atomic_text(out / "leaderboard.md", leaderboard(results))
-    written = {"results": len(results), "csv": str(out / "results.csv"), "markdown": str(out / "leaderboard.md"), "plots": []}
-    for name, ok in (
-        ("accuracy_by_cue.png", _group_plot(results, "negation_cue", "ccneg accuracy by negation cue", out / "accuracy_by_cue.png")),
-        ("accuracy_by_relations.png", _group_plot(results, "num_relations", "ccneg accuracy by number of relations", out / "accuracy_by_relations.png")),
-        ("margin_histogram.png", _margin_plot(results, out / "margin_histogram.png")),
-    ):
-        if ok:
-            written["plots"].append(str(out / name))
-    return written
+    from ccneg_bench.plots import write_plots
+
+    plots = write_plots(results, out, model_label)
+    return {"results": len(results), "csv": str(out / "results.csv"), "markdown": str(out / "leaderboard.md"),
+            "plots": plots}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ccneg-bench report",
-        description="Merge ccneg-bench result files into results.csv, leaderboard.md and PNG plots "
-        "(accuracy by negation cue and by number of relations; margin histogram from --save-predictions runs).",
+def build_parser() -> argparse.ArgumentParser:
+    from ccneg_bench.options import HelpFormatter, OneLineParser
+
+    parser = OneLineParser(
+        prog="ccneg-bench report", formatter_class=HelpFormatter,
+        description="Merge ccneg-bench result files into results.csv, leaderboard.md and PNG plots:\n"
+        "ccneg accuracy by negation cue and by number of relations, ccneg-balanced, retrieval, and\n"
+        "per-model margin histograms from --save-predictions runs; 95% intervals as error bars,\n"
+        "one set of plots per dataset and split.",
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="result JSON files or folders holding them")
-    parser.add_argument("--output", default="report", metavar="DIR", help="output folder (default: report)")
+    parser.add_argument("--output", default="report", metavar="DIR", help="output folder")
     parser.add_argument("--html", action="store_true",
                         help="also write DIR/report.html: one self-contained page with the plots and the hardest "
                              "examples of every result saved with --save-predictions (images inline)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         written = build_report(args.results, args.output)

@@ -9,8 +9,6 @@ feature-cache key). Features need not be normalised: :mod:`ccneg_bench.features`
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
@@ -44,10 +42,19 @@ class ModelAdapter(ABC):
     def describe(self) -> dict[str, Any]:
         """Settings that identify the model in result files (never secrets)."""
 
+    def identity(self) -> dict[str, Any]:
+        """Everything that determines the features, by content (default: :meth:`describe`).
+
+        Adapters with weights put a content hash of them here (never a path or an mtime), so
+        that the feature cache can never hand one model's features to another.
+        """
+        return self.describe()
+
     def fingerprint(self) -> str:
-        """A short hash of :meth:`describe`; adapters add weight-file identity to it."""
-        payload = json.dumps(self.describe(), sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """A short hash of :meth:`identity`: the feature-cache key of this model."""
+        from ccneg_bench.models.weights import fingerprint_of
+
+        return fingerprint_of(self.identity())
 
     #: tokens the text tower reads; a longer caption is cut (None: no token limit)
     context_length: int | None = None
@@ -95,9 +102,10 @@ class ModelAdapter(ABC):
         return None
 
 
-def file_identity(path: str) -> str:
-    """Size + mtime + name of a weight file: cheap, and changes whenever the file is rewritten."""
+def file_identity(path: str) -> dict[str, str]:
+    """Where a weights file is and what it holds (its SHA-256): provenance for result files."""
     import os
 
-    stat = os.stat(path)
-    return f"{os.path.abspath(path)}:{stat.st_size}:{int(stat.st_mtime_ns)}"
+    from ccneg_bench.models.weights import file_sha256
+
+    return {"path": os.path.abspath(path), "sha256": file_sha256(path)}

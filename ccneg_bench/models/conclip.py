@@ -68,7 +68,8 @@ def load_conclip(path: str, pretrained: str | None = None, device: str = "cpu", 
 
     import open_clip
 
-    from ccneg_bench.models.open_clip_models import _register_config
+    from ccneg_bench.models.open_clip_models import _quiet_random_init_warning, _register_config
+    from ccneg_bench.models.weights import conclip_identity
 
     if not os.path.exists(path):
         raise CheckpointError(f"{path}: checkpoint file not found")
@@ -80,9 +81,11 @@ def load_conclip(path: str, pretrained: str | None = None, device: str = "cpu", 
         with open(config_path, "w", encoding="utf-8") as handle:
             json.dump(config, handle)
         name = _register_config(config_path)
-    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None, device="cpu")
+    with _quiet_random_init_warning():  # the weights are loaded right below
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None, device="cpu")
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     load_into(model, state, path)
     tokenizer = open_clip.get_tokenizer(name)
     description = {"kind": "conclip", "path": os.path.abspath(path), "weights": file_identity(path), "config": config}
-    return OpenClipAdapter(model, preprocess, tokenizer, f"conclip:{path}", description).to(device)
+    return OpenClipAdapter(model, preprocess, tokenizer, f"conclip:{path}", description,
+                           identity=conclip_identity(path)).to(device)

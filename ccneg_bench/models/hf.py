@@ -68,6 +68,16 @@ class HfAdapter(ModelAdapter):
 
             weights = [f for f in sorted(os.listdir(self.name)) if f.endswith((".safetensors", ".bin"))]
             info["weights"] = [file_identity(os.path.join(self.name, f)) for f in weights]
+        else:
+            info["commit"] = getattr(self.model.config, "_commit_hash", None)  # the Hub snapshot loaded
+        return info
+
+    def identity(self) -> dict[str, Any]:
+        """Weights by content for local folders, by Hub commit otherwise (never by path)."""
+        info = self.describe()
+        if "weights" in info:
+            info["weights"] = [w["sha256"] for w in info["weights"]]
+            info.pop("name")
         return info
 
     @torch.inference_mode()

@@ -2,10 +2,12 @@
 
 Loading a CLIP model (importing open_clip, building the towers, reading the weights) is most of
 a rerun's time when every feature is already cached. The feature cache is keyed by the
-adapter's :meth:`~ccneg_bench.models.base.ModelAdapter.fingerprint`, which needs the built
-model; so the first build records that fingerprint (and ``describe()``) in
-``CACHE/models/<key>.json``, keyed by everything that determines the build: the spec, the
-``pretrained`` value, the identity (path, size, mtime) of every local file they name, and the
+adapter's :meth:`~ccneg_bench.models.base.ModelAdapter.fingerprint`, the hash of the weights'
+content: for the open_clip, conclip and text kinds it is computed from the files without
+building anything (:func:`ccneg_bench.models.weights.model_fingerprint`). What else a run needs
+before encoding (``describe()``, whether the model looks at images) is recorded by the first
+build in ``CACHE/models/<key>.json``, keyed by that content fingerprint (for other kinds by the
+spec, the ``pretrained`` value, the path, size and mtime of every local file they name) and the
 ccneg / open_clip / transformers versions. A later run finds it there and builds nothing unless
 an encoder is actually called.
 
@@ -25,6 +27,8 @@ from typing import Any, Callable
 import torch
 
 from ccneg_bench.models.base import ModelAdapter, file_identity
+from ccneg_bench.models.weights import model_fingerprint
+from ccneg_build.writer import atomic_write_text
 
 MEMO_FOLDER = "models"
 
@@ -49,12 +53,15 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def memo_key(spec: str, pretrained: str | None) -> str | None:
+def memo_key(spec: str, pretrained: str | None, fingerprint: str | None = None) -> str | None:
     """The key of a build's memo, or None when the spec cannot be memoised safely."""
     kind, _, body = spec.partition(":")
     if kind == "hf" or body.startswith("hf-hub:") or (pretrained or "").startswith("hf-hub:"):
         return None
-    payload = [spec, pretrained, _local_identity(body), _local_identity(pretrained or ""), _versions()]
+    if fingerprint is not None:  # the weights' content: an edited file gets a new key
+        payload: list[Any] = [spec, fingerprint, _versions()]
+    else:
+        payload = [spec, pretrained, _local_identity(body), _local_identity(pretrained or ""), _versions()]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -69,7 +76,9 @@ class LazyModel(ModelAdapter):
         self.device = torch.device(device)
         self._load = load
         self._inner: ModelAdapter | None = None
-        key = memo_key(spec, pretrained) if cache_root is not None else None
+        #: known from the files for most kinds; otherwise learnt from the first build
+        self._content_fingerprint = model_fingerprint(spec, pretrained)
+        key = memo_key(spec, pretrained, self._content_fingerprint) if cache_root is not None else None
         self._memo_path = Path(cache_root) / MEMO_FOLDER / f"{key}.json" if key else None
         self._memo = self._read_memo()
 
@@ -95,10 +104,7 @@ class LazyModel(ModelAdapter):
             if self._memo_path is not None:
                 memo = {"spec": self.spec, "pretrained": self.pretrained, "fingerprint": self._inner.fingerprint(),
                         "description": self._inner.describe(), "needs_images": self._inner.needs_images}
-                self._memo_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._memo_path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(memo, default=str), encoding="utf-8")
-                os.replace(tmp, self._memo_path)
+                atomic_write_text(self._memo_path, json.dumps(memo, default=str))
                 self._memo = json.loads(json.dumps(memo, default=str))
         return self._inner
 
@@ -110,6 +116,8 @@ class LazyModel(ModelAdapter):
         return dict(self._memo["description"]) if self._memo and self._inner is None else self.model().describe()
 
     def fingerprint(self) -> str:
+        if self._content_fingerprint is not None:
+            return self._content_fingerprint
         return str(self._memo["fingerprint"]) if self._memo and self._inner is None else self.model().fingerprint()
 
     def image_transform(self) -> Callable[[Any], torch.Tensor]:

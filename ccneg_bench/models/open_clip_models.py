@@ -5,7 +5,7 @@ Spec forms (``--model`` / ``load_model``):
 * ``open_clip:ViT-B-32`` with ``pretrained="openai"`` (any open_clip tag; tags trained with
   QuickGELU, such as ``openai``, get QuickGELU even with a GELU config), a weights file path
   (``.safetensors`` or a torch file, loaded without unpickling code) or ``None``/``"none"``
-  (random weights: what the tests use);
+  (random weights from a fixed seed: what the tests use);
 * ``open_clip:hf-hub:ORG/NAME`` (config and weights from the Hub; ``pretrained`` ignored);
 * ``open_clip:/path/to/model_config.json``: a custom architecture (open_clip's JSON layout,
   ``{"embed_dim", "vision_cfg", "text_cfg", ...}`` or the Hub layout ``{"model_cfg": ...}``);
@@ -19,11 +19,13 @@ after the pooled token and the mask is causal) and costs a fraction of the compu
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -31,7 +33,6 @@ from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
 from ccneg_bench.models.open_clip_tokens import OpenClipTokens
 
-CONFIG_FILE_NAMES = ("open_clip_config.json",)
 
 
 class OpenClipAdapter(ModelAdapter):
@@ -45,6 +46,7 @@ class OpenClipAdapter(ModelAdapter):
         spec: str,
         description: dict[str, Any],
         trim_text: bool = True,
+        identity: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.model = model.eval()
@@ -54,6 +56,7 @@ class OpenClipAdapter(ModelAdapter):
         self.spec = spec
         self._description = description
         self.trim_text = trim_text
+        self._identity = identity
 
     def image_transform(self) -> Callable[[Any], torch.Tensor]:
         return self.preprocess
@@ -66,6 +69,18 @@ class OpenClipAdapter(ModelAdapter):
 
     def describe(self) -> dict[str, Any]:
         return dict(self._description)
+
+    def identity(self) -> dict[str, Any]:
+        """Content identity from the loader, else the weights as they are now (hashed).
+
+        An adapter wrapped around a model in memory (a model being trained, or one a user
+        built) has no file to name its weights, so their current bytes are hashed.
+        """
+        if self._identity is not None:
+            return dict(self._identity)
+        from ccneg_bench.models.weights import state_dict_sha256
+
+        return {**self.describe(), "state_dict_sha256": state_dict_sha256(self.model)}
 
     @torch.inference_mode()
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -152,18 +167,6 @@ def _register_config(config_path: str) -> str:
     return name
 
 
-def _find_export(folder: str) -> tuple[str, str | None]:
-    """(config path, weights path or None) of an exported model folder."""
-    for name in CONFIG_FILE_NAMES:
-        config = os.path.join(folder, name)
-        if os.path.exists(config):
-            break
-    else:
-        raise ValueError(f"{folder}: no open_clip_config.json in this folder (expected an exported model)")
-    weights = sorted(Path(folder).glob("*.safetensors"))
-    return config, (str(weights[0]) if weights else None)
-
-
 def tag_needs_quick_gelu(model_name: str, tag: str | None) -> bool:
     """True when an open_clip pretrained tag was trained with QuickGELU (e.g. ``openai``).
 
@@ -191,42 +194,69 @@ def _preprocess_overrides(config_path: str | None) -> dict[str, Any]:
     return {mapping[k]: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k in mapping}
 
 
+class _DropRandomInitWarning(logging.Filter):
+    """open_clip warns "initialized randomly" whenever it builds without a tag, even when we
+    load the weights ourselves right after; ccneg says what it loaded instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_random_init_warning() -> Iterator[None]:
+    root = logging.getLogger()
+    quiet = _DropRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
 def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> OpenClipAdapter:
-    """Build an :class:`OpenClipAdapter` from an open_clip spec body (see module docstring)."""
+    """Build an :class:`OpenClipAdapter` from an open_clip spec body (see module docstring).
+
+    ``pretrained`` None or ``"none"`` means random weights, drawn from a fixed seed so that the
+    same spec is always the same model (the command lines apply their shared default,
+    :func:`ccneg_bench.models.weights.resolve_pretrained`, before calling this).
+    """
     import open_clip
 
-    pretrained = None if pretrained in (None, "", "none", "None") else pretrained
+    from ccneg_bench.models.weights import check_open_clip, find_export, is_none, open_clip_identity
+
+    check_open_clip(arch, pretrained)
+    identity = open_clip_identity(arch, pretrained)
+    pretrained = None if is_none(pretrained) else pretrained
     config_path: str | None = None
-    weights_path: str | None = None
     model_name = arch
     if os.path.isdir(arch):
-        config_path, weights_path = _find_export(arch)
+        config_path, weights_path = find_export(arch)
         if pretrained is None:
             pretrained = weights_path
         model_name = _register_config(config_path)
     elif arch.endswith(".json"):
-        if not os.path.exists(arch):
-            raise ValueError(f"{arch}: model config JSON not found")
         config_path = arch
         model_name = _register_config(arch)
-    elif not arch.startswith(("hf-hub:", "local-dir:")) and arch not in open_clip.list_models():
-        raise ValueError(
-            f"open_clip has no architecture {arch!r}; pass a config JSON path or one of: "
-            + ", ".join(sorted(open_clip.list_models())[:20]) + ", ..."
-        )
 
-    local_weights = pretrained is not None and os.path.exists(pretrained)
+    local_weights = pretrained is not None and os.path.isfile(pretrained)
     factory_pretrained = None if local_weights else pretrained
     quick_gelu = tag_needs_quick_gelu(model_name, factory_pretrained)
-    model, _, preprocess = open_clip.create_model_and_transforms(
-        model_name, pretrained=factory_pretrained, device="cpu", force_quick_gelu=quick_gelu,
-        **_preprocess_overrides(config_path)
-    )
+    random_init = factory_pretrained is None and not local_weights and not arch.startswith(("hf-hub:", "local-dir:"))
+    quiet = _quiet_random_init_warning() if (local_weights or random_init) else contextlib.nullcontext()
+    with quiet, torch.random.fork_rng(devices=[]):
+        if random_init:
+            from ccneg_bench.models.weights import RANDOM_INIT_SEED
+
+            torch.manual_seed(RANDOM_INIT_SEED)
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            model_name, pretrained=factory_pretrained, device="cpu", force_quick_gelu=quick_gelu,
+            **_preprocess_overrides(config_path)
+        )
     if local_weights:
         state = extract_state_dict(load_weights_file(pretrained), pretrained)
         load_into(model, state, pretrained)
     tokenizer = open_clip.get_tokenizer(model_name)
-    description = {
+    description: dict[str, Any] = {
         "kind": "open_clip",
         "arch": arch if not config_path else os.path.abspath(arch),
         "pretrained": pretrained,
@@ -235,10 +265,13 @@ def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu"
         description["force_quick_gelu"] = True
     if local_weights:
         description["weights"] = file_identity(pretrained)
+    if random_init:
+        description["weights"] = "random"
+        description.update({k: v for k, v in identity.items() if k in ("random_init_seed", "torch")})
     if config_path:
         with open(config_path, encoding="utf-8") as handle:
             description["config"] = json.load(handle)
-    adapter = OpenClipAdapter(model, preprocess, tokenizer, f"open_clip:{arch}", description)
+    adapter = OpenClipAdapter(model, preprocess, tokenizer, f"open_clip:{arch}", description, identity=identity)
     return adapter.to(device)
 
 

@@ -39,7 +39,7 @@ class NegationWordsBaseline(ModelAdapter):
         return _ConstantPixels()
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "text", "name": "negation-words", "words": sorted(NEGATION_WORDS) + ["*n't"]}
+        return text_baseline_identity("negation-words")
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         features = torch.zeros(pixels.shape[0], 2)
@@ -53,7 +53,17 @@ class NegationWordsBaseline(ModelAdapter):
         return features
 
 
-def load_text_baseline(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> ModelAdapter:
+def text_baseline_identity(name: str) -> dict[str, Any]:
+    """What the baseline's features depend on: its name and word list."""
+    return {"kind": "text", "name": name, "words": sorted(NEGATION_WORDS) + ["*n't"]}
+
+
+def check_text_baseline(name: str) -> None:
+    """Raise ``ValueError`` for an unknown baseline name."""
     if name != "negation-words":
         raise ValueError(f"text:{name}: unknown text baseline; known: text:negation-words")
+
+
+def load_text_baseline(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> ModelAdapter:
+    check_text_baseline(name)
     return NegationWordsBaseline()

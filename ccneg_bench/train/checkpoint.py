@@ -9,13 +9,14 @@ complete, so a run killed at any moment leaves only whole files. Loading uses
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ccneg_build.writer import atomic_output
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
@@ -86,20 +87,25 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(out_dir: Path, step: int, state: dict[str, Any], keep_last: int = 0) -> Path:
     """Write ``state`` atomically as the checkpoint of ``step``; prune to ``keep_last`` files."""
     path = checkpoint_path(out_dir, step)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
+    with atomic_output(path) as tmp:
         torch.save(state, tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     if keep_last > 0:
         for _, old in list_checkpoints(out_dir)[:-keep_last]:
             old.unlink(missing_ok=True)
     return path
+
+
+def peek_config(path: Path) -> dict[str, Any]:
+    """The run configuration stored in a checkpoint, read without loading its tensors.
+
+    The file is memory-mapped, so checking a resume costs milliseconds even for a large model.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a plain-tensor ccneg checkpoint ({type(err).__name__}); refusing to unpickle it") from None
+    config = state.get("config") if isinstance(state, dict) else None
+    return dict(config) if isinstance(config, dict) else {}
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

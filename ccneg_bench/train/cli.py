@@ -13,111 +13,124 @@ machines); see the README section "Fine-tuning".
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from ccneg_bench.options import (
+    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, check_device, non_negative_int, positive_float,
+    positive_int,
+)
 from ccneg_bench.train.config import LOSSES, TrainConfig
+
+#: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
+MINING_MODEL = "open_clip:ViT-B-16"
 
 COMMANDS = ("train", "mine-distractors", "export")
 _DEFAULTS = TrainConfig()
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="ccneg-train",
         description=(
-            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset. Defaults are the paper's "
-            "hyper-parameters (AdamW lr 1e-6, wd 0.2, cosine, 50 warm-up steps, 5 epochs, batch 200, "
-            "image tower locked, logit scale <= ln 100). Other commands: 'ccneg-train mine-distractors "
-            "--help', 'ccneg-train export --help'."
+            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset. Defaults are the paper's\n"
+            "hyper-parameters (AdamW lr 1e-6, wd 0.2, cosine, 50 warm-up steps, 5 epochs, batch 200,\n"
+            "image tower locked, logit scale <= ln 100). A run folder holds one run: continue it with\n"
+            "--resume latest, replace it with --overwrite.\n"
+            "Other commands: 'ccneg-train mine-distractors --help', 'ccneg-train export --help'."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     g = p.add_argument_group("model and data")
     g.add_argument("--model", default=_DEFAULTS.model, help="ccneg-bench model spec (open_clip:ARCH, an exported folder, a config JSON)")
-    g.add_argument("--pretrained", default=_DEFAULTS.pretrained, help="open_clip tag, weights file, or 'none'")
+    g.add_argument("--pretrained", default=None, help=PRETRAINED_HELP)
     g.add_argument("--data", required=True, help="ccneg dataset folder (data/*.parquet, distractors/ from mine-distractors)")
     g.add_argument("--out", required=True, help="run folder: checkpoints/, log.jsonl, run.json, export/")
     g.add_argument("--split", default=_DEFAULTS.split, help="split to train on")
-    g.add_argument("--distractors", default=None, help="folder with assignments.parquet + images.parquet (default DATA/distractors)")
-    g.add_argument("--limit", type=int, default=None, help="train on the first N rows only (smoke tests)")
+    g.add_argument("--distractors", default=None, help="folder with assignments.parquet + images.parquet (default: DATA/distractors)")
+    g.add_argument("--limit", type=positive_int, default=None, help="train on the first N rows only (smoke tests)")
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=LOSSES, default=_DEFAULTS.loss,
                    help="conclip: CoN-CLIP (negated captions + distractor images); negclip: CLIP loss with the negated "
                         "captions as extra hard negatives (no distractors); clip: plain CLIP loss on (image, caption)")
     g.add_argument("--terms", default=",".join(_DEFAULTS.terms), help="CoN-CLIP terms to average (ablations), e.g. l1,l2")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--lr", type=float, default=_DEFAULTS.lr)
-    g.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
-    g.add_argument("--warmup-steps", type=int, default=_DEFAULTS.warmup_steps)
-    g.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
-    g.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps (overrides --epochs)")
-    g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size, help="GLOBAL batch over all processes and accumulation steps")
-    g.add_argument("--accum-steps", type=int, default=_DEFAULTS.accum_steps, help="micro-batches per step (exact: same loss as the full batch)")
+    g.add_argument("--lr", type=positive_float, default=_DEFAULTS.lr, help="peak learning rate (AdamW)")
+    g.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay, help="AdamW weight decay (matrices only)")
+    g.add_argument("--warmup-steps", type=non_negative_int, default=_DEFAULTS.warmup_steps,
+                   help="linear warm-up steps before the cosine decay")
+    g.add_argument("--epochs", type=positive_int, default=_DEFAULTS.epochs, help="passes over the training split")
+    g.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimiser steps (overrides --epochs)")
+    g.add_argument("--batch-size", type=positive_int, default=_DEFAULTS.batch_size, help="GLOBAL batch over all processes and accumulation steps")
+    g.add_argument("--accum-steps", type=positive_int, default=_DEFAULTS.accum_steps, help="micro-batches per step (exact: same loss as the full batch)")
     g.add_argument("--grad-clip", type=float, default=_DEFAULTS.grad_clip, help="max gradient norm (0: off)")
     g.add_argument("--lock-image", action=argparse.BooleanOptionalAction, default=_DEFAULTS.lock_image, help="freeze the image tower")
     g.add_argument("--cache-features", choices=("auto", "on", "off"), default=_DEFAULTS.cache_features,
                    help="encode frozen-tower images once and train on the text tower alone (auto: when locked)")
-    g.add_argument("--cache-dir", default=None, help="feature cache folder (default OUT/feature_cache)")
+    g.add_argument("--cache-dir", default=None, help="feature cache folder (default: OUT/feature_cache)")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=_DEFAULTS.precision,
                    help="auto: bf16 autocast on CUDA, fp32 on the CPU")
-    g.add_argument("--device", default=_DEFAULTS.device, help="auto, cpu, cuda")
-    g.add_argument("--workers", type=int, default=_DEFAULTS.workers, help="image decoding DataLoader workers")
-    g.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    g.add_argument("--device", default=_DEFAULTS.device, help="auto (cuda when available, else cpu), cpu, cuda, cuda:N")
+    g.add_argument("--workers", type=non_negative_int, default=_DEFAULTS.workers, help="image decoding DataLoader workers")
+    g.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed of the sample order and of dropout")
     g = p.add_argument_group("checkpoints, evaluation, logs")
-    g.add_argument("--save-every", type=int, default=_DEFAULTS.save_every, help="checkpoint every N steps (0: only at the end)")
-    g.add_argument("--keep-last", type=int, default=_DEFAULTS.keep_last, help="checkpoints to keep (0: all)")
-    g.add_argument("--resume", default=None, help="'latest', a step number or a checkpoint path ('latest' starts fresh when none)")
-    g.add_argument("--eval-every", type=int, default=_DEFAULTS.eval_every, help="evaluate every N steps (0: only at the end)")
-    g.add_argument("--eval-split", default=_DEFAULTS.eval_split)
-    g.add_argument("--eval-tasks", default=",".join(_DEFAULTS.eval_tasks), help="ccneg-bench tasks to run")
+    g.add_argument("--save-every", type=non_negative_int, default=_DEFAULTS.save_every, help="checkpoint every N steps (0: only at the end)")
+    g.add_argument("--keep-last", type=non_negative_int, default=_DEFAULTS.keep_last, help="checkpoints to keep (0: all)")
+    g.add_argument("--resume", default=None,
+                   help="continue the run in --out: 'latest', a step number or a checkpoint path "
+                   "('latest' starts a new run when there is no checkpoint yet)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="start afresh in a --out that holds a run (removes only the files ccneg-train wrote there)")
+    g.add_argument("--eval-every", type=non_negative_int, default=_DEFAULTS.eval_every, help="evaluate every N steps (0: only at the end)")
+    g.add_argument("--eval-split", default=_DEFAULTS.eval_split, help="split scored by the evaluations")
+    g.add_argument("--eval-tasks", default=",".join(_DEFAULTS.eval_tasks), help="ccneg-bench tasks to run, comma-separated")
     g.add_argument("--no-eval", action="store_true", help="never evaluate")
-    g.add_argument("--log-every", type=int, default=_DEFAULTS.log_every)
+    g.add_argument("--log-every", type=positive_int, default=_DEFAULTS.log_every, help="write a log record every N steps")
     g.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
     g.add_argument("--wandb", action="store_true", help="also log to Weights & Biases (key from WANDB_API_KEY)")
-    g.add_argument("--wandb-project", default=_DEFAULTS.wandb_project)
+    g.add_argument("--wandb-project", default=_DEFAULTS.wandb_project, help="Weights & Biases project name")
     g.add_argument("--no-export", action="store_true", help="skip writing OUT/export at the end")
     g.add_argument("--push-to-hub", default=None, metavar="ORG/NAME", help="upload the export (token from HF_TOKEN)")
     return p
 
 
 def _mine_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="ccneg-train mine-distractors",
         description=(
-            "Mine distractor images: for each sample, the top-k pool images by "
-            "sim(image, exclusion caption) - sim(image, negated object), never its own image. Writes "
+            "Mine distractor images: for each sample, the top-k pool images by\n"
+            "sim(image, exclusion caption) - sim(image, negated object), never its own image. Writes\n"
             "DATA/distractors/assignments.parquet, images.parquet and manifest.json."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--data", required=True, help="ccneg dataset folder whose samples get distractors")
     p.add_argument("--pool", required=True, help="candidate images: a ccneg dataset folder, a .parquet (image_id, image) or an image folder")
-    p.add_argument("--model", default="open_clip:ViT-B-16", help="ccneg-bench model spec used for scoring (the paper: ViT-B/16)")
-    p.add_argument("--pretrained", default="openai")
-    p.add_argument("--k", type=int, default=3, help="distractors kept per sample")
-    p.add_argument("--split", default=None, help="mine only this split of --data (default: all)")
+    p.add_argument("--model", default=MINING_MODEL, help="ccneg-bench model spec used for scoring (the paper: ViT-B/16)")
+    p.add_argument("--pretrained", default=None, help=PRETRAINED_HELP)
+    p.add_argument("--k", type=positive_int, default=3, help="distractors kept per sample")
+    p.add_argument("--split", default=None, help="mine only this split of --data (default: every split)")
     p.add_argument("--pool-split", default=None,
                    help="when --pool is a ccneg dataset: draw only from this split (default when --pool is --data: "
                         "each sample's own split)")
-    p.add_argument("--out", default=None, help="output folder (default DATA/distractors)")
-    p.add_argument("--cache-dir", default=None, help="feature cache (default OUT/cache)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default=None, help="output folder (default: DATA/distractors)")
+    p.add_argument("--cache-dir", default=None, help="feature cache (default: OUT/cache)")
+    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:N")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="images per encoding batch")
+    p.add_argument("--workers", type=non_negative_int, default=2, help="image decoding worker processes")
     return p
 
 
 def _export_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="ccneg-train export",
         description=(
-            "Export a training checkpoint as open_clip_model.safetensors + open_clip_config.json, loadable by "
-            "'ccneg-bench --model open_clip:EXPORT' and by open_clip ('local-dir:EXPORT' or, after --push-to-hub, 'hf-hub:ORG/NAME')."
+            "Export a training checkpoint as open_clip_model.safetensors + open_clip_config.json, loadable by\n"
+            "'ccneg-bench --model open_clip:EXPORT' and by open_clip ('local-dir:EXPORT' or, after\n"
+            "--push-to-hub, 'hf-hub:ORG/NAME')."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--checkpoint", default="latest", help="a checkpoint file, a step number, or 'latest' (of --run)")
     p.add_argument("--run", default=None, help="run folder (needed for 'latest' or a step number)")
@@ -129,8 +142,11 @@ def _export_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` a parsed command line describes."""
+    from ccneg_bench.models.weights import is_none, resolve_pretrained
+
+    pretrained = resolve_pretrained(args.model, args.pretrained)
     return TrainConfig(
-        model=args.model, pretrained=None if str(args.pretrained).lower() in ("none", "") else args.pretrained,
+        model=args.model, pretrained=None if is_none(pretrained) else pretrained, overwrite=args.overwrite,
         data=args.data, out=args.out, split=args.split, eval_split=args.eval_split, distractors=args.distractors,
         loss=args.loss, terms=tuple(t.strip() for t in args.terms.split(",") if t.strip()), lr=args.lr,
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, epochs=args.epochs, max_steps=args.max_steps,
@@ -147,6 +163,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def _run_train(argv: Sequence[str]) -> int:
     args = _train_parser().parse_args(argv)
     cfg = config_from_args(args)
+    from ccneg_bench.train.checks import check_train_config, print_warnings
+
+    check_train_config(cfg)
+    print_warnings(cfg)
     from ccneg_bench.train.evaluation import make_eval_fn
     from ccneg_bench.train.loop import train
 
@@ -182,15 +202,19 @@ def _print_summary(summary: dict) -> None:
 
 def _run_mine(argv: Sequence[str]) -> int:
     args = _mine_parser().parse_args(argv)
-    from ccneg_bench.train.mining import mine_distractors
+    from ccneg_bench.models.weights import check_model, is_none, resolve_pretrained
+    from ccneg_bench.train.mining import check_mining_inputs, mine_distractors, mining_summary
 
+    pretrained = resolve_pretrained(args.model, args.pretrained)
+    check_device(args.device, allow_auto=True)
+    check_mining_inputs(args.data, args.pool, args.split)
+    check_model(args.model, pretrained)
     manifest = mine_distractors(
-        args.data, args.pool, model=args.model,
-        pretrained=None if str(args.pretrained).lower() == "none" else args.pretrained, k=args.k,
+        args.data, args.pool, model=args.model, pretrained=None if is_none(pretrained) else pretrained, k=args.k,
         split=args.split, pool_split=args.pool_split, out=args.out, cache_dir=args.cache_dir, device=args.device,
         batch_size=args.batch_size, workers=args.workers,
     )
-    print(json.dumps(manifest, indent=2, default=str))
+    print(mining_summary(manifest))
     return 0
 
 
@@ -202,12 +226,14 @@ def _run_export(argv: Sequence[str]) -> int:
     checkpoint = args.checkpoint
     if checkpoint == "latest" or checkpoint.isdigit():
         if not args.run:
-            raise SystemExit("ccneg-train export: --checkpoint latest or a step number needs --run RUN_FOLDER")
+            raise UsageError(f"--checkpoint {checkpoint} needs --run RUN_FOLDER (or give a checkpoint file)")
         path = resolve_resume(checkpoint, Path(args.run))
         if path is None:
-            raise SystemExit(f"ccneg-train export: no checkpoint under {args.run}/checkpoints")
+            raise UsageError(f"--run {args.run}: no checkpoint under {Path(args.run) / 'checkpoints'}")
     else:
         path = Path(checkpoint)
+        if not path.is_file():
+            raise UsageError(f"--checkpoint {checkpoint}: no such file")
     folder = export_checkpoint(path, Path(args.out))
     print(f"exported {path} -> {folder}")
     if args.push_to_hub:
@@ -225,9 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "export":
             return _run_export(rest)
         return _run_train(rest)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"ccneg-train: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # I/O and network (e.g. weights that cannot be downloaded): exit 1
+        print(f"ccneg-train: error: {err}", file=sys.stderr)
+        return 1
     except ModuleNotFoundError as err:  # the data-generation install has no torch
         if err.name and err.name.split(".")[0] in {"torch", "torchvision", "open_clip", "safetensors", "numpy"}:
             print(f"ccneg-train: error: needs the '{err.name}' package: pip install 'ccneg[train]'", file=sys.stderr)

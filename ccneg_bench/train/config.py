@@ -57,6 +57,7 @@ class TrainConfig:
     save_every: int = 500
     keep_last: int = 2
     resume: str | None = None
+    overwrite: bool = False  # start afresh in a used --out (removes only ccneg-train's files)
     eval_every: int = 0  # 0: only at the end (when eval_at_end)
     eval_at_end: bool = True
     eval_tasks: tuple[str, ...] = ("ccneg", "ccneg-balanced", "retrieval")
@@ -86,6 +87,12 @@ class TrainConfig:
 
 #: Fields that must not change when a run is resumed (they change what a step means).
 RESUME_INVARIANT = ("model", "data", "split", "loss", "terms", "batch_size", "seed", "limit", "lock_image")
+
+
+def resume_conflicts(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """``"name: old -> new"`` for every step-defining setting that differs from the stored run."""
+    now = cfg.as_dict()
+    return [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in RESUME_INVARIANT if k in saved and saved.get(k) != now[k]]
 
 
 def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int) -> float:

@@ -10,7 +10,6 @@ token comes from the environment (``HF_TOKEN``) and is never written anywhere.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from ccneg_bench.train.model import TrainableClip
+from ccneg_build.writer import atomic_output, atomic_write_text
 
 CONFIG_NAME = "open_clip_config.json"
 WEIGHTS_NAME = "open_clip_model.safetensors"
@@ -42,12 +42,6 @@ def model_config(clip: TrainableClip) -> dict[str, Any]:
     return config
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def export_config(clip: TrainableClip) -> dict[str, Any]:
     """``{"model_cfg", "preprocess_cfg"}`` of a model (also stored in every checkpoint)."""
     preprocess = dict(getattr(clip.model.visual, "preprocess_cfg", {}) or {})
@@ -60,13 +54,12 @@ def export_state(state_dict: dict[str, torch.Tensor], config: dict[str, Any], ou
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    tmp = out_dir / (WEIGHTS_NAME + f".tmp{os.getpid()}")
-    save_file(state, str(tmp), metadata={"format": "pt", "producer": "ccneg-train"})
-    os.replace(tmp, out_dir / WEIGHTS_NAME)
-    _atomic_write_text(out_dir / CONFIG_NAME, json.dumps(config, indent=2))
+    with atomic_output(out_dir / WEIGHTS_NAME) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "producer": "ccneg-train"})
+    atomic_write_text(out_dir / CONFIG_NAME, json.dumps(config, indent=2))
     if train_config is not None:
         safe = {k: v for k, v in train_config.items() if k != "extra"}
-        _atomic_write_text(out_dir / "ccneg_train_config.json", json.dumps(safe, indent=2, default=str))
+        atomic_write_text(out_dir / "ccneg_train_config.json", json.dumps(safe, indent=2, default=str))
     return out_dir
 
 

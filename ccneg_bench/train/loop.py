@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,14 +23,16 @@ from tqdm import tqdm
 
 from ccneg_bench.train import checkpoint as ckpt
 from ccneg_bench.train.cache import build_feature_cache
-from ccneg_bench.train.config import MAX_LOGIT_SCALE, RESUME_INVARIANT, TrainConfig, lr_at
+from ccneg_bench.train.config import MAX_LOGIT_SCALE, TrainConfig, lr_at, resume_conflicts
 from ccneg_bench.train.data import ImagePairs, StepSampler, load_train_rows, step_indices, write_skipped
 from ccneg_bench.train.distributed import (
     DistInfo, all_reduce_mean, average_gradients, barrier, gather_with_grad, init_distributed, shutdown_distributed,
 )
-from ccneg_bench.train.logs import RunLogger, truncate_log
+from ccneg_bench.train.logs import RunLogger, read_log, truncate_log
 from ccneg_bench.train.losses import check_loss, check_terms, clip_loss, conclip_loss, negclip_loss, uses_negated_captions
 from ccneg_bench.train.model import TrainableClip, load_trainable, param_groups
+from ccneg_bench.train.run_folder import check_run_folder, clear_run_folder
+from ccneg_build.writer import atomic_write_text
 
 EvalFn = Callable[[TrainableClip, int], dict[str, Any]]
 
@@ -39,8 +41,8 @@ def resolve_device(device: str, info: DistInfo) -> torch.device:
     """``auto`` picks CUDA (this rank's local GPU) when present, else the CPU."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and info.enabled:
-        device = f"cuda:{info.local_rank}"
+    if device == "cuda":  # torch.cuda.set_device needs an index
+        device = f"cuda:{info.local_rank if info.enabled else torch.cuda.current_device()}"
     resolved = torch.device(device)
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
@@ -77,6 +79,7 @@ class Trainer:
         check_loss(cfg.loss)
         self.cfg = cfg
         self.eval_fn = eval_fn
+        check_run_folder(Path(cfg.out), cfg.resume, cfg.overwrite)  # before anything is written
         _check_optional_packages(cfg)
         self.out = Path(cfg.out)
         self.info = init_distributed("cuda" if cfg.device in ("auto", "cuda") and torch.cuda.is_available() else cfg.device)
@@ -141,14 +144,11 @@ class Trainer:
     def _resume(self) -> None:
         path = ckpt.resolve_resume(self.cfg.resume, self.out)
         if path is None:
+            if self.cfg.resume and self.info.is_main:
+                _say(f"--resume {self.cfg.resume}: no checkpoint under {self.out / ckpt.CHECKPOINT_DIR}; starting a new run")
             return
         state = ckpt.load_checkpoint(path, map_location="cpu")
-        saved = state.get("config", {})
-        changed = [
-            f"{k}: {saved.get(k)!r} -> {self.cfg.as_dict()[k]!r}"
-            for k in RESUME_INVARIANT
-            if k in saved and saved.get(k) != self.cfg.as_dict()[k]
-        ]
+        changed = resume_conflicts(state.get("config", {}), self.cfg)
         if changed:
             raise ValueError(f"{path}: cannot resume with a different setting ({'; '.join(changed)}); use a new --out")
         self.clip.model.load_state_dict(state["model"])
@@ -159,7 +159,7 @@ class Trainer:
         self.start_step = int(state["step"])
         self.bad_images = int(state.get("bad_images", 0))
         if self.info.is_main:
-            truncate_log(self.out / "log.jsonl", self.start_step)
+            _say(f"resumed from step {self.start_step} ({path})")
 
     def _save(self, step: int) -> None:
         if self.info.is_main:
@@ -331,9 +331,16 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         cfg, info = self.cfg, self.info
         if info.is_main:
+            if cfg.overwrite and clear_run_folder(self.out):
+                _say(f"--overwrite: removed the previous run's files from {self.out}")
             self.out.mkdir(parents=True, exist_ok=True)
             write_skipped(self.rows, self.out / "skipped.jsonl")
         self.set_up()
+        if info.is_main:  # the log reads as one run: nothing after the step training starts from
+            truncate_log(self.out / "log.jsonl", self.start_step)
+        finished = self.start_step >= self.total_steps
+        if finished and info.is_main:
+            _say(f"the run in {self.out} already reached step {self.total_steps}: nothing left to train")
         logger = RunLogger(self.out, info.is_main, cfg.tensorboard, cfg.wandb, cfg.wandb_project, cfg.as_dict())
         if info.is_main:
             _write_json(self.out / "run.json", self._describe_run())
@@ -375,14 +382,21 @@ class Trainer:
                     last_eval = self._evaluate(step, logger)
         finally:
             progress.close()
-        self._save(step)
+        if not (finished and ckpt.checkpoint_path(self.out, step).is_file()):
+            self._save(step)
         export_dir = None
         if cfg.export and info.is_main:
-            from ccneg_bench.train.export import export_state
+            from ccneg_bench.train.export import WEIGHTS_NAME, export_state
 
-            export_dir = str(export_state(self.clip.model.state_dict(), self.export_config, self.out / "export",
-                                          self.cfg.as_dict()))
-        if cfg.eval_at_end:
+            export_dir = str(self.out / "export")
+            if not (finished and (self.out / "export" / WEIGHTS_NAME).is_file()):
+                export_state(self.clip.model.state_dict(), self.export_config, self.out / "export", self.cfg.as_dict())
+        logged = logged_eval(self.out / "log.jsonl", step) if finished and info.is_main else None
+        # every rank takes the same branch (rank 0 holds the log): _evaluate has a barrier
+        seen = float(all_reduce_mean(torch.tensor([1.0 if logged is not None else 0.0], device=self.device), info)) > 0
+        if seen:  # a finished run resumed: its final evaluation is already in the log
+            last_eval = logged or {}
+        elif cfg.eval_at_end:
             last_eval = self._evaluate(step, logger)
         logger.close()
         summary = {
@@ -437,9 +451,19 @@ def _check_optional_packages(cfg: TrainConfig) -> None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def _say(message: str) -> None:
+    print(f"ccneg-train: {message}", file=sys.stderr, flush=True)
+
+
+def logged_eval(path: Path, step: int) -> dict[str, Any] | None:
+    """The evaluation logged at ``step``, if the log holds one."""
+    if not path.is_file():
+        return None
+    found = [r["eval"] for r in read_log(path) if r.get("step") == step and "eval" in r]
+    return found[-1] if found else None
 
 
 def train(cfg: TrainConfig, eval_fn: EvalFn | None = None) -> dict[str, Any]:

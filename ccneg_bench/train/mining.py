@@ -43,6 +43,7 @@ import torch
 
 from ccneg_bench.train.data import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE, read_dataset_table
 from ccneg_build.record import IMAGE_TYPE
+from ccneg_build.writer import atomic_output, atomic_write_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -200,9 +201,45 @@ def _pool_image_structs(pool: Pool, rows: list[int]) -> list[dict[str, Any]]:
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def check_mining_inputs(data: str, pool_spec: str, split: str | None) -> None:
+    """The dataset (and its split) and the pool exist: checked before any model loads."""
+    from ccneg_bench.options import UsageError
+    from ccneg_bench.train.checks import check_split
+
+    if not Path(data).is_dir():
+        raise UsageError(f"--data {data}: no such folder (a ccneg-build output folder)")
+    if split is not None:
+        check_split(Path(data), split, "--split")
+    if not Path(pool_spec).exists():
+        raise UsageError(f"--pool {pool_spec}: no such file or folder")
+
+
+def mining_summary(manifest: dict[str, Any]) -> str:
+    """A few lines for the terminal: per split what was mined, then the totals and the files.
+
+    The full record (timings, cache statistics) stays in ``manifest.json``.
+    """
+    parts = manifest.get("per_split") or [manifest]
+    lines = []
+    for part in parts:
+        skipped = {k: v for k, v in (part.get("skipped") or {}).items() if v}
+        lines.append(
+            f"split {part.get('split') or 'all'}: {part['mined']} of {part['samples']} samples mined against "
+            f"{part['pool_images']} pool images ({part['pool_images_failed']} unreadable)"
+            + (f"; skipped: {', '.join(f'{k} x{v}' for k, v in sorted(skipped.items()))}" if skipped else "")
+        )
+    last = parts[-1]
+    lines.append(
+        f"total: {manifest['mined']} samples with up to {manifest['k']} distractors each, "
+        f"{last.get('model')} ({last.get('pretrained') or 'random weights'}), {manifest['seconds']:.1f} s"
+    )
+    lines.append(f"written: {last.get('out')}/ ({last.get('assignments')} assignments, "
+                 f"{last.get('images_written')} images; details in manifest.json)")
+    return "\n".join(lines)
 
 
 def mine_distractors(
@@ -225,11 +262,11 @@ def mine_distractors(
             manifests = [mine_distractors(data, pool_spec, model, pretrained, k, s, s, out, cache_dir, device,
                                           batch_size, workers, progress) for s in splits]
             return {"per_split": manifests, "mined": sum(m["mined"] for m in manifests), "k": k,
+                    "samples": sum(m["samples"] for m in manifests),
                     "seconds": round(time.perf_counter() - started, 3)}
         pool_split = split
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    folder = Path(out) if out else Path(data) / DISTRACTOR_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(out) if out else Path(data) / DISTRACTOR_DIR  # created only once there is a result
     cache_root = Path(cache_dir) if cache_dir else folder / "cache"
 
     samples = read_dataset_table(Path(data), ("id", "exclusion_caption", "negated_object", "image_sha256", "split"), split)
@@ -288,13 +325,13 @@ def mine_distractors(
 
     manifest = {
         "data": str(data), "split": split, "pool": pool_spec, "pool_split": pool_split,
-        "model": model, "pretrained": pretrained, "k": k, "samples": len(ids), "mined": len(usable),
+        "model": model, "pretrained": pretrained, "k": k, "samples": len(ids), "mined": len(usable), "out": str(folder),
         "skipped": skipped, "pool_images": len(pool.table), "pool_images_failed": int((~image_features.ok).sum()),
         "pool_cache": image_features.stats, "assignments": len(merged), "images_written": len(images),
         "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
         "seconds": round(time.perf_counter() - started, 3),
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
     return manifest
 
 

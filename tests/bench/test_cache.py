@@ -51,3 +51,82 @@ def test_second_task_and_rerun_through_evaluate_hit_cache(tiny_spec, ccneg_dir, 
     assert second[0]["cache"]["images"]["images_decoded"] == 0
     assert second[0]["cache"]["texts"]["texts_encoded"] == 0
     assert second[0]["metrics"] == first[0]["metrics"]
+
+
+def test_random_weights_are_one_seeded_model_with_the_seed_in_the_key(tiny_spec, ccneg_dir, tmp_path):
+    from ccneg_bench.models.weights import RANDOM_INIT_SEED, model_fingerprint
+
+    spec, _ = tiny_spec
+    first, second = load_model(spec, pretrained="none"), load_model(spec, pretrained="none")
+    texts = ["a dog on a couch", "a dog not on a couch"]
+    np.testing.assert_array_equal(first.encode_texts(texts).numpy(), second.encode_texts(texts).numpy())
+    assert first.identity()["random_init_seed"] == RANDOM_INIT_SEED
+    assert first.fingerprint() == second.fingerprint() == model_fingerprint(spec, "none")
+
+
+def test_fingerprint_is_known_from_the_files_without_building_the_model(tiny_spec, tmp_path):
+    from ccneg_bench.models.weights import model_fingerprint
+
+    spec, weights = tiny_spec
+    assert model_fingerprint(spec, weights) == load_model(spec, pretrained=weights).fingerprint()
+    assert model_fingerprint("text:negation-words", None) == load_model("text:negation-words").fingerprint()
+    assert model_fingerprint(spec, weights) != model_fingerprint(spec, "none")
+
+
+def _rewrite_in_place(path, seed):
+    """New weights under the same name, size and mtime: only the bytes tell them apart."""
+    import os
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    before = os.stat(path)
+    state = load_file(str(path))
+    generator = torch.Generator().manual_seed(seed)
+    state = {k: torch.randn(v.shape, generator=generator, dtype=v.dtype) if v.is_floating_point() else v
+             for k, v in state.items()}
+    save_file(state, str(path))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+
+
+def test_no_result_mixes_features_of_two_models(tiny_clip, tmp_path):
+    """ccneg-balanced reads images, distractors and captions from the cache: after the weights
+    change (even in place, same size and mtime) none of them may come from the old model."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from tests.helpers.data import make_rows, write_distractors, write_rows
+
+    config, weights = tiny_clip
+    data = tmp_path / "ds"
+    write_rows(data, make_rows(12), "eval")
+    ids = pq.read_table(next((data / "data").glob("*.parquet")), columns=["id"]).column(0).to_pylist()
+    write_distractors(data, ids, pool_size=6, k=1)
+    local = tmp_path / "weights.safetensors"
+    shutil.copy(weights, local)
+    spec = f"open_clip:{config}"
+    kwargs = dict(workers=0, progress=False, bootstrap=0)
+    tasks = ["ccneg", "ccneg-balanced"]
+    ccneg_bench.evaluate(spec, str(data), tasks, pretrained=str(local), cache_dir=tmp_path / "cache", **kwargs)
+    _rewrite_in_place(local, seed=7)
+    cached = ccneg_bench.evaluate(spec, str(data), tasks, pretrained=str(local), cache_dir=tmp_path / "cache", **kwargs)
+    fresh = ccneg_bench.evaluate(spec, str(data), tasks, pretrained=str(local), cache_dir=None, **kwargs)
+    assert cached[0]["cache"]["images"]["images_decoded"] == 12  # nothing reused from the old weights
+    for a, b in zip(cached, fresh):
+        assert a["metrics"] == b["metrics"] and a["model"]["fingerprint"] == b["model"]["fingerprint"]
+
+
+def test_an_adapter_built_in_memory_is_keyed_by_its_current_weights(tiny_spec):
+    import torch
+
+    from ccneg_bench.models.open_clip_models import OpenClipAdapter
+
+    spec, weights = tiny_spec
+    loaded = load_model(spec, pretrained=weights)
+    wrapped = OpenClipAdapter(loaded.model, loaded.preprocess, loaded.tokenizer, spec, loaded.describe())
+    before = wrapped.fingerprint()
+    with torch.no_grad():
+        loaded.model.logit_scale.add_(1.0)
+    assert wrapped.fingerprint() != before

@@ -91,8 +91,10 @@ def test_ccneg_bench_cli_scores_the_export(trained, train_data, tmp_path):
         capture_output=True, text=True, env=child_env(), cwd=REPO, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "initialized randomly" not in proc.stderr and "random weights" not in proc.stderr  # they are loaded
     results = [json.loads(p.read_text()) for p in (tmp_path / "res").glob("*.json")]
     assert results and results[0]["status"] == "ok" and results[0]["n"] == 16
+    assert results[0]["model"]["description"]["weights"]["sha256"]
 
 
 def test_help_and_clear_errors(tiny_model, tmp_path, capsys):

@@ -1,0 +1,130 @@
+"""Command-line pieces that ``ccneg-bench`` and every ``ccneg-train`` command share.
+
+One definition each of: the ``--pretrained`` default and its help text, the integer checks,
+the ``--device`` check, a help formatter that shows a default only when there is one, and a
+parser whose errors are a single line. Everything here runs before any model or data is
+loaded, so a typo costs a fraction of a second instead of a model load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+#: What ``--pretrained`` means when it is not given (the same in every command).
+PRETRAINED_HELP = (
+    "weights: an open_clip tag (openai, laion2b_s34b_b79k, ...), a local weights file "
+    "(.safetensors or .pt), or 'none' for random weights; for hf: models a Hub revision. "
+    "Default: 'openai' for an open_clip architecture name (the paper's weights; needs the Hub "
+    "or a local copy), the folder's own weights for an exported model folder, random weights "
+    "for a model-config JSON"
+)
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot work (exit status 2)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line naming the option (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and appends ``(default: X)`` only when it says something.
+
+    argparse's own defaults formatter prints "(default: None)" for options without a default
+    and repeats defaults that the help text already states.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or default in (None, False, argparse.SUPPRESS, [], ())
+            or action.option_strings == []
+        ):
+            return text
+        return f"{text} (default: {default})"
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer of at least 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (got {value})")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 (got {text})")
+    return value
+
+
+def check_device(device: str | None, allow_auto: bool = True) -> None:
+    """Raise :class:`UsageError` unless ``device`` names a device this machine has.
+
+    Checked before any model loads: torch's own failure for ``--device cuda`` on a machine
+    without a GPU is a long traceback from deep inside the first transfer.
+    """
+    if device is None or (allow_auto and device == "auto"):
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"--device {device}: not a device; use cpu, cuda, cuda:N" + (" or auto" if allow_auto else "")) from None
+    if parsed.type == "cpu":
+        return
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: no CUDA GPU is visible on this machine "
+                             "(torch.cuda.is_available() is False); use --device cpu")
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise UsageError(f"--device {device}: this machine has {count} CUDA GPU(s) (cuda:0 .. cuda:{count - 1})")
+        return
+    if parsed.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        if backend is None or not backend.is_available():
+            raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
+        return
+    raise UsageError(f"--device {device}: ccneg runs on cpu, cuda or mps, not {parsed.type}")
+
+
+def check_option(condition: bool, message: str) -> None:
+    """Raise :class:`UsageError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise UsageError(message)
+
+
+def print_note(message: str, stream: Any = None) -> None:
+    """One ``note:`` line on stderr (never mixed into stdout summaries)."""
+    print(f"note: {message}", file=stream or sys.stderr)

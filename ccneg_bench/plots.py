@@ -1,0 +1,306 @@
+"""PNG plots of ccneg-bench results (used by ``ccneg-bench report``): pure functions of result files.
+
+Every plot is drawn per (dataset, split), names both in its title, shows the sample count of
+every group, and carries 95% intervals as error bars: the bootstrap interval stored in the
+result file where there is one, else a Wilson score interval computed from the proportion
+and its n (said so in the figure's footnote). Models sit on an axis or in a legend outside
+the axes, so ten models stay readable.
+
+* ``accuracy_by_cue.png`` / ``accuracy_by_relations.png``: ``ccneg`` accuracy per group;
+* ``ccneg_balanced.png``: overall, true-image and distractor-image accuracy per model;
+* ``retrieval.png``: image-to-text and text-to-image R@1/5/10 per model;
+* ``margin_histogram.png``: one histogram per model of cos(I, c) - cos(I, c') on one shared
+  cosine scale (from ``--save-predictions`` runs); text-only baselines, whose score is not a
+  cosine, get their own panel with their own axis.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+WILSON_NOTE = "error bars: 95% interval (bootstrap from the result file; Wilson score where it has none)"
+
+
+def wilson_interval(p: float | None, n: int | None, z: float = 1.959964) -> tuple[float, float] | None:
+    """Wilson score 95% interval of a proportion ``p`` observed on ``n`` samples."""
+    if p is None or not n:
+        return None
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colours(count: int) -> list[Any]:
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab10" if count <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(count)]
+
+
+def _short(label: str, width: int = 42) -> str:
+    return label if len(label) <= width else "..." + label[-(width - 3):]
+
+
+def by_dataset(results: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Results grouped by (dataset name, split), in first-seen order."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        dataset = result.get("dataset_info") or {}  # results are normalised (ccneg_bench.results)
+        key = (os.path.basename(str(dataset.get("spec", "?")).rstrip("/")) or "?", str(dataset.get("split", "?")))
+        groups.setdefault(key, []).append(result)
+    return groups
+
+
+def _where(key: tuple[str, str]) -> str:
+    return f"dataset {key[0]}, split {key[1]}"
+
+
+def _error(value: float | None, interval: Sequence[float] | None) -> tuple[float, float]:
+    """(below, above) in percent for ``yerr``; zeros when no interval is known."""
+    if value is None or not interval:
+        return 0.0, 0.0
+    return max(0.0, 100 * (value - interval[0])), max(0.0, 100 * (interval[1] - value))
+
+
+def _save(fig: Any, path: Path) -> None:
+    from ccneg_build.writer import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        fig.savefig(handle, dpi=110, format="png", bbox_inches="tight")
+    _pyplot().close(fig)
+
+
+def group_plot(results: Sequence[dict[str, Any]], field: str, what: str, key: tuple[str, str], path: Path,
+               label: Callable[[dict[str, Any]], str]) -> bool:
+    """ccneg accuracy per group of ``field`` (cue, number of relations), one bar per model."""
+    chosen = [r for r in results if r["task"] == "ccneg" and r.get("status") == "ok"
+              and (r.get("breakdowns") or {}).get(field)]
+    if not chosen:
+        return False
+    plt = _pyplot()
+    groups = sorted({g for r in chosen for g in r["breakdowns"][field]}, key=lambda g: (g == "unknown", g))
+    models = len(chosen)
+    width = 0.8 / models
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * models * len(groups) + 2.5), 4.2))
+    for i, (result, colour) in enumerate(zip(chosen, _colours(models))):
+        xs, values, errors, missing = [], [], ([], []), []
+        for x, group in enumerate(groups):
+            cell = result["breakdowns"][field].get(group)
+            position = x - 0.4 + width * (i + 0.5)
+            if not cell or cell.get("accuracy") is None:
+                missing.append(position)
+                continue
+            xs.append(position)
+            values.append(100 * cell["accuracy"])
+            below, above = _error(cell["accuracy"], cell.get("ci95"))
+            errors[0].append(below)
+            errors[1].append(above)
+        ax.bar(xs, values, width * 0.92, yerr=errors, capsize=2, color=colour, edgecolor="black", linewidth=0.4,
+               error_kw={"elinewidth": 0.8}, label=_short(label(result)))
+        ax.plot(xs, values, linestyle="none", marker="_", color="black", markersize=6)  # a 0% bar stays visible
+        for position in missing:
+            ax.text(position, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=6, color="grey")
+    ax.set_xticks(range(len(groups)), [f"{g}\n{_group_n(chosen, field, g)}" for g in groups])
+    ax.set_ylabel("ccneg accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    ax.set_title(f"ccneg accuracy by {what}\n{_where(key)}")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
+    fig.text(0.01, -0.02, "error bars: bootstrap 95% interval; dashed line: chance (50%); n/a: no sample of that group",
+             fontsize=7, color="grey")
+    _save(fig, path)
+    return True
+
+
+def _group_n(results: Sequence[dict[str, Any]], field: str, group: str) -> str:
+    counts = sorted({(r["breakdowns"][field].get(group) or {}).get("n") for r in results} - {None})
+    if not counts:
+        return "n=0"
+    return f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}-{counts[-1]}"
+
+
+def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence[float] | None]]]],
+                series: list[str], xlabel: str) -> None:
+    """Horizontal grouped bars: one row per model, one bar per series, with error bars."""
+    colours = _colours(len(series))
+    height = 0.8 / len(series)
+    for j, (name, colour) in enumerate(zip(series, colours)):
+        ys, values, errors = [], [], ([], [])
+        for i, (_, cells) in enumerate(rows):
+            value, interval = cells[j]
+            if value is None:
+                ax.text(1, i - 0.4 + height * (j + 0.5), "n/a", va="center", fontsize=6, color="grey")
+                continue
+            ys.append(i - 0.4 + height * (j + 0.5))
+            values.append(100 * value)
+            below, above = _error(value, interval)
+            errors[0].append(below)
+            errors[1].append(above)
+        ax.barh(ys, values, height * 0.92, xerr=errors, capsize=2, color=colour, edgecolor="black", linewidth=0.4,
+                error_kw={"elinewidth": 0.8}, label=name)
+        ax.plot(values, ys, linestyle="none", marker="|", color="black", markersize=6)
+    ax.set_yticks(range(len(rows)), [_short(label) for label, _ in rows], fontsize=7)
+    if not ax.yaxis_inverted():  # first model on top (axes sharing y invert together)
+        ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", lw=0.3, alpha=0.6)
+
+
+def balanced_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
+                  label: Callable[[dict[str, Any]], str]) -> bool:
+    """ccneg-balanced: overall accuracy and each side (true image, distractor image) per model."""
+    chosen = [r for r in results if r["task"] == "ccneg-balanced" and r.get("status") == "ok"]
+    if not chosen:
+        return False
+    plt = _pyplot()
+    rows = []
+    for r in chosen:
+        m, n = r["metrics"], r["metrics"].get("n_scored")
+        rows.append((f"{label(r)} (n={n})", [
+            (m.get("accuracy"), m.get("ci95")),
+            (m.get("accuracy_true_image"), wilson_interval(m.get("accuracy_true_image"), n)),
+            (m.get("accuracy_distractor_image"), wilson_interval(m.get("accuracy_distractor_image"), n)),
+        ]))
+    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.45 * len(rows)))
+    _hbar_panel(ax, rows, ["overall (mean of both sides)", "true image: caption wins", "distractor image: negated caption wins"],
+                "accuracy (%)")
+    ax.axvline(50, color="grey", lw=0.8, ls="--")
+    ax.set_title(f"ccneg-balanced accuracy\n{_where(key)}")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.text(0.01, -0.02, WILSON_NOTE, fontsize=7, color="grey", transform=fig.transFigure)
+    _save(fig, path)
+    return True
+
+
+def retrieval_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
+                   label: Callable[[dict[str, Any]], str]) -> bool:
+    """retrieval: R@1, R@5, R@10 in both directions per model."""
+    chosen = [r for r in results if r["task"] == "retrieval" and r.get("status") == "ok"]
+    if not chosen:
+        return False
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.45 * len(chosen)), sharey=True)
+    for ax, direction, title in zip(axes, ("image_to_text", "text_to_image"), ("image -> text", "text -> image")):
+        rows = []
+        for r in chosen:
+            m, n = r["metrics"], r["metrics"].get("n_scored")
+            rows.append((f"{label(r)} (n={n})", [(m.get(f"{direction}_R@{k}"), wilson_interval(m.get(f"{direction}_R@{k}"), n))
+                                                 for k in (1, 5, 10)]))
+        _hbar_panel(ax, rows, ["R@1", "R@5", "R@10"], f"{title} recall (%)")
+        ax.set_title(title)
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(f"retrieval (gallery: captions and negated captions)\n{_where(key)}", fontsize=10)
+    fig.text(0.01, -0.02, WILSON_NOTE, fontsize=7, color="grey", transform=fig.transFigure)
+    _save(fig, path)
+    return True
+
+
+def _read_margins(result: dict[str, Any]) -> list[float] | None:
+    """cos(I, c) - cos(I, c') of each scored sample, from the result's predictions file."""
+    import pyarrow.parquet as pq
+
+    file = result.get("predictions")
+    if not file:
+        return None
+    candidates = [file]
+    if result.get("path"):  # results moved with their predictions: look next to the JSON
+        candidates.append(os.path.join(os.path.dirname(str(result["path"])), os.path.basename(file)))
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            table = pq.read_table(candidate, columns=["score_caption", "score_negated"]).to_pydict()
+            return [a - b for a, b in zip(table["score_caption"], table["score_negated"]) if a is not None and b is not None]
+    return None
+
+
+def is_text_only(result: dict[str, Any]) -> bool:
+    """Text-only baselines score with a rule, not a cosine between an image and a caption."""
+    description = (result.get("model") or {}).get("description") or {}
+    return description.get("kind") == "text" or str((result.get("model") or {}).get("spec", "")).startswith("text:")
+
+
+def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
+                label: Callable[[dict[str, Any]], str]) -> bool:
+    """One margin histogram per model on a shared cosine scale; text-only baselines apart."""
+    series = []
+    for r in results:
+        if r["task"] != "ccneg" or r.get("status") != "ok":
+            continue
+        margins = _read_margins(r)
+        if margins:
+            series.append((label(r), margins, is_text_only(r)))
+    if not series:
+        return False
+    plt = _pyplot()
+    import numpy as np
+
+    cosine = [(name, np.asarray(m)) for name, m, text in series if not text]
+    rules = [(name, np.asarray(m)) for name, m, text in series if text]
+    panels = len(cosine) + len(rules)
+    columns = min(4, panels)
+    lines = math.ceil(panels / columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.3 * columns, 2.5 * lines + 0.6), squeeze=False)
+    flat = list(axes.flat)
+    if cosine:
+        reach = max(float(np.abs(m).max()) for _, m in cosine) or 1.0
+        bins = np.linspace(-reach * 1.05, reach * 1.05, 41)
+        top = max(np.histogram(m, bins=bins)[0].max() for _, m in cosine)
+    for ax, (name, margins) in zip(flat, cosine):
+        ax.hist(margins, bins=bins, color="tab:blue", alpha=0.85)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlim(bins[0], bins[-1])
+        ax.set_ylim(0, top * 1.1)
+        correct = float((margins > 0).mean())
+        ax.set_title(f"{_short(name, 34)}\nn={len(margins)}, margin > 0: {100 * correct:.1f}%", fontsize=8)
+        ax.set_xlabel("cos(I, c) - cos(I, c')", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax, (name, margins) in zip(flat[len(cosine):], rules):
+        values, counts = np.unique(np.round(margins, 6), return_counts=True)
+        ax.bar([f"{v:g}" for v in values], counts, color="tab:grey")
+        ax.set_title(f"{_short(name, 34)} (text only)\nn={len(margins)}; rule score, not a cosine", fontsize=8)
+        ax.set_xlabel("score(c) - score(c')", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in flat[panels:]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("samples", fontsize=7)
+    fig.suptitle(f"ccneg margin per sample (right of 0: the true caption wins)\n{_where(key)}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    return True
+
+
+def _suffix(key: tuple[str, str]) -> str:
+    return "__" + re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{key[0]}_{key[1]}").strip("_")
+
+
+def write_plots(results: Sequence[dict[str, Any]], out: Path, label: Callable[[dict[str, Any]], str]) -> list[str]:
+    """Every plot the results allow, one set per (dataset, split); returns the files written."""
+    groups = by_dataset(results)
+    written = []
+    for key, chosen in groups.items():
+        suffix = _suffix(key) if len(groups) > 1 else ""
+        for name, draw in (
+            ("accuracy_by_cue", lambda p: group_plot(chosen, "negation_cue", "negation cue", key, p, label)),
+            ("accuracy_by_relations", lambda p: group_plot(chosen, "num_relations", "number of relations", key, p, label)),
+            ("ccneg_balanced", lambda p: balanced_plot(chosen, key, p, label)),
+            ("retrieval", lambda p: retrieval_plot(chosen, key, p, label)),
+            ("margin_histogram", lambda p: margin_plot(chosen, key, p, label)),
+        ):
+            path = Path(out) / f"{name}{suffix}.png"
+            if draw(path):
+                written.append(str(path))
+    return written

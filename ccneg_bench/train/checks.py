@@ -1,0 +1,167 @@
+"""Everything about a ``ccneg-train`` command line that can be checked before anything loads.
+
+A wrong device, a loss term or evaluation task that does not exist, a split the dataset does
+not have, a dataset without images, weights that cannot be downloaded, a run folder that
+already belongs to another run, a resume with other settings: each is one line within a
+second, instead of a traceback after the model has loaded (or, worse, at the end of training).
+Reading here is limited to file names, Parquet metadata, small columns and the run
+configuration stored in a checkpoint (memory-mapped, never the tensors).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ccneg_bench.options import UsageError, check_device
+from ccneg_bench.train.config import TrainConfig
+
+IMAGE_LEAVES = ("image.bytes", "image.path")
+
+
+def dataset_splits(data_dir: Path) -> list[str]:
+    """The splits of a ccneg dataset folder: shard-name prefixes and ``split`` column values."""
+    from ccneg_bench.train.data import dataset_files
+
+    found: set[str] = set()
+    for path in dataset_files(Path(data_dir)):
+        prefix = path.name.split("-")[0]
+        if prefix != path.name:
+            found.add(prefix)
+        if "split" in pq.read_schema(path).names:
+            values = pq.read_table(path, columns=["split"]).column(0).unique().to_pylist()
+            found.update(v for v in values if v)
+    return sorted(found)
+
+
+def check_split(data_dir: Path, split: str, option: str) -> None:
+    """Raise :class:`UsageError` naming the splits there are when ``split`` is not one of them."""
+    splits = dataset_splits(data_dir)
+    if split not in splits:
+        raise UsageError(f"{option} {split}: {data_dir} has no such split; its splits are: "
+                         f"{', '.join(splits) or 'none'}")
+
+
+def split_files(data_dir: Path, split: str) -> list[Path]:
+    """The shards holding ``split`` (by name, else every shard: rows carry a split column)."""
+    from ccneg_bench.train.data import dataset_files
+
+    files = dataset_files(Path(data_dir))
+    return [f for f in files if f.name.startswith(f"{split}-")] or files
+
+
+def _row_group_has_images(parquet: pq.ParquetFile, group: int) -> bool | None:
+    """From Parquet statistics alone: True/False, or None when the file keeps no statistics."""
+    meta = parquet.metadata.row_group(group)
+    rows = meta.num_rows
+    leaves = [meta.column(c) for c in range(meta.num_columns) if meta.column(c).path_in_schema in IMAGE_LEAVES]
+    if not leaves:
+        return False
+    known = [leaf.statistics for leaf in leaves if leaf.statistics is not None and leaf.statistics.has_null_count]
+    if len(known) < len(leaves):
+        return None
+    return any(stats.null_count < rows for stats in known)
+
+
+def has_images(files: list[Path]) -> bool:
+    """True when at least one row of ``files`` holds image bytes or an image path."""
+    for path in files:
+        parquet = pq.ParquetFile(path)
+        if "image" not in parquet.schema_arrow.names:
+            continue
+        for group in range(parquet.metadata.num_row_groups):
+            answer = _row_group_has_images(parquet, group)
+            if answer is None:  # no statistics: read this row group's image column
+                column = parquet.read_row_group(group, columns=["image"]).column(0).to_pylist()
+                answer = any(ref and (ref.get("bytes") or ref.get("path")) for ref in column)
+            if answer:
+                return True
+    return False
+
+
+def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
+    """Every check of a run's settings that needs no model; raises ``UsageError`` (or
+    ``WeightsUnavailable`` when weights would need a download that cannot happen)."""
+    from ccneg_bench.models.weights import check_model
+    from ccneg_bench.tasks import get_task
+    from ccneg_bench.train.losses import check_terms
+    from ccneg_bench.train.run_folder import check_run_folder
+
+    world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
+    check_device(cfg.device, allow_auto=True)
+    if cfg.loss not in ("conclip", "clip"):
+        raise UsageError(f"--loss {cfg.loss}: use conclip or clip")
+    if cfg.loss == "conclip":
+        check_terms(cfg.terms)
+    for name, value, least in (("--batch-size", cfg.batch_size, 1), ("--accum-steps", cfg.accum_steps, 1),
+                               ("--epochs", cfg.epochs, 1), ("--warmup-steps", cfg.warmup_steps, 0),
+                               ("--save-every", cfg.save_every, 0), ("--keep-last", cfg.keep_last, 0),
+                               ("--eval-every", cfg.eval_every, 0), ("--log-every", cfg.log_every, 1),
+                               ("--workers", cfg.workers, 0)):
+        if value < least:
+            raise UsageError(f"{name} {value}: must be at least {least}")
+    if cfg.max_steps is not None and cfg.max_steps < 1:
+        raise UsageError(f"--max-steps {cfg.max_steps}: must be at least 1")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise UsageError(f"--limit {cfg.limit}: must be at least 1")
+    if not cfg.lr > 0:
+        raise UsageError(f"--lr {cfg.lr}: must be above 0")
+    unit = world * cfg.accum_steps
+    if cfg.batch_size % unit:
+        raise UsageError(f"--batch-size {cfg.batch_size} must be a multiple of world size x --accum-steps "
+                         f"({world} x {cfg.accum_steps} = {unit})")
+    if cfg.eval_at_end or cfg.eval_every:
+        for task in cfg.eval_tasks:
+            get_task(task)
+    if not cfg.model.startswith("open_clip:"):
+        raise UsageError(f"--model {cfg.model}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
+                         "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)")
+    check_run_folder(Path(cfg.out), cfg.resume, cfg.overwrite)
+    check_resume_compatible(cfg)
+    check_data(cfg)
+    check_model(cfg.model, cfg.pretrained)
+
+
+def check_data(cfg: TrainConfig) -> None:
+    """The training split exists and has images; the evaluation split exists when evaluating."""
+    data = Path(cfg.data)
+    if not data.is_dir():
+        raise UsageError(f"--data {cfg.data}: no such folder (a ccneg-build output folder)")
+    check_split(data, cfg.split, "--split")
+    if (cfg.eval_at_end or cfg.eval_every) and cfg.eval_split != cfg.split:
+        check_split(data, cfg.eval_split, "--eval-split")
+    if not has_images(split_files(data, cfg.split)):
+        raise UsageError(f"--data {cfg.data}: split {cfg.split!r} has no images (the image column is empty: was "
+                         "the dataset built without images?); ccneg-train needs the images, so rebuild it with them")
+
+
+def check_resume_compatible(cfg: TrainConfig) -> None:
+    """A resumed run must keep the settings that define a step (checked on the stored config)."""
+    from ccneg_bench.train.checkpoint import peek_config, resolve_resume
+    from ccneg_bench.train.config import resume_conflicts
+
+    path = resolve_resume(cfg.resume, Path(cfg.out))
+    if path is None:
+        return
+    changed = resume_conflicts(peek_config(path), cfg)
+    if changed:
+        raise UsageError(f"{path}: cannot resume with a different setting ({'; '.join(changed)}); "
+                         "use the run's settings, --overwrite, or a new --out")
+
+
+def warmup_warning(cfg: TrainConfig) -> str | None:
+    """A warning when the run ends inside the learning-rate warm-up (the rate stays near zero)."""
+    if cfg.max_steps is not None and cfg.max_steps < cfg.warmup_steps:
+        peak = cfg.max_steps / cfg.warmup_steps
+        return (f"--max-steps {cfg.max_steps} ends inside the {cfg.warmup_steps}-step warm-up: the learning rate "
+                f"only reaches {100 * peak:.0f}% of --lr {cfg.lr:g}; lower --warmup-steps to train at the full rate")
+    return None
+
+
+def print_warnings(cfg: TrainConfig) -> None:
+    message = warmup_warning(cfg)
+    if message:
+        print(f"ccneg-train: warning: {message}", file=sys.stderr)
