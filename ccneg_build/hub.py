@@ -20,12 +20,16 @@ from typing import Any, Sequence
 
 import yaml
 
+from ccneg_build.outdir import REVIEW_DIR
+
 #: The Hub refuses single files above 50 GB.
 HUB_MAX_FILE_BYTES = 50 * 1000**3
 #: The Hub recommends fewer than 10,000 files per folder (the viewer and git slow down past it).
 HUB_MAX_FILES_PER_FOLDER = 10_000
-#: Local working state of a build or an upload that must never be sent.
-IGNORE_PATTERNS = (".git/**", ".cache/**", ".ccneg/**", ".work/**", "**/.tmp*", "**/*.tmp-*", "**/*.partial")
+#: Local working state of a build or an upload, and the review pages and judgments (which hold
+#: a reviewer's marks, not the dataset), that must never be sent.
+IGNORE_PATTERNS = (".git/**", ".cache/**", ".ccneg/**", ".work/**", f"{REVIEW_DIR}/**", "**/.tmp*", "**/*.tmp-*",
+                   "**/*.partial")
 
 EXIT_REFUSED = 2
 EXIT_UNREACHABLE = 1

@@ -31,6 +31,9 @@ LOCK = Path(STATE_DIR) / "lock"
 #: Working state of a run: every file in these folders is ours (parts, image stores).
 WORK_DIRS = (Path(STATE_DIR) / "parts", Path(STATE_DIR) / "images")
 #: Files ccneg-build writes into every dataset folder besides the Parquet files.
+#: Review pages and judgments (`ccneg-build review`): the user's notes on the data, not the data.
+REVIEW_DIR = "review"
+
 FIXED_FILES = ("README.md", "manifest.json", "splits/train.txt", "splits/eval.txt")
 
 

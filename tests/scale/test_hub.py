@@ -53,6 +53,19 @@ def test_a_built_folder_validates_and_dry_run_lists_it_without_the_token(folder)
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_review_pages_and_judgments_are_never_uploaded(folder):
+    """`ccneg-build review` writes a reviewer's page and marks into OUT/review/: not the dataset."""
+    review = folder / "review"
+    review.mkdir()
+    (review / "review-accepted-seed0-n50.html").write_text("<html></html>")
+    (review / "judgments.json").write_text('{"abc": "ok"}')
+    names = [name for name, _ in validate_folder(folder).files]
+    assert names and not any(n.startswith("review/") for n in names)
+    result = _push(str(folder), "my-lab/ccneg-test", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "review/" not in result.stdout
+
+
 def test_a_card_whose_yaml_does_not_parse_is_refused(folder):
     card = folder / "README.md"
     card.write_text(card.read_text().replace("configs:", "configs: [unclosed", 1))
