@@ -31,6 +31,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from tests.helpers.servers import WatchedThread, unwatch, watch
+
 DATA_HEADER_PREFIX = "INPUT ("
 _FAULT = re.compile(r"FAULT:(\d{3}|[a-wyz]+)(?:x(\d+))?")
 _PREPOSITIONS = ("next to", "on", "in", "at", "with", "near", "under", "over", "behind", "beside",
@@ -140,12 +142,16 @@ class FaultServer:
             loop.run_forever()
             loop.close()
 
-        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread = threading.Thread(target=run, daemon=True, name="fault-server")
         self._thread.start()
         ready.wait(10)
+        self._watched = WatchedThread("the LLM fault server", self._thread)
+        watch(self._watched)
         return self
 
     def stop(self) -> None:
+        if getattr(self, "_watched", None) is not None:
+            unwatch(self._watched)
         if self._loop is not None and self._thread is not None:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
+from tests.helpers.servers import WatchedThread, unwatch, watch
+
 _FORMATS = {"jpg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp"), "gif": ("GIF", "image/gif")}
 
 
@@ -117,9 +119,12 @@ class ImageServer:
 
     def __enter__(self) -> "ImageServer":
         self._thread.start()
+        self._watched = WatchedThread("the image server", self._thread)
+        watch(self._watched)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        unwatch(self._watched)
         self._httpd.shutdown()
         self._httpd.server_close()
 

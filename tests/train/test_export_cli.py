@@ -14,6 +14,7 @@ from ccneg_bench.train.checkpoint import list_checkpoints, load_checkpoint
 from ccneg_bench.train.cli import main
 from ccneg_bench.train.logs import read_log
 from tests.train.conftest import REPO, child_env, run_cli, train_command
+from tests.helpers.servers import WatchedThread, unwatch, watch
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +164,13 @@ class _FakeHub:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        self._watched = WatchedThread("the local Hub stand-in", thread)
+        watch(self._watched)
 
     def close(self) -> None:
+        unwatch(self._watched)
         self.server.shutdown()
         self.server.server_close()
 
