@@ -92,7 +92,9 @@ def _reencode(image: Image.Image, size: tuple[int, int], options: ImageOptions) 
     fmt = _output_format(image.format, options.encode)
     frame = image
     if fmt == "JPEG" or image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-        frame = to_rgb(image) if fmt == "JPEG" else image.convert("RGBA")
+        # the shared RGB conversion (white under transparency, 16-bit rescaled); only a format
+        # that keeps alpha gets RGBA for a mode with an alpha channel
+        frame = image.convert("RGBA") if fmt != "JPEG" and "A" in image.mode else to_rgb(image)
     if size != frame.size:
         if frame.mode == "P":
             frame = frame.convert("RGBA")
