@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from ccneg_build.images.decode import (
 from ccneg_build.images.options import IMAGE_REASONS, ImageOptions
 from ccneg_build.images.prepare import prepare_image
 from ccneg_build.review.pages import inline_image
-from tests.scale.released_fixture import user_command
+from tests.scale.released_fixture import user_command, user_env
 
 
 def _png(image: Image.Image) -> bytes:
@@ -153,3 +155,12 @@ def test_a_built_image_gets_the_same_rgb_conversion_as_a_scored_one():
             assert np.abs(built.astype(int) - scored.astype(int)).max() <= tolerance, (source.mode, encode)
     assert np.asarray(decode_image(_png(sixteen))).max() == 255  # rescaled, not clipped
     assert np.asarray(decode_image(_png(sixteen))).min() == 0
+
+
+def test_the_decoder_lives_in_the_data_layer_without_torch():
+    """Build-only installs have no torch: the decoder, the download step's preparation and the
+    review page must import without it."""
+    code = ("import sys, ccneg_build.images.decode, ccneg_build.images.prepare, ccneg_build.review.pages; "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=user_env(), timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
