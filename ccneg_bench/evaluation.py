@@ -44,6 +44,7 @@ from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts
 from ccneg_bench.models import ModelAdapter, load_model
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
+from ccneg_build.images.decode import MISSING
 from ccneg_build.writer import atomic_output, atomic_write_text
 
 
@@ -193,7 +194,7 @@ def no_images_reason(adapter: ModelAdapter, data: EvalDataset, images: ImageFeat
     for code, _ in images.errors.values():
         codes[code] = codes.get(code, 0) + 1
     where = f"{data.spec} (split {data.split})"
-    if set(codes) == {"image_missing"}:
+    if set(codes) == {MISSING}:
         return (f"{where} has no images (none of its {n} samples holds image bytes or a readable path); "
                 f"{adapter.spec} needs them: rebuild the dataset with images, or score a text-only model "
                 "such as text:negation-words")

@@ -22,11 +22,12 @@ Why it is fast:
 * on CUDA the encoders run under autocast (bf16 where supported, else fp16).
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
-``images-<table fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
+``images-<table fingerprint>-<decoder fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
 The model fingerprint hashes the weights' content (a weights file's SHA-256, a published tag,
 or the seed of a random initialisation; see :mod:`ccneg_bench.models.weights`) with the
 architecture and preprocessing, so no two models ever share a cache folder; the dataset and
-table fingerprints change whenever the data files change.
+table fingerprints change whenever the data files change, the decoder fingerprint whenever
+the pixel limit or the decoder's reason codes change.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
-from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, crop_box, decode_image_with_note
 from ccneg_bench.models.base import ModelAdapter
+from ccneg_build.images.decode import CORRUPT, DEFAULT_MAX_PIXELS, ImageRejected, decode_image_with_note, decoder_fingerprint
 from ccneg_build.writer import atomic_output, atomic_write_text
 
 DEFAULT_CHUNK_SIZE = 1024
@@ -122,6 +124,16 @@ def _atomic_save_npz(path: Path, **arrays: Any) -> None:
         np.savez(handle, **arrays)
 
 
+def crop_box(image: Image.Image, box: Any) -> Image.Image:
+    """Cut the region ``(x, y, width, height)`` out of ``image`` (CREPE scores region crops).
+
+    PIL fills any part of the box outside the image with black, as torchvision's ``crop`` does
+    on PIL images, so boxes that overhang the border score like the official code's.
+    """
+    x, y, width, height = (int(v) for v in box)
+    return image.crop((x, y, x + width, y + height))
+
+
 class _ChunkBatches(IterableDataset):
     """Yields decoded, transformed batches; worker w takes chunks w, w + W, w + 2W, ..."""
 
@@ -140,7 +152,7 @@ class _ChunkBatches(IterableDataset):
             except Exception as err:  # an unreadable shard fails its rows, not the run
                 detail = f"{type(err).__name__}: {err}"[:300]
                 yield {"chunk": position, "rows": [], "pixels": None, "notes": [],
-                       "errors": [(r, "image_unreadable", detail) for r in range(start, stop)]}
+                       "errors": [(r, CORRUPT, detail) for r in range(start, stop)]}
                 continue
             for first in range(start, stop, self.batch_size):
                 yield self._batch(position, start, refs, first, min(first + self.batch_size, stop))
@@ -157,8 +169,8 @@ class _ChunkBatches(IterableDataset):
                 rows.append(row)
                 if note:
                     notes.append((row, note, f"image stored as {note[len('converted_'):]}, converted to RGB"))
-            except ImageDecodeError as err:
-                errors.append((row, err.code, err.detail[:300]))
+            except ImageRejected as err:
+                errors.append((row, err.reason, err.detail[:300]))
             except Exception as err:  # a transform failing on an odd image
                 errors.append((row, "image_transform_failed", f"{type(err).__name__}: {err}"[:300]))
         return {"chunk": position, "rows": rows, "pixels": torch.stack(pixels) if pixels else None, "errors": errors,
@@ -192,7 +204,8 @@ def encode_image_table(
     started = time.perf_counter()
     n = len(table)
     chunks = table.chunks(chunk_size)
-    folder = cache / f"images-{table.fingerprint()}" if cache is not None else None
+    # the decoder's settings are part of the key: cached chunks hold its failure codes
+    folder = cache / f"images-{table.fingerprint()}-{decoder_fingerprint(max_pixels)}" if cache is not None else None
     features: np.ndarray | None = None
     ok = np.zeros(n, dtype=bool)
     errors: dict[int, tuple[str, str]] = {}

@@ -21,7 +21,7 @@ def resolve_under(original: str, image_root: str | None, base: str) -> str:
     (``/authors/data/coco/val2017/x.jpg`` finds ``ROOT/coco/val2017/x.jpg``, ``ROOT/val2017/x.jpg``
     or ``ROOT/x.jpg``, in that order); an existing absolute path is used as it is. Without it, a
     relative path is taken relative to ``base`` (the benchmark file's folder). When nothing
-    exists the most likely candidate is returned, so that the sample fails as ``image_missing``
+    exists the most likely candidate is returned, so that the sample fails as ``missing_image``
     naming the path that was tried.
     """
     normal = original.strip().replace("\\", "/")

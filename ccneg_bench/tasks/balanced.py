@@ -22,6 +22,7 @@ from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures, pair
 from ccneg_bench.tasks.ccneg import NEGATED_CAPTION, TRUE_CAPTION, true_vs_negated, truncated_samples
 from ccneg_bench.tasks.stats import breakdowns, summarise
 from ccneg_bench.tasks.ties import RESOLVED_TIE_RULES, credit_choices, resolve_tie_rule
+from ccneg_build.images.decode import CORRUPT
 
 #: this task's own rule: a tie is worth half on each side
 OFFICIAL_TIE_RULE = "half"
@@ -81,7 +82,7 @@ def run_balanced(ctx: TaskContext) -> TaskOutput:
     failures = image_failures(ctx)
     for sample, row, present, good in zip(samples, rows, has, d_ok):
         if present and not good:
-            code, detail = ctx.distractors.errors.get(int(row), ("image_unreadable", ""))
+            code, detail = ctx.distractors.errors.get(int(row), (CORRUPT, ""))
             failures.append({"id": sample.id, "code": f"distractor_{code}", "detail": detail})
     predictions = {
         "id": [s.id for s in samples],

@@ -14,6 +14,7 @@ import numpy as np
 from ccneg_bench.tasks.base import TaskContext
 from ccneg_bench.tasks.stats import bootstrap_ci
 from ccneg_bench.tasks.ties import accuracy_under_each_rule, resolve_tie_rule
+from ccneg_build.images.decode import CORRUPT
 
 
 def sample_images(ctx: TaskContext) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
@@ -24,7 +25,7 @@ def sample_images(ctx: TaskContext) -> tuple[np.ndarray, np.ndarray, list[dict[s
     failures = list(ctx.dataset.rejected)
     for sample, row, good in zip(ctx.dataset.samples, rows, ok):
         if not good:
-            code, detail = ctx.images.errors.get(int(row), ("image_unreadable", ""))
+            code, detail = ctx.images.errors.get(int(row), (CORRUPT, ""))
             failures.append({"id": sample.id, "code": code, "detail": detail})
     return features, ok, failures
 

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import torch
 from PIL import Image
 
-from ccneg_bench.images import ImageDecodeError, decode_image
+from ccneg_build.images.decode import ImageRejected, decode_image
 
 DISTRACTOR_DIR = "distractors"
 ASSIGNMENTS_FILE = "assignments.parquet"
@@ -216,7 +216,7 @@ class ImagePairs(torch.utils.data.Dataset):
         try:
             image = decode_image(column[row], root=self.rows.root)
             bad = 0
-        except ImageDecodeError:
+        except ImageRejected:
             image = Image.new("RGB", (self.image_size, self.image_size), (128, 128, 128))
             bad = 1
         return self.transform(image), bad

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ccneg_bench.train.data import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE, read_dataset_table
+from ccneg_build.images.decode import read_image_bytes, reference_parts
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
 
@@ -187,16 +187,7 @@ def _pool_image_structs(pool: Pool, rows: list[int]) -> list[dict[str, Any]]:
         refs = table.read_refs(start, stop)
         for r in inside:
             ref = refs[r - start]
-            if isinstance(ref, (bytes, bytearray)):
-                ref = {"bytes": bytes(ref), "path": None}
-            elif isinstance(ref, str):
-                ref = {"bytes": None, "path": ref}
-            data, path = ref.get("bytes"), ref.get("path")
-            if not data and path:
-                full = path if os.path.isabs(path) or not table.root else os.path.join(table.root, path)
-                with open(full, "rb") as handle:
-                    data = handle.read()
-            out[r] = {"bytes": data, "path": path}
+            out[r] = {"bytes": read_image_bytes(ref, table.root)[0], "path": reference_parts(ref)[1]}
     return [out[r] for r in rows]
 
 

@@ -3,7 +3,9 @@
 Split by job so each part can be tested alone:
 
 * :mod:`.options`  the settings (:class:`ImageOptions`) and the reason codes;
-* :mod:`.decode`   pure bytes-in, bytes-out checks: type, size, bomb guard, resize, sha256;
+* :mod:`.decode`   THE safe decoder shared by build, bench and train: reference -> bytes ->
+                   checked pixels -> RGB, one set of reason codes, one pixel limit;
+* :mod:`.prepare`  what a download keeps: content type and byte size checks, resize, sha256;
 * :mod:`.fetch`    the asynchronous HTTP client (concurrency, timeouts, retries, opt-outs);
 * :mod:`.store`    the per-shard store that makes downloads resumable;
 * :mod:`.step`     the pipeline step both engines call: rows in, rows-with-images or rejections out.
@@ -22,8 +24,11 @@ _EXPORTS = {
     "IMAGE_REASONS": "options",
     "ImageOptions": "options",
     "ImageRejected": "decode",
-    "StoredImage": "decode",
-    "prepare_image": "decode",
+    "DECODE_REASONS": "decode",
+    "DEFAULT_MAX_PIXELS": "decode",
+    "decode_image": "decode",
+    "StoredImage": "prepare",
+    "prepare_image": "prepare",
     "ImageFailure": "fetch",
     "ImageFetcher": "fetch",
     "ImageOutcome": "fetch",

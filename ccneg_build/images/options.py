@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccneg_build import __version__
+from ccneg_build.images.decode import DECODE_REASONS, DEFAULT_MAX_PIXELS
 
-#: Every reason an image can reject its row with (stage "image"); docs/format.md mirrors it.
+#: Every reason an image can reject its row with (stage "image"): the download's own codes plus
+#: the shared decoder's (``not_an_image``, ``corrupt_image``, ``decompression_bomb``,
+#: ``missing_image``); docs/format.md mirrors it.
 IMAGE_REASONS: dict[str, str] = {
     "no_url": "the row has no image URL",
     "bad_url": "the URL is not an http(s) URL",
@@ -23,10 +26,7 @@ IMAGE_REASONS: dict[str, str] = {
     "redirect_loop": "the URL redirects in a loop or more often than allowed",
     "opted_out": "the server opts the image out of AI use (X-Robots-Tag noai / noimageai)",
     "too_large": "the response is larger than the maximum byte size",
-    "not_an_image": "the response is not an image (content type or bytes)",
-    "corrupt_image": "the image is truncated or cannot be decoded",
-    "decompression_bomb": "the image has more pixels than allowed (decompression-bomb guard)",
-    "missing_image": "the image file named by the input does not exist",
+    **DECODE_REASONS,
     "private_address": "the URL (or a redirect) leads to a private, loopback, link-local, multicast or reserved "
                        "address; refused unless --allow-private-addresses",
 }
@@ -63,7 +63,7 @@ class ImageOptions:
     backoff_s: float = 0.5
     max_bytes: int = 20 * 1024 * 1024
     #: the decompression-bomb guard: width x height above this rejects the image unread
-    max_pixels: int = 60_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     max_redirects: int = 5
     #: resize so that the shorter side is this many pixels (aspect kept, never enlarged)
     resize_shorter: int | None = None

@@ -21,7 +21,7 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_build.images.decode import StoredImage
+from ccneg_build.images.prepare import StoredImage
 from ccneg_build.images.fetch import ImageFailure, ImageOutcome
 
 STORE_SCHEMA = pa.schema(

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 import pyarrow.parquet as pq
 
+from ccneg_build.images.decode import ImageRejected, decode_image
 from ccneg_build.official.importer import ANNOTATIONS_FILE, EXTRAS_FILE, OFFICIAL_DIR, from_json_safe
 from ccneg_build.official.released_format import (
     IMAGE_SUBDIR,
@@ -95,14 +96,12 @@ def _records(files: list[Path]) -> Iterator[tuple[int, int, dict[str, Any]]]:
 
 
 def _as_jpeg(data: bytes) -> tuple[bytes, bool]:
-    """JPEG bytes for a ``.jpg`` name: JPEG input is kept as is, anything else converted."""
+    """JPEG bytes for a ``.jpg`` name: JPEG input is kept as is, anything else converted
+    (decoded by the shared safe decoder, so transparency becomes white as everywhere else)."""
     if data[:3] == b"\xff\xd8\xff":
         return data, False
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "JPEG", quality=95)
+    buffer = io.BytesIO()
+    decode_image(data).save(buffer, "JPEG", quality=95)
     return buffer.getvalue(), True
 
 
@@ -163,8 +162,12 @@ def _export_row(record: dict[str, Any], original: tuple[int, str, dict[str, Any]
         merged = annotation_from_record(record, key)
         relative = f"{IMAGE_SUBDIR}/{key}.jpg"
         order = (_SPLIT_ORDER.get(split, 2), file_number, position)
-    data, converted = _as_jpeg(record["image"]["bytes"]) if not relative.lower().endswith((".png", ".webp", ".gif")) \
-        else (record["image"]["bytes"], False)
+    try:
+        data, converted = _as_jpeg(record["image"]["bytes"]) if not relative.lower().endswith((".png", ".webp", ".gif")) \
+            else (record["image"]["bytes"], False)
+    except ImageRejected as rejected:
+        raise ExportError(f"row {record['id']}: its image cannot be converted to JPEG ({rejected}); "
+                          "rebuild the dataset or drop the row") from None
     report.reencoded += converted
     destination = to / relative
     if not destination.is_file() or destination.read_bytes() != data:

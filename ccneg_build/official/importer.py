@@ -28,7 +28,8 @@ import pyarrow as pa
 
 from ccneg_build.card import render_card
 from ccneg_build.config import EvalSize, fingerprint
-from ccneg_build.images.decode import ImageRejected, prepare_image
+from ccneg_build.images.decode import MISSING, ImageRejected
+from ccneg_build.images.prepare import prepare_image
 from ccneg_build.images.options import ImageOptions
 from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
 from ccneg_build.official.released_format import (
@@ -188,7 +189,7 @@ def _read_image(folder: Path, original: str, check: bool, options: ImageOptions
                 ) -> tuple[Rejection | None, dict[str, Any] | None]:
     found = find_image(folder, original)
     if found is None:
-        return Rejection(reason="missing_image", detail=f"{original}: no such file under {folder}", stage="image"), None
+        return Rejection(reason=MISSING, detail=f"{original}: no such file under {folder}", stage="image"), None
     data = found.read_bytes()
     if check:
         try:

@@ -54,16 +54,16 @@ def inline_image(ref: Any, root: str | None = None, side: int = THUMBNAIL_SIDE) 
     """Decode an image reference (``{"bytes", "path"}``, bytes or a path) into a small JPEG URI.
 
     A missing or broken image never raises: it comes back with the decoder's reason code
-    (``image_missing``, ``image_unreadable``, ``image_too_large``, ``image_empty``).
+    (one of :data:`ccneg_build.images.decode.DECODE_REASONS`).
     """
-    from ccneg_bench.images import ImageDecodeError, decode_image
+    from ccneg_build.images.decode import MISSING, ImageRejected, decode_image
 
     if ref is None or (isinstance(ref, dict) and not ref.get("bytes") and not ref.get("path")):
-        return InlineImage(None, "image_missing", "the row has no image")
+        return InlineImage(None, MISSING, "the row has no image")
     try:
         image = decode_image(ref, root)
-    except ImageDecodeError as err:
-        return InlineImage(None, err.code, err.detail)
+    except ImageRejected as err:
+        return InlineImage(None, err.reason, err.detail)
     image.thumbnail((side, side))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)

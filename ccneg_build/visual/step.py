@@ -112,7 +112,7 @@ class VisualStep:
 
     def _score_batch(self, batch: list[dict[str, Any]], scorer: Any, cache: ScoreCache, vocabulary: Sequence[str],
                      stats: StepStats) -> dict[str, tuple[float | None, str | None, str | None]]:
-        from ccneg_bench.images import ImageDecodeError, decode_image
+        from ccneg_build.images.decode import ImageRejected, decode_image
 
         results: dict[str, tuple[float | None, str | None, str | None]] = {}
         keyed = []
@@ -132,9 +132,9 @@ class VisualStep:
                 continue
             try:
                 todo.append((row, obj, others, key, decode_image(row["image"])))
-            except ImageDecodeError as err:
+            except ImageRejected as err:
                 stats.add("visual_image_unreadable")
-                results[row["id"]] = (None, "visual_image_unreadable", f"{err.code}: {err.detail}"[:300])
+                results[row["id"]] = (None, "visual_image_unreadable", f"{err.reason}: {err.detail}"[:300])
         if todo:
             scores = scorer.score([t[4] for t in todo], [t[1] for t in todo], [t[2] for t in todo])
             cache.put_many({t[3]: s for t, s in zip(todo, scores)})

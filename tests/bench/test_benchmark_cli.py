@@ -29,7 +29,7 @@ def test_negbench_as_a_user_types_it(tiny_spec, tmp_path):
                     "--image-root", str(written.image_root), "--output", str(tmp_path / "results"))
     assert done.returncode == 0, done.stderr
     assert "negbench/COCO_val_mcq_llama3.1_rephrased" in done.stdout and "total_accuracy" in done.stdout
-    assert "3 samples not scored: bad_index x1, image_missing x1, unknown_template x1" in done.stderr
+    assert "3 samples not scored: bad_index x1, missing_image x1, unknown_template x1" in done.stderr
     [name] = [p.name for p in (tmp_path / "results").glob("*.json")]
     assert name.startswith("negbench_COCO_val_mcq_llama3.1_rephrased_tiny-clip-seed0.safetensors_open_clip_")
     assert name.endswith("_en_mcq.json")

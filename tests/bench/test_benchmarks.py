@@ -64,7 +64,7 @@ def test_negbench_mcq_equals_official_argmax(adapter, enc, tmp_path):
     assert all(ours[i] == (i % 4 == 0) for i in tied)
     codes = {f["id"].rsplit(":", 1)[1]: f["code"] for f in result["failures"]}
     assert codes == {str(k): v for k, v in written.bad_rows.items()} | {
-        str(written.missing_images[0]): "image_missing"}
+        str(written.missing_images[0]): "missing_image"}
     assert result["metrics"]["n_failed"] == 3 and result["metrics"]["n_scored"] == len(ours)
     rules = result["tie_rule"]["accuracy_by_rule"]
     assert result["tie_rule"]["applied"] == "argmax"
@@ -123,7 +123,7 @@ def test_sugarcrepe_one_strict_result_per_subset(adapter, enc, tmp_path):
         predictions = pq.read_table(result["predictions"]).to_pydict()
         assert {i.split(":")[1]: c == 1.0 for i, c in zip(predictions["id"], predictions["credit"])} == reference["per_key"]
         assert result["metrics"]["ties"] == 2 and result["tie_rule"]["applied"] == "wrong"
-        assert sorted(f["code"] for f in result["failures"]) == ["image_missing", "missing_field"]
+        assert sorted(f["code"] for f in result["failures"]) == ["missing_field", "missing_image"]
         assert result["n"] == 11
     names = sorted(os.listdir(tmp_path / "out"))
     assert any(n.startswith("sugar_crepe_add_att_") and n.endswith("_en_pair.json") for n in names)

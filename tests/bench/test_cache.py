@@ -7,6 +7,7 @@ import numpy as np
 from ccneg_bench.datasets import load_eval_dataset
 from ccneg_bench.features import encode_image_table, encode_texts, feature_cache_dir
 from ccneg_bench.models import load_model
+from ccneg_build.images.decode import decoder_fingerprint
 import ccneg_bench
 
 
@@ -21,7 +22,7 @@ def test_warm_rerun_reuses_features_and_resumes_missing_chunks(tiny_spec, ccneg_
     assert warm.stats["images_decoded"] == 0 and warm.stats["chunks_from_cache"] == warm.stats["chunks"]
     np.testing.assert_array_equal(warm.features, cold.features)
 
-    chunk_files = sorted((cache / f"images-{dataset.images.fingerprint()}").glob("chunk-*.npz"))
+    chunk_files = sorted((cache / f"images-{dataset.images.fingerprint()}-{decoder_fingerprint()}").glob("chunk-*.npz"))
     chunk_files[1].unlink()  # as if the run had died before this chunk was written
     resumed = encode_image_table(adapter, dataset.images, cache=cache, batch_size=8, workers=0, chunk_size=8, progress=False)
     assert resumed.stats["images_decoded"] == 8

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 import ccneg_bench
-from ccneg_bench.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from ccneg_build.images.decode import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
 from tests.helpers.data import draw_image, make_rows, write_rows
 
 
@@ -45,12 +45,12 @@ def test_decode_modes_and_failures():
         assert decoded.mode == "RGB", name
     sixteen = np.asarray(decode_image({"bytes": images["sixteen_bit"], "path": None}))
     assert sixteen.min() == 0 and sixteen.max() == 255  # rescaled, not clipped to white
-    expected = {"corrupt": "image_unreadable", "truncated": "image_unreadable", "bomb": "image_too_large"}
+    expected = {"corrupt": "not_an_image", "truncated": "corrupt_image", "bomb": "decompression_bomb"}
     for name, code in expected.items():
         try:
             decode_image({"bytes": images[name], "path": None})
-        except ImageDecodeError as err:
-            assert err.code == code, name
+        except ImageRejected as err:
+            assert err.reason == code, name
         else:
             raise AssertionError(f"{name} decoded")
 
@@ -73,10 +73,10 @@ def test_bad_images_counted_per_sample_and_run_continues(tiny_spec, tmp_path):
     failures = {f["id"]: f["code"] for f in ccneg["failures"]}
     by_name = {name: rows[i]["id"] for i, name in enumerate(names)}
     assert failures == {
-        by_name["corrupt"]: "image_unreadable",
-        by_name["truncated"]: "image_unreadable",
-        by_name["missing"]: "image_missing",
-        by_name["bomb"]: "image_too_large",
+        by_name["corrupt"]: "not_an_image",
+        by_name["truncated"]: "corrupt_image",
+        by_name["missing"]: "missing_image",
+        by_name["bomb"]: "decompression_bomb",
     }
     assert ccneg["metrics"]["n_failed"] == 4 and ccneg["metrics"]["n_scored"] == 12
     conversions = {c["id"]: c["code"] for c in ccneg["conversions"]}
@@ -100,6 +100,6 @@ def test_dataset_without_any_image_is_an_error_for_image_models_only(tiny_spec, 
     for result in (ccneg, retrieval):  # finishes, but never as "ok" with an empty accuracy
         assert result["status"] == "error" and "has no images" in result["error"]
         assert "text:negation-words" in result["error"]
-    assert {f["code"] for f in ccneg["failures"]} == {"image_missing"} and len(ccneg["failures"]) == 6
+    assert {f["code"] for f in ccneg["failures"]} == {"missing_image"} and len(ccneg["failures"]) == 6
     (text,) = ccneg_bench.evaluate("text:negation-words", str(tmp_path / "ds"), ["ccneg"], workers=0, progress=False)
     assert text["status"] == "ok" and text["metrics"]["accuracy"] == 1.0

@@ -7,6 +7,7 @@ says otherwise.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -222,3 +223,36 @@ class _Canary:
 
     def __reduce__(self):
         return (Path.touch, (self.path,))
+
+
+def _replace_first_image(out: Path, data: bytes) -> str:
+    """Put ``data`` as the image of the first row of the first data file; returns that row's id."""
+    path = sorted((out / "data").glob("*.parquet"))[0]
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[0]["image"] = {"bytes": data, "path": "x.png"}
+    pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    return rows[0]["id"]
+
+
+def test_export_converts_images_with_the_shared_decoder_and_names_a_bad_one(release, tmp_path):
+    folder, _ = release
+    out = tmp_path / "imported"
+    assert _import(folder, out, "--eval-size", "4", "--no-progress") == 0
+    shutil.rmtree(out / "official")
+    transparent = io.BytesIO()
+    Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(transparent, "PNG")
+    row_id = _replace_first_image(out, transparent.getvalue())
+    exported = tmp_path / "exported"
+    done = user_command("ccneg-build", "export-official", str(out), "--to", str(exported))
+    assert done.returncode == 0 and "1 images converted to JPEG" in done.stdout, done.stderr[-3000:]
+    data = torch.load(exported / "ccneg_preprocessed.pt", weights_only=True)
+    (path,) = [p for p, a in zip(data["image_paths"], data["annotations"]) if a["json"]["key"] == row_id]
+    with Image.open(path) as image:  # transparency becomes white, as in every other command
+        assert image.format == "JPEG" and min(image.convert("RGB").getextrema()[0]) >= 250
+
+    _replace_first_image(out, b"<html>not an image</html>")
+    done = user_command("ccneg-build", "export-official", str(out), "--to", str(tmp_path / "again"))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    (line,) = [l for l in done.stderr.splitlines() if l.strip()]
+    assert row_id in line and "not_an_image" in line
