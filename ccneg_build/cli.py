@@ -255,14 +255,15 @@ def run(config: BuildConfig) -> int:
 
 
 class _ProgressBar:
-    """A tqdm bar on stderr counting input rows, with the running acceptance rate."""
+    """A tqdm bar on stderr counting input rows, with the running acceptance rate and, when a
+    step gave up on requests (counters named ``*.failures``, e.g. an LLM backend's), their number."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.bar = None
         self.accepted = 0
         self.rows = 0
-        self.llm_failed = 0
+        self.failed = 0
 
     def start(self, source: Any, total: int | None) -> None:
         if not self.enabled:
@@ -278,10 +279,10 @@ class _ProgressBar:
         self.rows += marker["rows"]
         if self.bar is not None:
             self.bar.update(marker["rows"])
-            self.llm_failed += sum(v for k, v in marker["counts"].items() if k.endswith(".failures"))
+            self.failed += sum(v for k, v in marker["counts"].items() if k.endswith(".failures"))
             postfix = {"accepted": f"{self.accepted / max(1, self.rows):.1%}"}
-            if self.llm_failed:
-                postfix["llm_failed"] = self.llm_failed
+            if self.failed:
+                postfix["failed"] = self.failed
             self.bar.set_postfix(postfix, refresh=False)
 
     def close(self) -> None:
