@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ccneg_build import cli
 from ccneg_build.cli import counter_lines
 from ccneg_build.negators.base import Accepted, Negator
 from ccneg_build.negators.fallback import FALLBACK_ROWS, FallbackNegator
@@ -101,7 +102,7 @@ def test_a_row_both_negators_fail_keeps_the_primarys_reason() -> None:
                       Accepted)
 
 
-def test_a_step_plugs_in_with_one_registry_line(build, tmp_path: Path, monkeypatch) -> None:
+def test_a_step_plugs_in_with_one_registry_line(tmp_path: Path, monkeypatch, capsys) -> None:
     steps = dict(STEPS)
     order = list(steps)
     order.insert(order.index("negate"), "blocklist")
@@ -110,8 +111,10 @@ def test_a_step_plugs_in_with_one_registry_line(build, tmp_path: Path, monkeypat
     source = tmp_path / "captions.tsv"
     source.write_text("a dog on a couch\thttp://x/1\na flag on a dome\thttp://x/2\n", encoding="utf-8")
     out = tmp_path / "out"
-    code, stdout, stderr = build(source, "--out", out, "--eval-size", "0")
+    code = cli.main([str(source), "--out", str(out), "--eval-size", "0"])  # as typed: progress bars on
+    stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
+    assert "ccneg-build captions.tsv" in stderr  # the progress bar ran
     rejected = pq.read_table(out / "rejected").to_pylist()
     assert [(r["caption"], r["reason"], r["stage"]) for r in rejected] == [("a dog on a couch", "blocked_word", "blocklist")]
     counts = json.loads((out / "manifest.json").read_text())["counts"]

@@ -18,7 +18,7 @@ def test_a_provider_module_and_one_registry_line_give_a_working_backend(tmp_path
     source.write_text("a dog on a couch\thttp://x/1\na flag on a dome\thttp://x/2\n", encoding="utf-8")
     out = tmp_path / "out"
     code = cli.main([str(source), "--backend", "scripted", "--fallback", "rule", "--out", str(out),
-                     "--eval-size", "0", "--no-progress"])
+                     "--eval-size", "0"])  # as a user types it: progress bars on
     stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
     rows = {r["caption"]: r for r in pq.read_table(out / "data").to_pylist()}
