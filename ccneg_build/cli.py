@@ -255,14 +255,15 @@ def run(config: BuildConfig) -> int:
 
 
 class _ProgressBar:
-    """A tqdm bar on stderr counting input rows, with the running acceptance rate."""
+    """A tqdm bar on stderr counting input rows, with the running acceptance rate and, when a
+    step gave up on requests (counters named ``*.failures``, e.g. an LLM backend's), their number."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.bar = None
         self.accepted = 0
         self.rows = 0
-        self.llm_failed = 0
+        self.failed = 0
 
     def start(self, source: Any, total: int | None) -> None:
         if not self.enabled:
@@ -278,10 +279,10 @@ class _ProgressBar:
         self.rows += marker["rows"]
         if self.bar is not None:
             self.bar.update(marker["rows"])
-            self.llm_failed += sum(v for k, v in marker["counts"].items() if k.endswith(".failures"))
+            self.failed += sum(v for k, v in marker["counts"].items() if k.endswith(".failures"))
             postfix = {"accepted": f"{self.accepted / max(1, self.rows):.1%}"}
-            if self.llm_failed:
-                postfix["llm_failed"] = self.llm_failed
+            if self.failed:
+                postfix["failed"] = self.failed
             self.bar.set_postfix(postfix, refresh=False)
 
     def close(self) -> None:
@@ -311,12 +312,47 @@ def format_summary(report: Any) -> str:
     for reason, n in sorted(manifest["reject_reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"    {reason:<32}{n:>9} {share(n)}")
     timings = manifest["timings"]
-    from ccneg_build.negators.llm.accounting import summary_lines
-
-    lines += summary_lines(counts)
+    lines += counter_lines(counts)
     lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({timings['rows_per_s']:.0f} rows/s in shards)")
     lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
     return "\n".join(lines)
+
+
+#: Counts the summary shows above (the run's own bookkeeping); every other count is a step's.
+RUN_COUNTS = frozenset({"rows_read", "accepted", "rejected", "acceptance_rate", "splits"})
+
+
+def counter_lines(counts: dict[str, Any]) -> list[str]:
+    """Whatever counters the pipeline's steps reported, whichever steps ran.
+
+    ``group.stage.name`` counters (``llm.relation_parsing.requests``) share one line per
+    ``group.stage``; other names get a line each; a ``*_microusd`` count is shown in dollars.
+    """
+    singles: list[tuple[str, int]] = []
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for key, value in sorted(counts.items()):
+        if key in RUN_COUNTS or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        group, _, name = key.rpartition(".")
+        if group.count(".") >= 1:
+            groups.setdefault(group, []).append((name, value))
+        else:
+            singles.append((key, value))
+    if not singles and not groups:
+        return []
+    lines = ["  step counters"]
+    lines += [f"    {key:<32}{_count(key, value):>9}" for key, value in singles]
+    for group, items in groups.items():
+        lines.append(f"    {group:<32}" + ", ".join(f"{_name(n)} {_count(n, v)}" for n, v in items))
+    return lines
+
+
+def _name(name: str) -> str:
+    return name.removesuffix("_microusd")
+
+
+def _count(name: str, value: int) -> str:
+    return f"${value / 1e6:.4f}" if name.endswith("_microusd") else str(value)
 
 
 def reasons_command(argv: Sequence[str]) -> int:

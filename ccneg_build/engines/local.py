@@ -2,8 +2,8 @@
 
 The parent process reads the input once, cuts it into shards, skips finished ones and
 hands the others to workers, keeping at most ``2 x workers`` shards in flight so memory
-stays flat however large the input. Each worker builds its own negator once (through the
-registry, like the parent) and writes its shards' parts and markers itself; only the
+stays flat however large the input. Each worker builds its own negator and pipeline steps
+once (through the registries, like the parent) and writes its shards' parts and markers itself; only the
 small markers travel back.
 """
 
@@ -21,7 +21,8 @@ from ccneg_build.engines.lifeline import tie_to_parent
 from ccneg_build.negators.base import Negator, RowsOwed
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.record import SourceRow
-from ccneg_build.runner import ImageStep, PartStore, ShardPlan, build_image_step, iter_shards, process_shard
+from ccneg_build.runner import PartStore, ShardPlan, iter_shards, process_shard
+from ccneg_build.steps import Step, build_steps
 
 #: Called after each shard with (plan, marker, resumed).
 OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
@@ -45,7 +46,7 @@ def run_shards(
 
 def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,
             negator: Negator, on_shard: OnShard) -> list[ShardPlan]:
-    image_step = build_image_step(config)
+    steps = build_steps(config, negator)
     plans = []
     for plan, batch in shards:
         plans.append(plan)
@@ -53,7 +54,7 @@ def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRo
             on_shard(plan, store.marker(plan), True)
             continue
         try:
-            marker = process_shard(plan, batch, negator, store, image_step)
+            marker = process_shard(plan, batch, steps, store)
         except RowsOwed:
             continue  # unfinished: the run reports it and a rerun finishes it
         on_shard(plan, marker, False)
@@ -66,17 +67,15 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(config: BuildConfig, parent_pid: int) -> None:
-    """Runs once per worker process: tie it to the parent, build the negator and image step."""
+    """Runs once per worker process: tie it to the parent, build the negator and the steps."""
     tie_to_parent(parent_pid)
-    _WORKER["negator"] = build_negator(config)
-    _WORKER["image_step"] = build_image_step(config)
+    _WORKER["steps"] = build_steps(config, build_negator(config))
     _WORKER["store"] = PartStore(config.out)
 
 
 def _work(plan: ShardPlan, batch: list[SourceRow]) -> dict[str, Any]:
-    negator: Negator = _WORKER["negator"]
-    image_step: ImageStep | None = _WORKER["image_step"]
-    return process_shard(plan, batch, negator, _WORKER["store"], image_step)
+    steps: list[Step] = _WORKER["steps"]
+    return process_shard(plan, batch, steps, _WORKER["store"])
 
 
 def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,

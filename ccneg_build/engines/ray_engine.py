@@ -4,9 +4,9 @@ The driver reads the input once (row numbers and ids depend on input order, so r
 stays in one place) and cuts it into the same content-named shards as the local engine.
 Each unfinished shard becomes one row of a ``ray.data`` dataset: its plan plus its input
 rows as an Arrow IPC block. ``map_batches`` sends those blocks to a pool of actors; each
-actor builds the negator and the image step once and calls the very
-:func:`~ccneg_build.runner.process_shard` the local engine calls (image step -> negator ->
-shared filter -> parts + completion marker). Publishing then runs on the driver exactly
+actor builds the negator and the pipeline steps once and calls the very
+:func:`~ccneg_build.runner.process_shard` the local engine calls (the steps of
+:mod:`ccneg_build.steps` -> parts + completion marker). Publishing then runs on the driver exactly
 as for the local engine, so both engines give identical datasets, and a rerun resumes
 from the markers whichever engine wrote them.
 
@@ -32,7 +32,8 @@ import pyarrow as pa
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
 from ccneg_build.record import IMAGE_TYPE, SourceRow
-from ccneg_build.runner import PartStore, ShardPlan, build_image_step, iter_shards, process_shard
+from ccneg_build.runner import PartStore, ShardPlan, iter_shards, process_shard
+from ccneg_build.steps import build_steps
 
 OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
 
@@ -76,13 +77,13 @@ def rows_from_block(block: bytes) -> list[SourceRow]:
 
 
 class ShardActor:
-    """One Ray actor: builds the negator and image step once, then processes whole shards."""
+    """One Ray actor: builds the negator and the steps once, then processes whole shards."""
 
     def __init__(self, config: BuildConfig) -> None:
         from ccneg_build.negators.registry import build_negator
 
         self.negator = build_negator(config)
-        self.image_step = build_image_step(config)
+        self.steps = build_steps(config, self.negator)
         self.store = PartStore(config.out)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
@@ -90,7 +91,7 @@ class ShardActor:
         for plan_json, block in zip(batch["plan"], batch["rows"]):
             plan = ShardPlan(**json.loads(plan_json))
             try:
-                marker = process_shard(plan, rows_from_block(bytes(block)), self.negator, self.store, self.image_step)
+                marker = process_shard(plan, rows_from_block(bytes(block)), self.steps, self.store)
             except RowsOwed:  # unfinished: the driver reports it and a rerun finishes it
                 marker = {"owed": True}
             except ServiceUnreachable as exc:  # travels back as data: the driver stops the run

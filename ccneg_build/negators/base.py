@@ -3,7 +3,10 @@
 A negator receives a batch of :class:`~ccneg_build.record.SourceRow` and returns, in the
 same order, one :class:`~ccneg_build.record.Negation` or
 :class:`~ccneg_build.record.Rejection` per row. It never filters: the shared filter in
-:mod:`ccneg_build.verify` judges every backend's output the same way, in the runner.
+:mod:`ccneg_build.verify` judges every backend's output the same way, in the pipeline's
+verify step. The one exception is a composed negator that must know the filter's verdict
+to decide (``--fallback``, :mod:`ccneg_build.negators.fallback`): it returns the proposals
+it has judged as :class:`Accepted`, so that the filter still runs once per proposal.
 
 Batches (not single rows) are the unit so that spaCy can ``nlp.pipe`` and LLM backends
 can keep many requests in flight.
@@ -11,9 +14,27 @@ can keep many requests in flight.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence, Union, runtime_checkable
 
 from ccneg_build.record import Negation, Rejection, SourceRow
+from ccneg_build.verify import Verdict
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A proposal the shared filter has already accepted, with the filter's verdict.
+
+    Only composed negators return it (they judge to decide); the verify step keeps the
+    verdict instead of judging the same proposal a second time.
+    """
+
+    negation: Negation
+    verdict: Verdict
+
+
+#: What a negator returns per row.
+Outcome = Union[Negation, Accepted, Rejection]
 
 
 @runtime_checkable
@@ -23,8 +44,18 @@ class Negator(Protocol):
     #: short backend name stored in ``generator.backend`` ("rule", "openai", ...)
     backend: str
 
-    def negate_batch(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
+    def negate_batch(self, rows: Sequence[SourceRow]) -> list[Outcome]:
         """Propose one outcome per row, in input order. Must not raise for a bad row."""
+        ...
+
+    def take_stats(self) -> dict[str, int]:
+        """Counters accumulated since the previous call (requests, tokens, fallback rows, ...).
+
+        The negate step adds them to each shard's counts, so they reach the manifest and the
+        end-of-run summary; a backend that counts nothing returns ``{}``. Names are
+        ``group.name`` (``llm.relation_parsing.requests``); a name ending in ``_microusd``
+        is an amount of money.
+        """
         ...
 
     def describe(self) -> dict[str, Any]:

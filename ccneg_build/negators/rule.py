@@ -9,12 +9,16 @@
 
 A caption the rules cannot handle becomes a :class:`~ccneg_build.record.Rejection` with a
 reason code; nothing here raises for a bad row. Judging the output is the shared filter's
-job (:mod:`ccneg_build.verify`), exactly as for LLM backends.
+job (:mod:`ccneg_build.verify`), exactly as for LLM backends, and so is judging the input:
+every reader builds its rows with :func:`ccneg_build.sources.base.make_row` (which runs
+:func:`ccneg_build.verify.check_caption`) or :func:`~ccneg_build.sources.base.bad_row`, and
+the pipeline's read step rejects every row with an ``error`` before the negate step, so
+this module never re-checks captions or reader errors.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from spacy.tokens import Doc, Token
 
@@ -32,7 +36,7 @@ from ccneg_build.record import (
     SourceRow,
 )
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import check_caption, count_tokens, words
+from ccneg_build.verify import count_tokens, words
 
 #: Pipeline components the rule negator runs; benchmarks parse with exactly these.
 RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
@@ -83,19 +87,9 @@ class RuleNegator:
     # ------------------------------------------------------------------ the Negator protocol
 
     def negate_batch(self, rows: Sequence[SourceRow]) -> list[Negation | Rejection]:
-        """One outcome per row, in input order; bad rows become rejections."""
-        outcomes: list[Negation | Rejection | None] = [None] * len(rows)
-        to_parse: list[int] = []
-        for index, row in enumerate(rows):
-            early = self._reject_before_parsing(row)
-            if early is None:
-                to_parse.append(index)
-            else:
-                outcomes[index] = early
-        texts = (rows[i].caption or "" for i in to_parse)
-        for index, doc in zip(to_parse, self._parse(texts, len(to_parse))):
-            outcomes[index] = self._negate_parsed(rows[index], doc)
-        return [o for o in outcomes if o is not None]
+        """One outcome per row, in input order; a caption the rules cannot negate becomes a rejection."""
+        docs = self._parse([row.caption or "" for row in rows])
+        return [self._negate_parsed(row, doc) for row, doc in zip(rows, docs)]
 
     def describe(self) -> dict[str, Any]:
         """What determines this backend's output (no secrets here)."""
@@ -108,6 +102,10 @@ class RuleNegator:
             "seed": self.seed,
             "ccneg_version": ccneg_build.__version__,
         }
+
+    def take_stats(self) -> dict[str, int]:
+        """Nothing to count beyond the rows' outcomes, which the pipeline counts."""
+        return {}
 
     def close(self) -> None:
         """Nothing to release: the pipeline stays cached for the process."""
@@ -124,16 +122,10 @@ class RuleNegator:
         For inspecting every pair of one caption (tests, audits); the build never calls it.
         """
         row = SourceRow(id="", source="", source_row=0, caption=caption)
-        early = self._reject_before_parsing(row)
-        if early is not None:
-            return early
         return self._negate_doc(row, self.nlp(caption), pick=chosen)
 
-    def _parse(self, texts: Iterable[str], count: int) -> Iterable[Doc | None]:
+    def _parse(self, texts: list[str]) -> list[Doc | None]:
         """Parse in batches; if a batch fails, parse its rows one at a time."""
-        if count == 0:
-            return []
-        texts = list(texts)
         try:
             return list(self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process))
         except Exception:  # noqa: BLE001 - fall back to find the one caption that broke it
@@ -144,16 +136,6 @@ class RuleNegator:
                 except Exception:  # noqa: BLE001
                     docs.append(None)
             return docs
-
-    def _reject_before_parsing(self, row: SourceRow) -> Rejection | None:
-        if row.error:
-            return Rejection(row.error, row.error_detail or "", stage="read", generator=self.generator)
-        # Readers already apply these checks; a row handed over directly gets the same ones,
-        # which also keep pathological text away from the parser.
-        problem = check_caption(row.caption)
-        if problem is not None:
-            return Rejection(*problem, generator=self.generator)
-        return None
 
     def _negate_parsed(self, row: SourceRow, doc: Doc | None) -> Negation | Rejection:
         if doc is None:

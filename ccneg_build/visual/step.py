@@ -1,5 +1,12 @@
 """The visual pass over finished shards, and the view of the shards that publishing reads.
 
+Why this is not one of the per-shard pipeline steps (:mod:`ccneg_build.steps`): a row's
+visual score compares its negated object with *distractor* objects drawn from the object
+vocabulary of the whole dataset, and that vocabulary exists only once every shard is
+negated and filtered. So this is a publish-time step: it runs over all finished shards,
+between the engine and publishing, and reports its counts through the shards' counts like
+the other steps do.
+
 :class:`VisualStep` runs once every shard is negated and filtered. It builds the object
 vocabulary from all accepted rows, then for each shard scores the rows with images in
 batches and stores the scores beside the shard's parts, written atomically and followed by

@@ -53,6 +53,9 @@ class SuffixNegator:
             prompt_version="suffix-v1",
         )
 
+    def take_stats(self) -> dict[str, int]:
+        return {}
+
     def describe(self) -> dict[str, Any]:
         return {"backend": "suffix", "model": self.generator.model, "api_key": self.api_key, "seed": self.seed}
 

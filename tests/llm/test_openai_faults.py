@@ -226,17 +226,20 @@ def test_no_key_and_no_base_url_is_a_clear_error(monkeypatch, tmp_path) -> None:
 
 
 def test_fallback_rule_replaces_a_rejected_llm_row(server, fake_keys, tmp_path) -> None:
+    from ccneg_build.negators.base import Accepted
+    from ccneg_build.negators.fallback import FallbackNegator
     from ccneg_build.negators.llm import create_llm_negator
     from ccneg_build.negators.rule import RuleNegator
 
     rows = make_rows(["FAULT:leakx99 a girl with a kite", "a dog on a couch"])
-    negator = create_llm_negator(
-        "openai", {"base_url": server.base_url, "fallback": "rule", "timeout": 1.0, "backoff_base": 0.01},
-        tmp_path, fallback=lambda: RuleNegator(seed=0),
-    )
+    llm = create_llm_negator("openai", {"base_url": server.base_url, "timeout": 1.0, "backoff_base": 0.01}, tmp_path)
+    negator = FallbackNegator(llm, RuleNegator(seed=0))
     fallen, kept = negator.negate_batch(rows)
+    stats = negator.take_stats()
     negator.close()
-    assert isinstance(fallen, Negation)
+    assert isinstance(fallen, Negation)  # the fallback's proposal: the pipeline's verify step judges it
     assert fallen.generator.backend == "rule" and fallen.generator.fallback_from == "openai"
-    assert isinstance(kept, Negation) and kept.generator.backend == "openai"
-    assert negator.usage()["fallback_rows"] == 1
+    assert isinstance(kept, Accepted) and kept.negation.generator.backend == "openai"  # judged once, here
+    assert stats["llm.fallback_rows"] == 1 and stats["llm.relation_parsing.requests"] == 2
+    assert negator.take_stats() == {}  # counters are handed over once
+    assert negator.describe()["fallback"] == "rule" and llm.describe()["fallback"] is None

@@ -68,24 +68,3 @@ class Usage:
             if cost is not None:
                 flat[f"llm.{name}.cost_microusd"] = round(cost * 1e6)
         return flat
-
-
-def summary_lines(counts: dict[str, Any]) -> list[str]:
-    """End-of-run lines for the LLM counters found in a manifest's ``counts`` (none for rules)."""
-    stages: dict[str, dict[str, int]] = {}
-    for key, value in counts.items():
-        parts = key.split(".")
-        if len(parts) == 3 and parts[0] == "llm":
-            stages.setdefault(parts[1], {})[parts[2]] = int(value)
-    if not stages:
-        return []
-    lines = ["  LLM requests (sent / from cache / retries / failed, tokens in / out):"]
-    for stage, c in sorted(stages.items()):
-        line = (f"    {stage:<24}{c.get('requests', 0):>8} / {c.get('cache_hits', 0)} / {c.get('retries', 0)}"
-                f" / {c.get('failures', 0)}, {c.get('tokens_in', 0)} / {c.get('tokens_out', 0)} tokens")
-        if "cost_microusd" in c:
-            line += f", ${c['cost_microusd'] / 1e6:.4f}"
-        lines.append(line)
-    if counts.get("llm.fallback_rows"):
-        lines.append(f"    {'rows from --fallback rule':<24}{counts['llm.fallback_rows']:>8}")
-    return lines

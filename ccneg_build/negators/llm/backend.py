@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ccneg_build.negators.registry import BackendError as RegistryBackendError
+
+if TYPE_CHECKING:
+    from ccneg_build.config import BuildConfig
+    from ccneg_build.negators.llm.negator import LLMNegator
+    from ccneg_build.negators.llm.options import LLMOptions
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,12 @@ class FatalBackendError(RegistryBackendError):
 
 
 class LLMBackend(abc.ABC):
-    """A provider client. Subclasses set ``name`` and implement :meth:`complete`."""
+    """A provider client. Subclasses set ``name`` and implement :meth:`complete`.
+
+    The class itself is what the registry names (``"name": "module:Class"``): the registry
+    calls :meth:`from_config`, inherited from here, which builds the two-stage negator
+    around a client made by :meth:`from_options`.
+    """
 
     name: str = "llm"
 
@@ -84,6 +95,18 @@ class LLMBackend(abc.ABC):
         self.model = model
         self.params = dict(params)
         self._secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: "LLMOptions", params: dict[str, Any]) -> "LLMBackend":
+        """The client for a run's LLM flags. Override when the constructor takes other flags."""
+        return cls(options.model, params, base_url=options.base_url, timeout=options.timeout)  # type: ignore[call-arg]
+
+    @classmethod
+    def from_config(cls, config: "BuildConfig", state_dir: Path) -> "LLMNegator":
+        """What the registry calls: this provider behind the LLM negator, for ``config``."""
+        from ccneg_build.negators.llm.factory import negator_from_config
+
+        return negator_from_config(cls, config, state_dir)
 
     def redact(self, text: str) -> str:
         """``text`` with every credential this backend holds replaced by ``***``.

@@ -1,15 +1,16 @@
-"""Build an :class:`LLMNegator` from a run's configuration and output folder.
+"""Build an :class:`LLMNegator` around a provider's client: options, cache, pacing, prompts.
 
-Adding a provider: write ``<name>_backend.py`` with an :class:`LLMBackend` subclass and add
-one line to :data:`BACKENDS`.
+The registry (:mod:`ccneg_build.negators.registry`) names each provider's client class;
+:meth:`LLMBackend.from_config <ccneg_build.negators.llm.backend.LLMBackend.from_config>`
+calls :func:`create_llm_negator` with it, so a provider is its client module plus its
+registry line and nothing here changes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from ccneg_build.negators.base import Negator
 from ccneg_build.negators.llm.accounting import Usage
 from ccneg_build.negators.llm.backend import LLMBackend
 from ccneg_build.negators.llm.cache import CACHE_FILENAME, RequestCache
@@ -21,25 +22,6 @@ from ccneg_build.negators.llm.prompts import load_prompts
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
-
-def _openai(options: LLMOptions, params: dict[str, Any]) -> LLMBackend:
-    from ccneg_build.negators.llm.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(options.model, params, base_url=options.base_url,
-                         response_format=options.response_format, timeout=options.timeout)
-
-
-def _gemini(options: LLMOptions, params: dict[str, Any]) -> LLMBackend:
-    from ccneg_build.negators.llm.gemini_backend import GeminiBackend
-
-    return GeminiBackend(options.model, params, base_url=options.base_url, timeout=options.timeout)
-
-
-#: ``--backend`` name -> constructor of its client.
-BACKENDS: dict[str, Callable[[LLMOptions, dict[str, Any]], LLMBackend]] = {
-    "openai": _openai,
-    "gemini": _gemini,
-}
 
 
 def generation_params(options: LLMOptions, seed: int) -> dict[str, Any]:
@@ -53,29 +35,37 @@ def generation_params(options: LLMOptions, seed: int) -> dict[str, Any]:
     }
 
 
+def llm_backend_class(name: str) -> type[LLMBackend]:
+    """The client class registered as ``name``; a ``ValueError`` unless it is an LLM provider."""
+    from ccneg_build.negators.registry import backend_class
+
+    cls = backend_class(name)  # BackendError for a name nobody registered
+    if not (isinstance(cls, type) and issubclass(cls, LLMBackend)):
+        raise ValueError(f"backend {name!r} is not an LLM provider (its class is not an LLMBackend)")
+    return cls
+
+
 def create_llm_negator(
-    name: str,
+    name: str | type[LLMBackend],
     options: dict[str, Any],
     state_dir: str | Path,
     *,
     seed: int = 0,
     workers: int = 1,
-    fallback: Callable[[], Negator] | None = None,
-    negator_class: type[LLMNegator] = LLMNegator,
     progress: bool = False,
 ) -> LLMNegator:
-    """An LLM negator for backend ``name``; ``rpm``/``tpm`` are shared out among ``workers``.
+    """An LLM negator for provider ``name`` (a registry name or the client class itself);
+    ``rpm``/``tpm`` are shared out among ``workers``.
 
     The request cache is ``state_dir/llm-requests.sqlite`` (a folder inside the output
-    folder, so a resumed run finds it). ``fallback`` builds the negator used for rejected
-    rows when ``--fallback rule`` is set.
+    folder, so a resumed run finds it). ``--fallback`` is not handled here: the registry
+    composes it around this negator.
     """
-    if name not in BACKENDS:
-        raise ValueError(f"unknown LLM backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    backend_cls = llm_backend_class(name) if isinstance(name, str) else name
     opts = LLMOptions.from_options(options)
     opts.validate()
     prompts = load_prompts(opts.prompt_version)
-    backend = BACKENDS[name](opts, generation_params(opts, seed))
+    backend = backend_cls.from_options(opts, generation_params(opts, seed))
     share = max(1, workers)
     engine = RequestEngine(
         backend,
@@ -88,37 +78,13 @@ def create_llm_negator(
         timeout=opts.timeout,
         usage=Usage(price_in=opts.price_in, price_out=opts.price_out),
     )
-    fallback_negator = fallback() if (opts.fallback == "rule" and fallback is not None) else None
-    if opts.fallback == "rule" and fallback_negator is None:
-        raise ValueError("--fallback rule needs the rule backend, which is not available")
-    return negator_class(engine, prompts, seed=seed, fallback=fallback_negator, progress=progress)
+    return LLMNegator(engine, prompts, seed=seed, progress=progress)
 
 
-def _from_config(name: str, cls: type[LLMNegator], config: "BuildConfig", state_dir: Path) -> LLMNegator:
-    def rule_fallback() -> Negator:
-        from ccneg_build.negators.registry import build_negator
-
-        return build_negator(config, "rule")
-
+def negator_from_config(backend: type[LLMBackend], config: "BuildConfig", state_dir: Path) -> LLMNegator:
+    """``create_llm_negator`` with a build's settings (what the registry calls)."""
     return create_llm_negator(
-        name, config.options, state_dir, seed=config.seed, workers=config.workers,
-        fallback=rule_fallback, negator_class=cls,
+        backend, config.options, state_dir, seed=config.seed, workers=config.workers,
         # a live per-row bar under the run's shard bar; worker processes would draw over each other
         progress=config.progress and config.workers == 1,
     )
-
-
-class OpenAINegator(LLMNegator):
-    """``--backend openai``: the two-stage method through the ``openai`` client."""
-
-    @classmethod
-    def from_config(cls, config: "BuildConfig", state_dir: Path) -> LLMNegator:
-        return _from_config("openai", cls, config, state_dir)
-
-
-class GeminiNegator(LLMNegator):
-    """``--backend gemini``: the two-stage method through the ``google-genai`` client."""
-
-    @classmethod
-    def from_config(cls, config: "BuildConfig", state_dir: Path) -> LLMNegator:
-        return _from_config("gemini", cls, config, state_dir)

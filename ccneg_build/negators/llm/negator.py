@@ -5,21 +5,19 @@ Per row: stage 1 (relation parsing) -> the seeded choice of one pair, in our cod
 batch run concurrently on one event loop that lives as long as the negator, so the HTTP
 client keeps its connections between batches.
 
-With a fallback negator (``--fallback rule``), a row whose LLM output is rejected (by
-schema validation or by the shared filter) is handed to the fallback, and the row's
-``generator.fallback_from`` names the LLM backend.
+It never judges its own output: ``--fallback rule`` is a composed negator
+(:mod:`ccneg_build.negators.fallback`) around this one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 from typing import Any, Sequence
 
 from ccneg_build import __version__
-from ccneg_build.negators.base import Negator, RowsOwed
+from ccneg_build.negators.base import RowsOwed
 from ccneg_build.negators.llm.accounting import Usage
 from ccneg_build.negators.llm.engine import Answer, RequestEngine, RequestOwed
 from ccneg_build.negators.llm.parse import NO_RELATION, ParseFailure, parse_decomposition, parse_sentences
@@ -34,18 +32,15 @@ REJECT_STAGE = {STAGE_RELATIONS: "decompose", STAGE_SENTENCES: "negate"}
 class LLMNegator:
     """Negates captions with two few-shot requests per row through a :class:`RequestEngine`."""
 
-    def __init__(self, engine: RequestEngine, prompts: PromptSet, *, seed: int = 0,
-                 fallback: Negator | None = None, progress: bool = False) -> None:
+    def __init__(self, engine: RequestEngine, prompts: PromptSet, *, seed: int = 0, progress: bool = False) -> None:
         self.engine = engine
         self.progress = progress
         self.prompts = prompts
         self.seed = seed
-        self.fallback = fallback
         self.backend = engine.backend.name
         self.generator = Generator(backend=self.backend, model=engine.backend.model, version=__version__)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_pid = -1
-        self.fallback_used = 0
         self._reported: dict[str, int] = {}
 
     # ------------------------------------------------------------------ Negator interface
@@ -57,10 +52,7 @@ class LLMNegator:
         server) or, when some rows got no answer, :class:`RowsOwed` after the other rows'
         answers are cached.
         """
-        outcomes = self._run(self._negate_all(rows))
-        if self.fallback is not None:
-            outcomes = self._apply_fallback(rows, outcomes)
-        return outcomes
+        return self._run(self._negate_all(rows))
 
     def describe(self) -> dict[str, Any]:
         """Output-determining settings (no secrets): backend, model, params, prompt version."""
@@ -69,21 +61,19 @@ class LLMNegator:
             prompt_version=self.prompts.version,
             prompt_digest=self.prompts.digest,
             seed=self.seed,
-            fallback=getattr(self.fallback, "backend", None),
+            # named here so that runs without --fallback keep their resume fingerprint; the
+            # composed negator fills it in
+            fallback=None,
         )
         return info
 
     def usage(self) -> dict[str, Any]:
         """Requests, cache hits, retries, failures, tokens (and cost) per stage."""
-        summary = self.engine.usage.as_dict()
-        summary["fallback_rows"] = self.fallback_used
-        return summary
+        return self.engine.usage.as_dict()
 
     def stats(self) -> dict[str, int]:
         """Flat counters for the run's step statistics."""
-        counters = self.engine.usage.counters()
-        counters["llm.fallback_rows"] = self.fallback_used
-        return counters
+        return self.engine.usage.counters()
 
     def take_stats(self) -> dict[str, int]:
         """Counters accumulated since the previous call (the runner adds them to each shard)."""
@@ -106,8 +96,6 @@ class LLMNegator:
             self._loop.close()
         self._loop = None
         self.engine.cache.close()
-        if self.fallback is not None:
-            self.fallback.close()
 
     # ------------------------------------------------------------------ the two stages
 
@@ -189,27 +177,6 @@ class LLMNegator:
     def _reject(self, reason: str, detail: str, stage: str, raw: str | None) -> Rejection:
         return Rejection(reason=reason, detail=detail, stage=REJECT_STAGE[stage], raw_response=raw,
                          generator=self.generator)
-
-    # ------------------------------------------------------------------ fallback
-
-    def _apply_fallback(self, rows: Sequence[SourceRow], outcomes: list[Negation | Rejection]) -> list[Negation | Rejection]:
-        """Give rows whose LLM output fails validation or the shared filter to the fallback."""
-        from ccneg_build.verify import verify
-
-        failed = [
-            i for i, outcome in enumerate(outcomes)
-            if isinstance(outcome, Rejection) or isinstance(verify(rows[i], outcome), Rejection)
-        ]
-        if not failed:
-            return outcomes
-        assert self.fallback is not None
-        replacements = self.fallback.negate_batch([rows[i] for i in failed])
-        for i, replacement in zip(failed, replacements):
-            if isinstance(replacement, Negation):
-                generator = dataclasses.replace(replacement.generator, fallback_from=self.backend)
-                outcomes[i] = dataclasses.replace(replacement, generator=generator)
-                self.fallback_used += 1
-        return outcomes
 
 
 def _stage2_input(caption: str, decomposition: Decomposition, chosen: int) -> dict[str, Any]:

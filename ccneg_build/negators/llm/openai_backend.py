@@ -30,6 +30,12 @@ class OpenAIBackend(LLMBackend):
 
     name = "openai"
 
+    @classmethod
+    def from_options(cls, options: Any, params: dict[str, Any]) -> "OpenAIBackend":
+        """The client for a run's flags, including ``--response-format``."""
+        return cls(options.model, params, base_url=options.base_url, response_format=options.response_format,
+                   timeout=options.timeout)
+
     def __init__(self, model: str | None, params: dict[str, Any], *, base_url: str | None = None,
                  response_format: str = "auto", timeout: float = 60.0) -> None:
         super().__init__(model or DEFAULT_MODEL, params)
