@@ -58,28 +58,49 @@ def _umask() -> int:
 _UMASK_LOCK = threading.Lock()
 
 
+class PendingFile:
+    """A file written under a temporary name beside ``path`` until :meth:`commit` renames it.
+
+    THE one rename-into-place of the project: every file ccneg writes goes through it (via
+    :func:`atomic_output` or directly, for writers that stream into an open file over
+    time), so a crash never leaves a half-written file under a final name. On commit the
+    file is flushed to disk and gets the mode a plain ``open`` would give it (0666 minus
+    the umask, 0644 under umask 022): some writers create private 0600 files, and a
+    results folder shared with colleagues must stay readable. The temporary name starts
+    with a dot and holds ``.tmp-``, which is how leftovers of a killed run are recognised.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = _temporary(self.path)
+
+    def commit(self) -> None:
+        """Make the temporary file ``path`` in one rename (after an fsync and a chmod)."""
+        with self.tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Remove the temporary file, if any; ``path`` is left as it was."""
+        self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success make it ``path`` in one rename.
 
     Any writer can fill the temporary file (``torch.save``, ``np.savez``, safetensors,
-    Parquet). Before the rename the file gets the mode a plain ``open`` would give it
-    (0666 minus the umask, 0644 under umask 022): some writers create private 0600 files, and
-    a results folder shared with colleagues must stay readable. On failure the temporary
-    file is removed and nothing under ``path`` changes.
+    Parquet); see :class:`PendingFile` for the mode and the flush. On failure the
+    temporary file is removed and nothing under ``path`` changes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
+    pending = PendingFile(path)
     try:
-        yield tmp
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        yield pending.tmp
+        pending.commit()
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        pending.discard()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -224,7 +245,7 @@ class SplitFileWriter:
         self._index = 0
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
-        self._tmp: Path | None = None
+        self._pending: PendingFile | None = None
 
     def write(self, table: pa.Table) -> None:
         offset = 0
@@ -250,20 +271,18 @@ class SplitFileWriter:
 
     def _ensure_open(self) -> None:
         if self._writer is None:
-            final = self.folder / shard_name(self.prefix, self._index, self.count)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._tmp = _temporary(final)
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=COMPRESSION)
+            self._pending = PendingFile(self.folder / shard_name(self.prefix, self._index, self.count))
+            self._writer = pq.ParquetWriter(self._pending.tmp, self.schema, compression=COMPRESSION)
             self._rows_in_file = 0
 
     def _finish_file(self) -> None:
-        assert self._writer is not None and self._tmp is not None
+        assert self._writer is not None and self._pending is not None
         self._writer.close()
-        final = self.folder / shard_name(self.prefix, self._index, self.count)
-        os.replace(self._tmp, final)
+        self._pending.commit()
+        final = self._pending.path
         self.files.append({"path": final.name, "rows": self._rows_in_file, "bytes": final.stat().st_size,
                            "sha256": file_sha256(final)})
-        self._writer, self._tmp = None, None
+        self._writer, self._pending = None, None
         self._index += 1
 
 
@@ -279,12 +298,9 @@ def file_sha256(path: Path) -> str:
 
 def write_id_list(path: Path, ids: Iterable[str]) -> int:
     """Write one id per line (atomically); returns how many."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
     n = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_output(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for row_id in ids:
             handle.write(row_id + "\n")
             n += 1
-    os.replace(tmp, path)
     return n
