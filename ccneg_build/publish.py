@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ccneg_build.outdir import STATE_DIR, Ledger, remove_stale
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
-from ccneg_build.runner import PartStore, ShardPlan
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
 from ccneg_build.writer import PendingFile, SplitFileWriter, hub_schema, shard_name

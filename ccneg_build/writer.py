@@ -25,8 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_build import __version__
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+# The row builders belong to the record schema; re-exported for callers that import them from here.
+from ccneg_build.record import (  # noqa: F401
+    read_rejection,
+    record_row,
+    records_table,
+    reject_row,
+    rejects_table,
+)
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.
@@ -121,93 +127,6 @@ def atomic_write_table(path: Path, table: pa.Table) -> None:
     """Write one Parquet file atomically (deterministic bytes for the same table)."""
     with atomic_output(path) as tmp:
         pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
-
-
-# ----------------------------------------------------------------------------- rows
-
-
-def record_row(row: SourceRow, negation: Negation, verdict: Verdict) -> dict[str, Any]:
-    """An accepted row as a dict in RECORD_SCHEMA order (``split`` is filled at publishing)."""
-    relations = negation.decomposition.relations
-    chosen = negation.chosen_relation
-    image = row.image
-    return {
-        "id": row.id,
-        "source": row.source,
-        "source_row": row.source_row,
-        "url": row.url,
-        "image": image,
-        "image_sha256": _image_sha256(image),
-        "caption": row.caption,
-        "negated_caption": negation.negated_caption,
-        "exclusion_caption": negation.exclusion_caption,
-        "subject": negation.decomposition.subject,
-        "relations": [{"object": r.object, "predicate": r.predicate} for r in relations],
-        "num_relations": len(relations),
-        "negated_object": chosen.object,
-        "negated_predicate": chosen.predicate,
-        "negation_cue": verdict.negation_cue,
-        "negation_type": verdict.negation_type,
-        "labels": list(row.labels) if row.labels is not None else None,
-        "generator": negation.generator.as_dict(),
-        "prompt_version": negation.prompt_version,
-        "split": None,
-        "visual_score": None,
-        "visual_model": None,
-    }
-
-
-def _image_sha256(image: dict[str, Any] | None) -> str | None:
-    if not image:
-        return None
-    if image.get("sha256"):
-        return str(image["sha256"])
-    data = image.get("bytes")
-    if data:
-        import hashlib
-
-        return hashlib.sha256(data).hexdigest()
-    return None
-
-
-def reject_row(row: SourceRow, rejection: Rejection) -> dict[str, Any]:
-    """A rejected row as a dict in REJECT_SCHEMA order: enough to audit and retry it."""
-    negation = rejection.negation
-    generator = rejection.generator or (negation.generator if negation else None)
-    return {
-        "id": row.id,
-        "source": row.source,
-        "source_row": row.source_row,
-        "url": row.url,
-        "caption": row.caption,
-        "reason": rejection.reason,
-        "detail": rejection.detail,
-        "stage": rejection.stage,
-        "raw_response": rejection.raw_response or (negation.raw_response if negation else None),
-        "negated_caption": negation.negated_caption if negation else None,
-        "exclusion_caption": negation.exclusion_caption if negation else None,
-        "generator": generator.as_dict() if generator else None,
-    }
-
-
-def read_rejection(row: SourceRow) -> Rejection:
-    """The rejection of a row that its reader could not make sense of."""
-    return Rejection(reason=row.error or "bad_row", detail=row.error_detail or "", stage="read")
-
-
-def _image_struct(image: dict[str, Any] | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
-    return {"bytes": image.get("bytes"), "path": image.get("path")}
-
-
-def records_table(rows: list[dict[str, Any]], schema: pa.Schema = RECORD_SCHEMA) -> pa.Table:
-    cleaned = [{**r, "image": _image_struct(r.get("image"))} for r in rows]
-    return pa.Table.from_pylist(cleaned, schema=schema)
-
-
-def rejects_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)
 
 
 # ----------------------------------------------------------------------------- published files

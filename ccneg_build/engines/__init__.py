@@ -26,7 +26,8 @@ from ccneg_build.manifest import build_manifest, prepare_output, run_record, wri
 from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
-from ccneg_build.runner import PartStore, ShardPlan, strip_images
+from ccneg_build.runner import strip_images
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.sources import Source, open_source
 from ccneg_build.visual.options import VisualOptions, check_config as check_visual
 from ccneg_build.visual.step import VisualStep
