@@ -132,7 +132,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         negator_facts = negator.describe()
         settings = config.output_settings()
         record = run_record(config.resume_settings(), source.describe(), negator_facts)
-        mode = prepare_output(config.out, record, config.overwrite)
+        mode = prepare_output(config.out, record, config.overwrite, config.ignored_options())
         if on_start is not None:
             on_start(source, expected_rows)
         store = PartStore(config.out)
