@@ -5,7 +5,8 @@ Extending it:
 * a backend adds its flags to :data:`BACKEND_FLAGS` (they land in ``config.options``,
   which the registry passes to the backend, and in the resume check unless its option
   module lists them in ``SPEED_OPTIONS``);
-* an image option goes to :data:`IMAGE_FLAGS` (also into ``config.options``);
+* an image option goes to :data:`IMAGE_FLAGS` (also into ``config.options``; in the resume
+  check only when images are downloaded);
 * another job of the build side is a subcommand in :data:`SUBCOMMANDS`
   (``name -> (help, "module:function")``; the function takes the remaining argv and
   returns an exit code).

@@ -59,8 +59,8 @@ def prepare_output(out: Path, record: dict[str, Any], overwrite: bool,
 
     Same settings resume; ``ignored_options`` are option keys that cannot change this run's
     rows (:meth:`BuildConfig.ignored_options`): a record written by an older version that
-    still lists them (the image flags of a text-only run) resumes too. ``overwrite`` starts afresh, removing only what ccneg wrote
-    (the request cache stays). Refuses (raises :class:`OutputFolderError`) a folder that
+    still lists them (the image flags of a text-only run) resumes too. ``overwrite`` starts
+    afresh, removing only what ccneg wrote (the request cache stays). Refuses (raises :class:`OutputFolderError`) a folder that
     ccneg-build did not make (even with ``overwrite``) and one that another run made with
     other settings (unless ``overwrite``). Call it while holding the :class:`RunLock`.
     """
