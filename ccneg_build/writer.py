@@ -1,6 +1,11 @@
-"""Turning accepted and rejected rows into Arrow rows and Parquet files, atomically.
+"""Atomic writes for every command, and the Parquet files of a built dataset.
 
-Two kinds of files are written:
+:class:`PendingFile` is the one rename-into-place of the project; :func:`atomic_output` and
+the ``atomic_write_*`` helpers wrap it, and build, bench and train write every file through
+them. The row builders (accepted/rejected row -> dict -> Arrow table) belong to the record
+schema in :mod:`ccneg_build.record`.
+
+Two kinds of Parquet files are written:
 
 * *parts*: one records file and one rejects file per processed shard, under
   ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.runner`);
