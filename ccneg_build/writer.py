@@ -8,7 +8,7 @@ schema in :mod:`ccneg_build.record`.
 Two kinds of Parquet files are written:
 
 * *parts*: one records file and one rejects file per processed shard, under
-  ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.runner`);
+  ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.shards`);
 * the *published* files: ``OUT/data/{split}-NNNNN-of-NNNNN.parquet`` and
   ``OUT/rejected/rejected-NNNNN-of-NNNNN.parquet``, assembled from the parts in input
   order by :class:`SplitFileWriter`.
