@@ -25,10 +25,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
 from ccneg_build.negators.registry import BackendError
-from ccneg_build.record import Negation, Rejection, SourceRow, StepStats
+from ccneg_build.record import Negation, Rejection, SourceRow, StepStats, read_rejection, record_row, reject_row
 from ccneg_build.shards import PartStore, ShardPlan, iter_shards, shard_key  # noqa: F401 (re-exported)
 from ccneg_build.verify import verify
-from ccneg_build.writer import read_rejection, record_row, reject_row
 
 #: An image step: rows in, each row back with its image or as a Rejection (stage "image").
 ImageStep = Callable[[Sequence[SourceRow], Path, StepStats], list["SourceRow | Rejection"]]
