@@ -3,9 +3,10 @@
 Extending it:
 
 * a backend adds its flags to :data:`BACKEND_FLAGS` (they land in ``config.options``,
-  which the registry passes to the backend, and in the resume check unless listed in
-  ``config.RUNTIME_OPTIONS``);
-* an image option goes to :data:`IMAGE_FLAGS` (also into ``config.options``);
+  which the registry passes to the backend, and in the resume check unless its option
+  module lists them in ``SPEED_OPTIONS``);
+* an image option goes to :data:`IMAGE_FLAGS` (also into ``config.options``; in the resume
+  check only when images are downloaded);
 * another job of the build side is a subcommand in :data:`SUBCOMMANDS`
   (``name -> (help, "module:function")``; the function takes the remaining argv and
   returns an exit code).
@@ -25,17 +26,25 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_build import __version__
-from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, ConfigError, EvalSize
+from ccneg_build.config import (
+    IMAGE_MODES,
+    PAPER_EVAL_FRACTION,
+    BuildConfig,
+    ConfigError,
+    EvalSize,
+    FlagSpec,
+    flag_dest,
+)
 from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
 from ccneg_build.visual.options import visual_flags
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
-BACKEND_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = llm_flags()
+BACKEND_FLAGS: list[FlagSpec] = llm_flags()
 #: (flags, argparse keyword arguments) of image options (``--images download``).
-IMAGE_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = image_flags()
+IMAGE_FLAGS: list[FlagSpec] = image_flags()
 #: (flags, argparse keyword arguments) of the visual check (``--verify-visual``).
-VISUAL_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = visual_flags()
+VISUAL_FLAGS: list[FlagSpec] = visual_flags()
 #: subcommand -> (one-line help, "module:function(argv) -> int")
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
@@ -164,13 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _option_dests(parser: argparse.ArgumentParser) -> list[str]:
-    extra = {tuple(flags) for flags, _ in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS}
-    return [a.dest for a in parser._actions if tuple(a.option_strings) in extra]
+def config_from_args(args: argparse.Namespace) -> BuildConfig:
+    """Turn parsed flags into the :class:`BuildConfig` every step receives: the one place it is made.
 
-
-def config_from_args(args: argparse.Namespace, dests: Sequence[str]) -> BuildConfig:
-    """Turn parsed flags into the :class:`BuildConfig` every step receives."""
+    The option groups' flags (LLM, image, visual) land in ``config.options`` under their
+    ``dest``; unset ones (``None``) are left out.
+    """
+    dests = [flag_dest(flags, kwargs) for flags, kwargs in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS]
     options = {d: getattr(args, d) for d in dests if getattr(args, d) is not None}
     return BuildConfig(
         out=args.out,
@@ -208,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args, _option_dests(parser))
+        config = config_from_args(args)
         config.validate()
     except ConfigError as exc:
         _error(str(exc))

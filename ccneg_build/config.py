@@ -1,10 +1,13 @@
 """The settings of one ``ccneg-build`` run, as one object every step receives.
 
-The command line fills a :class:`BuildConfig`; the runner, the negator registry, the
-writer and any engine (local processes, Ray) read it. Settings that change the output are
-listed by :meth:`BuildConfig.output_settings`: they are stored in the output folder and a
-rerun with different ones is refused (unless ``--overwrite``), so a folder never mixes
-rows made under two configurations.
+The command line fills a :class:`BuildConfig` in one place (``cli.config_from_args``); the
+runner, the negator registry, the writer and any engine (local processes, Ray) read it.
+Settings that change the output are listed by :meth:`BuildConfig.output_settings`: they are
+stored in the output folder and a rerun with different ones is refused (unless
+``--overwrite``), so a folder never mixes rows made under two configurations. Settings that
+cannot change a row are left out, so changing them never refuses a resume: speed settings
+(each option group lists its own ``SPEED_OPTIONS``), image settings of a run that downloads
+no images, and visual-check settings of a run without ``--verify-visual``.
 """
 
 from __future__ import annotations
@@ -123,9 +126,22 @@ class BuildConfig:
             "rows_per_file": self.rows_per_file,
             "eval_size": asdict(self.eval_size),
             "images": self.images,
-            "options": {k: v for k, v in sorted(self.options.items()) if k not in RUNTIME_OPTIONS},
+            "options": {k: v for k, v in sorted(self.options.items()) if k not in self.ignored_options()},
         }
         return settings
+
+    def ignored_options(self) -> frozenset[str]:
+        """Keys of :attr:`options` that cannot change this run's rows (kept out of the resume check)."""
+        from ccneg_build.images.options import SPEED_OPTIONS as IMAGE_SPEED, image_flags
+        from ccneg_build.negators.llm.options import SPEED_OPTIONS as LLM_SPEED
+        from ccneg_build.visual.options import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
+
+        ignored = set(LLM_SPEED) | set(IMAGE_SPEED) | set(VISUAL_SPEED)
+        if self.images != "download":  # only the download step fetches, resizes and re-encodes
+            ignored |= flag_dests(image_flags())
+        if not self.options.get("verify_visual"):
+            ignored |= flag_dests(visual_flags())
+        return frozenset(ignored)
 
     def resume_settings(self) -> dict[str, Any]:
         """The output settings a resumed run must share: all but :data:`PUBLISH_SETTINGS`."""
@@ -136,11 +152,17 @@ class BuildConfig:
 #: shards: they may change between a run and its resume (the shards are reused).
 PUBLISH_SETTINGS = frozenset({"eval_size", "rows_per_file"})
 
-#: Backend options that change speed, not output: excluded from the resume check.
-RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",
-                             "backoff_base", "price_in", "price_out",
-                             "image_concurrency", "image_per_host", "image_timeout",
-                             "image_retries", "verify_visual_batch_size"})
+#: (flags, argparse keyword arguments): how option groups (LLM, image, visual) declare their flags.
+FlagSpec = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def flag_dest(flags: tuple[str, ...], kwargs: dict[str, Any]) -> str:
+    """The ``options`` key of one flag: its ``dest``, else argparse's rule (``--top-p`` -> ``top_p``)."""
+    return kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
+
+
+def flag_dests(specs: list[FlagSpec]) -> set[str]:
+    return {flag_dest(flags, kwargs) for flags, kwargs in specs}
 
 
 def fingerprint(obj: Any) -> str:

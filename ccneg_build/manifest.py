@@ -53,17 +53,20 @@ def run_record(settings: dict[str, Any], source: dict[str, Any], negator: dict[s
                    "negator": negator})
 
 
-def prepare_output(out: Path, record: dict[str, Any], overwrite: bool) -> str:
+def prepare_output(out: Path, record: dict[str, Any], overwrite: bool,
+                   ignored_options: frozenset[str] = frozenset()) -> str:
     """Make OUT ready for this run: ``"new"``, ``"resume"`` or ``"overwrite"``.
 
-    Same settings resume; ``overwrite`` starts afresh, removing only what ccneg wrote
-    (the request cache stays). Refuses (raises :class:`OutputFolderError`) a folder that
+    Same settings resume; ``ignored_options`` are option keys that cannot change this run's
+    rows (:meth:`BuildConfig.ignored_options`): a record written by an older version that
+    still lists them (the image flags of a text-only run) resumes too. ``overwrite`` starts
+    afresh, removing only what ccneg wrote (the request cache stays). Refuses (raises :class:`OutputFolderError`) a folder that
     ccneg-build did not make (even with ``overwrite``) and one that another run made with
     other settings (unless ``overwrite``). Call it while holding the :class:`RunLock`.
     """
     out = Path(out)
     check_output_folder(out, overwrite)
-    existing = _load_record(out)
+    existing = _without_options(_load_record(out), ignored_options)
     non_empty = _has_content(out)
     if existing == _normalised(record) and not overwrite:
         return "resume"
@@ -78,6 +81,14 @@ def prepare_output(out: Path, record: dict[str, Any], overwrite: bool) -> str:
         remove_written(out)
     atomic_write_json(out / RUN_RECORD, record)
     return mode
+
+
+def _without_options(record: dict[str, Any] | None, keys: frozenset[str]) -> dict[str, Any] | None:
+    settings = (record or {}).get("settings")
+    if not keys or not isinstance(settings, dict) or not isinstance(settings.get("options"), dict):
+        return record
+    options = {k: v for k, v in settings["options"].items() if k not in keys}
+    return {**record, "settings": {**settings, "options": options}}
 
 
 def _has_content(out: Path) -> bool:

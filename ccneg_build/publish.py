@@ -10,7 +10,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ import pyarrow as pa
 
 from ccneg_build.outdir import STATE_DIR, Ledger, remove_stale
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
-from ccneg_build.runner import PartStore, ShardPlan
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
-from ccneg_build.writer import SplitFileWriter, hub_schema, shard_name
+from ccneg_build.writer import PendingFile, SplitFileWriter, hub_schema, shard_name
 
 DATA_DIR, REJECTED_DIR, SPLITS_DIR = "data", "rejected", "splits"
 
@@ -158,21 +157,20 @@ class _IdList:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        self.handle = self.tmp.open("w", encoding="utf-8")
+        self.pending = PendingFile(path)
+        self.handle = self.pending.tmp.open("w", encoding="utf-8")
 
     def extend(self, ids: list[str]) -> None:
         self.handle.writelines(i + "\n" for i in ids)
 
     def commit(self) -> None:
         self.handle.close()
-        os.replace(self.tmp, self.path)
+        self.pending.commit()
 
     def discard(self) -> None:
         if not self.handle.closed:
             self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+        self.pending.discard()
 
 
 def _describe_content(store: PartStore, plans: Sequence[ShardPlan], published: Published,

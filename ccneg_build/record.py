@@ -5,7 +5,11 @@ One source of truth for three views of the same row:
 * :class:`SourceRow`   what a reader yields (one caption of the input corpus);
 * :class:`Negation`    what a negator proposes for it (before the shared filter);
 * :data:`RECORD_SCHEMA` the Arrow schema of an accepted row in ``OUT/data/*.parquet``;
-* :data:`REJECT_SCHEMA` the Arrow schema of a rejected row in ``OUT/rejected/*.parquet``.
+* :data:`REJECT_SCHEMA` the Arrow schema of a rejected row in ``OUT/rejected/*.parquet``;
+* :data:`SOURCE_ROW_SCHEMA` input rows as Arrow (how a shard travels to a Ray actor);
+
+and the builders that turn rows into these schemas (:func:`new_record`, :func:`record_row`,
+:func:`reject_row`, :func:`records_table`), which every producer of rows uses.
 
 Column meanings are documented in ``docs/format.md``; keep the two in step.
 """
@@ -13,10 +17,13 @@ Column meanings are documented in ``docs/format.md``; keep the two in step.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from ccneg_build.verify import Verdict
 
 SCHEMA_VERSION = "1"
 
@@ -204,3 +211,134 @@ class StepStats:
         items = other.counts if isinstance(other, StepStats) else other
         for key, n in items.items():
             self.add(key, n)
+
+
+# ----------------------------------------------------------------------------- input rows as Arrow
+
+#: Input rows as Arrow (e.g. a shard travelling to a Ray actor): a typed table, no pickled objects.
+SOURCE_ROW_SCHEMA = pa.schema([
+    pa.field("id", pa.string()),
+    pa.field("source", pa.string()),
+    pa.field("source_row", pa.int64()),
+    pa.field("caption", pa.string()),
+    pa.field("url", pa.string()),
+    pa.field("image", IMAGE_TYPE),
+    pa.field("labels", pa.list_(pa.string())),
+    pa.field("error", pa.string()),
+    pa.field("error_detail", pa.string()),
+])
+
+
+def source_rows_table(rows: Iterable[SourceRow]) -> pa.Table:
+    """Input rows as a :data:`SOURCE_ROW_SCHEMA` table (images keep only bytes and path)."""
+    records = []
+    for row in rows:
+        record = asdict(row)
+        record["labels"] = list(row.labels) if row.labels is not None else None
+        record["image"] = image_struct(row.image or None)
+        records.append(record)
+    return pa.Table.from_pylist(records, schema=SOURCE_ROW_SCHEMA)
+
+
+def source_rows_from_table(table: pa.Table) -> list[SourceRow]:
+    """The inverse of :func:`source_rows_table`."""
+    rows = []
+    for record in table.to_pylist():
+        labels = record.pop("labels")
+        rows.append(SourceRow(**record, labels=tuple(labels) if labels is not None else None))
+    return rows
+
+
+# ----------------------------------------------------------------------------- row builders
+
+
+def new_record(**columns: Any) -> dict[str, Any]:
+    """A record row in RECORD_SCHEMA order: the given columns, every other column null.
+
+    The one way rows are assembled (by the pipeline and the official importer alike), so a
+    new column reaches every producer; an unknown column name is a programming error.
+    """
+    unknown = set(columns) - set(RECORD_SCHEMA.names)
+    if unknown:
+        raise TypeError(f"not record columns: {', '.join(sorted(unknown))}")
+    return {name: columns.get(name) for name in RECORD_SCHEMA.names}
+
+
+def record_row(row: SourceRow, negation: Negation, verdict: "Verdict") -> dict[str, Any]:
+    """An accepted row as a dict in RECORD_SCHEMA order (``split`` is filled at publishing)."""
+    relations = negation.decomposition.relations
+    chosen = negation.chosen_relation
+    return new_record(
+        id=row.id,
+        source=row.source,
+        source_row=row.source_row,
+        url=row.url,
+        image=row.image,
+        image_sha256=image_sha256(row.image),
+        caption=row.caption,
+        negated_caption=negation.negated_caption,
+        exclusion_caption=negation.exclusion_caption,
+        subject=negation.decomposition.subject,
+        relations=[{"object": r.object, "predicate": r.predicate} for r in relations],
+        num_relations=len(relations),
+        negated_object=chosen.object,
+        negated_predicate=chosen.predicate,
+        negation_cue=verdict.negation_cue,
+        negation_type=verdict.negation_type,
+        labels=list(row.labels) if row.labels is not None else None,
+        generator=negation.generator.as_dict(),
+        prompt_version=negation.prompt_version,
+    )
+
+
+def image_sha256(image: dict[str, Any] | None) -> str | None:
+    """The ``image_sha256`` column: the digest a fetcher recorded, else that of the bytes."""
+    if not image:
+        return None
+    if image.get("sha256"):
+        return str(image["sha256"])
+    data = image.get("bytes")
+    if data:
+        return hashlib.sha256(data).hexdigest()
+    return None
+
+
+def reject_row(row: SourceRow, rejection: Rejection) -> dict[str, Any]:
+    """A rejected row as a dict in REJECT_SCHEMA order: enough to audit and retry it."""
+    negation = rejection.negation
+    generator = rejection.generator or (negation.generator if negation else None)
+    return {
+        "id": row.id,
+        "source": row.source,
+        "source_row": row.source_row,
+        "url": row.url,
+        "caption": row.caption,
+        "reason": rejection.reason,
+        "detail": rejection.detail,
+        "stage": rejection.stage,
+        "raw_response": rejection.raw_response or (negation.raw_response if negation else None),
+        "negated_caption": negation.negated_caption if negation else None,
+        "exclusion_caption": negation.exclusion_caption if negation else None,
+        "generator": generator.as_dict() if generator else None,
+    }
+
+
+def read_rejection(row: SourceRow) -> Rejection:
+    """The rejection of a row that its reader could not make sense of."""
+    return Rejection(reason=row.error or "bad_row", detail=row.error_detail or "", stage="read")
+
+
+def image_struct(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An image as the IMAGE_TYPE struct stores it (bytes and path; other keys dropped)."""
+    if image is None:
+        return None
+    return {"bytes": image.get("bytes"), "path": image.get("path")}
+
+
+def records_table(rows: list[dict[str, Any]], schema: pa.Schema = RECORD_SCHEMA) -> pa.Table:
+    cleaned = [{**r, "image": image_struct(r.get("image"))} for r in rows]
+    return pa.Table.from_pylist(cleaned, schema=schema)
+
+
+def rejects_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)

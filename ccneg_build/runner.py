@@ -17,27 +17,15 @@ and then the same :func:`ccneg_build.publish.publish` step.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-import pyarrow.parquet as pq
-
-from ccneg_build.outdir import STATE_DIR
-from ccneg_build.record import Rejection, SourceRow, StepStats, conform
+from ccneg_build.record import Rejection, SourceRow, StepStats, record_row, reject_row
+from ccneg_build.shards import PartStore, ShardPlan, iter_shards, shard_key  # noqa: F401 (re-exported)
 from ccneg_build.steps.base import BatchContext, Item, Step
-from ccneg_build.writer import (
-    atomic_write_json,
-    atomic_write_table,
-    record_row,
-    records_table,
-    reject_row,
-    rejects_table,
-)
 
 
 @dataclass
@@ -47,20 +35,6 @@ class BatchResult:
     records: list[dict[str, Any]]
     rejects: list[dict[str, Any]]
     stats: StepStats
-
-
-@dataclass(frozen=True)
-class ShardPlan:
-    """One shard: input rows ``[start, end)`` and its content-addressed key."""
-
-    index: int
-    start: int
-    end: int
-    key: str
-
-    @property
-    def stem(self) -> str:
-        return f"{self.start:012d}-{self.key}"
 
 
 # ----------------------------------------------------------------------------- one batch
@@ -114,93 +88,7 @@ def process_batch(rows: Sequence[SourceRow], steps: Sequence[Step], scratch: Pat
 
 
 # ----------------------------------------------------------------------------- shards
-
-
-def shard_key(run_fingerprint: str, start: int, end: int, ids: Iterable[str]) -> str:
-    """Name a shard by everything that determines its output."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(f"{run_fingerprint}\x1f{start}\x1f{end}".encode())
-    for row_id in ids:
-        digest.update(b"\x1f" + row_id.encode())
-    return digest.hexdigest()
-
-
-def iter_shards(
-    rows: Iterable[SourceRow], shard_size: int, run_fingerprint: str
-) -> Iterator[tuple[ShardPlan, list[SourceRow]]]:
-    """Cut a row stream into consecutive shards; holds one shard in memory at a time."""
-    batch: list[SourceRow] = []
-    index = 0
-    start = 0
-    for row in rows:
-        batch.append(row)
-        if len(batch) == shard_size:
-            yield _plan(index, start, batch, run_fingerprint), batch
-            index, start, batch = index + 1, start + len(batch), []
-    if batch:
-        yield _plan(index, start, batch, run_fingerprint), batch
-
-
-def _plan(index: int, start: int, batch: list[SourceRow], run_fingerprint: str) -> ShardPlan:
-    end = start + len(batch)
-    return ShardPlan(index, start, end, shard_key(run_fingerprint, start, end, (r.id for r in batch)))
-
-
-class PartStore:
-    """The working files of a run under ``OUT/.ccneg/parts``: one trio per finished shard.
-
-    ``<stem>.records.parquet`` and ``<stem>.rejected.parquet`` hold the shard's rows; the
-    marker ``<stem>.done.json`` (written last) holds its counts. A shard is finished
-    exactly when its marker exists.
-    """
-
-    def __init__(self, out: Path):
-        self.folder = Path(out) / STATE_DIR / "parts"
-
-    def records_path(self, plan: ShardPlan) -> Path:
-        return self.folder / f"{plan.stem}.records.parquet"
-
-    def rejects_path(self, plan: ShardPlan) -> Path:
-        return self.folder / f"{plan.stem}.rejected.parquet"
-
-    def marker_path(self, plan: ShardPlan) -> Path:
-        return self.folder / f"{plan.stem}.done.json"
-
-    def image_dir(self, plan: ShardPlan) -> Path:
-        """Where an image step keeps a shard's downloads so a rerun does not fetch them again."""
-        return Path(self.folder).parent / "images" / plan.stem
-
-    def is_done(self, plan: ShardPlan) -> bool:
-        return (
-            self.marker_path(plan).exists()
-            and self.records_path(plan).exists()
-            and self.rejects_path(plan).exists()
-        )
-
-    def marker(self, plan: ShardPlan) -> dict[str, Any]:
-        return json.loads(self.marker_path(plan).read_text(encoding="utf-8"))
-
-    def save(self, plan: ShardPlan, result: BatchResult, seconds: float) -> dict[str, Any]:
-        """Write the shard's rows, then its marker; returns the marker."""
-        atomic_write_table(self.records_path(plan), records_table(result.records))
-        atomic_write_table(self.rejects_path(plan), rejects_table(result.rejects))
-        marker = {
-            "shard": dataclasses.asdict(plan),
-            "rows": plan.end - plan.start,
-            "accepted": len(result.records),
-            "rejected": len(result.rejects),
-            "counts": dict(sorted(result.stats.counts.items())),
-            "seconds": round(seconds, 4),
-        }
-        atomic_write_json(self.marker_path(plan), marker)
-        return marker
-
-    def read_records(self, plan: ShardPlan, columns: list[str] | None = None):  # -> pa.Table
-        table = pq.read_table(self.records_path(plan), columns=columns)
-        return conform(table) if columns is None else table  # parts of an older version lack new columns
-
-    def read_rejects(self, plan: ShardPlan):  # -> pa.Table
-        return pq.read_table(self.rejects_path(plan))
+# (naming, the part files and the "skip what is done" loop live in ccneg_build.shards)
 
 
 def process_shard(plan: ShardPlan, rows: Sequence[SourceRow], steps: Sequence[Step], store: PartStore) -> dict[str, Any]:

@@ -1,9 +1,14 @@
-"""Turning accepted and rejected rows into Arrow rows and Parquet files, atomically.
+"""Atomic writes for every command, and the Parquet files of a built dataset.
 
-Two kinds of files are written:
+:class:`PendingFile` is the one rename-into-place of the project; :func:`atomic_output` and
+the ``atomic_write_*`` helpers wrap it, and build, bench and train write every file through
+them. The row builders (accepted/rejected row -> dict -> Arrow table) belong to the record
+schema in :mod:`ccneg_build.record`.
+
+Two kinds of Parquet files are written:
 
 * *parts*: one records file and one rejects file per processed shard, under
-  ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.runner`);
+  ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.shards`);
 * the *published* files: ``OUT/data/{split}-NNNNN-of-NNNNN.parquet`` and
   ``OUT/rejected/rejected-NNNNN-of-NNNNN.parquet``, assembled from the parts in input
   order by :class:`SplitFileWriter`.
@@ -25,8 +30,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_build import __version__
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+# The row builders belong to the record schema; re-exported for callers that import them from here.
+from ccneg_build.record import (  # noqa: F401
+    read_rejection,
+    record_row,
+    records_table,
+    reject_row,
+    rejects_table,
+)
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.
@@ -58,28 +69,49 @@ def _umask() -> int:
 _UMASK_LOCK = threading.Lock()
 
 
+class PendingFile:
+    """A file written under a temporary name beside ``path`` until :meth:`commit` renames it.
+
+    THE one rename-into-place of the project: every file ccneg writes goes through it (via
+    :func:`atomic_output` or directly, for writers that stream into an open file over
+    time), so a crash never leaves a half-written file under a final name. On commit the
+    file is flushed to disk and gets the mode a plain ``open`` would give it (0666 minus
+    the umask, 0644 under umask 022): some writers create private 0600 files, and a
+    results folder shared with colleagues must stay readable. The temporary name starts
+    with a dot and holds ``.tmp-``, which is how leftovers of a killed run are recognised.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = _temporary(self.path)
+
+    def commit(self) -> None:
+        """Make the temporary file ``path`` in one rename (after an fsync and a chmod)."""
+        with self.tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Remove the temporary file, if any; ``path`` is left as it was."""
+        self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success make it ``path`` in one rename.
 
     Any writer can fill the temporary file (``torch.save``, ``np.savez``, safetensors,
-    Parquet). Before the rename the file gets the mode a plain ``open`` would give it
-    (0666 minus the umask, 0644 under umask 022): some writers create private 0600 files, and
-    a results folder shared with colleagues must stay readable. On failure the temporary
-    file is removed and nothing under ``path`` changes.
+    Parquet); see :class:`PendingFile` for the mode and the flush. On failure the
+    temporary file is removed and nothing under ``path`` changes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
+    pending = PendingFile(path)
     try:
-        yield tmp
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        yield pending.tmp
+        pending.commit()
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        pending.discard()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -100,93 +132,6 @@ def atomic_write_table(path: Path, table: pa.Table) -> None:
     """Write one Parquet file atomically (deterministic bytes for the same table)."""
     with atomic_output(path) as tmp:
         pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
-
-
-# ----------------------------------------------------------------------------- rows
-
-
-def record_row(row: SourceRow, negation: Negation, verdict: Verdict) -> dict[str, Any]:
-    """An accepted row as a dict in RECORD_SCHEMA order (``split`` is filled at publishing)."""
-    relations = negation.decomposition.relations
-    chosen = negation.chosen_relation
-    image = row.image
-    return {
-        "id": row.id,
-        "source": row.source,
-        "source_row": row.source_row,
-        "url": row.url,
-        "image": image,
-        "image_sha256": _image_sha256(image),
-        "caption": row.caption,
-        "negated_caption": negation.negated_caption,
-        "exclusion_caption": negation.exclusion_caption,
-        "subject": negation.decomposition.subject,
-        "relations": [{"object": r.object, "predicate": r.predicate} for r in relations],
-        "num_relations": len(relations),
-        "negated_object": chosen.object,
-        "negated_predicate": chosen.predicate,
-        "negation_cue": verdict.negation_cue,
-        "negation_type": verdict.negation_type,
-        "labels": list(row.labels) if row.labels is not None else None,
-        "generator": negation.generator.as_dict(),
-        "prompt_version": negation.prompt_version,
-        "split": None,
-        "visual_score": None,
-        "visual_model": None,
-    }
-
-
-def _image_sha256(image: dict[str, Any] | None) -> str | None:
-    if not image:
-        return None
-    if image.get("sha256"):
-        return str(image["sha256"])
-    data = image.get("bytes")
-    if data:
-        import hashlib
-
-        return hashlib.sha256(data).hexdigest()
-    return None
-
-
-def reject_row(row: SourceRow, rejection: Rejection) -> dict[str, Any]:
-    """A rejected row as a dict in REJECT_SCHEMA order: enough to audit and retry it."""
-    negation = rejection.negation
-    generator = rejection.generator or (negation.generator if negation else None)
-    return {
-        "id": row.id,
-        "source": row.source,
-        "source_row": row.source_row,
-        "url": row.url,
-        "caption": row.caption,
-        "reason": rejection.reason,
-        "detail": rejection.detail,
-        "stage": rejection.stage,
-        "raw_response": rejection.raw_response or (negation.raw_response if negation else None),
-        "negated_caption": negation.negated_caption if negation else None,
-        "exclusion_caption": negation.exclusion_caption if negation else None,
-        "generator": generator.as_dict() if generator else None,
-    }
-
-
-def read_rejection(row: SourceRow) -> Rejection:
-    """The rejection of a row that its reader could not make sense of."""
-    return Rejection(reason=row.error or "bad_row", detail=row.error_detail or "", stage="read")
-
-
-def _image_struct(image: dict[str, Any] | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
-    return {"bytes": image.get("bytes"), "path": image.get("path")}
-
-
-def records_table(rows: list[dict[str, Any]], schema: pa.Schema = RECORD_SCHEMA) -> pa.Table:
-    cleaned = [{**r, "image": _image_struct(r.get("image"))} for r in rows]
-    return pa.Table.from_pylist(cleaned, schema=schema)
-
-
-def rejects_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)
 
 
 # ----------------------------------------------------------------------------- published files
@@ -224,7 +169,7 @@ class SplitFileWriter:
         self._index = 0
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
-        self._tmp: Path | None = None
+        self._pending: PendingFile | None = None
 
     def write(self, table: pa.Table) -> None:
         offset = 0
@@ -250,20 +195,18 @@ class SplitFileWriter:
 
     def _ensure_open(self) -> None:
         if self._writer is None:
-            final = self.folder / shard_name(self.prefix, self._index, self.count)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._tmp = _temporary(final)
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=COMPRESSION)
+            self._pending = PendingFile(self.folder / shard_name(self.prefix, self._index, self.count))
+            self._writer = pq.ParquetWriter(self._pending.tmp, self.schema, compression=COMPRESSION)
             self._rows_in_file = 0
 
     def _finish_file(self) -> None:
-        assert self._writer is not None and self._tmp is not None
+        assert self._writer is not None and self._pending is not None
         self._writer.close()
-        final = self.folder / shard_name(self.prefix, self._index, self.count)
-        os.replace(self._tmp, final)
+        self._pending.commit()
+        final = self._pending.path
         self.files.append({"path": final.name, "rows": self._rows_in_file, "bytes": final.stat().st_size,
                            "sha256": file_sha256(final)})
-        self._writer, self._tmp = None, None
+        self._writer, self._pending = None, None
         self._index += 1
 
 
@@ -279,12 +222,9 @@ def file_sha256(path: Path) -> str:
 
 def write_id_list(path: Path, ids: Iterable[str]) -> int:
     """Write one id per line (atomically); returns how many."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
     n = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_output(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for row_id in ids:
             handle.write(row_id + "\n")
             n += 1
-    os.replace(tmp, path)
     return n

@@ -78,6 +78,7 @@ def load_conclip(path: str, pretrained: str | None = None, device: str = "cpu", 
     config = openai_state_dict_config(state, path)
     with tempfile.TemporaryDirectory() as folder:
         config_path = os.path.join(folder, "conclip.json")
+        # a plain write: the folder is private to this call and gone after it, no reader can see a half file
         with open(config_path, "w", encoding="utf-8") as handle:
             json.dump(config, handle)
         name = _register_config(config_path)

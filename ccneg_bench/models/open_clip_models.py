@@ -32,6 +32,7 @@ import torch
 from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
 from ccneg_bench.models.open_clip_tokens import OpenClipTokens
+from ccneg_build.writer import atomic_write_text
 
 
 
@@ -160,9 +161,7 @@ def _register_config(config_path: str) -> str:
         folder = Path(tempfile.gettempdir()) / "ccneg_open_clip_configs"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{name}.json"
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(model_cfg), encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write_text(target, json.dumps(model_cfg))
         open_clip.add_model_config(target)
     return name
 

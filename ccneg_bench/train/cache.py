@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from ccneg_bench.train.data import ImagePairs, TrainRows
 from ccneg_bench.train.distributed import DistInfo, barrier
 from ccneg_bench.train.model import TrainableClip
+from ccneg_build.writer import atomic_output
 
 
 def cache_key(clip: TrainableClip, rows: TrainRows, with_distractors: bool, precision: str) -> str:
@@ -119,9 +119,7 @@ def build_feature_cache(
     if distractor is not None:
         tensors["distractor"] = distractor.contiguous()
     if info.local_rank == 0:  # one writer per machine: works with and without a shared file system
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        save_file(tensors, str(tmp), metadata={"rows": str(n), "bad_images": str(bad)})
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"rows": str(n), "bad_images": str(bad)})
     barrier(info)
     return tensors, {"cache_hit": False, "bad_images": bad, "key": key}

@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from ccneg_build.images.decode import ImageRejected, decode_image
+from ccneg_build.writer import atomic_write_text
 
 DISTRACTOR_DIR = "distractors"
 ASSIGNMENTS_FILE = "assignments.parquet"
@@ -189,12 +190,7 @@ def load_train_rows(
 
 def write_skipped(rows: TrainRows, path: Path) -> None:
     """List the dropped rows with their reasons (one JSON object per line)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for item in rows.skipped_rows:
-            handle.write(json.dumps(item) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(item) + "\n" for item in rows.skipped_rows))
 
 
 class ImagePairs(torch.utils.data.Dataset):

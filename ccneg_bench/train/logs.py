@@ -8,9 +8,10 @@ from its own environment variable and nothing here touches it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from ccneg_build.writer import atomic_write_text
 
 LOG_FILE = "log.jsonl"
 
@@ -28,10 +29,7 @@ def truncate_log(path: Path, keep_through_step: int) -> None:
                 continue  # a line cut by a kill
             if record.get("step", 0) <= keep_through_step:
                 kept.append(line if line.endswith("\n") else line + "\n")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(kept)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(kept))
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -59,6 +57,8 @@ class RunLogger:
         if not enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # appended record by record, not rewritten atomically: a killed run keeps every step logged
+        # so far, and a line cut mid-write is skipped by read_log / truncate_log
         self._handle = open(self.path, "a", encoding="utf-8")
         if tensorboard:
             try:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
 from ccneg_build.record import RECORD_SCHEMA, make_id
+from ccneg_build.writer import atomic_output, atomic_write_text
 
 COLORS = {
     "red": (220, 40, 40),
@@ -248,20 +248,12 @@ def write_shapes_dataset(
             scene = random_scene(rng, single=rng.random() < singles, pairs=pairs)
             rows.append(scene_record(scene, draw_scene(scene, rng, image_size), row, split, rng))
             row += 1
-        target = data_dir / f"{split}-00000-of-00001.parquet"
-        tmp = target.with_name(target.name + ".tmp")
-        pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp, row_group_size=256)
-        os.replace(tmp, target)
+        with atomic_output(data_dir / f"{split}-00000-of-00001.parquet") as tmp:
+            pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp, row_group_size=256)
     world = {"seed": seed, "train_pairs": train_pairs, "eval_pairs": eval_pairs,
              "training_splits": list(TRAINING_SPLITS), "eval_splits": list(EVAL_SPLITS)}
-    _write_text(Path(out_dir) / "world.json", json.dumps(world, indent=1))
+    atomic_write_text(Path(out_dir) / "world.json", json.dumps(world, indent=1))
     return Path(out_dir)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_tiny_clip_config(path: Path, image_size: int = 32) -> Path:
@@ -269,6 +261,5 @@ def write_tiny_clip_config(path: Path, image_size: int = 32) -> Path:
     config = json.loads(json.dumps(TINY_CLIP_CONFIG))
     config["vision_cfg"]["image_size"] = image_size
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=2))
+    atomic_write_text(path, json.dumps(config, indent=2))
     return path

@@ -26,7 +26,8 @@ from ccneg_build.manifest import build_manifest, prepare_output, run_record, wri
 from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.publish import publish
-from ccneg_build.runner import PartStore, ShardPlan, strip_images
+from ccneg_build.runner import strip_images
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.sources import Source, open_source
 from ccneg_build.visual.options import VisualOptions, check_config as check_visual
 from ccneg_build.visual.step import VisualStep
@@ -131,7 +132,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         negator_facts = negator.describe()
         settings = config.output_settings()
         record = run_record(config.resume_settings(), source.describe(), negator_facts)
-        mode = prepare_output(config.out, record, config.overwrite)
+        mode = prepare_output(config.out, record, config.overwrite, config.ignored_options())
         if on_start is not None:
             on_start(source, expected_rows)
         store = PartStore(config.out)

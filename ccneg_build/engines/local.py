@@ -14,18 +14,16 @@ import os
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.engines.lifeline import tie_to_parent
 from ccneg_build.negators.base import Negator, RowsOwed
 from ccneg_build.negators.registry import build_negator
 from ccneg_build.record import SourceRow
-from ccneg_build.runner import PartStore, ShardPlan, iter_shards, process_shard
+from ccneg_build.runner import process_shard
+from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
 from ccneg_build.steps import Step, build_steps
-
-#: Called after each shard with (plan, marker, resumed).
-OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
 
 
 def run_shards(
@@ -47,18 +45,14 @@ def run_shards(
 def _serial(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,
             negator: Negator, on_shard: OnShard) -> list[ShardPlan]:
     steps = build_steps(config, negator)
-    plans = []
-    for plan, batch in shards:
-        plans.append(plan)
-        if store.is_done(plan):
-            on_shard(plan, store.marker(plan), True)
-            continue
+    ledger = ShardLedger(store, on_shard)
+    for plan, batch in ledger.pending(shards):
         try:
             marker = process_shard(plan, batch, steps, store)
         except RowsOwed:
             continue  # unfinished: the run reports it and a rerun finishes it
-        on_shard(plan, marker, False)
-    return plans
+        ledger.finished(plan, marker)
+    return ledger.plans
 
 
 # ----------------------------------------------------------------------------- worker pool
@@ -80,28 +74,24 @@ def _work(plan: ShardPlan, batch: list[SourceRow]) -> dict[str, Any]:
 
 def _parallel(config: BuildConfig, shards: Iterable[tuple[ShardPlan, list[SourceRow]]], store: PartStore,
               on_shard: OnShard) -> list[ShardPlan]:
-    plans: list[ShardPlan] = []
+    ledger = ShardLedger(store, on_shard)
     in_flight: dict[Future, ShardPlan] = {}
     limit = 2 * config.workers
     context = multiprocessing.get_context(_start_method())
     pool = ProcessPoolExecutor(config.workers, mp_context=context, initializer=_init_worker,
                                initargs=(config, os.getpid()))
     try:
-        for plan, batch in shards:
-            plans.append(plan)
-            if store.is_done(plan):
-                on_shard(plan, store.marker(plan), True)
-                continue
+        for plan, batch in ledger.pending(shards):
             while len(in_flight) >= limit:
-                _collect(in_flight, on_shard, block=True)
+                _collect(in_flight, ledger, block=True)
             in_flight[pool.submit(_work, plan, batch)] = plan
         while in_flight:
-            _collect(in_flight, on_shard, block=True)
+            _collect(in_flight, ledger, block=True)
     except BaseException:
         _stop(pool)  # a stopped run must not leave workers sending requests or writing shards
         raise
     pool.shutdown(wait=True)
-    return plans
+    return ledger.plans
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -128,7 +118,7 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _collect(in_flight: dict[Future, ShardPlan], on_shard: OnShard, block: bool) -> None:
+def _collect(in_flight: dict[Future, ShardPlan], ledger: ShardLedger, block: bool) -> None:
     done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=None if block else 0)
     for future in done:
         plan = in_flight.pop(future)
@@ -136,4 +126,4 @@ def _collect(in_flight: dict[Future, ShardPlan], on_shard: OnShard, block: bool)
             marker = future.result()
         except RowsOwed:
             continue  # unfinished: the run reports it and a rerun finishes it
-        on_shard(plan, marker, False)
+        ledger.finished(plan, marker)

@@ -25,41 +25,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import pyarrow as pa
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
-from ccneg_build.record import IMAGE_TYPE, SourceRow
-from ccneg_build.runner import PartStore, ShardPlan, iter_shards, process_shard
+from ccneg_build.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
+from ccneg_build.runner import process_shard
+from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
 from ccneg_build.steps import build_steps
 
-OnShard = Callable[[ShardPlan, dict[str, Any], bool], None]
-
-#: Input rows as they travel to the actors (a typed Arrow block, no pickled objects).
-SOURCE_ROW_SCHEMA = pa.schema([
-    pa.field("id", pa.string()),
-    pa.field("source", pa.string()),
-    pa.field("source_row", pa.int64()),
-    pa.field("caption", pa.string()),
-    pa.field("url", pa.string()),
-    pa.field("image", IMAGE_TYPE),
-    pa.field("labels", pa.list_(pa.string())),
-    pa.field("error", pa.string()),
-    pa.field("error_detail", pa.string()),
-])
 
 def rows_to_block(rows: Iterable[SourceRow]) -> bytes:
-    """Serialise input rows to Arrow IPC bytes."""
-    records = []
-    for row in rows:
-        record = dataclasses.asdict(row)
-        record["labels"] = list(row.labels) if row.labels is not None else None
-        image = row.image
-        record["image"] = {"bytes": image.get("bytes"), "path": image.get("path")} if image else None
-        records.append(record)
-    table = pa.Table.from_pylist(records, schema=SOURCE_ROW_SCHEMA)
+    """Serialise input rows to Arrow IPC bytes (a typed block, no pickled objects)."""
+    table = source_rows_table(rows)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, SOURCE_ROW_SCHEMA) as writer:
         writer.write_table(table)
@@ -68,12 +48,7 @@ def rows_to_block(rows: Iterable[SourceRow]) -> bytes:
 
 def rows_from_block(block: bytes) -> list[SourceRow]:
     """The inverse of :func:`rows_to_block`."""
-    table = pa.ipc.open_stream(pa.BufferReader(block)).read_all()
-    rows = []
-    for record in table.to_pylist():
-        labels = record.pop("labels")
-        rows.append(SourceRow(**record, labels=tuple(labels) if labels is not None else None))
-    return rows
+    return source_rows_from_table(pa.ipc.open_stream(pa.BufferReader(block)).read_all())
 
 
 class ShardActor:
@@ -133,18 +108,14 @@ def run_shards(
     started_here = _start_ray(config)
     try:
         _quiet_ray_data()
-        plans: list[ShardPlan] = []
+        ledger = ShardLedger(store, on_shard)
         blocks = []
-        for plan, batch in iter_shards(rows, config.shard_size, run_fingerprint):
-            plans.append(plan)
-            if store.is_done(plan):
-                on_shard(plan, store.marker(plan), True)
-                continue
+        for plan, batch in ledger.pending(iter_shards(rows, config.shard_size, run_fingerprint)):
             shard = pa.table({"plan": [json.dumps(dataclasses.asdict(plan))], "rows": [rows_to_block(batch)]})
             blocks.append(ray.put(shard))
         if blocks:
-            _process_blocks(blocks, config, on_shard)
-        return plans
+            _process_blocks(blocks, config, ledger)
+        return ledger.plans
     finally:
         if started_here:
             ray.shutdown()
@@ -161,7 +132,7 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def _process_blocks(blocks: list[Any], config: BuildConfig, on_shard: OnShard) -> None:
+def _process_blocks(blocks: list[Any], config: BuildConfig, ledger: ShardLedger) -> None:
     """One streaming ``ray.data`` pass: one block, one batch and one marker per shard."""
     import ray.data
 
@@ -180,4 +151,4 @@ def _process_blocks(blocks: list[Any], config: BuildConfig, on_shard: OnShard) -
             raise ServiceUnreachable(marker["unreachable"])
         if "owed" in marker:
             continue
-        on_shard(ShardPlan(**marker["shard"]), marker, False)
+        ledger.finished(ShardPlan(**marker["shard"]), marker)

@@ -116,8 +116,10 @@ class ImageOptions:
 
 
 
-#: ``BuildConfig.options`` key -> ImageOptions field. The keys that only change speed are listed
-#: in ``config.RUNTIME_OPTIONS`` (not part of the resume check).
+#: ``BuildConfig.options`` keys that only change speed: a resumed run may change them.
+SPEED_OPTIONS = ("image_concurrency", "image_per_host", "image_timeout", "image_retries")
+
+#: ``BuildConfig.options`` key -> ImageOptions field.
 CONFIG_KEYS = {
     "image_size": "resize_shorter",
     "image_format": "encode",

@@ -13,7 +13,6 @@ space (the images live on in the Parquet ``image`` column).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Iterable
@@ -23,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ccneg_build.images.prepare import StoredImage
 from ccneg_build.images.fetch import ImageFailure, ImageOutcome
+from ccneg_build.writer import atomic_output
 
 STORE_SCHEMA = pa.schema(
     [
@@ -75,12 +75,9 @@ class ImageStore:
         """Write the buffered outcomes as one new part (temporary name, then rename)."""
         if not self._pending:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist([_row_of(o) for o in self._pending], schema=STORE_SCHEMA)
-        final = self.directory / f"{_PART_PREFIX}{self._next_part:06d}.parquet"
-        temporary = final.with_name(final.name + f".tmp-{os.getpid()}")
-        pq.write_table(table, temporary)
-        os.replace(temporary, final)
+        with atomic_output(self.directory / f"{_PART_PREFIX}{self._next_part:06d}.parquet") as temporary:
+            pq.write_table(table, temporary)
         self._next_part += 1
         self._pending.clear()
 

@@ -7,8 +7,8 @@ column for: ``MIDs``, ``confidence_scores``, ``key``, the original image path) a
 file's other top-level entries, which is what lets ``export-official`` give the release
 back field for field.
 
-The work runs in shards with completion markers like a build, so an interrupted import
-resumes. Ids, texts and the split are those of :mod:`.released_format` (the one reading of
+The work runs in shards with completion markers, through the same skip-what-is-done loop as
+a build (:class:`~ccneg_build.shards.ShardLedger`), so an interrupted import resumes. Ids, texts and the split are those of :mod:`.released_format` (the one reading of
 the release that ``ccneg-bench`` also uses): the last 40,000 rows are eval, published as
 explicit id lists under ``splits/``, and ``negated_caption`` holds c' as the release scores it
 (commas removed; the original text is kept under ``official/``).
@@ -45,10 +45,11 @@ from ccneg_build.official.released_format import (
     row_ids,
 )
 from ccneg_build.publish import publish
-from ccneg_build.record import Rejection, SourceRow, StepStats
-from ccneg_build.runner import BatchResult, PartStore, ShardPlan, shard_key
+from ccneg_build.record import Rejection, SourceRow, StepStats, image_sha256, new_record, reject_row
+from ccneg_build.runner import BatchResult
+from ccneg_build.shards import PartStore, ShardLedger, ShardPlan, plan_shard
 from ccneg_build.splits import EVAL, TRAIN
-from ccneg_build.writer import atomic_write_json, atomic_write_table, atomic_write_text, reject_row
+from ccneg_build.writer import atomic_write_json, atomic_write_table, atomic_write_text
 
 #: changes whenever a release row maps to different record columns (a folder made by an older
 #: reading is then not resumed silently)
@@ -130,17 +131,19 @@ def import_official(
     ids = row_ids(data)
     store = PartStore(out)
     run_fingerprint = fingerprint(record)
-    plans = []
-    for index, start in enumerate(range(0, total, shard_size)):
-        end = min(total, start + shard_size)
-        plan = ShardPlan(index, start, end, shard_key(run_fingerprint, start, end, ids[start:end]))
-        plans.append(plan)
-        if not store.is_done(plan):
-            shard_started = time.perf_counter()
-            result = _convert_shard(folder, released_rows(data, plan.start, plan.end), check_images)
-            store.save(plan, result, time.perf_counter() - shard_started)
+
+    def on_shard(plan: ShardPlan, _marker: dict[str, Any], _resumed: bool) -> None:
         if progress is not None:
-            progress(end - start, total)
+            progress(plan.end - plan.start, total)
+
+    ledger = ShardLedger(store, on_shard)
+    shards = ((plan_shard(index, start, ids[start:start + shard_size], run_fingerprint), None)
+              for index, start in enumerate(range(0, total, shard_size)))
+    for plan, _ in ledger.pending(shards):
+        shard_started = time.perf_counter()
+        result = _convert_shard(folder, released_rows(data, plan.start, plan.end), check_images)
+        ledger.finished(plan, store.save(plan, result, time.perf_counter() - shard_started))
+    plans = ledger.plans
 
     eval_ids = set(ids[total - n_eval:]) if n_eval else set()
     published = publish(out, store, plans, EvalSize(count=n_eval), rows_per_file, assigner=FixedSplits(eval_ids))
@@ -172,17 +175,11 @@ def _convert_shard(folder: Path, rows: Iterable[ReleasedRow], check_images: bool
             stats.add(f"rejected:{problem.reason}")
             stats.add(f"stage:{problem.stage}")
             continue
-        records.append({"id": row.id, "source": SOURCE_NAME, "source_row": released.index, **fields,
-                        "image": image, "image_sha256": hashlib.sha256(image["bytes"]).hexdigest(),
-                        "generator": dict(GENERATOR), "prompt_version": PROMPT_VERSION, "split": None})
+        records.append(new_record(id=row.id, source=SOURCE_NAME, source_row=released.index, **fields,
+                                  image=image, image_sha256=image_sha256(image), generator=dict(GENERATOR),
+                                  prompt_version=PROMPT_VERSION))
         stats.add("accepted")
-    return BatchResult(records=_ordered(records), rejects=rejects, stats=stats)
-
-
-def _ordered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from ccneg_build.record import RECORD_SCHEMA
-
-    return [{name: r.get(name) for name in RECORD_SCHEMA.names} for r in records]
+    return BatchResult(records=records, rejects=rejects, stats=stats)
 
 
 def _read_image(folder: Path, original: str, check: bool, options: ImageOptions

@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 from ccneg_build.record import make_id
 from ccneg_build.verify import negation_labels
+from ccneg_build.writer import atomic_output
 
 RELEASED_FILE = "ccneg_preprocessed.pt"
 IMAGE_SUBDIR = "ccneg_images/cc3m_subset_images_extracted_final"
@@ -117,16 +118,9 @@ def load_released(path: Path) -> dict[str, Any]:
 def save_released(path: Path, data: dict[str, Any]) -> None:
     """Write the released dict atomically, then prove it loads with ``weights_only=True``."""
     torch = _torch()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_output(Path(path)) as temporary:
         torch.save(data, str(temporary))
         torch.load(str(temporary), map_location="cpu", weights_only=True)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
 
 
 def relative_image_path(original: str) -> str:

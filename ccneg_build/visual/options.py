@@ -30,8 +30,8 @@ LOGIT_SCALE = 100.0
 #: OWL-ViT detection score threshold.
 DEFAULT_THRESHOLD_CHOICE = 1.0 / (1 + DISTRACTORS)
 DEFAULT_THRESHOLD_DETECTOR = 0.1
-#: ``BuildConfig.options`` keys that only change speed (listed in ``config.RUNTIME_OPTIONS``).
-RUNTIME_VISUAL_OPTIONS = ("verify_visual_batch_size",)
+#: ``BuildConfig.options`` keys that only change speed: a resumed run may change them.
+SPEED_OPTIONS = ("verify_visual_batch_size",)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ccneg_build.record import REJECT_SCHEMA, StepStats
-from ccneg_build.runner import PartStore, ShardPlan
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.visual.cache import ScoreCache, score_key
 from ccneg_build.visual.options import DISTRACTORS, VisualOptions
 from ccneg_build.visual.vocabulary import build_vocabulary, distractors, normalise_object, vocabulary_fingerprint

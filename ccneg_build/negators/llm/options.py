@@ -18,6 +18,9 @@ RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "json_object_schema", 
 
 FALLBACKS = ("none", "rule")
 
+#: Settings that change speed or accounting, not answers: a resumed run may change them.
+SPEED_OPTIONS = ("concurrency", "rpm", "tpm", "timeout", "max_attempts", "backoff_base", "price_in", "price_out")
+
 
 @dataclass(frozen=True)
 class LLMOptions:
