@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import Trainer
-from ccneg_bench.train.mining import mine_distractors
+from ccneg_bench.mining import mine_distractors
 from ccneg_bench.train.shapes import write_shapes_dataset
 
 

@@ -28,7 +28,7 @@ from ccneg_bench.train.loop import Trainer
 
 
 def prepare(args: argparse.Namespace) -> None:
-    from ccneg_bench.train.mining import mine_distractors
+    from ccneg_bench.mining import mine_distractors
     from ccneg_bench.train.shapes import write_shapes_dataset
 
     work = Path(args.work)

@@ -44,7 +44,7 @@ import torch
 from ccneg_bench.evaluation import evaluate
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import train
-from ccneg_bench.train.mining import mine_distractors
+from ccneg_bench.mining import mine_distractors
 from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_config
 from ccneg_bench.train.shapes_audit import require_held_out
 

@@ -2,7 +2,7 @@
 
 Modules, in the order data flows through them:
 
-* :mod:`~ccneg_bench.train.mining`       distractor images I' per sample (``mine-distractors``)
+* :mod:`~ccneg_bench.mining`             distractor images I' per sample (``mine-distractors``; shared with bench)
 * :mod:`~ccneg_bench.train.data`         training rows (I, I', c, c'), resumable step order
 * :mod:`~ccneg_bench.train.model`        the trainable open_clip model (via ccneg-bench's registry)
 * :mod:`~ccneg_bench.train.cache`        frozen-tower feature cache
