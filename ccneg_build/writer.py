@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_build import __version__
+from ccneg_build.layout import shard_name
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, Negation, Rejection, SourceRow
 from ccneg_build.verify import Verdict
 
@@ -203,10 +204,6 @@ def hub_schema(schema: pa.Schema, image_column: str | None = "image") -> pa.Sche
     metadata[b"huggingface"] = json.dumps({"info": {"features": features.to_dict()}}).encode()
     metadata[b"ccneg_version"] = __version__.encode()
     return schema.with_metadata(metadata)
-
-
-def shard_name(prefix: str, index: int, count: int) -> str:
-    return f"{prefix}-{index:05d}-of-{count:05d}.parquet"
 
 
 class SplitFileWriter:

@@ -207,7 +207,7 @@ def _run_mine(argv: Sequence[str]) -> int:
 
     pretrained = resolve_pretrained(args.model, args.pretrained)
     check_device(args.device, allow_auto=True)
-    check_mining_inputs(args.data, args.pool, args.split)
+    check_mining_inputs(args.data, args.pool, args.split, args.pool_split)
     check_model(args.model, pretrained)
     manifest = mine_distractors(
         args.data, args.pool, model=args.model, pretrained=None if is_none(pretrained) else pretrained, k=args.k,
