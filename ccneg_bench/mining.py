@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ccneg_build.dataset import is_dataset_folder, read_split, split_files, split_names
-from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
+from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
 
@@ -303,7 +303,7 @@ def mine_distractors(
         "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
         "seconds": round(time.perf_counter() - started, 3),
     }
-    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return manifest
 
 

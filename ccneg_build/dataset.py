@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_build.layout import DATA_DIR, split_of_file
+from ccneg_build.layout import ASSIGNMENTS_FILE, DATA_DIR, DISTRACTOR_DIR, split_of_file
 from ccneg_build.record import RECORD_SCHEMA
 
 
@@ -102,6 +102,22 @@ def read_file(path: Path, columns: Sequence[str], required: Iterable[str] = ("id
         if name not in present:
             table = table.append_column(name, pa.nulls(table.num_rows, _column_type(name)))
     return table.select(list(columns))
+
+
+def first_distractors(folder: str | Path, distractor_dir: str | Path | None = None) -> dict[str, str]:
+    """Per sample id, its first (best) mined distractor id; empty when nothing was mined.
+
+    Read from ``distractors/assignments.parquet`` (``distractor_dir`` replaces the folder).
+    """
+    path = Path(distractor_dir or Path(folder) / DISTRACTOR_DIR) / ASSIGNMENTS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        table = pq.read_table(path, columns=["id", "distractor_ids"])
+    except (OSError, pa.ArrowException) as err:
+        raise DatasetFolderError(f"{path}: unreadable ({err}); mine the distractors again") from None
+    ids, picks = table.column("id").to_pylist(), table.column("distractor_ids").to_pylist()
+    return {i: p[0] for i, p in zip(ids, picks) if p and p[0]}
 
 
 def _column_type(name: str) -> pa.DataType:

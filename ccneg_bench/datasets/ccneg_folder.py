@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
 from ccneg_bench.datasets.parquet_tables import ParquetImageTable
-from ccneg_build.dataset import is_dataset_folder, read_split, split_files
-from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
+from ccneg_build.dataset import first_distractors, is_dataset_folder, read_split, split_files
+from ccneg_build.layout import DISTRACTOR_DIR, POOL_IMAGES_FILE
 
 META_COLUMNS = ("id", "caption", "negated_caption", "negation_cue", "num_relations", "negation_type", "distractor_ids")
 REQUIRED_COLUMNS = ("id", "caption", "negated_caption", "image")
@@ -31,15 +31,6 @@ def _first(value: Any) -> str | None:
     if isinstance(value, (list, tuple)):
         return value[0] if value else None
     return value or None
-
-
-def _assignments(folder: str) -> dict[str, str]:
-    path = os.path.join(folder, DISTRACTOR_DIR, ASSIGNMENTS_FILE)
-    if not os.path.exists(path):
-        return {}
-    table = pq.read_table(path, columns=["id", "distractor_ids"])
-    return {i: d for i, ids in zip(table.column("id").to_pylist(), table.column("distractor_ids").to_pylist())
-            if (d := _first(ids))}
 
 
 def _distractor_table(folder: str) -> ParquetImageTable | None:
@@ -57,7 +48,7 @@ def load_ccneg_folder(folder: str, split: str = "eval") -> EvalDataset:
     """
     files = split_files(folder, split)
     meta = read_split(folder, split, META_COLUMNS, required=REQUIRED_COLUMNS).to_pydict()
-    mined = _assignments(folder)
+    mined = first_distractors(folder)
     samples = []
     for row, sample_id in enumerate(meta["id"]):
         distractor = mined.get(sample_id) or _first(meta["distractor_ids"][row])

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from ccneg_bench.images import ImageDecodeError, decode_image
-from ccneg_build.dataset import read_split
+from ccneg_build.dataset import first_distractors, read_split
 from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
 
 #: what a training row needs; a split is the rows of ``data/{split}-*.parquet`` (:mod:`ccneg_build.dataset`)
@@ -82,9 +82,7 @@ def _read_distractors(data_dir: Path, distractor_dir: Path | None) -> tuple[dict
             f"'ccneg-train mine-distractors --data {data_dir} --pool POOL' first, or train with "
             "--loss clip"
         )
-    assignments = pq.read_table(assignments_path, columns=["id", "distractor_ids"]).to_pylist()
-    first = {row["id"]: row["distractor_ids"][0] for row in assignments if row["distractor_ids"]}
-    return first, pq.read_table(images_path, columns=["image_id", "image"])
+    return first_distractors(data_dir, folder), pq.read_table(images_path, columns=["image_id", "image"])
 
 
 def load_train_rows(
