@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ccneg_build.dataset import is_dataset_folder, read_split, split_files, split_names
+from ccneg_build.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
 from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
@@ -184,11 +184,21 @@ def check_mining_inputs(data: str, pool_spec: str, split: str | None, pool_split
 
     if not Path(data).is_dir():
         raise UsageError(f"--data {data}: no such folder (a ccneg-build output folder)")
-    split_files(data, split)
+    _check_split("--split", data, split)
     if not Path(pool_spec).exists():
         raise UsageError(f"--pool {pool_spec}: no such file or folder")
     if pool_split is not None and is_dataset_folder(pool_spec):
-        split_files(pool_spec, pool_split)
+        _check_split("--pool-split", pool_spec, pool_split)
+
+
+def _check_split(option: str, folder: str, split: str | None) -> None:
+    """The folder is a dataset with ``split`` (any split when None); the error names ``option``."""
+    from ccneg_bench.options import UsageError
+
+    try:
+        split_files(folder, split)
+    except DatasetFolderError as err:
+        raise UsageError(f"{option} {split}: {err}" if split is not None else str(err)) from None
 
 
 def mining_summary(manifest: dict[str, Any]) -> str:

@@ -67,7 +67,7 @@ def split_files(folder: str | Path, split: str | None) -> list[Path]:
     if not named:
         raise DatasetFolderError(
             f"{folder}: no split {split!r} (no {DATA_DIR}/{split}-*.parquet files); available splits: "
-            f"{', '.join(split_names(folder))} (choose one with --split)"
+            f"{', '.join(split_names(folder))}"
         )
     return named
 

@@ -93,9 +93,9 @@ def test_a_split_the_files_do_not_have_is_an_error_everywhere(folder):
         load_train_rows(folder, split="validation", need_distractors=False)
     with pytest.raises(DatasetFolderError, match="available splits: eval, train"):
         open_pool(str(folder), "validation")
-    with pytest.raises(DatasetFolderError, match="no split 'validation'"):
+    with pytest.raises(UsageError, match="^--split validation: .*no split 'validation'"):
         check_mining_inputs(str(folder), str(folder), "validation")
-    with pytest.raises(DatasetFolderError, match="no split 'test'"):
+    with pytest.raises(UsageError, match="^--pool-split test: .*available splits: eval, train"):
         check_mining_inputs(str(folder), str(folder), "train", pool_split="test")
     with pytest.raises(UsageError, match="its splits are: eval, train"):
         check_split(folder, "validation", "--split")
@@ -144,5 +144,5 @@ def test_the_commands_as_typed_score_and_refuse_by_file_name(folder, tmp_path):
                           timeout=300)
     assert mine.returncode == 2
     assert len(mine.stderr.strip().splitlines()) == 1
-    assert "no split 'validation'" in mine.stderr and "available splits: eval, train" in mine.stderr
+    assert "--split validation: " in mine.stderr and "available splits: eval, train" in mine.stderr
     assert not (folder / "distractors").exists()
