@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.shapes, when run as a script
+
+from benchmarks.shapes.world import write_shapes_dataset
+from ccneg_bench.mining import mine_distractors
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import Trainer
-from ccneg_bench.train.mining import mine_distractors
-from ccneg_bench.train.shapes import write_shapes_dataset
 
 
 def _run(args: argparse.Namespace, data: Path, out: Path, cache: str) -> dict:

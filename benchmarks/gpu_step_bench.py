@@ -23,13 +23,15 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.shapes, when run as a script
+
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import Trainer
 
 
 def prepare(args: argparse.Namespace) -> None:
-    from ccneg_bench.train.mining import mine_distractors
-    from ccneg_bench.train.shapes import write_shapes_dataset
+    from ccneg_bench.mining import mine_distractors
+    from benchmarks.shapes.world import write_shapes_dataset
 
     work = Path(args.work)
     data = write_shapes_dataset(work / "world", args.images, 16, seed=0)

@@ -3,11 +3,11 @@
 What the paper claims, checked end to end on a laptop CPU in minutes, in a world built so that
 neither memory nor a text shortcut can pass:
 
-1. write the world split by composition (``ccneg_bench.train.shapes``): every scene of a
+1. write the world split by composition (``benchmarks.shapes.world``): every scene of a
    held-out pair of things ("red circle" with "blue square", any relation, either order) is
    evaluation material only, so no eval caption, negated caption or (subject, relation,
    object) combination is ever trained on; training and evaluation distractors come from two
-   disjoint pools. ``shapes_audit.require_held_out`` checks this on the files before training
+   disjoint pools. ``benchmarks.shapes.audit.require_held_out`` checks this on the files before training
    and again after mining, and the counts go into the results;
 2. pretrain a tiny CLIP from scratch with the plain CLIP loss on the ``pretrain`` split of
    relation captions ("a red circle left of a blue square") and single-thing captions
@@ -41,12 +41,14 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.shapes, when run as a script
+
 from ccneg_bench.evaluation import evaluate
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import train
-from ccneg_bench.train.mining import mine_distractors
-from ccneg_bench.train.shapes import write_shapes_dataset, write_tiny_clip_config
-from ccneg_bench.train.shapes_audit import require_held_out
+from ccneg_bench.mining import mine_distractors
+from benchmarks.shapes.world import write_shapes_dataset, write_tiny_clip_config
+from benchmarks.shapes.audit import require_held_out
 
 FINETUNE_LR = 1e-3
 SIZES = {

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ccneg_build.layout import DATA_DIR, REJECTED_DIR
 from ccneg_build.record import RECORD_SCHEMA
 from ccneg_build.splits import SPLITS, TRAIN
 
@@ -68,9 +69,9 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
             {
                 "config_name": "default",
                 "default": True,
-                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in present],
+                "data_files": [{"split": s, "path": f"{DATA_DIR}/{s}-*.parquet"} for s in present],
             },
-            {"config_name": "rejected", "data_files": [{"split": "rejected", "path": "rejected/*.parquet"}]},
+            {"config_name": "rejected", "data_files": [{"split": "rejected", "path": f"{REJECTED_DIR}/*.parquet"}]},
         ],
         "dataset_info": [
             {

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from ccneg_build.outdir import REVIEW_DIR
+from ccneg_build.layout import CARD, REVIEW_DIR
 
 #: The Hub refuses single files above 50 GB.
 HUB_MAX_FILE_BYTES = 50 * 1000**3
@@ -95,7 +95,7 @@ def list_upload_files(folder: Path) -> list[tuple[str, int]]:
 
 def read_card(folder: Path) -> tuple[dict[str, Any], list[str]]:
     """The YAML header of ``README.md`` as a dict, or the problems that prevent reading it."""
-    card_path = folder / "README.md"
+    card_path = folder / CARD
     if not card_path.is_file():
         return {}, [f"{card_path}: missing; the Hub needs a dataset card (build the folder with ccneg-build)"]
     text = card_path.read_text(encoding="utf-8", errors="replace")

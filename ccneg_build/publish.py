@@ -17,14 +17,13 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
-from ccneg_build.outdir import STATE_DIR, Ledger, remove_stale
+from ccneg_build.layout import DATA_DIR, REJECTED_DIR, SPLITS_DIR, STATE_DIR, shard_name, split_list
+from ccneg_build.outdir import Ledger, remove_stale
 from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
-from ccneg_build.writer import PendingFile, SplitFileWriter, hub_schema, shard_name
-
-DATA_DIR, REJECTED_DIR, SPLITS_DIR = "data", "rejected", "splits"
+from ccneg_build.writer import PendingFile, SplitFileWriter, hub_schema
 
 
 @dataclass
@@ -108,7 +107,7 @@ def _write_data(out: Path, store: PartStore, plans: Sequence[ShardPlan], assigne
     schema = hub_schema(RECORD_SCHEMA)
     names = [s for s in SPLITS if split_rows[s] > 0 or s == TRAIN]
     writers = {s: SplitFileWriter(out / DATA_DIR, s, split_rows[s], rows_per_file, schema) for s in names}
-    id_files = {s: _IdList(out / SPLITS_DIR / f"{s}.txt") for s in names}
+    id_files = {s: _IdList(out / split_list(s)) for s in names}
     split_index = RECORD_SCHEMA.get_field_index("split")
     try:
         for plan in plans:
@@ -130,7 +129,7 @@ def _write_data(out: Path, store: PartStore, plans: Sequence[ShardPlan], assigne
         for handle in id_files.values():
             handle.discard()
     for stale in set(SPLITS) - set(names):
-        (out / SPLITS_DIR / f"{stale}.txt").unlink(missing_ok=True)
+        (out / split_list(stale)).unlink(missing_ok=True)
     return files
 
 

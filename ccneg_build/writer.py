@@ -38,6 +38,7 @@ from ccneg_build.record import (  # noqa: F401
     reject_row,
     rejects_table,
 )
+from ccneg_build.layout import shard_name  # noqa: F401 (re-exported)
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.
@@ -148,10 +149,6 @@ def hub_schema(schema: pa.Schema, image_column: str | None = "image") -> pa.Sche
     metadata[b"huggingface"] = json.dumps({"info": {"features": features.to_dict()}}).encode()
     metadata[b"ccneg_version"] = __version__.encode()
     return schema.with_metadata(metadata)
-
-
-def shard_name(prefix: str, index: int, count: int) -> str:
-    return f"{prefix}-{index:05d}-of-{count:05d}.parquet"
 
 
 class SplitFileWriter:

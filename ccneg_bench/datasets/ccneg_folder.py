@@ -9,27 +9,22 @@ Distractor images written by the trainer's miner are joined when present:
 
 from __future__ import annotations
 
-import glob
 import os
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
 from ccneg_bench.datasets.parquet_tables import ParquetImageTable
+from ccneg_build.dataset import first_distractors, is_dataset_folder, read_split, split_files
+from ccneg_build.layout import DISTRACTOR_DIR, POOL_IMAGES_FILE
 
 META_COLUMNS = ("id", "caption", "negated_caption", "negation_cue", "num_relations", "negation_type", "distractor_ids")
+REQUIRED_COLUMNS = ("id", "caption", "negated_caption", "image")
 
 
-def is_ccneg_folder(path: str) -> bool:
-    return os.path.isdir(os.path.join(path, "data")) and bool(glob.glob(os.path.join(path, "data", "*.parquet")))
-
-
-def available_splits(folder: str) -> list[str]:
-    names = {Path(f).name.split("-")[0] for f in glob.glob(os.path.join(folder, "data", "*.parquet"))}
-    return sorted(names)
+#: kept under its old name for ``ccneg_bench.datasets``
+is_ccneg_folder = is_dataset_folder
 
 
 def _first(value: Any) -> str | None:
@@ -38,55 +33,22 @@ def _first(value: Any) -> str | None:
     return value or None
 
 
-def _read_meta(files: list[str]) -> dict[str, list[Any]]:
-    columns: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
-    for path in files:
-        try:
-            present = set(pq.read_schema(path).names)
-        except (OSError, pa.ArrowException) as err:
-            raise ValueError(f"{path}: unreadable Parquet shard ({err}); rebuild it or move it out of data/") from None
-        if not {"id", "caption", "negated_caption", "image"} <= present:
-            raise ValueError(
-                f"{path}: missing required columns "
-                f"{sorted({'id', 'caption', 'negated_caption', 'image'} - present)} (not a ccneg-build shard?)"
-            )
-        try:
-            table = pq.read_table(path, columns=[c for c in META_COLUMNS if c in present])
-        except (OSError, pa.ArrowException) as err:
-            raise ValueError(f"{path}: unreadable Parquet shard ({err}); rebuild it or move it out of data/") from None
-        rows = table.num_rows
-        for name in META_COLUMNS:
-            columns[name].extend(table.column(name).to_pylist() if name in present else [None] * rows)
-    return columns
-
-
-def _assignments(folder: str) -> dict[str, str]:
-    path = os.path.join(folder, "distractors", "assignments.parquet")
-    if not os.path.exists(path):
-        return {}
-    table = pq.read_table(path, columns=["id", "distractor_ids"])
-    return {i: d for i, ids in zip(table.column("id").to_pylist(), table.column("distractor_ids").to_pylist())
-            if (d := _first(ids))}
-
-
 def _distractor_table(folder: str) -> ParquetImageTable | None:
-    path = os.path.join(folder, "distractors", "images.parquet")
+    path = os.path.join(folder, DISTRACTOR_DIR, POOL_IMAGES_FILE)
     if not os.path.exists(path):
         return None
     ids = pq.read_table(path, columns=["image_id"]).column("image_id").to_pylist()
-    return ParquetImageTable([path], ids, column="image", root=os.path.join(folder, "distractors"))
+    return ParquetImageTable([path], ids, column="image", root=os.path.join(folder, DISTRACTOR_DIR))
 
 
 def load_ccneg_folder(folder: str, split: str = "eval") -> EvalDataset:
-    """Load one split of a ccneg-build folder (samples in memory, images left on disk)."""
-    files = sorted(glob.glob(os.path.join(folder, "data", f"{split}-*.parquet")))
-    if not files:
-        raise ValueError(
-            f"{folder}: no data/{split}-*.parquet files; available splits: "
-            f"{', '.join(available_splits(folder)) or 'none'} (choose one with --split)"
-        )
-    meta = _read_meta(files)
-    mined = _assignments(folder)
+    """Load one split of a ccneg-build folder (samples in memory, images left on disk).
+
+    The split's rows are those of ``data/{split}-*.parquet`` (:mod:`ccneg_build.dataset`).
+    """
+    files = split_files(folder, split)
+    meta = read_split(folder, split, META_COLUMNS, required=REQUIRED_COLUMNS).to_pydict()
+    mined = first_distractors(folder)
     samples = []
     for row, sample_id in enumerate(meta["id"]):
         distractor = mined.get(sample_id) or _first(meta["distractor_ids"][row])
@@ -100,7 +62,7 @@ def load_ccneg_folder(folder: str, split: str = "eval") -> EvalDataset:
             negation_type=meta["negation_type"][row],
             distractor_id=distractor,
         ))
-    images = ParquetImageTable(files, list(meta["id"]), column="image", root=folder)
+    images = ParquetImageTable([str(f) for f in files], list(meta["id"]), column="image", root=folder)
     dataset = EvalDataset(spec=os.path.abspath(folder), split=split, samples=samples, images=images)
     if any(s.distractor_id for s in samples):
         dataset.attach_distractors(_distractor_table(folder) or images)

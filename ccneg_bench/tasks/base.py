@@ -62,7 +62,8 @@ def pair_scores(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return np.einsum("nd,nd->n", images, texts, dtype=np.float32)
 
 
-def image_failures(ctx: TaskContext, rows: np.ndarray | None = None) -> list[dict[str, str]]:
+def image_failures(ctx: TaskContext) -> list[dict[str, str]]:
+    """One entry per sample whose image failed to decode (its id, reason code and detail)."""
     failed = []
     for row, (code, detail) in sorted(ctx.images.errors.items()):
         failed.append({"id": ctx.dataset.samples[row].id, "code": code, "detail": detail})

@@ -2,7 +2,7 @@
 
 Modules, in the order data flows through them:
 
-* :mod:`~ccneg_bench.train.mining`       distractor images I' per sample (``mine-distractors``)
+* :mod:`~ccneg_bench.mining`             distractor images I' per sample (``mine-distractors``; shared with bench)
 * :mod:`~ccneg_bench.train.data`         training rows (I, I', c, c'), resumable step order
 * :mod:`~ccneg_bench.train.model`        the trainable open_clip model (via ccneg-bench's registry)
 * :mod:`~ccneg_bench.train.cache`        frozen-tower feature cache
@@ -13,8 +13,6 @@ Modules, in the order data flows through them:
 * :mod:`~ccneg_bench.train.evaluation`   periodic evaluation through ccneg-bench
 * :mod:`~ccneg_bench.train.export`       safetensors + open_clip config, ``push_to_hub``
 * :mod:`~ccneg_bench.train.logs`         JSONL, TensorBoard, Weights & Biases
-* :mod:`~ccneg_bench.train.shapes`       the shapes world of the miniature reproduction
-* :mod:`~ccneg_bench.train.shapes_audit` proof that its eval material never reaches training
 * :mod:`~ccneg_bench.train.cli`          the command line
 
 Python use::

@@ -17,40 +17,21 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ccneg_bench.options import UsageError, check_device
+from ccneg_build.dataset import split_files, split_names
 from ccneg_bench.train.config import LOSSES, TrainConfig
 
 IMAGE_LEAVES = ("image.bytes", "image.path")
 
 
-def dataset_splits(data_dir: Path) -> list[str]:
-    """The splits of a ccneg dataset folder: shard-name prefixes and ``split`` column values."""
-    from ccneg_bench.train.data import dataset_files
-
-    found: set[str] = set()
-    for path in dataset_files(Path(data_dir)):
-        prefix = path.name.split("-")[0]
-        if prefix != path.name:
-            found.add(prefix)
-        if "split" in pq.read_schema(path).names:
-            values = pq.read_table(path, columns=["split"]).column(0).unique().to_pylist()
-            found.update(v for v in values if v)
-    return sorted(found)
-
-
 def check_split(data_dir: Path, split: str, option: str) -> None:
-    """Raise :class:`UsageError` naming the splits there are when ``split`` is not one of them."""
-    splits = dataset_splits(data_dir)
+    """Raise :class:`UsageError` naming the splits there are when ``split`` is not one of them.
+
+    The splits are the names of the data files (the one rule of :mod:`ccneg_build.dataset`).
+    """
+    splits = split_names(data_dir)
     if split not in splits:
         raise UsageError(f"{option} {split}: {data_dir} has no such split; its splits are: "
                          f"{', '.join(splits) or 'none'}")
-
-
-def split_files(data_dir: Path, split: str) -> list[Path]:
-    """The shards holding ``split`` (by name, else every shard: rows carry a split column)."""
-    from ccneg_bench.train.data import dataset_files
-
-    files = dataset_files(Path(data_dir))
-    return [f for f in files if f.name.startswith(f"{split}-")] or files
 
 
 def _row_group_has_images(parquet: pq.ParquetFile, group: int) -> bool | None:

@@ -203,11 +203,11 @@ def _print_summary(summary: dict) -> None:
 def _run_mine(argv: Sequence[str]) -> int:
     args = _mine_parser().parse_args(argv)
     from ccneg_bench.models.weights import check_model, is_none, resolve_pretrained
-    from ccneg_bench.train.mining import check_mining_inputs, mine_distractors, mining_summary
+    from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary
 
     pretrained = resolve_pretrained(args.model, args.pretrained)
     check_device(args.device, allow_auto=True)
-    check_mining_inputs(args.data, args.pool, args.split)
+    check_mining_inputs(args.data, args.pool, args.split, args.pool_split)
     check_model(args.model, pretrained)
     manifest = mine_distractors(
         args.data, args.pool, model=args.model, pretrained=None if is_none(pretrained) else pretrained, k=args.k,

@@ -25,54 +25,13 @@ import pyarrow.parquet as pq
 import torch
 from PIL import Image
 
+from ccneg_build.dataset import first_distractors, read_split
 from ccneg_build.images.decode import ImageRejected, decode_image
+from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
 from ccneg_build.writer import atomic_write_text
 
-DISTRACTOR_DIR = "distractors"
-ASSIGNMENTS_FILE = "assignments.parquet"
-POOL_IMAGES_FILE = "images.parquet"
-
-_COLUMNS = ("id", "image", "caption", "negated_caption", "split")
-
-
-def dataset_files(data_dir: Path) -> list[Path]:
-    """The Parquet shards of a ccneg dataset folder (``data/*.parquet``), sorted."""
-    data_dir = Path(data_dir)
-    files = sorted((data_dir / "data").glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(
-            f"{data_dir}: no ccneg dataset here (expected Parquet shards under "
-            f"{data_dir / 'data'}); build one with ccneg-build or pass the right --data"
-        )
-    return files
-
-
-def read_dataset_table(data_dir: Path, columns: tuple[str, ...] = _COLUMNS, split: str | None = None) -> pa.Table:
-    """Read the given columns of every shard, optionally keeping one ``split`` only.
-
-    Shards are named ``{split}-*.parquet`` by ccneg-build; when no shard carries the split's
-    name, rows are selected by their ``split`` column instead.
-    """
-    tables = []
-    files = dataset_files(data_dir)
-    if split is not None:
-        files = [f for f in files if f.name.startswith(f"{split}-")] or files
-    for path in files:
-        schema = pq.read_schema(path)
-        present = [c for c in columns if c in schema.names]
-        missing = [c for c in ("id", "caption") if c not in schema.names]
-        if missing:
-            raise ValueError(f"{path}: column(s) {missing} missing; is this a ccneg dataset shard?")
-        table = pq.read_table(path, columns=present)
-        for name in columns:
-            if name not in table.column_names:
-                table = table.append_column(name, pa.nulls(len(table), pa.string()))
-        tables.append(table.select(list(columns)))
-    table = pa.concat_tables(tables, promote_options="default")
-    if split is not None:
-        mask = pc.equal(table.column("split"), split)
-        table = table.filter(pc.fill_null(mask, False))
-    return table
+#: what a training row needs; a split is the rows of ``data/{split}-*.parquet`` (:mod:`ccneg_build.dataset`)
+_COLUMNS = ("id", "image", "caption", "negated_caption")
 
 
 class ImageColumn:
@@ -124,9 +83,7 @@ def _read_distractors(data_dir: Path, distractor_dir: Path | None) -> tuple[dict
             f"'ccneg-train mine-distractors --data {data_dir} --pool POOL' first, or train with "
             "--loss clip"
         )
-    assignments = pq.read_table(assignments_path, columns=["id", "distractor_ids"]).to_pylist()
-    first = {row["id"]: row["distractor_ids"][0] for row in assignments if row["distractor_ids"]}
-    return first, pq.read_table(images_path, columns=["image_id", "image"])
+    return first_distractors(data_dir, folder), pq.read_table(images_path, columns=["image_id", "image"])
 
 
 def load_train_rows(
@@ -142,7 +99,7 @@ def load_train_rows(
     ``need_negated`` (default: ``need_distractors``) skips rows without a negated caption.
     """
     need_negated = need_distractors if need_negated is None else need_negated
-    table = read_dataset_table(Path(data_dir), split=split)
+    table = read_split(Path(data_dir), split, _COLUMNS, required=("id", "caption"))
     if limit is not None:
         table = table.slice(0, limit)
     ids = table.column("id").to_pylist()

@@ -150,12 +150,3 @@ def barrier(info: DistInfo) -> None:
     """Wait for every rank (a no-op for a single process)."""
     if info.enabled:
         dist.barrier()
-
-
-def broadcast_object(obj, info: DistInfo):
-    """Send a picklable object from rank 0 to all ranks (only our own, trusted objects)."""
-    if not info.enabled:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]

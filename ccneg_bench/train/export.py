@@ -63,11 +63,6 @@ def export_state(state_dict: dict[str, torch.Tensor], config: dict[str, Any], ou
     return out_dir
 
 
-def export_model(clip: TrainableClip, out_dir: Path, train_config: dict[str, Any] | None = None) -> Path:
-    """Export a model in memory; returns the folder."""
-    return export_state(clip.model.state_dict(), export_config(clip), out_dir, train_config)
-
-
 def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
     """Export a training checkpoint (``OUT/checkpoints/step_*.pt``) without building the model."""
     from ccneg_bench.train.checkpoint import load_checkpoint
@@ -86,11 +81,3 @@ def push_to_hub(folder: Path, repo_id: str, private: bool = False) -> str:
     url = api.create_repo(repo_id, private=private, exist_ok=True)
     api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload CoN-CLIP model (ccneg-train)")
     return str(url)
-
-
-def load_exported(folder: Path) -> torch.nn.Module:
-    """Load an export with plain open_clip (what a user without ccneg would do)."""
-    import open_clip
-
-    model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{Path(folder).resolve()}")
-    return model

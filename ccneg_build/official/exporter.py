@@ -26,6 +26,8 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 
 from ccneg_build.images.decode import ImageRejected, decode_image
+from ccneg_build.dataset import DatasetFolderError, data_files
+from ccneg_build.layout import split_of_file
 from ccneg_build.official.importer import ANNOTATIONS_FILE, EXTRAS_FILE, OFFICIAL_DIR, from_json_safe
 from ccneg_build.official.released_format import (
     IMAGE_SUBDIR,
@@ -66,10 +68,12 @@ class _Row:
 
 
 def _data_files(folder: Path) -> list[Path]:
-    files = sorted((folder / "data").glob("*.parquet"))
-    if not files:
-        raise ExportError(f"{folder}: no data/*.parquet; give the --out folder of ccneg-build or import-official")
-    return sorted(files, key=lambda f: (_SPLIT_ORDER.get(f.name.split("-", 1)[0], 2), f.name))
+    """The folder's data files, train before eval (a row's split is its file's, as everywhere)."""
+    try:
+        files = data_files(folder)
+    except DatasetFolderError as error:
+        raise ExportError(f"{error} (or of import-official)") from None
+    return sorted(files, key=lambda f: (_SPLIT_ORDER.get(split_of_file(f) or "", 2), f.name))
 
 
 def _imported(folder: Path) -> tuple[dict[str, tuple[int, str, dict[str, Any]]], dict[str, Any]]:
@@ -122,7 +126,8 @@ def export_official(folder: Path, to: Path, image_path_prefix: str | None = None
         if not image.get("bytes"):
             report.skipped_no_image += 1
             continue
-        rows.append(_export_row(record, originals.get(record["id"]), file_number, position, to, report))
+        split = split_of_file(files[file_number]) or TRAIN
+        rows.append(_export_row(record, split, originals.get(record["id"]), file_number, position, to, report))
     rows.sort(key=lambda r: r.order)
     ordered = [r for r in rows if r.split != EVAL] + [r for r in rows if r.split == EVAL]
     untouched = bool(originals) and [r.order for r in ordered] == sorted(r.order for r in ordered) \
@@ -146,9 +151,8 @@ def export_official(folder: Path, to: Path, image_path_prefix: str | None = None
     return report
 
 
-def _export_row(record: dict[str, Any], original: tuple[int, str, dict[str, Any]] | None, file_number: int,
-                position: int, to: Path, report: ExportReport) -> _Row:
-    split = record.get("split") or TRAIN
+def _export_row(record: dict[str, Any], split: str, original: tuple[int, str, dict[str, Any]] | None,
+                file_number: int, position: int, to: Path, report: ExportReport) -> _Row:
     if original is not None:
         index, original_path, annotation = original
         key = str((annotation.get("json") or {}).get("key") or record["id"])

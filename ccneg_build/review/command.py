@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccneg_build.outdir import REVIEW_DIR
+from ccneg_build.layout import DATA_DIR, REVIEW_DIR
 from ccneg_build.review.page import render_review_page
 from ccneg_build.review.precision import JudgmentsError, format_report, load_judgments, precision_report
 from ccneg_build.review.sample import REVIEW_SPLITS, ReviewInputError, sample_rows
@@ -101,8 +101,8 @@ def _stem(path: Path) -> str:
 
 def _precision(args: argparse.Namespace) -> int:
     out: Path = args.out
-    if not (out / "data").is_dir():
-        raise ReviewInputError(f"{out}: no data/ folder (give the --out folder of a ccneg-build run)")
+    if not (out / DATA_DIR).is_dir():
+        raise ReviewInputError(f"{out}: no {DATA_DIR}/ folder (give the --out folder of a ccneg-build run)")
     judgments = load_judgments(args.judgments)
     report = precision_report(out, judgments)
     text = format_report(report)

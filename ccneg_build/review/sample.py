@@ -21,6 +21,9 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ccneg_build import dataset
+from ccneg_build.layout import REJECTED_DIR
+
 #: ``--split`` values: the published splits, every accepted row, or the rejected rows.
 REVIEW_SPLITS = ("accepted", "train", "eval", "rejected")
 
@@ -46,16 +49,20 @@ def split_files(out: Path, split: str) -> list[Path]:
     if split not in REVIEW_SPLITS:
         raise ReviewInputError(f"--split {split!r}: choose one of {', '.join(REVIEW_SPLITS)}")
     if split == "rejected":
-        files = sorted((out / "rejected").glob("*.parquet"))
-    elif split == "accepted":
-        files = sorted((out / "data").glob("*.parquet"))
-    else:
-        files = sorted((out / "data").glob(f"{split}-*.parquet"))
-    if not files:
-        present = sorted({p.name.split("-")[0] for p in (out / "data").glob("*.parquet")})
-        hint = f"splits present: {', '.join(present)}" if present else "no data/*.parquet: is it a ccneg-build folder?"
-        raise ReviewInputError(f"{out}: no Parquet files for split {split!r} ({hint})")
-    return files
+        files = sorted((out / REJECTED_DIR).glob("*.parquet"))
+        if not files:
+            raise ReviewInputError(f"{out}: no Parquet files for split 'rejected' (no {REJECTED_DIR}/*.parquet)")
+        return files
+    if not dataset.is_dataset_folder(out):
+        raise ReviewInputError(f"{out}: no Parquet files for split {split!r} (no data/*.parquet: is it a "
+                               "ccneg-build folder?)")
+    try:
+        present = dataset.split_names(out)
+        if split != "accepted" and split not in present:
+            raise ReviewInputError(f"{out}: no Parquet files for split {split!r} (splits present: {', '.join(present)})")
+        return dataset.split_files(out, None if split == "accepted" else split)
+    except dataset.DatasetFolderError as error:
+        raise ReviewInputError(str(error)) from None
 
 
 def sample_key(seed: int, row_id: str) -> bytes:

@@ -1,7 +1,7 @@
 """The shapes world keeps evaluation out of training, and its audit notices when it does not.
 
 The held-out properties are recomputed here straight from the Parquet files (plain pyarrow,
-hashlib and sets), not through ``shapes_audit``, so a mistake in the audit cannot hide a leak.
+hashlib and sets), not through ``benchmarks.shapes.audit``, so a mistake in the audit cannot hide a leak.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ccneg_bench.train.shapes import split_pairs, write_shapes_dataset
-from ccneg_bench.train.shapes_audit import LEAK_KEYS, audit_held_out, require_held_out
+from benchmarks.shapes.world import split_pairs, write_shapes_dataset
+from benchmarks.shapes.audit import LEAK_KEYS, audit_held_out, require_held_out
 from ccneg_build.record import RECORD_SCHEMA
 
 MIRROR = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}

@@ -23,12 +23,12 @@ Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says other
 Rows already assigned by an earlier run and not mined now are kept (mine the train split
 against one pool and the eval split against another, into the same folder). When the
 dataset is its own pool and no pool split is given, each split draws only from its own
-images, so no train sample gets an eval image as its distractor (or the reverse).
+images, so no train sample gets an eval image as its distractor (or the reverse). A split
+is the rows of ``data/{split}-*.parquet``, as everywhere (:mod:`ccneg_build.dataset`).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import time
 from dataclasses import dataclass, field
@@ -40,8 +40,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ccneg_bench.train.data import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE, read_dataset_table
+from ccneg_build.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
 from ccneg_build.images.decode import read_image_bytes, reference_parts
+from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
 
@@ -62,29 +63,21 @@ class Pool:
     spec: str
     table: Any  # ccneg_bench.datasets.base.ImageTable
     sha256: list[str | None] = field(default_factory=list)
-    #: rows allowed as candidates (None: all); set when a split is chosen by column
-    keep: np.ndarray | None = None
 
 
 def open_pool(spec: str, split: str | None = None) -> Pool:
-    """A pool from a ccneg dataset folder, a Parquet file of images, or an image folder."""
+    """A pool from a ccneg dataset folder (its ``split``, or all of it), a Parquet file of images,
+    or an image folder."""
     from ccneg_bench.datasets.parquet_tables import ParquetImageTable
     from ccneg_bench.datasets.released import PathImageTable
 
     path = Path(spec)
-    if path.is_dir() and (path / "data").is_dir() and glob.glob(str(path / "data" / "*.parquet")):
-        files = _split_files(path, split)
-        ids: list[str] = []
-        sha: list[str | None] = []
-        for file in files:
-            names = pq.read_schema(file).names
-            table = pq.read_table(file, columns=[c for c in ("id", "image_sha256", "split") if c in names])
-            ids.extend(table.column("id").to_pylist())
-            sha.extend(table.column("image_sha256").to_pylist() if "image_sha256" in names else [None] * len(table))
-        pool = Pool(spec, ParquetImageTable([str(f) for f in files], ids, column="image", root=str(path)), sha)
-        if split is not None and not any(Path(f).name.startswith(f"{split}-") for f in files):
-            pool = _filter_pool_by_split_column(pool, files, split)
-        return pool
+    if path.is_dir() and is_dataset_folder(path):
+        files = split_files(path, split)
+        table = read_split(path, split, ("id", "image_sha256"))
+        ids = table.column("id").to_pylist()
+        images = ParquetImageTable([str(f) for f in files], ids, column="image", root=str(path))
+        return Pool(spec, images, table.column("image_sha256").to_pylist())
     if path.is_file() and path.suffix == ".parquet":
         names = pq.read_schema(path).names
         id_column = "image_id" if "image_id" in names else "id" if "id" in names else None
@@ -107,26 +100,6 @@ def _same_folder(data: str, pool_spec: str) -> bool:
         return Path(data).resolve() == Path(pool_spec).resolve()
     except OSError:
         return False
-
-
-def _split_files(folder: Path, split: str | None) -> list[Path]:
-    files = sorted((folder / "data").glob("*.parquet"))
-    if split is None:
-        return files
-    named = [f for f in files if f.name.startswith(f"{split}-")]
-    return named or files
-
-
-def _filter_pool_by_split_column(pool: Pool, files: list[Path], split: str) -> Pool:
-    """Pools whose shards are not named by split: keep rows whose ``split`` column matches."""
-    splits: list[str | None] = []
-    for file in files:
-        if "split" in pq.read_schema(file).names:
-            splits.extend(pq.read_table(file, columns=["split"]).column(0).to_pylist())
-        else:
-            splits.extend([split] * pq.ParquetFile(file).metadata.num_rows)
-    pool.keep = np.array([s == split for s in splits])
-    return pool
 
 
 def _query_vectors(adapter: Any, exclusion: list[str], objects: list[str], cache: Path | None) -> np.ndarray:
@@ -196,17 +169,27 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp)
 
 
-def check_mining_inputs(data: str, pool_spec: str, split: str | None) -> None:
-    """The dataset (and its split) and the pool exist: checked before any model loads."""
+def check_mining_inputs(data: str, pool_spec: str, split: str | None, pool_split: str | None = None) -> None:
+    """The dataset (and its split) and the pool (and its split) exist: checked before any model loads."""
     from ccneg_bench.options import UsageError
-    from ccneg_bench.train.checks import check_split
 
     if not Path(data).is_dir():
         raise UsageError(f"--data {data}: no such folder (a ccneg-build output folder)")
-    if split is not None:
-        check_split(Path(data), split, "--split")
+    _check_split("--split", data, split)
     if not Path(pool_spec).exists():
         raise UsageError(f"--pool {pool_spec}: no such file or folder")
+    if pool_split is not None and is_dataset_folder(pool_spec):
+        _check_split("--pool-split", pool_spec, pool_split)
+
+
+def _check_split(option: str, folder: str, split: str | None) -> None:
+    """The folder is a dataset with ``split`` (any split when None); the error names ``option``."""
+    from ccneg_bench.options import UsageError
+
+    try:
+        split_files(folder, split)
+    except DatasetFolderError as err:
+        raise UsageError(f"{option} {split}: {err}" if split is not None else str(err)) from None
 
 
 def mining_summary(manifest: dict[str, Any]) -> str:
@@ -249,7 +232,7 @@ def mine_distractors(
     if pool_split is None and _same_folder(data, pool_spec):
         # the dataset is its own pool: never let a train sample take an eval image, or vice versa
         if split is None:
-            splits = sorted({s for s in read_dataset_table(Path(data), ("id", "split")).column("split").to_pylist() if s})
+            splits = split_names(data)
             manifests = [mine_distractors(data, pool_spec, model, pretrained, k, s, s, out, cache_dir, device,
                                           batch_size, workers, progress) for s in splits]
             return {"per_split": manifests, "mined": sum(m["mined"] for m in manifests), "k": k,
@@ -260,7 +243,8 @@ def mine_distractors(
     folder = Path(out) if out else Path(data) / DISTRACTOR_DIR  # created only once there is a result
     cache_root = Path(cache_dir) if cache_dir else folder / "cache"
 
-    samples = read_dataset_table(Path(data), ("id", "exclusion_caption", "negated_object", "image_sha256", "split"), split)
+    samples = read_split(Path(data), split, ("id", "exclusion_caption", "negated_object", "image_sha256"),
+                         required=("id", "caption"))
     ids = samples.column("id").to_pylist()
     exclusion = samples.column("exclusion_caption").to_pylist()
     objects = samples.column("negated_object").to_pylist()
@@ -276,8 +260,6 @@ def mine_distractors(
         batch_size=batch_size, workers=workers, progress=progress, desc="pool images",
     )
     valid = torch.from_numpy(image_features.ok.copy())
-    if pool.keep is not None:
-        valid &= torch.from_numpy(pool.keep)
     queries = _query_vectors(
         adapter, [exclusion[i] for i in usable], [objects[i] for i in usable],
         cache_root / model_tag / "texts",
@@ -322,7 +304,7 @@ def mine_distractors(
         "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
         "seconds": round(time.perf_counter() - started, 3),
     }
-    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return manifest
 
 

@@ -19,7 +19,7 @@ only in the eval splits. Training-side splits (``pretrain``, ``train``, ``train_
 show such a scene, so no eval caption, negated caption or (subject, relation, object)
 combination is seen in training. Distractors for training and for evaluation come from two
 disjoint pools (``train_pool`` and ``eval_pool``, drawn separately).
-:func:`ccneg_bench.train.shapes_audit.audit_held_out` checks all of this on the written files.
+:func:`benchmarks.shapes.audit.audit_held_out` checks all of this on the written files.
 """
 
 from __future__ import annotations

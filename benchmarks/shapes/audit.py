@@ -2,7 +2,7 @@
 
 The miniature reproduction is evidence only if a score cannot come from having seen the
 test: :func:`audit_held_out` reads a world written by
-:func:`ccneg_bench.train.shapes.write_shapes_dataset` (and its mined distractors) and counts
+:func:`benchmarks.shapes.world.write_shapes_dataset` (and its mined distractors) and counts
 every way eval material could have reached a model during training. The reproduction refuses
 to run on a world whose counts are not all zero, and reports them with its results.
 """
@@ -15,7 +15,7 @@ from typing import Iterable
 
 import pyarrow.parquet as pq
 
-from ccneg_bench.train.shapes import MIRROR, TRAINING_SPLITS, pair_of
+from benchmarks.shapes.world import MIRROR, TRAINING_SPLITS, pair_of
 
 
 def _read_splits(data_dir: Path, splits: Iterable[str], columns: list[str]) -> list[dict]:
