@@ -140,7 +140,7 @@ PUBLISH_SETTINGS = frozenset({"eval_size", "rows_per_file"})
 RUNTIME_OPTIONS = frozenset({"concurrency", "rpm", "tpm", "timeout", "max_attempts",
                              "backoff_base", "price_in", "price_out",
                              "image_concurrency", "image_per_host", "image_timeout",
-                             "image_retries", "verify_visual_batch_size"})
+                             "image_retries", "verify_visual_batch_size", "verify_visual_device"})
 
 
 def fingerprint(obj: Any) -> str:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ccneg_bench.options import UsageError, check_device
+from ccneg_bench.options import UsageError
 from ccneg_bench.train.config import TrainConfig
+from ccneg_build.devices import check_device, check_precision
 
 IMAGE_LEAVES = ("image.bytes", "image.path")
 
@@ -91,7 +92,7 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     from ccneg_bench.train.run_folder import check_run_folder
 
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
-    check_device(cfg.device, allow_auto=True)
+    check_precision(cfg.precision, check_device(cfg.device))
     if cfg.loss not in ("conclip", "clip"):
         raise UsageError(f"--loss {cfg.loss}: use conclip or clip")
     if cfg.loss == "conclip":

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ccneg_bench.train.data import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE, read_dataset_table
+from ccneg_build.devices import resolve_device
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
 
@@ -265,7 +266,7 @@ def mine_distractors(
                     "samples": sum(m["samples"] for m in manifests),
                     "seconds": round(time.perf_counter() - started, 3)}
         pool_split = split
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    device = resolve_device(device)
     folder = Path(out) if out else Path(data) / DISTRACTOR_DIR  # created only once there is a result
     cache_root = Path(cache_dir) if cache_dir else folder / "cache"
 
