@@ -228,8 +228,10 @@ def _read_margins(result: dict[str, Any]) -> list[float] | None:
 
 def is_text_only(result: dict[str, Any]) -> bool:
     """Text-only baselines score with a rule, not a cosine between an image and a caption."""
-    description = (result.get("model") or {}).get("description") or {}
-    return description.get("kind") == "text" or str((result.get("model") or {}).get("spec", "")).startswith("text:")
+    info = result.get("model_info") or {}  # schema 2: "model" is the spec string itself
+    description = info.get("description") or {}
+    spec = info.get("spec") or result.get("model") or ""
+    return description.get("kind") == "text" or str(spec).startswith("text:")
 
 
 def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
