@@ -115,7 +115,7 @@ def test_no_result_mixes_features_of_two_models(tiny_clip, tmp_path):
     fresh = ccneg_bench.evaluate(spec, str(data), tasks, pretrained=str(local), cache_dir=None, **kwargs)
     assert cached[0]["cache"]["images"]["images_decoded"] == 12  # nothing reused from the old weights
     for a, b in zip(cached, fresh):
-        assert a["metrics"] == b["metrics"] and a["model"]["fingerprint"] == b["model"]["fingerprint"]
+        assert a["metrics"] == b["metrics"] and a["model_info"]["fingerprint"] == b["model_info"]["fingerprint"]
 
 
 def test_an_adapter_built_in_memory_is_keyed_by_its_current_weights(tiny_spec):

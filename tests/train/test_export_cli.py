@@ -94,7 +94,7 @@ def test_ccneg_bench_cli_scores_the_export(trained, train_data, tmp_path):
     assert "initialized randomly" not in proc.stderr and "random weights" not in proc.stderr  # they are loaded
     results = [json.loads(p.read_text()) for p in (tmp_path / "res").glob("*.json")]
     assert results and results[0]["status"] == "ok" and results[0]["n"] == 16
-    assert results[0]["model"]["description"]["weights"]["sha256"]
+    assert results[0]["model_info"]["description"]["weights"]["sha256"]
 
 
 def test_help_and_clear_errors(tiny_model, tmp_path, capsys):
