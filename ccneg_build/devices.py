@@ -27,8 +27,6 @@ DEFAULT_PRECISION = "auto"
 #: The ``--precision`` names, the default first; and the spellings that mean one of them.
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 PRECISION_ALIASES = {"amp": "auto"}
-#: The concrete precisions :func:`resolve_precision` returns.
-RESOLVED_PRECISIONS = ("fp32", "bf16", "fp16")
 
 DEVICE_HELP = ("auto (cuda when a GPU is visible, else cpu), cpu, cuda (the current GPU), cuda:N or mps "
                "(default: auto)")
@@ -184,7 +182,7 @@ def autocast(device: Any, precision: str) -> Any:
 
 
 __all__ = [
-    "DEFAULT_DEVICE", "DEFAULT_PRECISION", "PRECISIONS", "PRECISION_ALIASES", "RESOLVED_PRECISIONS", "DEVICE_HELP",
+    "DEFAULT_DEVICE", "DEFAULT_PRECISION", "PRECISIONS", "PRECISION_ALIASES", "DEVICE_HELP",
     "PRECISION_HELP", "DeviceError", "device_flag", "precision_flag", "add_device_argument", "add_device_arguments",
     "check_device", "check_precision", "precision_name", "device_type", "resolve_device", "resolve_precision",
     "autocast",
