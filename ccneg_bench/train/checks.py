@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ccneg_bench.options import UsageError
-from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.config import LOSSES, TrainConfig
 from ccneg_build.devices import check_device, check_precision
 
 IMAGE_LEAVES = ("image.bytes", "image.path")
@@ -93,8 +93,8 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
 
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
     check_precision(cfg.precision, check_device(cfg.device))
-    if cfg.loss not in ("conclip", "clip"):
-        raise UsageError(f"--loss {cfg.loss}: use conclip or clip")
+    if cfg.loss not in LOSSES:
+        raise UsageError(f"--loss {cfg.loss}: use {', '.join(LOSSES)}")
     if cfg.loss == "conclip":
         check_terms(cfg.terms)
     for name, value, least in (("--batch-size", cfg.batch_size, 1), ("--accum-steps", cfg.accum_steps, 1),
