@@ -8,6 +8,7 @@ never cached here: the weights change between evaluations.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from ccneg_bench.config import BenchConfig
@@ -30,16 +31,16 @@ def headline_metrics(task: str, metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def bench_config(cfg: TrainConfig, output_dir: str | None = None) -> BenchConfig:
-    """How ccneg-train's evaluations score: ccneg-bench's settings, from the run's own config.
+#: How evaluations during training score: ccneg-bench's default precision (so the numbers in
+#: ``log.jsonl`` match a later default ``ccneg-bench`` run on the export), decoding in the main
+#: process (the trainer's workers are busy), no bootstrap intervals, no progress bars and no
+#: feature cache (the weights change between evaluations).
+TRAINING_EVAL = BenchConfig(batch_size=128, workers=0, bootstrap=0, progress=False, cache_dir=None)
 
-    The eval split at ccneg-bench's default precision (so the numbers in ``log.jsonl`` match a
-    later default ``ccneg-bench`` run on the export), one process for decoding (the trainer's
-    workers are busy), no bootstrap intervals, no progress bars and no feature cache (the
-    weights change between evaluations).
-    """
-    return BenchConfig(split=cfg.eval_split, batch_size=128, workers=0, bootstrap=0, progress=False,
-                       cache_dir=None, output_dir=output_dir)
+
+def bench_config(cfg: TrainConfig) -> BenchConfig:
+    """The :class:`BenchConfig` of a run's evaluations: :data:`TRAINING_EVAL` on its ``--eval-split``."""
+    return replace(TRAINING_EVAL, split=cfg.eval_split)
 
 
 def evaluate_clip(
@@ -53,8 +54,6 @@ def evaluate_clip(
     ``config.output_dir`` also writes ccneg-bench's result JSON files. The model is scored on
     the device it sits on, whatever ``config.device`` says.
     """
-    from dataclasses import replace
-
     from ccneg_bench.evaluation import evaluate_with
     from ccneg_bench.models.open_clip_models import OpenClipAdapter
 
@@ -63,8 +62,7 @@ def evaluate_clip(
         clip.model, clip.transform, clip.tokenizer, clip.adapter.spec, dict(clip.adapter.describe(), in_training=True)
     )
     adapter.device = next(clip.model.parameters()).device
-    config = replace(config or BenchConfig(batch_size=128, workers=0, bootstrap=0, progress=False),
-                     device=str(adapter.device))
+    config = replace(config or TRAINING_EVAL, device=str(adapter.device))
     try:
         results = evaluate_with(adapter, data, tasks, config)
     finally:
