@@ -1,13 +1,15 @@
 """ccneg_bench: score vision-language models on negation, and fine-tune them (CoN-CLIP).
 
-The importable entry point is :func:`evaluate` (see :mod:`ccneg_bench.evaluation`); the
-building blocks are :mod:`ccneg_bench.models` (``load_model``), :mod:`ccneg_bench.datasets`
+The importable entry point is :func:`evaluate` (see :mod:`ccneg_bench.evaluation`), whose
+settings are a :class:`BenchConfig` (see :mod:`ccneg_bench.config`); the building blocks are :mod:`ccneg_bench.models` (``load_model``), :mod:`ccneg_bench.datasets`
 (``load_eval_dataset``), :mod:`ccneg_bench.features` and :mod:`ccneg_bench.tasks`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ccneg_bench.config import BenchConfig
 
 __version__ = "0.1.0"
 
@@ -19,4 +21,4 @@ def evaluate(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
     return _evaluate(*args, **kwargs)
 
 
-__all__ = ["evaluate", "__version__"]
+__all__ = ["BenchConfig", "evaluate", "__version__"]

@@ -7,9 +7,11 @@ import os
 import sys
 from typing import Any, Sequence
 
+from ccneg_bench.config import BenchConfig
 from ccneg_bench.options import (
-    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, check_device, non_negative_int, positive_int, print_note,
+    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_int, print_note,
 )
+from ccneg_build.devices import add_device_arguments
 
 EPILOG = """\
 model specs:
@@ -95,9 +97,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="images per batch")
     parser.add_argument("--workers", type=non_negative_int, default=2, metavar="N",
                         help="image decoding worker processes (0: decode in the main process)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available, else cpu)")
-    parser.add_argument("--precision", default="amp", choices=["amp", "bf16", "fp16", "fp32"],
-                        help="autocast on GPU (amp = bf16 where supported); the CPU always runs fp32")
+    add_device_arguments(parser)
     parser.add_argument("--save-predictions", action="store_true", help="write per-sample scores to Parquet")
     parser.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",
                         help="bootstrap resamples for 95%% CIs (0: no CIs)")
@@ -120,7 +120,24 @@ def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, s
     return list(zip(models, pretrained))
 
 
-def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    """The :class:`BenchConfig` a parsed command line (main command or ``suite``) describes: the one place."""
+    dataset_options: dict[str, object] = {}
+    if getattr(args, "released_eval_size", None):
+        dataset_options["eval_size"] = args.released_eval_size
+    for name in ("image_root", "templates", "negated_templates"):
+        if hasattr(args, name):
+            dataset_options[name] = getattr(args, name)
+    return BenchConfig(
+        split=getattr(args, "split", "eval"), dataset_options=dataset_options, output_dir=args.output,
+        cache_dir=args.cache_dir, batch_size=args.batch_size, workers=args.workers, device=args.device,
+        precision=args.precision, save_predictions=args.save_predictions, bootstrap=args.bootstrap, seed=args.seed,
+        progress=not args.no_progress, chunk_size=args.chunk_size, tie_rule=args.tie_rule,
+        shuffle_options=args.shuffle_options,
+    )
+
+
+def check_arguments(args: argparse.Namespace, config: BenchConfig) -> list[tuple[str, str | None]]:
     """Every check that needs no model and no data; returns the (spec, pretrained) pairs to run.
 
     Shared by the main command and ``suite`` (whose tasks come from its file), so that both
@@ -132,8 +149,7 @@ def check_arguments(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
     for name in getattr(args, "task", None) or []:
         get_task(name)
-    _check_tie_rule(args.tie_rule)
-    check_device(args.device, allow_auto=False)
+    config.check()
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise UsageError(f"--output {args.output}: exists and is not a folder")
     pairs = [(spec, resolve_pretrained(spec, p)) for spec, p in _pairs(args.model, args.pretrained)]
@@ -205,24 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return suite_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        from ccneg_bench.evaluation import evaluate
+        from ccneg_bench.evaluation import evaluate_with
         from ccneg_bench.datasets import load_eval_dataset
     except ModuleNotFoundError as err:  # the data-generation install has no torch
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2
 
     try:
-        pairs = check_arguments(args)
-        options = {"eval_size": args.released_eval_size} if args.released_eval_size else {}
-        options.update(image_root=args.image_root, templates=args.templates, negated_templates=args.negated_templates)
-        dataset = load_eval_dataset(args.dataset, split=args.split, **options)
+        config = config_from_args(args)
+        pairs = check_arguments(args, config)
+        dataset = load_eval_dataset(args.dataset, split=config.split, **config.dataset_options)
         note_random_weights(pairs)
         results: list[dict[str, Any]] = []
         for spec, pretrained in pairs:
-            results.extend(evaluate(
-                spec, dataset, args.task, pretrained=pretrained, output_dir=args.output,
-                cache_dir=args.cache_dir, **_run_options(args),
-            ))
+            results.extend(evaluate_with(spec, dataset, args.task, config, pretrained=pretrained))
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -231,20 +243,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print_summary(results)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
-
-
-def _run_options(args: argparse.Namespace) -> dict[str, Any]:
-    return dict(batch_size=args.batch_size, workers=args.workers, device=args.device, precision=args.precision,
-                save_predictions=args.save_predictions, bootstrap=args.bootstrap, seed=args.seed,
-                progress=not args.no_progress, chunk_size=args.chunk_size, tie_rule=args.tie_rule,
-                shuffle_options=args.shuffle_options)
-
-
-def _check_tie_rule(rule: str) -> None:
-    from ccneg_bench.tasks.ties import TIE_RULES
-
-    if rule not in TIE_RULES:
-        raise ValueError(f"--tie-rule {rule!r}: choose one of {', '.join(TIE_RULES)}")
 
 
 def build_suite_parser() -> argparse.ArgumentParser:
@@ -283,11 +281,11 @@ def suite_main(argv: Sequence[str]) -> int:
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2
     try:
-        pairs = check_arguments(args)
+        config = config_from_args(args)
+        pairs = check_arguments(args, config)
         entries = read_suite(args.suite)
         note_random_weights(pairs)
-        options = _run_options(args)
-        results, models = run_suite(pairs, entries, output_dir=args.output, cache_dir=args.cache_dir, **options)
+        results, models = run_suite(pairs, entries, config)
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

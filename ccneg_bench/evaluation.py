@@ -9,6 +9,9 @@ Example::
     )
     results[0]["metrics"]["accuracy"]
 
+The keywords after ``pretrained`` are the fields of :class:`ccneg_bench.config.BenchConfig`
+(one object for the command line, the suite and ccneg-train's evaluation hook).
+
 Result file schema (``schema_version`` "2"; see :mod:`ccneg_bench.results`), one file per
 (dataset, pretrained, model, task), named ``{dataset}_{pretrained}_{model}_{language}_{task}.json``
 as CLIP_benchmark names its files (a benchmark with subsets, SugarCREPE, writes one per subset):
@@ -39,12 +42,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ccneg_bench.config import BenchConfig
 from ccneg_bench.datasets import EvalDataset, load_eval_dataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
 from ccneg_bench.models import ModelAdapter, load_model
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
 from ccneg_build.images.decode import MISSING
+from ccneg_build.devices import resolve_device, resolve_precision
 from ccneg_build.writer import atomic_output, atomic_write_text
 
 
@@ -72,33 +77,14 @@ def write_predictions(path: Path, columns: dict[str, list[Any]], task: str) -> N
         pq.write_table(table, tmp)
 
 
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def evaluate(
     model: str | ModelAdapter | Sequence[str | ModelAdapter],
     dataset: str | EvalDataset,
     tasks: Iterable[str] | None = None,
     *,
     pretrained: str | None = None,
-    split: str = "eval",
-    output_dir: str | os.PathLike | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    batch_size: int = 64,
-    workers: int = 2,
-    device: str | None = None,
-    precision: str = "amp",
-    save_predictions: bool = False,
-    bootstrap: int = 1000,
-    seed: int = 0,
-    progress: bool = True,
-    chunk_size: int = 1024,
-    dataset_options: dict[str, Any] | None = None,
-    tie_rule: str = "official",
-    shuffle_options: int | None = None,
+    config: BenchConfig | None = None,
+    **settings: Any,
 ) -> list[dict[str, Any]]:
     """Evaluate each model on ``dataset`` for each task; return the result dicts (and write them).
 
@@ -106,32 +92,41 @@ def evaluate(
     either. A task that cannot run (e.g. ``ccneg-balanced`` without distractors) yields a result
     with ``status: "error"`` and the reason; the other tasks still run. ``tasks=None`` runs the
     dataset's own tasks (``ccneg`` for CC-Neg data, ``mcq`` for NegBench MCQ files, ...).
+
+    How to score is a :class:`~ccneg_bench.config.BenchConfig`: pass one as ``config``, or its
+    fields as keywords (``split``, ``output_dir``, ``cache_dir``, ``batch_size``, ``workers``,
+    ``device``, ``precision``, ``bootstrap``, ...), which replace those of ``config``.
     """
+    return evaluate_with(model, dataset, tasks, BenchConfig.make(config, **settings), pretrained=pretrained)
+
+
+def evaluate_with(
+    model: str | ModelAdapter | Sequence[str | ModelAdapter],
+    dataset: str | EvalDataset,
+    tasks: Iterable[str] | None,
+    config: BenchConfig,
+    pretrained: str | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`evaluate` on a ready :class:`BenchConfig` (what the command, the suite and ccneg-train call)."""
     from ccneg_bench.models.weights import check_model
-    from ccneg_bench.options import check_device
-    from ccneg_bench.tasks.ties import TIE_RULES
 
     task_names = list(dict.fromkeys(tasks)) if tasks is not None else []
     for name in task_names:
         get_task(name)  # fail fast on a typo, before loading anything
-    if tie_rule not in TIE_RULES:
-        raise ValueError(f"unknown tie rule {tie_rule!r}; choose one of {', '.join(TIE_RULES)}")
-    check_device(device, allow_auto=False)
+    config.check()
     models = model if isinstance(model, (list, tuple)) else [model]
     for entry in models:
         if not isinstance(entry, ModelAdapter):
             check_model(entry, pretrained)
-    device = device or default_device()
-    data = dataset if isinstance(dataset, EvalDataset) else load_eval_dataset(dataset, split=split, **(dataset_options or {}))
+    device = resolve_device(config.device)
+    data = dataset if isinstance(dataset, EvalDataset) else load_eval_dataset(dataset, split=config.split,
+                                                                               **config.dataset_options)
     task_names = task_names or list(data.default_tasks)
-    options = {"tie_rule": tie_rule, "shuffle_options": shuffle_options}
     results: list[dict[str, Any]] = []
     for entry in models:
         adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
         used = pretrained if not isinstance(entry, ModelAdapter) else getattr(entry, "pretrained", None)
-        results.extend(_evaluate_one(adapter, data, task_names, used,
-                                     output_dir, cache_dir, batch_size, workers, precision, save_predictions,
-                                     bootstrap, seed, progress, chunk_size, options))
+        results.extend(_evaluate_one(adapter, data, task_names, used, config))
     return results
 
 
@@ -149,12 +144,11 @@ def mark_text_failures(data: EvalDataset, images: ImageFeatures) -> None:
 
 
 def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str], pretrained: str | None,
-                  output_dir: Any, cache_dir: Any, batch_size: int, workers: int, precision: str,
-                  save_predictions: bool, bootstrap: int, seed: int, progress: bool,
-                  chunk_size: int, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                  config: BenchConfig) -> list[dict[str, Any]]:
     started = time.perf_counter()
+    cache_dir, output_dir = config.cache_dir, config.output_dir
     cache = feature_cache_dir(os.path.expanduser(str(cache_dir)) if cache_dir else None, adapter, data)
-    encode = dict(batch_size=batch_size, workers=workers, precision=precision, progress=progress, chunk_size=chunk_size)
+    encode = config.encode_options
     images = encode_image_table(adapter, data.images, cache=cache, desc="images", **encode)
     unscorable = no_images_reason(adapter, data, images)
     if unscorable:
@@ -163,7 +157,8 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
         return [_error_result(name, adapter, pretrained, data, unscorable, failures, output_dir, started)
                 for name in task_names]
     mark_text_failures(data, images)
-    texts = encode_texts(adapter, data.texts(), cache=cache, batch_size=max(batch_size, 128), precision=precision, progress=progress)
+    texts = encode_texts(adapter, data.texts(), cache=cache, batch_size=max(config.batch_size, 128),
+                         precision=config.precision, progress=config.progress)
     distractors: ImageFeatures | None = None
     if data.distractors is not None and any(get_task(n).needs_distractors for n in task_names):
         if data.distractors is data.images:
@@ -171,12 +166,11 @@ def _evaluate_one(adapter: ModelAdapter, data: EvalDataset, task_names: list[str
         else:
             distractors = encode_image_table(adapter, data.distractors, cache=cache, desc="distractors", **encode)
     encoded_seconds = time.perf_counter() - started
-    context = TaskContext(dataset=data, images=images, texts=texts, distractors=distractors, bootstrap=bootstrap, seed=seed,
-                          **(options or {}))
+    context = TaskContext(dataset=data, images=images, texts=texts, distractors=distractors, **config.task_options)
     results = []
     for name in task_names:
-        results.extend(_run_task(name, context, adapter, pretrained, data, output_dir, save_predictions,
-                                 encoded_seconds, images, texts, distractors, precision))
+        results.extend(_run_task(name, context, adapter, pretrained, data, config, encoded_seconds, images, texts,
+                                 distractors))
     return results
 
 
@@ -232,8 +226,8 @@ def _error_result(name: str, adapter: ModelAdapter, pretrained: str | None, data
 
 
 def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained: str | None, data: EvalDataset,
-              output_dir: Any, save_predictions: bool, encoded_seconds: float, images: ImageFeatures,
-              texts: Any, distractors: ImageFeatures | None, precision: str) -> list[dict[str, Any]]:
+              config: BenchConfig, encoded_seconds: float, images: ImageFeatures, texts: Any,
+              distractors: ImageFeatures | None) -> list[dict[str, Any]]:
     """Run one task; one result per output (a task with subsets gives several), each written."""
     task_started = time.perf_counter()
     try:
@@ -243,13 +237,13 @@ def _run_task(name: str, context: TaskContext, adapter: ModelAdapter, pretrained
     except ValueError as err:
         outputs, error = [None], str(err)
     task_seconds = (time.perf_counter() - task_started) / max(1, len(outputs))
-    return [_result(name, output, error, adapter, pretrained, data, output_dir, save_predictions, encoded_seconds,
-                    task_seconds, images, texts, distractors, precision) for output in outputs]
+    return [_result(name, output, error, adapter, pretrained, data, config, encoded_seconds, task_seconds, images,
+                    texts, distractors) for output in outputs]
 
 
 def _result(name: str, output: TaskOutput | None, error: str | None, adapter: ModelAdapter, pretrained: str | None,
-            data: EvalDataset, output_dir: Any, save_predictions: bool, encoded_seconds: float, task_seconds: float,
-            images: ImageFeatures, texts: Any, distractors: ImageFeatures | None, precision: str) -> dict[str, Any]:
+            data: EvalDataset, config: BenchConfig, encoded_seconds: float, task_seconds: float,
+            images: ImageFeatures, texts: Any, distractors: ImageFeatures | None) -> dict[str, Any]:
     subset = output.subset if output is not None else None
     result: dict[str, Any] = header(dataset_name(data.spec, data.split, data.name, subset), adapter.spec, pretrained, name)
     result.update({
@@ -274,7 +268,7 @@ def _result(name: str, output: TaskOutput | None, error: str | None, adapter: Mo
     result.update(
         versions=package_versions(),
         device=str(adapter.device),
-        precision=precision if adapter.device.type == "cuda" else "fp32",
+        precision=resolve_precision(config.precision, adapter.device),
         seconds=round(seconds, 4),
         images_per_second=round(n_images / seconds, 2) if seconds > 0 else None,
         timing={"image_seconds": round(images.stats.get("seconds", 0.0) + (distractors.stats.get("seconds", 0.0) if distractors is not None and distractors is not images else 0.0), 4),
@@ -283,9 +277,10 @@ def _result(name: str, output: TaskOutput | None, error: str | None, adapter: Mo
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         predictions=None,
     )
+    output_dir = config.output_dir
     if output_dir is not None:
         filename = result_filename(result["dataset"], pretrained, adapter.spec, name)
-        if save_predictions and output is not None and output.predictions:
+        if config.save_predictions and output is not None and output.predictions:
             path = Path(output_dir) / (filename[: -len(".json")] + ".predictions.parquet")
             write_predictions(path, output.predictions, name)
             result["predictions"] = str(path)

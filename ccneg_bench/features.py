@@ -19,7 +19,8 @@ Why it is fast:
 * each unique caption is encoded once (captions whose tokens are identical, e.g. cut at the
   context length, share one row), in batches of similar token length (no padding to
   speak of; the open_clip text tower runs on the batch's real length);
-* on CUDA the encoders run under autocast (bf16 where supported, else fp16).
+* the encoders run under autocast at ``precision`` (see :mod:`ccneg_build.devices`: ``auto``
+  is bf16 on CUDA where supported, else fp16, and fp32 on the CPU).
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
 ``images-<table fingerprint>-<decoder fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
@@ -37,7 +38,6 @@ import os
 import re
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -50,6 +50,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
 from ccneg_bench.models.base import ModelAdapter
 from ccneg_build.images.decode import CORRUPT, DEFAULT_MAX_PIXELS, ImageRejected, decode_image_with_note, decoder_fingerprint
+from ccneg_build.devices import DEFAULT_PRECISION, autocast
 from ccneg_build.writer import atomic_output, atomic_write_text
 
 DEFAULT_CHUNK_SIZE = 1024
@@ -105,13 +106,6 @@ def feature_cache_dir(root: str | os.PathLike | None, adapter: ModelAdapter, dat
         return None
     model_part = f"{_slug(adapter.spec)}-{adapter.fingerprint()}"
     return Path(root) / model_part / f"{_slug(os.path.basename(dataset.spec))}-{dataset.fingerprint()}" / _slug(dataset.split)
-
-
-def _autocast(device: torch.device, precision: str) -> Any:
-    if device.type != "cuda" or precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" or (precision == "amp" and torch.cuda.is_bf16_supported()) else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
 
 
 def _normalise(features: torch.Tensor) -> np.ndarray:
@@ -195,7 +189,7 @@ def encode_image_table(
     batch_size: int = 64,
     workers: int = 2,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    precision: str = "amp",
+    precision: str = DEFAULT_PRECISION,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: bool = True,
     desc: str = "images",
@@ -262,7 +256,7 @@ def _encode_chunks(adapter: ModelAdapter, table: ImageTable, todo: list[tuple[in
         for batch in loader:
             rows, position = batch["rows"], batch["chunk"]
             if batch["pixels"] is not None:
-                with _autocast(adapter.device, precision):
+                with autocast(adapter.device, precision):
                     encoded = _normalise(adapter.encode_images(batch["pixels"].to(adapter.device, non_blocking=True)))
                 if features is None:
                     features = np.zeros((n, encoded.shape[1]), dtype=np.float32)
@@ -300,7 +294,7 @@ def encode_texts(
     *,
     cache: Path | None = None,
     batch_size: int = 256,
-    precision: str = "amp",
+    precision: str = DEFAULT_PRECISION,
     progress: bool = True,
 ) -> TextFeatures:
     """Encode each unique string once (cached per model/dataset/split); shortest first."""
@@ -330,7 +324,7 @@ def encode_texts(
     with tqdm(total=len(to_encode), desc="captions", unit="txt", file=sys.stderr, disable=not progress or not to_encode, leave=False) as bar:
         for first in range(0, len(to_encode), batch_size):
             batch = to_encode[first:first + batch_size]
-            with _autocast(adapter.device, precision):
+            with autocast(adapter.device, precision):
                 new_blocks.append(_normalise(adapter.encode_texts(batch)))
             bar.update(len(batch))
     if new_blocks:

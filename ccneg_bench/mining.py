@@ -43,6 +43,7 @@ import torch
 from ccneg_build.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
 from ccneg_build.images.decode import read_image_bytes, reference_parts
 from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
+from ccneg_build.devices import resolve_device
 from ccneg_build.record import IMAGE_TYPE
 from ccneg_build.writer import atomic_output, atomic_write_text
 
@@ -239,7 +240,7 @@ def mine_distractors(
                     "samples": sum(m["samples"] for m in manifests),
                     "seconds": round(time.perf_counter() - started, 3)}
         pool_split = split
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    device = resolve_device(device)
     folder = Path(out) if out else Path(data) / DISTRACTOR_DIR  # created only once there is a result
     cache_root = Path(cache_dir) if cache_dir else folder / "cache"
 

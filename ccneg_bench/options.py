@@ -1,8 +1,9 @@
 """Command-line pieces that ``ccneg-bench`` and every ``ccneg-train`` command share.
 
 One definition each of: the ``--pretrained`` default and its help text, the integer checks,
-the ``--device`` check, a help formatter that shows a default only when there is one, and a
-parser whose errors are a single line. Everything here runs before any model or data is
+a help formatter that shows a default only when there is one, and a
+parser whose errors are a single line (``--device`` and ``--precision``, which ``ccneg-build``
+shares, are defined in :mod:`ccneg_build.devices`). Everything here runs before any model or data is
 loaded, so a typo costs a fraction of a second instead of a model load.
 """
 
@@ -85,38 +86,6 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0 (got {text})")
     return value
-
-
-def check_device(device: str | None, allow_auto: bool = True) -> None:
-    """Raise :class:`UsageError` unless ``device`` names a device this machine has.
-
-    Checked before any model loads: torch's own failure for ``--device cuda`` on a machine
-    without a GPU is a long traceback from deep inside the first transfer.
-    """
-    if device is None or (allow_auto and device == "auto"):
-        return
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise UsageError(f"--device {device}: not a device; use cpu, cuda, cuda:N" + (" or auto" if allow_auto else "")) from None
-    if parsed.type == "cpu":
-        return
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {device}: no CUDA GPU is visible on this machine "
-                             "(torch.cuda.is_available() is False); use --device cpu")
-        count = torch.cuda.device_count()
-        if parsed.index is not None and parsed.index >= count:
-            raise UsageError(f"--device {device}: this machine has {count} CUDA GPU(s) (cuda:0 .. cuda:{count - 1})")
-        return
-    if parsed.type == "mps":
-        backend = getattr(torch.backends, "mps", None)
-        if backend is None or not backend.is_available():
-            raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
-        return
-    raise UsageError(f"--device {device}: ccneg runs on cpu, cuda or mps, not {parsed.type}")
 
 
 def check_option(condition: bool, message: str) -> None:

@@ -228,9 +228,10 @@ def _read_margins(result: dict[str, Any]) -> list[float] | None:
 
 def is_text_only(result: dict[str, Any]) -> bool:
     """Text-only baselines score with a rule, not a cosine between an image and a caption."""
-    info = result.get("model_info") or {}  # results are normalised (ccneg_bench.results)
+    info = result.get("model_info") or {}  # schema 2: "model" is the spec string itself
     description = info.get("description") or {}
-    return description.get("kind") == "text" or str(info.get("spec", "")).startswith("text:")
+    spec = info.get("spec") or result.get("model") or ""
+    return description.get("kind") == "text" or str(spec).startswith("text:")
 
 
 def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,

@@ -24,6 +24,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ccneg_bench.config import BenchConfig
+from ccneg_build.devices import resolve_device
+
 ENTRY_KEYS = {"dataset", "task", "split", "image_root", "templates", "negated_templates"}
 
 
@@ -97,19 +100,24 @@ def _relative_spec(spec: str, base: str) -> str:
     return spec if spec.startswith("hf:") else _relative(spec, base)
 
 
-def run_suite(models: Sequence[tuple[str, str | None]], entries: Sequence[SuiteEntry], *, output_dir: str,
-              cache_dir: str, device: str | None = None, **evaluate_options: Any) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Evaluate every model on every entry; return (results, the lazy models) in order."""
+def run_suite(models: Sequence[tuple[str, str | None]], entries: Sequence[SuiteEntry],
+              config: BenchConfig) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Evaluate every model on every entry under one ``config``; return (results, the lazy models) in order.
+
+    ``config.cache_dir`` is shared by every entry; each entry's own reader options (its
+    ``image_root``, ``templates``, ...) override the command line's (``--released-eval-size``).
+    """
     from ccneg_bench.datasets import load_eval_dataset
-    from ccneg_bench.evaluation import default_device, evaluate
+    from ccneg_bench.evaluation import evaluate_with
     from ccneg_bench.models import load_model
     from ccneg_bench.models.lazy import LazyModel
 
-    device = device or default_device()
-    lazy = [LazyModel(spec, pretrained, device, load_model, cache_dir) for spec, pretrained in models]
-    datasets = [load_eval_dataset(e.dataset, split=e.split, **e.options) for e in entries]  # all checked first
+    config.check()
+    device = resolve_device(config.device)
+    lazy = [LazyModel(spec, pretrained, device, load_model, config.cache_dir) for spec, pretrained in models]
+    datasets = [load_eval_dataset(e.dataset, split=e.split, **{**config.dataset_options, **e.options})
+                for e in entries]  # all checked first
     results: list[dict[str, Any]] = []
     for entry, dataset in zip(entries, datasets):
-        results.extend(evaluate(lazy, dataset, entry.tasks, output_dir=output_dir, cache_dir=cache_dir, device=device,
-                                **evaluate_options))
+        results.extend(evaluate_with(lazy, dataset, entry.tasks, config))
     return results, lazy

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ccneg_bench.options import UsageError, check_device
-from ccneg_build.dataset import split_files, split_names
+from ccneg_bench.options import UsageError
 from ccneg_bench.train.config import LOSSES, TrainConfig
+from ccneg_build.dataset import split_files, split_names
+from ccneg_build.devices import check_device, check_precision
 
 IMAGE_LEAVES = ("image.bytes", "image.path")
 
@@ -72,7 +73,7 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     from ccneg_bench.train.run_folder import check_run_folder
 
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
-    check_device(cfg.device, allow_auto=True)
+    check_precision(cfg.precision, check_device(cfg.device))
     if cfg.loss not in LOSSES:
         raise UsageError(f"--loss {cfg.loss}: use one of {', '.join(LOSSES)}")
     if cfg.loss == "conclip":

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ccneg_bench.options import (
-    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, check_device, non_negative_int, positive_float,
-    positive_int,
+    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_float, positive_int,
 )
 from ccneg_bench.train.config import LOSSES, TrainConfig
+from ccneg_build.devices import add_device_argument, add_device_arguments, check_device
 
 #: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
 MINING_MODEL = "open_clip:ViT-B-16"
@@ -69,9 +69,7 @@ def _train_parser() -> argparse.ArgumentParser:
     g.add_argument("--cache-features", choices=("auto", "on", "off"), default=_DEFAULTS.cache_features,
                    help="encode frozen-tower images once and train on the text tower alone (auto: when locked)")
     g.add_argument("--cache-dir", default=None, help="feature cache folder (default: OUT/feature_cache)")
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=_DEFAULTS.precision,
-                   help="auto: bf16 autocast on CUDA, fp32 on the CPU")
-    g.add_argument("--device", default=_DEFAULTS.device, help="auto (cuda when available, else cpu), cpu, cuda, cuda:N")
+    add_device_arguments(g)
     g.add_argument("--workers", type=non_negative_int, default=_DEFAULTS.workers, help="image decoding DataLoader workers")
     g.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed of the sample order and of dropout")
     g = p.add_argument_group("checkpoints, evaluation, logs")
@@ -116,7 +114,7 @@ def _mine_parser() -> argparse.ArgumentParser:
                         "each sample's own split)")
     p.add_argument("--out", default=None, help="output folder (default: DATA/distractors)")
     p.add_argument("--cache-dir", default=None, help="feature cache (default: OUT/cache)")
-    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:N")
+    add_device_argument(p)
     p.add_argument("--batch-size", type=positive_int, default=128, help="images per encoding batch")
     p.add_argument("--workers", type=non_negative_int, default=2, help="image decoding worker processes")
     return p
@@ -156,7 +154,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         eval_every=0 if args.no_eval else args.eval_every, eval_at_end=not args.no_eval,
         eval_tasks=tuple(t.strip() for t in args.eval_tasks.split(",") if t.strip()), log_every=args.log_every,
         tensorboard=args.tensorboard, wandb=args.wandb, wandb_project=args.wandb_project, limit=args.limit,
-        export=not args.no_export,
+        export=not args.no_export, push_to_hub=args.push_to_hub,
     )
 
 
@@ -170,16 +168,16 @@ def _run_train(argv: Sequence[str]) -> int:
     from ccneg_bench.train.evaluation import make_eval_fn
     from ccneg_bench.train.loop import train
 
-    eval_fn = make_eval_fn(cfg.data, cfg.eval_split, cfg.eval_tasks) if cfg.eval_at_end or cfg.eval_every else None
+    eval_fn = make_eval_fn(cfg) if cfg.eval_at_end or cfg.eval_every else None
     summary = train(cfg, eval_fn)
     import os
 
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
-    if args.push_to_hub and summary.get("export"):
+    if cfg.push_to_hub and summary.get("export"):
         from ccneg_bench.train.export import push_to_hub
 
-        summary["hub"] = push_to_hub(Path(summary["export"]), args.push_to_hub)
+        summary["hub"] = push_to_hub(Path(summary["export"]), cfg.push_to_hub)
     _print_summary(summary)
     return 0
 
@@ -206,7 +204,7 @@ def _run_mine(argv: Sequence[str]) -> int:
     from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary
 
     pretrained = resolve_pretrained(args.model, args.pretrained)
-    check_device(args.device, allow_auto=True)
+    check_device(args.device)
     check_mining_inputs(args.data, args.pool, args.split, args.pool_split)
     check_model(args.model, pretrained)
     manifest = mine_distractors(

@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ccneg_build.devices import DEFAULT_DEVICE, DEFAULT_PRECISION
+
 #: The training objectives ``--loss`` offers, the default first (ccneg_bench.train.losses has them):
 #: - ``conclip``: the CoN-CLIP loss (negated captions and distractor images)
 #: - ``negclip``: NegCLIP-style, the CLIP loss with the negated captions as extra hard negatives
@@ -50,8 +52,8 @@ class TrainConfig:
     lock_image: bool = True
     cache_features: str = "auto"  # "auto" (when the image tower is locked), "on", "off"
     cache_dir: str | None = None
-    precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "fp32", "bf16", "fp16"
-    device: str = "auto"
+    precision: str = DEFAULT_PRECISION  # names and rules: ccneg_build.devices (also for the evaluations)
+    device: str = DEFAULT_DEVICE
     workers: int = 4
     seed: int = 0
     save_every: int = 500
@@ -67,6 +69,7 @@ class TrainConfig:
     wandb_project: str = "ccneg"
     limit: int | None = None  # train on the first N rows only (smoke tests)
     export: bool = True
+    push_to_hub: str | None = None  # ORG/NAME: upload the export at the end (token from HF_TOKEN)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ the gradient of the full-batch loss (as if the batch had fit in memory).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
@@ -32,39 +31,32 @@ from ccneg_bench.train.logs import RunLogger, read_log, truncate_log
 from ccneg_bench.train.losses import check_loss, check_terms, clip_loss, conclip_loss, negclip_loss, uses_negated_captions
 from ccneg_bench.train.model import TrainableClip, load_trainable, param_groups
 from ccneg_bench.train.run_folder import check_run_folder, clear_run_folder
+from ccneg_build import devices
 from ccneg_build.writer import atomic_write_text
 
 EvalFn = Callable[[TrainableClip, int], dict[str, Any]]
 
 
 def resolve_device(device: str, info: DistInfo) -> torch.device:
-    """``auto`` picks CUDA (this rank's local GPU) when present, else the CPU."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":  # torch.cuda.set_device needs an index
-        device = f"cuda:{info.local_rank if info.enabled else torch.cuda.current_device()}"
-    resolved = torch.device(device)
+    """The shared rule (:func:`ccneg_build.devices.resolve_device`), except that under torchrun
+    ``auto`` and ``cuda`` mean this rank's local GPU; the chosen GPU becomes the current one."""
+    if info.enabled and device in ("auto", "cuda") and torch.cuda.is_available():
+        device = f"cuda:{info.local_rank}"
+    resolved = torch.device(devices.resolve_device(device))
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
     return resolved
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision == "auto":
-        return "bf16" if device.type == "cuda" else "fp32"
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ValueError(f"--precision {precision}: use auto, fp32, bf16 or fp16")
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("--precision fp16 needs a CUDA device (use bf16 or fp32 on the CPU)")
-    return precision
+    """``fp32``, ``bf16`` or ``fp16`` on ``device`` (:mod:`ccneg_build.devices`: checked, then resolved)."""
+    devices.check_precision(precision, str(device))
+    return devices.resolve_precision(precision, device)
 
 
 def make_autocast(device: torch.device, precision: str) -> Callable[[], Any]:
     """A factory of autocast contexts for the chosen precision (fp32: no autocast)."""
-    if precision == "fp32":
-        return contextlib.nullcontext
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+    return lambda: devices.autocast(device, precision)
 
 
 def needs_distractors(cfg: TrainConfig) -> bool:
@@ -82,7 +74,7 @@ class Trainer:
         check_run_folder(Path(cfg.out), cfg.resume, cfg.overwrite)  # before anything is written
         _check_optional_packages(cfg)
         self.out = Path(cfg.out)
-        self.info = init_distributed("cuda" if cfg.device in ("auto", "cuda") and torch.cuda.is_available() else cfg.device)
+        self.info = init_distributed(devices.device_type(cfg.device))
         self.device = resolve_device(cfg.device, self.info)
         self.precision = resolve_precision(cfg.precision, self.device)
         self.autocast = make_autocast(self.device, self.precision)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccneg_build.config import ConfigError
+from ccneg_build.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DeviceError, check_device, check_precision
+from ccneg_build.devices import device_flag, precision_flag
 
 #: Reason codes of the visual step (stage ``visual``); docs/format.md mirrors them.
 VISUAL_REASONS: dict[str, str] = {
@@ -30,8 +32,9 @@ LOGIT_SCALE = 100.0
 #: OWL-ViT detection score threshold.
 DEFAULT_THRESHOLD_CHOICE = 1.0 / (1 + DISTRACTORS)
 DEFAULT_THRESHOLD_DETECTOR = 0.1
-#: ``BuildConfig.options`` keys that only change speed: a resumed run may change them.
-SPEED_OPTIONS = ("verify_visual_batch_size",)
+#: ``BuildConfig.options`` keys that only change speed: a resumed run may change them. The
+#: precision stays an output setting: it can move a score across the threshold.
+SPEED_OPTIONS = ("verify_visual_batch_size", "verify_visual_device")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class VisualOptions:
     pretrained: str | None = None
     threshold: float | None = None
     batch_size: int = 32
+    device: str = DEFAULT_DEVICE
+    precision: str = DEFAULT_PRECISION
 
     @property
     def is_detector(self) -> bool:
@@ -63,6 +68,10 @@ def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
     """The visual settings held in ``BuildConfig.options`` (``None`` without ``--verify-visual``)."""
     model = config_options.get("verify_visual")
     if not model:
+        for key, flag in (("verify_visual_device", "--device"), ("verify_visual_precision", "--precision")):
+            if config_options.get(key) is not None:
+                raise ConfigError(f"{flag} {config_options[key]}: sets the model of the visual check; "
+                                  "add --verify-visual MODEL or leave it out")
         return None
     threshold = config_options.get("verify_visual_threshold")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
@@ -73,7 +82,9 @@ def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
     if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
         raise ConfigError("--verify-visual hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
     return VisualOptions(model=model, pretrained=config_options.get("verify_visual_pretrained"),
-                         threshold=None if threshold is None else float(threshold), batch_size=batch)
+                         threshold=None if threshold is None else float(threshold), batch_size=batch,
+                         device=config_options.get("verify_visual_device") or DEFAULT_DEVICE,
+                         precision=config_options.get("verify_visual_precision") or DEFAULT_PRECISION)
 
 
 def visual_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -94,6 +105,8 @@ def visual_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                                                    f"{DEFAULT_THRESHOLD_DETECTOR:g} for detectors)")),
         (("--verify-visual-batch-size",), dict(metavar="N", type=int, dest="verify_visual_batch_size", default=None,
                                                help="images per model batch (default: 32)")),
+        device_flag(dest="verify_visual_device", default=None),
+        precision_flag(dest="verify_visual_precision", default=None),
     ]
 
 
@@ -109,6 +122,10 @@ def check_config(config: Any) -> VisualOptions | None:
         import torch  # noqa: F401
     except ImportError:
         raise ConfigError("--verify-visual needs PyTorch: pip install 'ccneg[bench]'") from None
+    try:
+        check_precision(visual.precision, check_device(visual.device))
+    except DeviceError as err:
+        raise ConfigError(str(err)) from None
     if not visual.is_detector:
         from ccneg_bench.models import UnknownModelError, get_loader, parse_spec
 

@@ -8,9 +8,10 @@
   (OWL-ViT, OWLv2: ``AutoModelForZeroShotObjectDetection``). Score = the best box's
   probability for the object's prompt; the distractors are not needed.
 
-Both take batches of decoded RGB images and run on the GPU when there is one. Their
-``identity`` changes whenever their scores could (weights, prompt, scale), and keys the
-score cache.
+Both take batches of decoded RGB images and run on ``--device`` at ``--precision`` (the
+names and rules of every command: :mod:`ccneg_build.devices`; by default the GPU when there
+is one). Their ``identity`` changes whenever their scores could (weights, prompt, scale, a
+half precision), and keys the score cache.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import json
 import os
 from typing import Any, Sequence
 
+from ccneg_build.devices import DEFAULT_PRECISION, autocast, resolve_device, resolve_precision
 from ccneg_build.visual.options import LOGIT_SCALE, PROMPT, VisualOptions
 
 
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def _with_precision(identity: dict[str, Any], precision: str) -> str:
+    """The identity as JSON; a half precision is part of it (fp32, the old only one, is not)."""
+    return json.dumps(identity if precision == "fp32" else dict(identity, precision=precision))
 
 
 class ChoiceScorer:
@@ -34,18 +35,19 @@ class ChoiceScorer:
 
     needs_distractors = True
 
-    def __init__(self, spec: str, pretrained: str | None, device: str) -> None:
+    def __init__(self, spec: str, pretrained: str | None, device: str, precision: str = DEFAULT_PRECISION) -> None:
         from ccneg_bench.models import load_model
 
         self.adapter = load_model(spec, pretrained=pretrained, device=device)
         self.device = device
+        self.precision = resolve_precision(precision, self.adapter.device)
         self.transform = self.adapter.image_transform()
         self._texts: dict[str, Any] = {}
 
     @property
     def identity(self) -> str:
-        return json.dumps({"kind": "choice", "model": self.adapter.fingerprint(), "prompt": PROMPT,
-                           "scale": LOGIT_SCALE})
+        return _with_precision({"kind": "choice", "model": self.adapter.fingerprint(), "prompt": PROMPT,
+                                "scale": LOGIT_SCALE}, self.precision)
 
     def _text_features(self, objects: Sequence[str]) -> None:
         import torch
@@ -53,7 +55,8 @@ class ChoiceScorer:
         missing = sorted({o for o in objects if o not in self._texts})
         for start in range(0, len(missing), 256):
             chunk = missing[start:start + 256]
-            features = self.adapter.encode_texts([PROMPT.format(o) for o in chunk]).float()
+            with autocast(self.adapter.device, self.precision):
+                features = self.adapter.encode_texts([PROMPT.format(o) for o in chunk]).float()
             features = torch.nn.functional.normalize(features, dim=-1)
             self._texts.update(zip(chunk, features))
 
@@ -62,7 +65,9 @@ class ChoiceScorer:
 
         with torch.no_grad():
             pixels = torch.stack([self.transform(image) for image in images]).to(self.adapter.device)
-            features = torch.nn.functional.normalize(self.adapter.encode_images(pixels).float(), dim=-1)
+            with autocast(self.adapter.device, self.precision):
+                encoded = self.adapter.encode_images(pixels)
+            features = torch.nn.functional.normalize(encoded.float(), dim=-1)
             self._text_features([o for o in objects] + [c for row in candidates for c in row])
             scores = []
             for feature, obj, others in zip(features, objects, candidates):
@@ -77,7 +82,7 @@ class DetectorScorer:
 
     needs_distractors = False
 
-    def __init__(self, model_id: str, revision: str | None, device: str) -> None:
+    def __init__(self, model_id: str, revision: str | None, device: str, precision: str = DEFAULT_PRECISION) -> None:
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
         options: dict[str, Any] = {"revision": revision} if revision and not os.path.isdir(model_id) else {}
@@ -86,14 +91,15 @@ class DetectorScorer:
         self.model = AutoModelForZeroShotObjectDetection.from_pretrained(model_id, use_safetensors=True, **options)
         self.model.to(device).eval()
         self.device = device
+        self.precision = resolve_precision(precision, device)
         self.revision = revision
         text_config = getattr(self.model.config, "text_config", None)
         self.max_text_length = int(getattr(text_config, "max_position_embeddings", 16))
 
     @property
     def identity(self) -> str:
-        return json.dumps({"kind": "detector", "model": self.model_id, "revision": self.revision,
-                           "weights": _folder_identity(self.model_id), "prompt": PROMPT})
+        return _with_precision({"kind": "detector", "model": self.model_id, "revision": self.revision,
+                                "weights": _folder_identity(self.model_id), "prompt": PROMPT}, self.precision)
 
     def score(self, images: Sequence[Any], objects: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[float]:
         import torch
@@ -103,7 +109,7 @@ class DetectorScorer:
         inputs = self.processor(text=texts, images=list(images), return_tensors="pt", truncation=True,
                                 padding="max_length", max_length=self.max_text_length)
         inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
-        with torch.no_grad():
+        with torch.no_grad(), autocast(torch.device(self.device), self.precision):
             logits = self.model(**inputs).logits  # (images, boxes, queries): one query per image
         return [float(v) for v in torch.sigmoid(logits[..., 0].float()).max(dim=1).values]
 
@@ -120,10 +126,10 @@ def _folder_identity(path: str) -> str | None:
 
 
 def load_scorer(options: VisualOptions, device: str | None = None) -> ChoiceScorer | DetectorScorer:
-    """The scorer ``--verify-visual`` names, on ``device`` (default: cuda when available)."""
+    """The scorer ``--verify-visual`` names, on ``device`` (default: ``options.device``, i.e. ``--device``)."""
     from ccneg_build.visual.options import DETECTOR_PREFIX
 
-    device = device or default_device()
+    device = resolve_device(device or options.device)
     if options.is_detector:
-        return DetectorScorer(options.model[len(DETECTOR_PREFIX):], options.pretrained, device)
-    return ChoiceScorer(options.model, options.pretrained, device)
+        return DetectorScorer(options.model[len(DETECTOR_PREFIX):], options.pretrained, device, options.precision)
+    return ChoiceScorer(options.model, options.pretrained, device, options.precision)
