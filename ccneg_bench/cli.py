@@ -109,6 +109,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _failed(err: Exception) -> int:
+    """One line on stderr; exit 2 for bad arguments or input, 1 for I/O and network failures
+    (the arguments were fine, the world was not)."""
+    print(f"error: {err}", file=sys.stderr)
+    usage = isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError))
+    return 2 if usage else 1
+
+
 def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, str | None]]:
     if not pretrained:
         return [(m, None) for m in models]
@@ -235,12 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: list[dict[str, Any]] = []
         for spec, pretrained in pairs:
             results.extend(evaluate_with(spec, dataset, args.task, config, pretrained=pretrained))
-    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # I/O and network: the arguments were fine, the world was not
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except (ValueError, OSError) as err:
+        return _failed(err)
     print_summary(results)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
@@ -286,12 +290,8 @@ def suite_main(argv: Sequence[str]) -> int:
         entries = read_suite(args.suite)
         note_random_weights(pairs)
         results, models = run_suite(pairs, entries, config)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # I/O and network: the arguments were fine, the world was not
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except (ValueError, OSError) as err:
+        return _failed(err)
     print_summary(results)
     for model in models:
         print(f"{model.spec}: {'built' if model.built else 'not built: every feature came from the cache'}")
