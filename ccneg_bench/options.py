@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NoReturn
+from typing import Any
+
+from ccneg_build.argparsing import OneLineParser  # noqa: F401 (re-exported)
 
 #: What ``--pretrained`` means when it is not given (the same in every command).
 PRETRAINED_HELP = (
     "weights: an open_clip tag (openai, laion2b_s34b_b79k, ...), a local weights file "
-    "(.safetensors or .pt), or 'none' for random weights; for hf: models a Hub revision. "
+    "(.safetensors or .pt), or 'none' for random weights; for ccneg-bench's hf: models a Hub revision. "
     "Default: 'openai' for an open_clip architecture name (the paper's weights; needs the Hub "
     "or a local copy), the folder's own weights for an exported model folder, random weights "
     "for a model-config JSON"
@@ -25,14 +27,6 @@ PRETRAINED_HELP = (
 
 class UsageError(ValueError):
     """A command-line value that cannot work (exit status 2)."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line naming the option (exit status 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

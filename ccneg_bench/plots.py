@@ -193,7 +193,8 @@ def retrieval_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path
     if not chosen:
         return False
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.45 * len(chosen)), sharey=True)
+    # constrained layout keeps the two-line title, the panel titles and the note apart
+    fig, axes = plt.subplots(1, 2, figsize=(11, 2.0 + 0.45 * len(chosen)), sharey=True, layout="constrained")
     for ax, direction, title in zip(axes, ("image_to_text", "text_to_image"), ("image -> text", "text -> image")):
         rows = []
         for r in chosen:
@@ -204,7 +205,7 @@ def retrieval_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path
         ax.set_title(title)
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(f"retrieval (gallery: captions and negated captions)\n{_where(key)}", fontsize=10)
-    fig.text(0.01, -0.02, WILSON_NOTE, fontsize=7, color="grey", transform=fig.transFigure)
+    fig.supxlabel(WILSON_NOTE, fontsize=7, color="grey", x=0.01, ha="left")
     _save(fig, path)
     return True
 

@@ -38,6 +38,7 @@ from ccneg_build.config import (
 from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
 from ccneg_build.visual.options import visual_flags
+from ccneg_build.argparsing import OneLineParser
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -104,7 +105,7 @@ def non_negative_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The build command's parser, in argument groups that other parts extend."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-build",
         description=DESCRIPTION,
         epilog=EPILOG.format(subcommands=", ".join(SUBCOMMANDS)),
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--url-column", help="image URL column (default: url, URL, image_url if present)")
     source.add_argument("--image-column", help="image column (bytes, {bytes, path} or a path) for --images column")
     source.add_argument("--labels-column", help="labels column (default: labels if present)")
-    source.add_argument("--limit", type=non_negative_int, help="read only the first N rows of the input")
+    source.add_argument("--limit", type=positive_int, help="read only the first N rows of the input")
 
     backend = parser.add_argument_group("negation backend")
     backend.add_argument("--backend", default="rule",
@@ -322,7 +323,11 @@ def format_summary(report: Any) -> str:
         lines.append(f"    {reason:<32}{n:>9} {share(n)}")
     timings = manifest["timings"]
     lines += counter_lines(counts)
-    lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({timings['rows_per_s']:.0f} rows/s in shards)")
+    if timings.get("rows_processed", 1):
+        speed = f"{timings['rows_per_s']:.0f} rows/s in shards"
+    else:
+        speed = "every shard was already done"
+    lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({speed})")
     lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
     return "\n".join(lines)
 
@@ -366,7 +371,7 @@ def _count(name: str, value: int) -> str:
 
 def reasons_command(argv: Sequence[str]) -> int:
     """``ccneg-build reasons``: print every reject reason code with its meaning."""
-    parser = argparse.ArgumentParser(prog="ccneg-build reasons", description="List the reject reason codes.")
+    parser = OneLineParser(prog="ccneg-build reasons", description="List the reject reason codes.")
     parser.parse_args(list(argv))
     from ccneg_build.verify import REASONS
 

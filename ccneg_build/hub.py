@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import yaml
 
 from ccneg_build.layout import CARD, REVIEW_DIR
+from ccneg_build.argparsing import OneLineParser
 
 #: The Hub refuses single files above 50 GB.
 HUB_MAX_FILE_BYTES = 50 * 1000**3
@@ -273,7 +274,7 @@ def _human(size: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-build push",
         description=(
             "Upload a built dataset folder to the Hugging Face Hub as a dataset repo. The folder is "

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any, Sequence
+from ccneg_build.argparsing import OneLineParser
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -37,7 +38,7 @@ class _RowProgress:
 
 
 def import_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-build import-official",
         description=(
             "Convert the released CC-Neg files (DIR/ccneg_preprocessed.pt and DIR/ccneg_images/...) into a "
@@ -87,7 +88,7 @@ def import_command(argv: Sequence[str]) -> int:
 
 
 def export_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-build export-official",
         description=(
             "Write a ccneg dataset folder (from ccneg-build or import-official) in the released CC-Neg "

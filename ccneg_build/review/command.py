@@ -21,6 +21,7 @@ from ccneg_build.review.page import render_review_page
 from ccneg_build.review.precision import JudgmentsError, format_report, load_judgments, precision_report
 from ccneg_build.review.sample import REVIEW_SPLITS, ReviewInputError, sample_rows
 from ccneg_build.writer import atomic_write_json, atomic_write_text
+from ccneg_build.argparsing import OneLineParser
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -42,7 +43,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccneg-build review",
         description="Write one self-contained HTML page (images inline, nothing loaded from the network, "
                     "works from file://) to judge a seeded sample of a built dataset with the keyboard; "
