@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
-from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, list_literal, read_csv, where
+from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, list_literal, numbered_rows, read_csv
 
 VG_FOLDERS = ("VG_100K", "VG_100K_2")
 BOX = ("x", "y", "width", "height")
@@ -49,9 +49,7 @@ def load_crepe(path: str, image_root: str | None = None, split: str = "eval") ->
     images = ImageIndex()
     samples: list[Sample] = []
     rejected: list[dict[str, str]] = []
-    for number, row in enumerate(rows):
-        sample_id = f"{stem}:{number}"
-        place = where(path, number)
+    for sample_id, place, row in numbered_rows(path, rows, stem):
         try:
             image_id = cell(row, "image_id", place).strip()
             box = _box(row, place)

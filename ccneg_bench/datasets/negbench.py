@@ -18,7 +18,7 @@ import os
 import re
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
-from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, index_cell, list_literal, read_csv, read_header, where
+from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, index_cell, list_literal, numbered_rows, read_csv, read_header
 from ccneg_bench.datasets.image_files import resolve_under
 
 #: the template values NegBench's MCQ scoring accepts (any other raises KeyError there)
@@ -63,9 +63,7 @@ def _load_mcq(path: str, image_root: str | None, split: str) -> EvalDataset:
     images = ImageIndex()
     samples: list[Sample] = []
     rejected: list[dict[str, str]] = []
-    for number, row in enumerate(rows):
-        sample_id = f"{_stem(path)}:{number}"
-        place = where(path, number)
+    for sample_id, place, row in numbered_rows(path, rows, _stem(path)):
         try:
             options = tuple(cell(row, c, place) for c in options_columns)
             correct = index_cell(row, "correct_answer", place, len(options))
@@ -95,9 +93,7 @@ def _load_retrieval(path: str, image_root: str | None, split: str) -> EvalDatase
     images = ImageIndex()
     samples: list[Sample] = []
     rejected: list[dict[str, str]] = []
-    for number, row in enumerate(rows):
-        sample_id = f"{_stem(path)}:{number}"
-        place = where(path, number)
+    for sample_id, place, row in numbered_rows(path, rows, _stem(path)):
         try:
             captions = tuple(list_literal(cell(row, "captions", place), place, "captions"))
             image = resolve_under(cell(row, "filepath", place), image_root, base)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import csv
 import os
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 
 class RowProblem(Exception):
@@ -95,6 +95,12 @@ def list_literal(text: str, where: str, column: str) -> list[str]:
 def where(path: str, row: int) -> str:
     """How a problem names its row: the file name and the 0-based data row (as pandas counts)."""
     return f"{os.path.basename(path)} row {row}"
+
+
+def numbered_rows(path: str, rows: Iterable[dict[str, str]], stem: str) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Each data row with its sample id (``<stem>:<row>``, stable across runs) and its place."""
+    for number, row in enumerate(rows):
+        yield f"{stem}:{number}", where(path, number), row
 
 
 class ImageIndex:
