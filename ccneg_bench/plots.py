@@ -22,17 +22,16 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ccneg_build.intervals import wilson_interval as wilson_of_count
+
 WILSON_NOTE = "error bars: 95% interval (bootstrap from the result file; Wilson score where it has none)"
 
 
-def wilson_interval(p: float | None, n: int | None, z: float = 1.959964) -> tuple[float, float] | None:
+def wilson_interval(p: float | None, n: int | None) -> tuple[float, float] | None:
     """Wilson score 95% interval of a proportion ``p`` observed on ``n`` samples."""
     if p is None or not n:
         return None
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return wilson_of_count(round(p * n), n)
 
 
 def _pyplot() -> Any:

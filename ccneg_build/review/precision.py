@@ -14,15 +14,14 @@ the folder costs only that entry, which is counted and listed with its reason.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ccneg_build.review.sample import read_column_values
+from ccneg_build.intervals import wilson_interval  # noqa: F401 (re-exported)
 
 #: Two-sided 95% normal quantile.
-Z95 = 1.959963984540054
 VERDICTS = ("ok", "bad")
 IGNORED = ("skip",)
 #: Columns of accepted rows that judgments are grouped by (``generator`` is a label).
@@ -31,20 +30,6 @@ GROUPS = ("negation_type", "negation_cue", "generator")
 
 class JudgmentsError(ValueError):
     """The judgments file cannot be used at all (missing, not JSON, not an object)."""
-
-
-def wilson_interval(ok: int, n: int, z: float = Z95) -> tuple[float, float] | None:
-    """The Wilson score interval for ``ok`` successes in ``n`` trials (``None`` when n = 0)."""
-    if n <= 0:
-        return None
-    p = ok / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    # at 0 or n successes an end is exactly 0 or 1 (the float formula leaves ~1e-17)
-    low = 0.0 if ok == 0 else max(0.0, centre - half)
-    high = 1.0 if ok == n else min(1.0, centre + half)
-    return low, high
 
 
 @dataclass
