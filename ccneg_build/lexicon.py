@@ -28,9 +28,6 @@ NEGATION_WORDS: frozenset[str] = frozenset(
 #: negation word -> its cue; words not listed map to "not" ("doesn't", "cannot", "nor").
 _CUE_OF_WORD = {"no": "no", "none": "no", "nothing": "no", "nobody": "no", "without": "without", "never": "never"}
 
-#: The negation type that a cue implies when nothing else is known (readers of released data).
-TYPE_OF_CUE = {"not": "relation", "no": "absence", "without": "without", "never": "verbal"}
-
 #: Words a finished caption does not end with (unless the caption itself does): an output that
 #: ends with one was cut off ("a chandelier and").
 DANGLING_END_WORDS: frozenset[str] = frozenset(
