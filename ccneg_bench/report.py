@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
 

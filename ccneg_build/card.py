@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from ccneg_build.layout import DATA_DIR, REJECTED_DIR
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_core.layout import DATA_DIR, REJECTED_DIR
+from ccneg_core.record import RECORD_SCHEMA
 from ccneg_build.splits import SPLITS, TRAIN
 
 CITATION = """@inproceedings{singh2025learning,

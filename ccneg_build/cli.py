@@ -25,20 +25,13 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_build import __version__
-from ccneg_build.config import (
-    IMAGE_MODES,
-    PAPER_EVAL_FRACTION,
-    BuildConfig,
-    ConfigError,
-    EvalSize,
-    FlagSpec,
-    flag_dest,
-)
+from ccneg_core import __version__
+from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, EvalSize
+from ccneg_build.flags import ConfigError, FlagSpec, flag_dest
 from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
 from ccneg_build.visual.options import visual_flags
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core.argparsing import OneLineParser
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -235,7 +228,7 @@ def run(config: BuildConfig) -> int:
     """Run a build and print its summary; map known failures to exit codes."""
     from ccneg_build.engines import RunIncomplete, run_build
     from ccneg_build.negators.base import ServiceUnreachable
-    from ccneg_build.negators.registry import BackendError
+    from ccneg_build.negators.base import BackendError
     from ccneg_build.outdir import OutputFolderError
     from ccneg_build.sources import InputError
 

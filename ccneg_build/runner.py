@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from ccneg_build.record import Rejection, SourceRow, StepStats, record_row, reject_row
+from ccneg_core.record import Rejection, SourceRow, StepStats, record_row, reject_row
 from ccneg_build.shards import PartStore, ShardPlan, iter_shards, shard_key  # noqa: F401 (re-exported)
 from ccneg_build.steps.base import BatchContext, Item, Step
 

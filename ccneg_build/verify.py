@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from ccneg_build.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
-from ccneg_build.record import Negation, Rejection, SourceRow
+from ccneg_core.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
+from ccneg_core.record import Negation, Rejection, SourceRow
 
 #: Captions longer than this are rejected when read (CC3M captions stay under ~400).
 MAX_CAPTION_CHARS = 1000

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
-from ccneg_build.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
+from ccneg_core.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
 from ccneg_build.steps import build_steps
@@ -55,7 +55,7 @@ class ShardActor:
     """One Ray actor: builds the negator and the steps once, then processes whole shards."""
 
     def __init__(self, config: BuildConfig) -> None:
-        from ccneg_build.negators.registry import build_negator
+        from ccneg_build.negators.compose import build_negator
 
         self.negator = build_negator(config)
         self.steps = build_steps(config, self.negator)

@@ -1,7 +1,7 @@
 """The image step of the pipeline: the one function both engines (local, Ray) call.
 
 Rows in, the same rows out, each either carrying its image (Hugging Face ``{bytes,
-path}`` struct) or replaced by a :class:`~ccneg_build.record.Rejection` of stage
+path}`` struct) or replaced by a :class:`~ccneg_core.record.Rejection` of stage
 ``image``. Rows already in the shard's store are not fetched again.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ccneg_build.images.fetch import ImageFetcher, ImageOutcome
 from ccneg_build.images.store import ImageStore
-from ccneg_build.record import Rejection, SourceRow, StepStats
+from ccneg_core.record import Rejection, SourceRow, StepStats
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig

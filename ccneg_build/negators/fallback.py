@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any, Callable, Sequence
 
 from ccneg_build.negators.base import Accepted, Negator, Outcome
-from ccneg_build.record import Negation, Rejection, SourceRow
+from ccneg_core.record import Negation, Rejection, SourceRow
 from ccneg_build.verify import Verdict, verify
 
 #: Counter of rows the fallback negated. The name predates this module (``--fallback`` is an

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any, Sequence
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core.argparsing import OneLineParser
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -64,7 +64,7 @@ def import_command(argv: Sequence[str]) -> int:
 
     from ccneg_build.manifest import OutputFolderError
     from ccneg_build.official.importer import import_official
-    from ccneg_build.official.released_format import ReleasedFormatError
+    from ccneg_core.released_format import ReleasedFormatError
 
     bar = _RowProgress(enabled=not args.no_progress)
     try:
@@ -106,7 +106,7 @@ def export_command(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
 
     from ccneg_build.official.exporter import ExportError, export_official
-    from ccneg_build.official.released_format import ReleasedFormatError
+    from ccneg_core.released_format import ReleasedFormatError
 
     try:
         report = export_official(args.folder, args.to, args.image_path_prefix, args.overwrite)

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from ccneg_build.record import Rejection, SourceRow, StepStats
+from ccneg_core.record import Rejection, SourceRow, StepStats
 from ccneg_build.steps.base import BatchContext, Item
 
 if TYPE_CHECKING:

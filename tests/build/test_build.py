@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ccneg_build.negators import registry
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA
+from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA
 from ccneg_build.verify import REASONS
 
 from .conftest import CAPTIONS

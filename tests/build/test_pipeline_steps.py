@@ -13,7 +13,7 @@ from ccneg_build.cli import counter_lines
 from ccneg_build.negators.base import Accepted, Negator
 from ccneg_build.negators.fallback import FALLBACK_ROWS, FallbackNegator
 from ccneg_build.negators.rule import RuleNegator
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
 from ccneg_build.runner import process_batch
 from ccneg_build.steps import STEPS, Step
 from ccneg_build.steps.negate import NegateStep

@@ -11,7 +11,7 @@ from ccneg_build import nlp as nlp_module
 from ccneg_build.negators.base import Negator
 from ccneg_build.negators.rule import REJECTION_REASONS, RULE_COMPONENTS, RuleNegator, load_rule_pipeline
 from ccneg_build.negators.rule_realize import is_spaced_style
-from ccneg_build.record import NEGATION_CUES, Negation, Rejection, SourceRow, make_id
+from ccneg_core.record import NEGATION_CUES, Negation, Rejection, SourceRow, make_id
 from ccneg_build.select import choose_relation
 from ccneg_build.verify import REASONS, Verdict, added_negations, verify
 from tests.build.rule_cases import CC3M_CASES, CC3M_REJECTED, PAPER_CASES, RuleCase

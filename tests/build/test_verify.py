@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
 from ccneg_build.verify import REASONS, Verdict, check_caption, negation_labels, verify
 
 GEN = Generator(backend="test", model="hand-written", version="0")

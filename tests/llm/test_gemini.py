@@ -9,7 +9,7 @@ import pytest
 
 from ccneg_build.negators.base import RowsOwed
 from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.record import Negation, Rejection
+from ccneg_core.record import Negation, Rejection
 from ccneg_build.verify import Verdict, verify
 from tests.llm.conftest import FAKE_KEYS, files_containing, make_rows, negator_for
 

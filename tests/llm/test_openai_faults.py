@@ -11,7 +11,7 @@ import pytest
 from ccneg_build.negators.base import RowsOwed, ServiceUnreachable
 from ccneg_build.negators.llm import create_llm_negator
 from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.record import Negation, Rejection
+from ccneg_core.record import Negation, Rejection
 from ccneg_build.verify import Verdict, verify
 from tests.llm.conftest import FAKE_KEYS, files_containing, make_rows, negator_for
 

@@ -12,7 +12,7 @@ from ccneg_build.images import ImageFetcher, ImageOptions, ImageRejected, attach
 from ccneg_build.images.fetch import opt_out_directive
 from ccneg_build.images.options import ALL_NETWORKS
 from ccneg_build.images.store import stored_ids
-from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
+from ccneg_core.record import Rejection, SourceRow, StepStats, make_id
 from tests.scale.image_server import ImageServer, bomb_png, generated_image
 
 #: the test server listens on 127.0.0.1, which the address guard refuses unless allowed

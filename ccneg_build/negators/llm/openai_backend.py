@@ -11,9 +11,8 @@ import os
 from typing import Any
 
 from ccneg_build.negators.llm.options import RESPONSE_FORMATS
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 from ccneg_build.negators.llm.backend import (
-    ChatRequest,
-    Completion,
     FatalBackendError,
     LLMBackend,
     PermanentError,

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ccneg_build.negators.llm.backend import ChatRequest
+from ccneg_build.negators.llm.messages import ChatRequest
 
 DEFAULT_PROMPT_VERSION = "v1"
 STAGE_RELATIONS = "relation_parsing"

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "1"
 
 # The values of ``negation_cue`` and ``negation_type`` belong to the negation lexicon.
-from ccneg_build.lexicon import NEGATION_CUES, NEGATION_TYPES  # noqa: E402  (re-exported)
+from ccneg_core.lexicon import NEGATION_CUES, NEGATION_TYPES  # noqa: E402  (re-exported)
 
 #: Hugging Face ``datasets.Image`` storage layout (bytes and/or path).
 IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
