@@ -13,8 +13,6 @@ import argparse
 import sys
 from typing import Any
 
-from ccneg_core.argparsing import OneLineParser  # noqa: F401 (re-exported)
-
 #: What ``--pretrained`` means when it is not given (the same in every command).
 PRETRAINED_HELP = (
     "weights: an open_clip tag (openai, laion2b_s34b_b79k, ...), a local weights file "

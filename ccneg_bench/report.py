@@ -173,7 +173,8 @@ def build_report(paths: Sequence[str], output: str | os.PathLike) -> dict[str, A
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ccneg_bench.options import HelpFormatter, OneLineParser
+    from ccneg_bench.options import HelpFormatter
+    from ccneg_core.argparsing import OneLineParser
 
     parser = OneLineParser(
         prog="ccneg-bench report", formatter_class=HelpFormatter,

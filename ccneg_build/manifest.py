@@ -20,14 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ccneg_core import __version__
-from ccneg_build.outdir import (  # noqa: F401 - re-exported: the folder rules live in outdir
-    RUN_RECORD,
-    STATE_DIR,
-    OutputFolderError,
-    RunLock,
-    check_output_folder,
-    remove_written,
-)
+from ccneg_build.outdir import RUN_RECORD, STATE_DIR, OutputFolderError, check_output_folder, remove_written
 from ccneg_core.layout import MANIFEST
 from ccneg_core.record import SCHEMA_VERSION
 from ccneg_core.writer import atomic_write_json

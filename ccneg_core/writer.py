@@ -30,15 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_core import __version__
-# The row builders belong to the record schema; re-exported for callers that import them from here.
-from ccneg_core.record import (  # noqa: F401
-    read_rejection,
-    record_row,
-    records_table,
-    reject_row,
-    rejects_table,
-)
-from ccneg_core.layout import shard_name  # noqa: F401 (re-exported)
+from ccneg_core.layout import shard_name
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.

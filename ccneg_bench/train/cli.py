@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ccneg_bench.options import (
-    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_float, positive_int,
+    PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_float, positive_int,
 )
+from ccneg_core.argparsing import OneLineParser
 from ccneg_bench.train.config import LOSSES, TrainConfig
 from ccneg_core.devices import add_device_argument, add_device_arguments, check_device
 

@@ -23,7 +23,8 @@ from ccneg_build.negators.compose import build_negator
 from ccneg_core.record import SourceRow
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
-from ccneg_build.steps import Step, build_steps
+from ccneg_build.steps.base import Step
+from ccneg_build.steps.registry import build_steps
 
 
 def run_shards(

@@ -34,7 +34,7 @@ from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
 from ccneg_core.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
-from ccneg_build.steps import build_steps
+from ccneg_build.steps.registry import build_steps
 
 
 def rows_to_block(rows: Iterable[SourceRow]) -> bytes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, Union, runtime_checkable
 
 from ccneg_core.record import Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+from ccneg_core.record import Verdict
 
 
 class BackendError(RuntimeError):

@@ -24,7 +24,7 @@ from spacy.tokens import Doc, Token
 
 from ccneg_core import __version__
 from ccneg_build.negators.rule_decompose import Candidate, decompose
-from ccneg_build.negators.rule_words import DANGLING_END_WORDS
+from ccneg_core.lexicon import DANGLING_END_WORDS
 from ccneg_build.negators.rule_realize import Surface, exclusion_caption, is_spaced_style, negated_caption
 from ccneg_build.nlp import load_english, model_name_and_version
 from ccneg_core.record import (

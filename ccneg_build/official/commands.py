@@ -62,7 +62,7 @@ def import_command(argv: Sequence[str]) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(list(argv))
 
-    from ccneg_build.manifest import OutputFolderError
+    from ccneg_build.outdir import OutputFolderError
     from ccneg_build.official.importer import import_official
     from ccneg_core.released_format import ReleasedFormatError
 

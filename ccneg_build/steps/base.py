@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 from ccneg_core.record import Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+from ccneg_core.record import Verdict
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ccneg_core.record import Rejection
 from ccneg_build.steps.base import BatchContext, Item
-from ccneg_core.writer import read_rejection
+from ccneg_core.record import read_rejection
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 
-from ccneg_build.negators.llm import create_llm_negator
+from ccneg_build.negators.llm.factory import create_llm_negator
 from ccneg_build.negators.llm.negator import LLMNegator
 from ccneg_core.record import SourceRow, make_id
 from tests.llm.fault_server import FaultServer

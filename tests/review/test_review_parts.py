@@ -14,7 +14,8 @@ import pytest
 from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA
 from ccneg_build.review import command
 from ccneg_core.highlight import inserted_segments
-from ccneg_build.review.precision import tally, wilson_interval
+from ccneg_build.review.precision import tally
+from ccneg_core.intervals import wilson_interval
 from ccneg_build.review.sample import sample_rows
 from tests.helpers.data import make_rows
 

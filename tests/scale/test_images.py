@@ -8,7 +8,11 @@ import io
 import pytest
 from PIL import Image
 
-from ccneg_build.images import ImageFetcher, ImageOptions, ImageRejected, attach_images, prepare_image
+from ccneg_build.images.fetch import ImageFetcher
+from ccneg_build.images.options import ImageOptions
+from ccneg_core.image_decode import ImageRejected
+from ccneg_build.images.step import attach_images
+from ccneg_build.images.prepare import prepare_image
 from ccneg_build.images.fetch import opt_out_directive
 from ccneg_build.images.options import ALL_NETWORKS
 from ccneg_build.images.store import stored_ids

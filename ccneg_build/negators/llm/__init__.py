@@ -9,12 +9,3 @@ stages), ``options`` (the command-line flags), ``factory`` (client -> negator).
 A provider is registered in :data:`ccneg_build.negators.registry.BACKENDS` by its client
 class; nothing in this package lists providers.
 """
-
-from ccneg_build.negators.llm.factory import create_llm_negator
-from ccneg_build.negators.llm.options import LLMOptions, llm_flags
-
-__all__ = [
-    "LLMOptions",
-    "create_llm_negator",
-    "llm_flags",
-]
