@@ -147,7 +147,7 @@ def _visual_line(manifest: dict[str, Any]) -> str:
     options = manifest.get("settings", {}).get("options", {})
     if not options.get("verify_visual"):
         return ""
-    from ccneg_build.visual.options import options_from_config
+    from ccneg_build.options.visual import options_from_config
 
     visual = options_from_config(options)
     assert visual is not None

@@ -27,10 +27,10 @@ from typing import Any, Sequence
 
 from ccneg_core import __version__
 from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, EvalSize
-from ccneg_build.flags import ConfigError, FlagSpec, flag_dest
-from ccneg_build.images.options import image_flags
-from ccneg_build.negators.llm.options import llm_flags
-from ccneg_build.visual.options import visual_flags
+from ccneg_build.options.flags import ConfigError, FlagSpec, flag_dest
+from ccneg_build.options.images import image_flags
+from ccneg_build.options.llm import llm_flags
+from ccneg_build.options.visual import visual_flags
 from ccneg_core.argparsing import OneLineParser
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
@@ -370,12 +370,12 @@ def reasons_command(argv: Sequence[str]) -> int:
 
     codes = dict(REASONS)
     try:  # the image step's codes, when that part is installed
-        from ccneg_build.images.options import IMAGE_REASONS
+        from ccneg_build.options.images import IMAGE_REASONS
 
         codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
     except ImportError:
         pass
-    from ccneg_build.visual.options import VISUAL_REASONS
+    from ccneg_build.options.visual import VISUAL_REASONS
 
     codes.update({code: f"(visual) {meaning}" for code, meaning in VISUAL_REASONS.items()})
     width = max(len(code) for code in codes)

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccneg_build.flags import ConfigError, flag_dests
-from ccneg_build.images.options import SPEED_OPTIONS as IMAGE_SPEED, image_flags
-from ccneg_build.images.options import options_from_config as image_options_from_config
-from ccneg_build.negators.llm.options import SPEED_OPTIONS as LLM_SPEED
-from ccneg_build.visual.options import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
+from ccneg_build.options.flags import ConfigError, flag_dests
+from ccneg_build.options.images import SPEED_OPTIONS as IMAGE_SPEED, image_flags
+from ccneg_build.options.images import options_from_config as image_options_from_config
+from ccneg_build.options.llm import SPEED_OPTIONS as LLM_SPEED
+from ccneg_build.options.visual import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
 
 #: Ratio of the paper's split (40,000 eval of 228,246): the default eval fraction.
 PAPER_EVAL_FRACTION = 0.175

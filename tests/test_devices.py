@@ -70,7 +70,7 @@ def _train_argv(inputs: dict[str, Path], out: Path, *extra: str) -> list[str]:
 def _checked_build(inputs: dict[str, Path], out: Path, device: str, precision: str) -> tuple[str, str]:
     from ccneg_build import cli
     from ccneg_core.devices import resolve_device, resolve_precision
-    from ccneg_build.visual.options import check_config
+    from ccneg_build.options.visual import check_config
 
     parser = cli.build_parser()
     args = parser.parse_args(_build_argv(inputs, out, "--device", device, "--precision", precision))

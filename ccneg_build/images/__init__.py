@@ -2,8 +2,9 @@
 
 Split by job so each part can be tested alone:
 
-* :mod:`.options`  the settings (:class:`ImageOptions`) and the reason codes (decoding, shared
-                   with bench and train, is :mod:`ccneg_core.image_decode`);
+* :mod:`.prepare`, :mod:`.fetch`, :mod:`.store` and :mod:`.step` below; the settings and reason
+  codes are :mod:`ccneg_build.options.images`, and decoding, shared with bench and train, is
+  :mod:`ccneg_core.image_decode`;
 * :mod:`.prepare`  what a download keeps: content type and byte size checks, resize, sha256;
 * :mod:`.fetch`    the asynchronous HTTP client (concurrency, timeouts, retries, opt-outs);
 * :mod:`.store`    the per-shard store that makes downloads resumable;

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ccneg_core.image_decode import NOT_AN_IMAGE, ImageRejected, load_pixels, open_checked, to_rgb
-from ccneg_build.images.options import GENERIC_CONTENT_TYPES, KEEPABLE_FORMATS, ImageOptions
+from ccneg_build.options.images import GENERIC_CONTENT_TYPES, KEEPABLE_FORMATS, ImageOptions
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}

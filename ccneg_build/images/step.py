@@ -93,7 +93,7 @@ def _progress_bar(total: int, enabled: bool):
 
 def make_image_step(config: "BuildConfig"):
     """The runner's image step for ``--images download`` (built once per worker)."""
-    from ccneg_build.images.options import options_from_config
+    from ccneg_build.options.images import options_from_config
 
     fetcher = ImageFetcher(options_from_config(config.options))
 

@@ -30,7 +30,7 @@ from ccneg_build.card import render_card
 from ccneg_build.config import EvalSize, fingerprint
 from ccneg_core.image_decode import MISSING, ImageRejected
 from ccneg_build.images.prepare import prepare_image
-from ccneg_build.images.options import ImageOptions
+from ccneg_build.options.images import ImageOptions
 from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
 from ccneg_core.released_format import (
     GENERATOR,

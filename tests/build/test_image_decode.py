@@ -15,7 +15,7 @@ from ccneg_bench.features import encode_image_table
 from ccneg_core.image_decode import (
     DECODE_REASONS, DEFAULT_MAX_PIXELS, ImageRejected, decode_image, decode_image_with_note, read_image_bytes,
 )
-from ccneg_build.images.options import IMAGE_REASONS, ImageOptions
+from ccneg_build.options.images import IMAGE_REASONS, ImageOptions
 from ccneg_build.images.prepare import prepare_image
 from ccneg_core.pages import inline_image
 from tests.scale.released_fixture import user_command, user_env

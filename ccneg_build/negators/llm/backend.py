@@ -12,7 +12,7 @@ from typing import Any
 
 from ccneg_build.negators.base import BackendError as RunStoppingError
 from ccneg_build.negators.llm.messages import ChatRequest, Completion
-from ccneg_build.negators.llm.options import LLMOptions
+from ccneg_build.options.llm import LLMOptions
 
 
 class BackendError(Exception):

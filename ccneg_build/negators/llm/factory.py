@@ -15,7 +15,7 @@ from ccneg_build.negators.llm.backend import LLMBackend
 from ccneg_build.negators.llm.cache import CACHE_FILENAME, RequestCache
 from ccneg_build.negators.llm.engine import RequestEngine
 from ccneg_build.negators.llm.negator import LLMNegator
-from ccneg_build.negators.llm.options import LLMOptions
+from ccneg_build.options.llm import LLMOptions
 from ccneg_build.negators.llm.pacing import RateLimiter, RetryPolicy
 from ccneg_build.negators.llm.prompts import load_prompts
 from ccneg_build.negators.registry import backend_class

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ccneg_build.flags import ConfigError
+from ccneg_build.options.flags import ConfigError
 from ccneg_core.presence import DETECTOR_PREFIX, DISTRACTORS, NoScorerError, default_threshold, is_detector, scorer_provider
 from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DeviceError, check_device, check_precision
 from ccneg_core.devices import device_flag, precision_flag
