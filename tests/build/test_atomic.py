@@ -62,7 +62,7 @@ def test_discarded_id_list_leaves_nothing(tmp_path):
 def test_every_rename_into_place_goes_through_the_one_helper():
     """``os.replace`` / ``Path.replace`` appear in the packages only inside ``writer.PendingFile``."""
     found = []
-    for package in ("ccneg_build", "ccneg_bench"):
+    for package in ("ccneg_core", "ccneg_build", "ccneg_bench"):
         for path in sorted((ROOT / package).rglob("*.py")):
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 code = line.split("#", 1)[0]
@@ -72,7 +72,7 @@ def test_every_rename_into_place_goes_through_the_one_helper():
 
 
 def _line_of_commit_rename() -> int:
-    lines = (ROOT / "ccneg_build" / "writer.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "ccneg_core" / "writer.py").read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(lines, 1) if "os.replace(self.tmp, self.path)" in line)
 
 
