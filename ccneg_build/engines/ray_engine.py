@@ -35,6 +35,7 @@ from ccneg_core.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_tab
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
 from ccneg_build.steps.registry import build_steps
+from ccneg_build.negators.compose import build_negator
 
 
 def rows_to_block(rows: Iterable[SourceRow]) -> bytes:
@@ -55,8 +56,6 @@ class ShardActor:
     """One Ray actor: builds the negator and the steps once, then processes whole shards."""
 
     def __init__(self, config: BuildConfig) -> None:
-        from ccneg_build.negators.compose import build_negator
-
         self.negator = build_negator(config)
         self.steps = build_steps(config, self.negator)
         self.store = PartStore(config.out)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 from ccneg_build.images.fetch import ImageFetcher, ImageOutcome
 from ccneg_build.images.store import ImageStore
 from ccneg_core.record import Rejection, SourceRow, StepStats
+from ccneg_build.options.images import options_from_config
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
@@ -93,8 +94,6 @@ def _progress_bar(total: int, enabled: bool):
 
 def make_image_step(config: "BuildConfig"):
     """The runner's image step for ``--images download`` (built once per worker)."""
-    from ccneg_build.options.images import options_from_config
-
     fetcher = ImageFetcher(options_from_config(config.options))
 
     def image_step(rows: Sequence[SourceRow], image_dir: Path, stats: StepStats) -> list[SourceRow | Rejection]:

@@ -64,7 +64,7 @@ def make_step(config: "BuildConfig", negator: "Negator") -> ImageStep | None:
         return ImageStep(require_column_image)
     if config.images == "download":
         try:
-            from ccneg_build.images.step import make_image_step
+            from ccneg_build.images.step import make_image_step  # lazy: httpx (the images extra)
         except ImportError as exc:
             raise RuntimeError(f"--images download is not available in this installation ({exc})") from None
         return ImageStep(make_image_step(config))

@@ -40,6 +40,7 @@ from ccneg_build.options.visual import VisualOptions
 from ccneg_core.presence import DISTRACTORS, scorer_provider
 from ccneg_build.visual.vocabulary import build_vocabulary, distractors, normalise_object, vocabulary_fingerprint
 from ccneg_core.writer import atomic_write_json, atomic_write_table
+from ccneg_core.image_decode import ImageRejected, decode_image
 
 STAGE = "visual"
 SCORES_SCHEMA = pa.schema([("id", pa.string()), ("visual_score", pa.float64()), ("reason", pa.string()),
@@ -119,8 +120,6 @@ class VisualStep:
 
     def _score_batch(self, batch: list[dict[str, Any]], scorer: Any, cache: ScoreCache, vocabulary: Sequence[str],
                      stats: StepStats) -> dict[str, tuple[float | None, str | None, str | None]]:
-        from ccneg_core.image_decode import ImageRejected, decode_image
-
         results: dict[str, tuple[float | None, str | None, str | None]] = {}
         keyed = []
         for row in batch:
