@@ -31,8 +31,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccneg_build.images import ImageFetcher, ImageOptions, prepare_image  # noqa: E402
-from ccneg_build.images.options import ALL_NETWORKS  # noqa: E402
+from ccneg_build.images.fetch import ImageFetcher
+from ccneg_build.options.images import ImageOptions
+from ccneg_build.images.prepare import prepare_image
+from ccneg_build.options.images import ALL_NETWORKS  # noqa: E402
 from tests.scale.image_server import ImageServer, generated_image  # noqa: E402
 
 

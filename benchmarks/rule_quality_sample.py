@@ -25,8 +25,9 @@ from collections import Counter
 from pathlib import Path
 
 from ccneg_build.negators.rule import DEFAULT_BATCH_SIZE, RuleNegator, load_rule_pipeline
-from ccneg_build.record import Negation, SourceRow, make_id
-from ccneg_build.verify import Verdict, verify
+from ccneg_core.record import Negation, SourceRow, make_id
+from ccneg_build.verify import verify
+from ccneg_core.record import Verdict
 
 DEFAULT_TSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cc3m_val_dev.tsv"
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccneg_bench.config import BenchConfig
-
-__version__ = "0.1.0"
+from ccneg_core import __version__  # the one version, defined in ccneg_core
 
 
 def evaluate(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:

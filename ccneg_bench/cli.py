@@ -8,10 +8,9 @@ import sys
 from typing import Any, Sequence
 
 from ccneg_bench.config import BenchConfig
-from ccneg_bench.options import (
-    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_int, print_note,
-)
-from ccneg_build.devices import add_device_arguments
+from ccneg_bench.options import PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_int, print_note
+from ccneg_core.argparsing import OneLineParser
+from ccneg_core.devices import add_device_arguments
 
 EPILOG = """\
 model specs:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from ccneg_build.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, check_device, check_precision
+from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, check_device, check_precision
 
 
 @dataclass(frozen=True)

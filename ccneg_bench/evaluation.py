@@ -48,9 +48,9 @@ from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts
 from ccneg_bench.models import ModelAdapter, load_model
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
-from ccneg_build.images.decode import MISSING
-from ccneg_build.devices import resolve_device, resolve_precision
-from ccneg_build.writer import atomic_output, atomic_write_text
+from ccneg_core.image_decode import MISSING
+from ccneg_core.devices import resolve_device, resolve_precision
+from ccneg_core.writer import atomic_output, atomic_write_text
 
 
 def package_versions() -> dict[str, str | None]:

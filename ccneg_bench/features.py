@@ -19,7 +19,7 @@ Why it is fast:
 * each unique caption is encoded once (captions whose tokens are identical, e.g. cut at the
   context length, share one row), in batches of similar token length (no padding to
   speak of; the open_clip text tower runs on the batch's real length);
-* the encoders run under autocast at ``precision`` (see :mod:`ccneg_build.devices`: ``auto``
+* the encoders run under autocast at ``precision`` (see :mod:`ccneg_core.devices`: ``auto``
   is bf16 on CUDA where supported, else fp16, and fp32 on the CPU).
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
@@ -49,9 +49,9 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable
 from ccneg_bench.models.base import ModelAdapter
-from ccneg_build.images.decode import CORRUPT, DEFAULT_MAX_PIXELS, ImageRejected, decode_image_with_note, decoder_fingerprint
-from ccneg_build.devices import DEFAULT_PRECISION, autocast
-from ccneg_build.writer import atomic_output, atomic_write_text
+from ccneg_core.image_decode import CORRUPT, DEFAULT_MAX_PIXELS, ImageRejected, decode_image_with_note, decoder_fingerprint
+from ccneg_core.devices import DEFAULT_PRECISION, autocast
+from ccneg_core.writer import atomic_output, atomic_write_text
 
 DEFAULT_CHUNK_SIZE = 1024
 

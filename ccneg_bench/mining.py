@@ -24,7 +24,7 @@ Rows already assigned by an earlier run and not mined now are kept (mine the tra
 against one pool and the eval split against another, into the same folder). When the
 dataset is its own pool and no pool split is given, each split draws only from its own
 images, so no train sample gets an eval image as its distractor (or the reverse). A split
-is the rows of ``data/{split}-*.parquet``, as everywhere (:mod:`ccneg_build.dataset`).
+is the rows of ``data/{split}-*.parquet``, as everywhere (:mod:`ccneg_core.dataset`).
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ccneg_build.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
-from ccneg_build.images.decode import read_image_bytes, reference_parts
-from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
-from ccneg_build.devices import resolve_device
-from ccneg_build.record import IMAGE_TYPE
-from ccneg_build.writer import atomic_output, atomic_write_text
+from ccneg_core.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
+from ccneg_core.image_decode import read_image_bytes, reference_parts
+from ccneg_core.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
+from ccneg_core.devices import resolve_device
+from ccneg_core.record import IMAGE_TYPE
+from ccneg_core.writer import atomic_output, atomic_write_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 

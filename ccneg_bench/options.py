@@ -3,7 +3,7 @@
 One definition each of: the ``--pretrained`` default and its help text, the integer checks,
 a help formatter that shows a default only when there is one, and a
 parser whose errors are a single line (``--device`` and ``--precision``, which ``ccneg-build``
-shares, are defined in :mod:`ccneg_build.devices`). Everything here runs before any model or data is
+shares, are defined in :mod:`ccneg_core.devices`). Everything here runs before any model or data is
 loaded, so a typo costs a fraction of a second instead of a model load.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any
-
-from ccneg_build.argparsing import OneLineParser  # noqa: F401 (re-exported)
 
 #: What ``--pretrained`` means when it is not given (the same in every command).
 PRETRAINED_HELP = (

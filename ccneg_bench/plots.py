@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ccneg_build.intervals import wilson_interval as wilson_of_count
+from ccneg_core.intervals import wilson_interval as wilson_of_count
 
 WILSON_NOTE = "error bars: 95% interval (bootstrap from the result file; Wilson score where it has none)"
 
@@ -75,7 +75,7 @@ def _error(value: float | None, interval: Sequence[float] | None) -> tuple[float
 
 
 def _save(fig: Any, path: Path) -> None:
-    from ccneg_build.writer import atomic_output
+    from ccneg_core.writer import atomic_output
 
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         fig.savefig(handle, dpi=110, format="png", bbox_inches="tight")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
 
@@ -173,7 +173,8 @@ def build_report(paths: Sequence[str], output: str | os.PathLike) -> dict[str, A
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ccneg_bench.options import HelpFormatter, OneLineParser
+    from ccneg_bench.options import HelpFormatter
+    from ccneg_core.argparsing import OneLineParser
 
     parser = OneLineParser(
         prog="ccneg-bench report", formatter_class=HelpFormatter,

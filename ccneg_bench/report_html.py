@@ -10,7 +10,7 @@ c' fits it). Images come from the dataset the result names, inline and downscale
 that dataset cannot be opened any more the page says so and lists ids and margins.
 
 The page is built with the same safe pieces as the build side's review page
-(:mod:`ccneg_build.review.pages`): every caption is escaped, nothing is loaded from anywhere.
+(:mod:`ccneg_core.pages`): every caption is escaped, nothing is loaded from anywhere.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_bench.results import headline, model_label
-from ccneg_build.review.pages import BASE_STYLE, data_uri, esc, image_tag, inline_image, page
-from ccneg_build.review.highlight import inserted_segments
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.pages import BASE_STYLE, data_uri, esc, image_tag, inline_image, page
+from ccneg_core.highlight import inserted_segments
+from ccneg_core.writer import atomic_write_text
 
 #: Hardest examples shown per result and side.
 HARDEST = 12

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ccneg_bench.config import BenchConfig
-from ccneg_build.devices import resolve_device
+from ccneg_core.devices import resolve_device
 
 ENTRY_KEYS = {"dataset", "task", "split", "image_root", "templates", "negated_templates"}
 

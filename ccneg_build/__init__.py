@@ -3,4 +3,6 @@
 Data flows source -> negator -> verify (the one shared filter) -> splits -> writer.
 """
 
-__version__ = "0.1.0"
+from ccneg_core import __version__  # the one version, defined in ccneg_core
+
+__all__ = ["__version__"]

@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
-from ccneg_build.layout import DATA_DIR, REJECTED_DIR
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_core.layout import DATA_DIR, REJECTED_DIR
+from ccneg_core.record import RECORD_SCHEMA
 from ccneg_build.splits import SPLITS, TRAIN
+from ccneg_build.options.visual import options_from_config
 
 CITATION = """@inproceedings{singh2025learning,
   title     = {Learning the Power of ``No'': Foundation Models with Negations},
@@ -147,7 +148,6 @@ def _visual_line(manifest: dict[str, Any]) -> str:
     options = manifest.get("settings", {}).get("options", {})
     if not options.get("verify_visual"):
         return ""
-    from ccneg_build.visual.options import options_from_config
 
     visual = options_from_config(options)
     assert visual is not None

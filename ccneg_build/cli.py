@@ -25,20 +25,21 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_build import __version__
-from ccneg_build.config import (
-    IMAGE_MODES,
-    PAPER_EVAL_FRACTION,
-    BuildConfig,
-    ConfigError,
-    EvalSize,
-    FlagSpec,
-    flag_dest,
-)
-from ccneg_build.images.options import image_flags
-from ccneg_build.negators.llm.options import llm_flags
-from ccneg_build.visual.options import visual_flags
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core import __version__
+from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, EvalSize
+from ccneg_build.options.flags import ConfigError, FlagSpec, flag_dest
+from ccneg_build.options.images import image_flags
+from ccneg_build.options.llm import llm_flags
+from ccneg_build.options.visual import visual_flags
+from ccneg_core.argparsing import OneLineParser
+from ccneg_build.hub import main as push_main
+from ccneg_build.engines import RunIncomplete, run_build
+from ccneg_build.negators.base import BackendError, ServiceUnreachable
+from ccneg_build.outdir import OutputFolderError
+from ccneg_build.sources import InputError
+from ccneg_build.verify import REASONS
+from ccneg_build.options.images import IMAGE_REASONS
+from ccneg_build.options.visual import VISUAL_REASONS
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -225,20 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     status = run(config)
     if status == EXIT_OK and args.push_to_hub:
-        from ccneg_build.hub import main as push_main
-
         status = push_main([str(config.out), args.push_to_hub] + (["--private"] if args.hub_private else []))
     return status
 
 
 def run(config: BuildConfig) -> int:
     """Run a build and print its summary; map known failures to exit codes."""
-    from ccneg_build.engines import RunIncomplete, run_build
-    from ccneg_build.negators.base import ServiceUnreachable
-    from ccneg_build.negators.registry import BackendError
-    from ccneg_build.outdir import OutputFolderError
-    from ccneg_build.sources import InputError
-
     bar = _ProgressBar(config.progress)
     try:
         report = run_build(config, progress=bar.update, on_start=bar.start)
@@ -373,17 +366,8 @@ def reasons_command(argv: Sequence[str]) -> int:
     """``ccneg-build reasons``: print every reject reason code with its meaning."""
     parser = OneLineParser(prog="ccneg-build reasons", description="List the reject reason codes.")
     parser.parse_args(list(argv))
-    from ccneg_build.verify import REASONS
-
     codes = dict(REASONS)
-    try:  # the image step's codes, when that part is installed
-        from ccneg_build.images.options import IMAGE_REASONS
-
-        codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
-    except ImportError:
-        pass
-    from ccneg_build.visual.options import VISUAL_REASONS
-
+    codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
     codes.update({code: f"(visual) {meaning}" for code, meaning in VISUAL_REASONS.items()})
     width = max(len(code) for code in codes)
     for code, meaning in codes.items():

@@ -18,14 +18,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccneg_build.options.flags import ConfigError, flag_dests
+from ccneg_build.options.images import SPEED_OPTIONS as IMAGE_SPEED, image_flags
+from ccneg_build.options.images import options_from_config as image_options_from_config
+from ccneg_build.options.llm import SPEED_OPTIONS as LLM_SPEED
+from ccneg_build.options.visual import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
+
 #: Ratio of the paper's split (40,000 eval of 228,246): the default eval fraction.
 PAPER_EVAL_FRACTION = 0.175
 
 IMAGE_MODES = ("none", "download", "column")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work; the message says which flag and what to do."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +105,8 @@ class BuildConfig:
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
         if self.images == "download":
-            from ccneg_build.images.options import options_from_config
-
             try:
-                options_from_config(self.options)
+                image_options_from_config(self.options)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(str(exc)) from None
 
@@ -132,10 +132,6 @@ class BuildConfig:
 
     def ignored_options(self) -> frozenset[str]:
         """Keys of :attr:`options` that cannot change this run's rows (kept out of the resume check)."""
-        from ccneg_build.images.options import SPEED_OPTIONS as IMAGE_SPEED, image_flags
-        from ccneg_build.negators.llm.options import SPEED_OPTIONS as LLM_SPEED
-        from ccneg_build.visual.options import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
-
         ignored = set(LLM_SPEED) | set(IMAGE_SPEED) | set(VISUAL_SPEED)
         if self.images != "download":  # only the download step fetches, resizes and re-encodes
             ignored |= flag_dests(image_flags())
@@ -151,19 +147,6 @@ class BuildConfig:
 #: Settings that only shape the published files, which every run re-makes from the finished
 #: shards: they may change between a run and its resume (the shards are reused).
 PUBLISH_SETTINGS = frozenset({"eval_size", "rows_per_file"})
-
-#: (flags, argparse keyword arguments): how option groups (LLM, image, visual) declare their flags.
-FlagSpec = tuple[tuple[str, ...], dict[str, Any]]
-
-
-def flag_dest(flags: tuple[str, ...], kwargs: dict[str, Any]) -> str:
-    """The ``options`` key of one flag: its ``dest``, else argparse's rule (``--top-p`` -> ``top_p``)."""
-    return kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
-
-
-def flag_dests(specs: list[FlagSpec]) -> set[str]:
-    return {flag_dest(flags, kwargs) for flags, kwargs in specs}
-
 
 def fingerprint(obj: Any) -> str:
     """A short stable hash of a JSON-able object (sorted keys)."""

@@ -20,8 +20,8 @@ from typing import Any, Sequence
 
 import yaml
 
-from ccneg_build.layout import CARD, REVIEW_DIR
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core.layout import CARD, REVIEW_DIR
+from ccneg_core.argparsing import OneLineParser
 
 #: The Hub refuses single files above 50 GB.
 HUB_MAX_FILE_BYTES = 50 * 1000**3

@@ -19,18 +19,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ccneg_build import __version__
-from ccneg_build.outdir import (  # noqa: F401 - re-exported: the folder rules live in outdir
-    RUN_RECORD,
-    STATE_DIR,
-    OutputFolderError,
-    RunLock,
-    check_output_folder,
-    remove_written,
-)
-from ccneg_build.layout import MANIFEST
-from ccneg_build.record import SCHEMA_VERSION
-from ccneg_build.writer import atomic_write_json
+from ccneg_core import __version__
+from ccneg_build.outdir import RUN_RECORD, STATE_DIR, OutputFolderError, check_output_folder, remove_written
+from ccneg_core.layout import MANIFEST
+from ccneg_core.record import SCHEMA_VERSION
+from ccneg_core.writer import atomic_write_json
 
 # "token" but not "tokens": token counts (tokens_in, max_output_tokens) are not secrets
 _SECRET_NAME = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization|credential)", re.I)

@@ -24,7 +24,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Iterable
 
-from ccneg_build.layout import (  # the paths are named in one place
+from ccneg_core.layout import (  # the paths are named in one place
     DATA_DIR,
     FIXED_FILES,
     LEDGER,
@@ -36,6 +36,7 @@ from ccneg_build.layout import (  # the paths are named in one place
     STATE_DIR,
     WORK_DIRS,
 )
+from ccneg_core.writer import atomic_write_json
 
 
 class OutputFolderError(RuntimeError):
@@ -153,8 +154,6 @@ class Ledger:
         self._save(remaining)
 
     def _save(self, names: set[str]) -> None:
-        from ccneg_build.writer import atomic_write_json
-
         atomic_write_json(self.path, {"files": sorted(names)})
 
 

@@ -17,13 +17,13 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
-from ccneg_build.layout import DATA_DIR, REJECTED_DIR, SPLITS_DIR, STATE_DIR, shard_name, split_list
+from ccneg_core.layout import DATA_DIR, REJECTED_DIR, SPLITS_DIR, STATE_DIR, shard_name, split_list
 from ccneg_build.outdir import Ledger, remove_stale
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
+from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
 from ccneg_build.config import EvalSize
-from ccneg_build.writer import PendingFile, SplitFileWriter, hub_schema
+from ccneg_core.writer import PendingFile, SplitFileWriter, hub_schema
 
 
 @dataclass

@@ -10,7 +10,7 @@ on the row (never on order, batch or worker), the result is identical.
 
 Engines decide *where* shards run: :mod:`ccneg_build.engines.local` (this process or a
 process pool); a distributed engine builds the steps once per worker with
-:func:`ccneg_build.steps.build_steps`, calls :func:`process_batch` / :func:`process_shard`
+:func:`ccneg_build.steps.registry.build_steps`, calls :func:`process_batch` / :func:`process_shard`
 and then the same :func:`ccneg_build.publish.publish` step.
 """
 
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from ccneg_build.record import Rejection, SourceRow, StepStats, record_row, reject_row
-from ccneg_build.shards import PartStore, ShardPlan, iter_shards, shard_key  # noqa: F401 (re-exported)
+from ccneg_core.record import Rejection, SourceRow, StepStats, record_row, reject_row
+from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.steps.base import BatchContext, Item, Step
 
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, S
 import pyarrow.parquet as pq
 
 from ccneg_build.outdir import STATE_DIR
-from ccneg_build.record import SourceRow, StepStats, conform
-from ccneg_build.writer import atomic_write_json, atomic_write_table, records_table, rejects_table
+from ccneg_core.record import SourceRow, StepStats, conform
+from ccneg_core.writer import atomic_write_json, atomic_write_table
+from ccneg_core.record import records_table, rejects_table
 
 if TYPE_CHECKING:
     import pyarrow as pa

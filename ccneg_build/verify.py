@@ -16,11 +16,10 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import Sequence
 
-from ccneg_build.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
-from ccneg_build.record import Negation, Rejection, SourceRow
+from ccneg_core.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
+from ccneg_core.record import Negation, Rejection, SourceRow, Verdict
 
 #: Captions longer than this are rejected when read (CC3M captions stay under ~400).
 MAX_CAPTION_CHARS = 1000
@@ -107,14 +106,6 @@ _COMMENTARY = (
     "untrusted", "object-predicate", "chosen-object", "exclusion-prompt", "relation-parsing",
     "sentence-formation", "task:",
 )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the filter concluded for an accepted row: the derived labels."""
-
-    negation_cue: str
-    negation_type: str
 
 
 # ----------------------------------------------------------------------------- text helpers

@@ -69,8 +69,8 @@ def _train_argv(inputs: dict[str, Path], out: Path, *extra: str) -> list[str]:
 
 def _checked_build(inputs: dict[str, Path], out: Path, device: str, precision: str) -> tuple[str, str]:
     from ccneg_build import cli
-    from ccneg_build.devices import resolve_device, resolve_precision
-    from ccneg_build.visual.options import check_config
+    from ccneg_core.devices import resolve_device, resolve_precision
+    from ccneg_build.options.visual import check_config
 
     parser = cli.build_parser()
     args = parser.parse_args(_build_argv(inputs, out, "--device", device, "--precision", precision))
@@ -83,7 +83,7 @@ def _checked_build(inputs: dict[str, Path], out: Path, device: str, precision: s
 
 def _checked_bench(inputs: dict[str, Path], out: Path, device: str, precision: str) -> tuple[str, str]:
     from ccneg_bench.cli import build_parser, check_arguments, config_from_args
-    from ccneg_build.devices import resolve_device, resolve_precision
+    from ccneg_core.devices import resolve_device, resolve_precision
 
     args = build_parser().parse_args(_bench_argv(inputs, out, "--device", device, "--precision", precision))
     config = config_from_args(args)
@@ -218,7 +218,7 @@ def test_build_refuses_a_device_without_the_visual_check(tmp_path, inputs):
 
 
 def test_the_resolution_rule() -> None:
-    from ccneg_build.devices import check_device, precision_name, resolve_device, resolve_precision
+    from ccneg_core.devices import check_device, precision_name, resolve_device, resolve_precision
 
     gpu = torch.cuda.is_available()
     assert resolve_device("auto") == (f"cuda:{torch.cuda.current_device()}" if gpu else "cpu")

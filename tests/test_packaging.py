@@ -1,4 +1,4 @@
-"""What the wheel ships: the two packages and their data, never the benchmarks' synthetic world.
+"""What the wheel ships: the three packages and their data, never the benchmarks' synthetic world.
 
 The wheel holds exactly the folders ``[tool.hatch.build.targets.wheel] packages`` names, so a
 shipped module that imported ``benchmarks`` or ``tests`` would break every installed copy.
@@ -30,7 +30,7 @@ def _imported_roots(path: Path) -> set[str]:
 
 def test_the_wheel_ships_the_packages_and_not_the_shapes_world():
     packages = _wheel_packages()
-    assert sorted(packages) == ["ccneg_bench", "ccneg_build"]
+    assert sorted(packages) == ["ccneg_bench", "ccneg_build", "ccneg_core"]
     shipped = [p for package in packages for p in (REPO / package).rglob("*.py")]
     assert shipped and not [p for p in shipped if "shapes" in p.name]
     assert (REPO / "benchmarks" / "shapes" / "world.py").is_file()

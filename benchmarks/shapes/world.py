@@ -9,7 +9,7 @@ lists the objects present, which lets a caller check whether a mined distractor 
 makes the negated caption true.
 
 The world is written as an ordinary ccneg dataset folder (``data/*.parquet`` in
-:data:`ccneg_build.record.RECORD_SCHEMA`), so the miner, the trainer and ccneg-bench read it
+:data:`ccneg_core.record.RECORD_SCHEMA`), so the miner, the trainer and ccneg-bench read it
 like any other dataset.
 
 So that a good score cannot come from memory or from a shortcut, the world is split by
@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from ccneg_build.record import RECORD_SCHEMA, make_id
-from ccneg_build.writer import atomic_output, atomic_write_text
+from ccneg_core.record import RECORD_SCHEMA, make_id
+from ccneg_core.writer import atomic_output, atomic_write_text
 
 COLORS = {
     "red": (220, 40, 40),

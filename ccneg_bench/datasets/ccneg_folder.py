@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 from ccneg_bench.datasets.base import EvalDataset, Sample
 from ccneg_bench.datasets.parquet_tables import ParquetImageTable
-from ccneg_build.dataset import first_distractors, is_dataset_folder, read_split, split_files
-from ccneg_build.layout import DISTRACTOR_DIR, POOL_IMAGES_FILE
+from ccneg_core.dataset import first_distractors, is_dataset_folder, read_split, split_files
+from ccneg_core.layout import DISTRACTOR_DIR, POOL_IMAGES_FILE
 
 META_COLUMNS = ("id", "caption", "negated_caption", "negation_cue", "num_relations", "negation_type", "distractor_ids")
 REQUIRED_COLUMNS = ("id", "caption", "negated_caption", "image")
@@ -44,7 +44,7 @@ def _distractor_table(folder: str) -> ParquetImageTable | None:
 def load_ccneg_folder(folder: str, split: str = "eval") -> EvalDataset:
     """Load one split of a ccneg-build folder (samples in memory, images left on disk).
 
-    The split's rows are those of ``data/{split}-*.parquet`` (:mod:`ccneg_build.dataset`).
+    The split's rows are those of ``data/{split}-*.parquet`` (:mod:`ccneg_core.dataset`).
     """
     files = split_files(folder, split)
     meta = read_split(folder, split, META_COLUMNS, required=REQUIRED_COLUMNS).to_pydict()

@@ -1,7 +1,7 @@
 """The released CC-Neg files (``ccneg_preprocessed.pt`` plus the image folder) as an eval dataset.
 
 A thin adapter: reading the file, ids, texts, labels and the split all come from
-:mod:`ccneg_build.official.released_format`, the one reading of the release that
+:mod:`ccneg_core.released_format`, the one reading of the release that
 ``ccneg-build import-official`` also uses. Scoring the release folder and scoring the folder
 ``import-official`` made from it therefore give the same samples, ids and predictions. The
 stored image paths point at the authors' machine; they are re-rooted to the folder the file
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample, digest, even_chunks
-from ccneg_build.official.released_format import (
+from ccneg_core.released_format import (
     RELEASED_FILE,
     ReleasedFormatError,
     image_location,

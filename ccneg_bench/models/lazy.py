@@ -28,7 +28,7 @@ import torch
 
 from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.weights import model_fingerprint
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 MEMO_FOLDER = "models"
 

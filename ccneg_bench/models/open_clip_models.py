@@ -32,7 +32,7 @@ import torch
 from ccneg_bench.models.base import ModelAdapter, file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
 from ccneg_bench.models.open_clip_tokens import OpenClipTokens
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 
 

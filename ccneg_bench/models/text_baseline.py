@@ -16,7 +16,7 @@ import torch
 
 from ccneg_bench.models.base import ModelAdapter
 
-from ccneg_build.lexicon import NEGATION_WORDS, has_negation
+from ccneg_core.lexicon import NEGATION_WORDS, has_negation
 
 
 class _ConstantPixels:

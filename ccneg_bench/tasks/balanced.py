@@ -22,7 +22,7 @@ from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures, pair
 from ccneg_bench.tasks.ccneg import NEGATED_CAPTION, TRUE_CAPTION, true_vs_negated, truncated_samples
 from ccneg_bench.tasks.stats import breakdowns, summarise
 from ccneg_bench.tasks.ties import RESOLVED_TIE_RULES, credit_choices, resolve_tie_rule
-from ccneg_build.images.decode import CORRUPT
+from ccneg_core.image_decode import CORRUPT
 
 #: this task's own rule: a tie is worth half on each side
 OFFICIAL_TIE_RULE = "half"

@@ -14,7 +14,7 @@ import numpy as np
 from ccneg_bench.tasks.base import TaskContext
 from ccneg_bench.tasks.stats import bootstrap_ci
 from ccneg_bench.tasks.ties import accuracy_under_each_rule, resolve_tie_rule
-from ccneg_build.images.decode import CORRUPT
+from ccneg_core.image_decode import CORRUPT
 
 
 def sample_images(ctx: TaskContext) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ccneg_bench.train.data import ImagePairs, TrainRows
 from ccneg_bench.train.distributed import DistInfo, barrier
 from ccneg_bench.train.model import TrainableClip
-from ccneg_build.writer import atomic_output
+from ccneg_core.writer import atomic_output
 
 
 def cache_key(clip: TrainableClip, rows: TrainRows, with_distractors: bool, precision: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ccneg_build.writer import atomic_output
+from ccneg_core.writer import atomic_output
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d{8})\.pt$")

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from ccneg_bench.options import UsageError
 from ccneg_bench.train.config import LOSSES, TrainConfig
-from ccneg_build.dataset import split_files, split_names
-from ccneg_build.devices import check_device, check_precision
+from ccneg_core.dataset import split_files, split_names
+from ccneg_core.devices import check_device, check_precision
 
 IMAGE_LEAVES = ("image.bytes", "image.path")
 
@@ -27,7 +27,7 @@ IMAGE_LEAVES = ("image.bytes", "image.path")
 def check_split(data_dir: Path, split: str, option: str) -> None:
     """Raise :class:`UsageError` naming the splits there are when ``split`` is not one of them.
 
-    The splits are the names of the data files (the one rule of :mod:`ccneg_build.dataset`).
+    The splits are the names of the data files (the one rule of :mod:`ccneg_core.dataset`).
     """
     splits = split_names(data_dir)
     if split not in splits:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ccneg_bench.options import (
-    PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_float, positive_int,
+    PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_float, positive_int,
 )
+from ccneg_core.argparsing import OneLineParser
 from ccneg_bench.train.config import LOSSES, TrainConfig
-from ccneg_build.devices import add_device_argument, add_device_arguments, check_device
+from ccneg_core.devices import add_device_argument, add_device_arguments, check_device
 
 #: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
 MINING_MODEL = "open_clip:ViT-B-16"

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ccneg_build.devices import DEFAULT_DEVICE, DEFAULT_PRECISION
+from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION
 
 #: The training objectives ``--loss`` offers, the default first (ccneg_bench.train.losses has them):
 #: - ``conclip``: the CoN-CLIP loss (negated captions and distractor images)
@@ -52,7 +52,7 @@ class TrainConfig:
     lock_image: bool = True
     cache_features: str = "auto"  # "auto" (when the image tower is locked), "on", "off"
     cache_dir: str | None = None
-    precision: str = DEFAULT_PRECISION  # names and rules: ccneg_build.devices (also for the evaluations)
+    precision: str = DEFAULT_PRECISION  # names and rules: ccneg_core.devices (also for the evaluations)
     device: str = DEFAULT_DEVICE
     workers: int = 4
     seed: int = 0

@@ -25,12 +25,12 @@ import pyarrow.parquet as pq
 import torch
 from PIL import Image
 
-from ccneg_build.dataset import first_distractors, read_split
-from ccneg_build.images.decode import ImageRejected, decode_image
-from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.dataset import first_distractors, read_split
+from ccneg_core.image_decode import ImageRejected, decode_image
+from ccneg_core.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, POOL_IMAGES_FILE
+from ccneg_core.writer import atomic_write_text
 
-#: what a training row needs; a split is the rows of ``data/{split}-*.parquet`` (:mod:`ccneg_build.dataset`)
+#: what a training row needs; a split is the rows of ``data/{split}-*.parquet`` (:mod:`ccneg_core.dataset`)
 _COLUMNS = ("id", "image", "caption", "negated_caption")
 
 

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from ccneg_bench.train.model import TrainableClip
-from ccneg_build.writer import atomic_output, atomic_write_text
+from ccneg_core.writer import atomic_output, atomic_write_text
 
 CONFIG_NAME = "open_clip_config.json"
 WEIGHTS_NAME = "open_clip_model.safetensors"

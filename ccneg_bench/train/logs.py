@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 LOG_FILE = "log.jsonl"
 

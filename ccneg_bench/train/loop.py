@@ -31,14 +31,14 @@ from ccneg_bench.train.logs import RunLogger, read_log, truncate_log
 from ccneg_bench.train.losses import check_loss, check_terms, clip_loss, conclip_loss, negclip_loss, uses_negated_captions
 from ccneg_bench.train.model import TrainableClip, load_trainable, param_groups
 from ccneg_bench.train.run_folder import check_run_folder, clear_run_folder
-from ccneg_build import devices
-from ccneg_build.writer import atomic_write_text
+from ccneg_core import devices
+from ccneg_core.writer import atomic_write_text
 
 EvalFn = Callable[[TrainableClip, int], dict[str, Any]]
 
 
 def resolve_device(device: str, info: DistInfo) -> torch.device:
-    """The shared rule (:func:`ccneg_build.devices.resolve_device`), except that under torchrun
+    """The shared rule (:func:`ccneg_core.devices.resolve_device`), except that under torchrun
     ``auto`` and ``cuda`` mean this rank's local GPU; the chosen GPU becomes the current one."""
     if info.enabled and device in ("auto", "cuda") and torch.cuda.is_available():
         device = f"cuda:{info.local_rank}"
@@ -49,7 +49,7 @@ def resolve_device(device: str, info: DistInfo) -> torch.device:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``fp32``, ``bf16`` or ``fp16`` on ``device`` (:mod:`ccneg_build.devices`: checked, then resolved)."""
+    """``fp32``, ``bf16`` or ``fp16`` on ``device`` (:mod:`ccneg_core.devices`: checked, then resolved)."""
     devices.check_precision(precision, str(device))
     return devices.resolve_precision(precision, device)
 

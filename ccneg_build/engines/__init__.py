@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ccneg_build.card import render_card
-from ccneg_build.config import BuildConfig, ConfigError, fingerprint
+from ccneg_build.config import BuildConfig, fingerprint
+from ccneg_build.options.flags import ConfigError
 from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
 from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
-from ccneg_build.negators.registry import build_negator
+from ccneg_build.negators.compose import build_negator
 from ccneg_build.publish import publish
 from ccneg_build.runner import strip_images
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.sources import Source, open_source
-from ccneg_build.visual.options import VisualOptions, check_config as check_visual
+from ccneg_build.options.visual import VisualOptions, check_config as check_visual
 from ccneg_build.visual.step import VisualStep
-from ccneg_build.writer import atomic_write_text
+from ccneg_core.writer import atomic_write_text
 
 #: ``--engine`` name -> "module:function" with the signature of ``local.run_shards``.
 ENGINES: dict[str, str] = {"local": "ccneg_build.engines.local:run_shards",

@@ -19,11 +19,12 @@ from typing import Any, Iterable
 from ccneg_build.config import BuildConfig
 from ccneg_build.engines.lifeline import tie_to_parent
 from ccneg_build.negators.base import Negator, RowsOwed
-from ccneg_build.negators.registry import build_negator
-from ccneg_build.record import SourceRow
+from ccneg_build.negators.compose import build_negator
+from ccneg_core.record import SourceRow
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
-from ccneg_build.steps import Step, build_steps
+from ccneg_build.steps.base import Step
+from ccneg_build.steps.registry import build_steps
 
 
 def run_shards(

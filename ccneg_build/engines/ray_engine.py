@@ -31,10 +31,11 @@ import pyarrow as pa
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
-from ccneg_build.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
+from ccneg_core.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
-from ccneg_build.steps import build_steps
+from ccneg_build.steps.registry import build_steps
+from ccneg_build.negators.compose import build_negator
 
 
 def rows_to_block(rows: Iterable[SourceRow]) -> bytes:
@@ -55,8 +56,6 @@ class ShardActor:
     """One Ray actor: builds the negator and the steps once, then processes whole shards."""
 
     def __init__(self, config: BuildConfig) -> None:
-        from ccneg_build.negators.registry import build_negator
-
         self.negator = build_negator(config)
         self.steps = build_steps(config, self.negator)
         self.store = PartStore(config.out)

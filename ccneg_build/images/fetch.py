@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ccneg_build.images.decode import ImageRejected
+from ccneg_core.image_decode import ImageRejected
 from ccneg_build.images.prepare import StoredImage, check_content_type, prepare_image
 from ccneg_build.images.guard import AddressGuard, guarded_client_options
-from ccneg_build.images.options import ImageOptions, http_reason
+from ccneg_build.options.images import ImageOptions, http_reason
 
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 

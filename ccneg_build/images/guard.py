@@ -30,8 +30,8 @@ from typing import Any, Iterable
 import httpcore
 import httpx
 
-from ccneg_build.images.decode import ImageRejected
-from ccneg_build.images.options import ALL_NETWORKS
+from ccneg_core.image_decode import ImageRejected
+from ccneg_build.options.images import ALL_NETWORKS
 
 PRIVATE_ADDRESS = "private_address"
 

@@ -3,7 +3,7 @@
 Pure bytes in, bytes out (no network, no disk). The download-specific checks live here: the
 declared content type is checked before any decoding and the byte size before opening. The
 decoding itself (pixel limit from the header, full decode, RGB conversion, reason codes) is
-the shared decoder's, :mod:`ccneg_build.images.decode`, so a built image fails with the same
+the shared decoder's, :mod:`ccneg_core.image_decode`, so a built image fails with the same
 codes as one that is scored or trained on.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ccneg_build.images.decode import NOT_AN_IMAGE, ImageRejected, load_pixels, open_checked, to_rgb
-from ccneg_build.images.options import GENERIC_CONTENT_TYPES, KEEPABLE_FORMATS, ImageOptions
+from ccneg_core.image_decode import NOT_AN_IMAGE, ImageRejected, load_pixels, open_checked, to_rgb
+from ccneg_build.options.images import GENERIC_CONTENT_TYPES, KEEPABLE_FORMATS, ImageOptions
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}

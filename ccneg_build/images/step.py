@@ -1,7 +1,7 @@
 """The image step of the pipeline: the one function both engines (local, Ray) call.
 
 Rows in, the same rows out, each either carrying its image (Hugging Face ``{bytes,
-path}`` struct) or replaced by a :class:`~ccneg_build.record.Rejection` of stage
+path}`` struct) or replaced by a :class:`~ccneg_core.record.Rejection` of stage
 ``image``. Rows already in the shard's store are not fetched again.
 """
 
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from ccneg_build.images.fetch import ImageFetcher, ImageOutcome
 from ccneg_build.images.store import ImageStore
-from ccneg_build.record import Rejection, SourceRow, StepStats
+from ccneg_core.record import Rejection, SourceRow, StepStats
+from ccneg_build.options.images import options_from_config
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
@@ -93,8 +94,6 @@ def _progress_bar(total: int, enabled: bool):
 
 def make_image_step(config: "BuildConfig"):
     """The runner's image step for ``--images download`` (built once per worker)."""
-    from ccneg_build.images.options import options_from_config
-
     fetcher = ImageFetcher(options_from_config(config.options))
 
     def image_step(rows: Sequence[SourceRow], image_dir: Path, stats: StepStats) -> list[SourceRow | Rejection]:

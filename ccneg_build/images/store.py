@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from ccneg_build.images.prepare import StoredImage
 from ccneg_build.images.fetch import ImageFailure, ImageOutcome
-from ccneg_build.writer import atomic_output
+from ccneg_core.writer import atomic_output
 
 STORE_SCHEMA = pa.schema(
     [

@@ -1,8 +1,8 @@
 """The one interface every negation backend implements (rule, openai, gemini, ...).
 
-A negator receives a batch of :class:`~ccneg_build.record.SourceRow` and returns, in the
-same order, one :class:`~ccneg_build.record.Negation` or
-:class:`~ccneg_build.record.Rejection` per row. It never filters: the shared filter in
+A negator receives a batch of :class:`~ccneg_core.record.SourceRow` and returns, in the
+same order, one :class:`~ccneg_core.record.Negation` or
+:class:`~ccneg_core.record.Rejection` per row. It never filters: the shared filter in
 :mod:`ccneg_build.verify` judges every backend's output the same way, in the pipeline's
 verify step. The one exception is a composed negator that must know the filter's verdict
 to decide (``--fallback``, :mod:`ccneg_build.negators.fallback`): it returns the proposals
@@ -17,8 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, Union, runtime_checkable
 
-from ccneg_build.record import Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+from ccneg_core.record import Negation, Rejection, SourceRow
+from ccneg_core.record import Verdict
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot be built or cannot go on (unknown name, missing package or model,
+    refused key): ``ccneg-build`` prints it as one line and stops the run."""
 
 
 @dataclass(frozen=True)

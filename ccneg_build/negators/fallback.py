@@ -18,8 +18,9 @@ import dataclasses
 from typing import Any, Callable, Sequence
 
 from ccneg_build.negators.base import Accepted, Negator, Outcome
-from ccneg_build.record import Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict, verify
+from ccneg_core.record import Negation, Rejection, SourceRow
+from ccneg_build.verify import verify
+from ccneg_core.record import Verdict
 
 #: Counter of rows the fallback negated. The name predates this module (``--fallback`` is an
 #: LLM flag) and manifests, summaries and scripts already read it, so it stays.

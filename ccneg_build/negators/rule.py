@@ -7,7 +7,7 @@
 3. write the negated caption and the exclusion caption by editing the caption's own
    tokens (:mod:`ccneg_build.negators.rule_realize`).
 
-A caption the rules cannot handle becomes a :class:`~ccneg_build.record.Rejection` with a
+A caption the rules cannot handle becomes a :class:`~ccneg_core.record.Rejection` with a
 reason code; nothing here raises for a bad row. Judging the output is the shared filter's
 job (:mod:`ccneg_build.verify`), exactly as for LLM backends, and so is judging the input:
 every reader builds its rows with :func:`ccneg_build.sources.base.make_row` (which runs
@@ -22,12 +22,12 @@ from typing import Any, Sequence
 
 from spacy.tokens import Doc, Token
 
-import ccneg_build
+from ccneg_core import __version__
 from ccneg_build.negators.rule_decompose import Candidate, decompose
-from ccneg_build.negators.rule_words import DANGLING_END_WORDS
+from ccneg_core.lexicon import DANGLING_END_WORDS
 from ccneg_build.negators.rule_realize import Surface, exclusion_caption, is_spaced_style, negated_caption
 from ccneg_build.nlp import load_english, model_name_and_version
-from ccneg_build.record import (
+from ccneg_core.record import (
     Decomposition,
     Generator,
     Negation,
@@ -81,7 +81,7 @@ class RuleNegator:
         self.nlp = load_rule_pipeline()
         self._lemmatizer = self.nlp.get_pipe("lemmatizer") if "lemmatizer" in self.nlp.component_names else None
         self.generator = Generator(
-            backend=self.backend, model=model_name_and_version(self.nlp), version=ccneg_build.__version__
+            backend=self.backend, model=model_name_and_version(self.nlp), version=__version__
         )
 
     # ------------------------------------------------------------------ the Negator protocol
@@ -100,7 +100,7 @@ class RuleNegator:
             "spacy_model_version": meta.get("version", ""),
             "components": list(RULE_COMPONENTS),
             "seed": self.seed,
-            "ccneg_version": ccneg_build.__version__,
+            "ccneg_version": __version__,
         }
 
     def take_stats(self) -> dict[str, int]:

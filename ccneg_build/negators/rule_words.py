@@ -74,10 +74,6 @@ IDIOMS = frozenset(
     )
 )
 
-#: Words a finished caption does not end with: an exclusion that would end with one of
-#: them ("it may be a rainy morning here but") is not offered. Defined with the lexicon.
-from ccneg_build.lexicon import DANGLING_END_WORDS  # noqa: E402,F401  (re-exported)
-
 #: Verbs (base forms) whose "with" belongs to the verb ("dealing with", "covered with
 #: snow"): they are negated as verbs, because "without" would change their meaning.
 WITH_VERBS = frozenset(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any, Sequence
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core.argparsing import OneLineParser
+from ccneg_build.outdir import OutputFolderError
+from ccneg_build.official.importer import import_official
+from ccneg_core.released_format import ReleasedFormatError
+from ccneg_build.official.exporter import ExportError, export_official
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -62,10 +65,6 @@ def import_command(argv: Sequence[str]) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(list(argv))
 
-    from ccneg_build.manifest import OutputFolderError
-    from ccneg_build.official.importer import import_official
-    from ccneg_build.official.released_format import ReleasedFormatError
-
     bar = _RowProgress(enabled=not args.no_progress)
     try:
         report = import_official(args.folder, args.out, args.shard_size, args.rows_per_file, args.eval_size,
@@ -104,9 +103,6 @@ def export_command(argv: Sequence[str]) -> int:
                              "/workspace/datasets/cc3m/ to reproduce the release's own strings")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing ccneg_preprocessed.pt in DIR")
     args = parser.parse_args(list(argv))
-
-    from ccneg_build.official.exporter import ExportError, export_official
-    from ccneg_build.official.released_format import ReleasedFormatError
 
     try:
         report = export_official(args.folder, args.to, args.image_path_prefix, args.overwrite)

@@ -25,11 +25,11 @@ from typing import Any, Iterator
 
 import pyarrow.parquet as pq
 
-from ccneg_build.images.decode import ImageRejected, decode_image
-from ccneg_build.dataset import DatasetFolderError, data_files
-from ccneg_build.layout import split_of_file
+from ccneg_core.image_decode import ImageRejected, decode_image
+from ccneg_core.dataset import DatasetFolderError, data_files
+from ccneg_core.layout import split_of_file
 from ccneg_build.official.importer import ANNOTATIONS_FILE, EXTRAS_FILE, OFFICIAL_DIR, from_json_safe
-from ccneg_build.official.released_format import (
+from ccneg_core.released_format import (
     IMAGE_SUBDIR,
     RELEASED_FILE,
     annotation_from_record,
@@ -39,7 +39,7 @@ from ccneg_build.official.released_format import (
     save_released,
 )
 from ccneg_build.splits import EVAL, TRAIN
-from ccneg_build.writer import atomic_write_bytes, atomic_write_json
+from ccneg_core.writer import atomic_write_bytes, atomic_write_json
 
 EXPORT_INFO = "ccneg_export.json"
 _SPLIT_ORDER = {TRAIN: 0, EVAL: 1}

@@ -28,11 +28,11 @@ import pyarrow as pa
 
 from ccneg_build.card import render_card
 from ccneg_build.config import EvalSize, fingerprint
-from ccneg_build.images.decode import MISSING, ImageRejected
+from ccneg_core.image_decode import MISSING, ImageRejected
 from ccneg_build.images.prepare import prepare_image
-from ccneg_build.images.options import ImageOptions
+from ccneg_build.options.images import ImageOptions
 from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
-from ccneg_build.official.released_format import (
+from ccneg_core.released_format import (
     GENERATOR,
     PROMPT_VERSION,
     RELEASED_FILE,
@@ -45,11 +45,11 @@ from ccneg_build.official.released_format import (
     row_ids,
 )
 from ccneg_build.publish import publish
-from ccneg_build.record import Rejection, SourceRow, StepStats, image_sha256, new_record, reject_row
+from ccneg_core.record import Rejection, SourceRow, StepStats, image_sha256, new_record, reject_row
 from ccneg_build.runner import BatchResult
 from ccneg_build.shards import PartStore, ShardLedger, ShardPlan, plan_shard
 from ccneg_build.splits import EVAL, TRAIN
-from ccneg_build.writer import atomic_write_json, atomic_write_table, atomic_write_text
+from ccneg_core.writer import atomic_write_json, atomic_write_table, atomic_write_text
 
 #: changes whenever a release row maps to different record columns (a folder made by an older
 #: reading is then not resumed silently)

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccneg_build.layout import DATA_DIR, REVIEW_DIR
+from ccneg_core.layout import DATA_DIR, REVIEW_DIR
 from ccneg_build.review.page import render_review_page
 from ccneg_build.review.precision import JudgmentsError, format_report, load_judgments, precision_report
 from ccneg_build.review.sample import REVIEW_SPLITS, ReviewInputError, sample_rows
-from ccneg_build.writer import atomic_write_json, atomic_write_text
-from ccneg_build.argparsing import OneLineParser
+from ccneg_core.writer import atomic_write_json, atomic_write_text
+from ccneg_core.argparsing import OneLineParser
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

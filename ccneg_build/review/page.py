@@ -13,8 +13,8 @@ import hashlib
 import re
 from typing import Any, Sequence
 
-from ccneg_build.review.highlight import inserted_segments
-from ccneg_build.review.pages import BASE_STYLE, esc, image_tag, inline_image, json_for_script, page
+from ccneg_core.highlight import inserted_segments
+from ccneg_core.pages import BASE_STYLE, esc, image_tag, inline_image, json_for_script, page
 from ccneg_build.review.precision import generator_label
 
 KEYS_HELP = [("o / 1", "ok"), ("b / 2", "bad"), ("s / 3", "skip"), ("u / 0", "clear"),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ccneg_build.review.sample import read_column_values
-from ccneg_build.intervals import wilson_interval  # noqa: F401 (re-exported)
+from ccneg_core.intervals import wilson_interval  
 
 #: Two-sided 95% normal quantile.
 VERDICTS = ("ok", "bad")

@@ -21,8 +21,8 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_build import dataset
-from ccneg_build.layout import REJECTED_DIR
+from ccneg_core import dataset
+from ccneg_core.layout import REJECTED_DIR
 
 #: ``--split`` values: the published splits, every accepted row, or the rejected rows.
 REVIEW_SPLITS = ("accepted", "train", "eval", "rejected")

@@ -1,4 +1,4 @@
-"""Input readers: one per input kind, all yielding :class:`~ccneg_build.record.SourceRow`.
+"""Input readers: one per input kind, all yielding :class:`~ccneg_core.record.SourceRow`.
 
 :func:`open_source` is the single entry point: it resolves the input (a file, a
 ``hf:`` dataset or the embedded CC3M sample), detects or takes its format, checks that

@@ -1,7 +1,7 @@
 """What every reader shares: the :class:`Source` contract, input errors, row construction.
 
 A reader turns one input (a file, a Hugging Face dataset) into a *stream* of
-:class:`~ccneg_build.record.SourceRow`, numbered from 0 in input order. It never raises
+:class:`~ccneg_core.record.SourceRow`, numbered from 0 in input order. It never raises
 for a bad row: the row comes out with ``error`` set (a reason code of
 :mod:`ccneg_build.verify`) so that it is counted and kept in ``rejected/``. It raises
 :class:`InputError` only when the input as a whole cannot be read, before any row.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ccneg_build.record import SourceRow, make_id
+from ccneg_core.record import SourceRow, make_id
 from ccneg_build.verify import check_caption
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from ccneg_build.record import SourceRow
+from ccneg_core.record import SourceRow
 from ccneg_build.sources.base import InputError, Source
 from ccneg_build.sources.tabular import Columns, row_from_record
 

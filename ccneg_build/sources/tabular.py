@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from ccneg_build.record import SourceRow
+from ccneg_core.record import SourceRow
 from ccneg_build.sources.base import InputError, Source, bad_row, make_row, strip_bom
 
 CAPTION_CANDIDATES = ("caption", "text", "TEXT", "alt_text", "sentence", "Caption")

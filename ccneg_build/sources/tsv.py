@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from ccneg_build.record import SourceRow
+from ccneg_core.record import SourceRow
 from ccneg_build.sources.base import Source, bad_row, make_row, strip_bom
 
 COLUMNS = {"cc3m": 2, "cc3m-labels": 5}

@@ -7,8 +7,3 @@
 because it needs the object vocabulary of the whole dataset (see
 :mod:`ccneg_build.visual.step`).
 """
-
-from ccneg_build.steps.base import BatchContext, Item, Step
-from ccneg_build.steps.registry import STEPS, build_steps
-
-__all__ = ["STEPS", "BatchContext", "Item", "Step", "build_steps"]

@@ -3,7 +3,7 @@
 A shard's rows travel through the steps as :class:`Item` s (the row, then the negator's
 proposal, then the filter's verdict). Each step takes the items still alive and returns,
 in the same order, one result per item: the item (possibly carrying more) or a
-:class:`~ccneg_build.record.Rejection`, which takes the row out of the shard's remaining
+:class:`~ccneg_core.record.Rejection`, which takes the row out of the shard's remaining
 steps. A step counts what it did and hands the counts over through :meth:`Step.take_stats`
 (datatrove style): they become the shard's counts, the manifest's and the summary's.
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
-from ccneg_build.record import Negation, Rejection, SourceRow
-from ccneg_build.verify import Verdict
+from ccneg_core.record import Negation, Rejection, SourceRow
+from ccneg_core.record import Verdict
 
 
 @dataclass(frozen=True)

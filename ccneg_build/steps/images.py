@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from ccneg_build.record import Rejection, SourceRow, StepStats
+from ccneg_core.record import Rejection, SourceRow, StepStats
 from ccneg_build.steps.base import BatchContext, Item
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def make_step(config: "BuildConfig", negator: "Negator") -> ImageStep | None:
         return ImageStep(require_column_image)
     if config.images == "download":
         try:
-            from ccneg_build.images import make_image_step  # type: ignore[attr-defined]
+            from ccneg_build.images.step import make_image_step  # lazy: httpx (the images extra)
         except ImportError as exc:
             raise RuntimeError(f"--images download is not available in this installation ({exc})") from None
         return ImageStep(make_image_step(config))

@@ -12,8 +12,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Sequence
 
 from ccneg_build.negators.base import Accepted, Negator, Outcome, RowsOwed, ServiceUnreachable
-from ccneg_build.negators.registry import BackendError
-from ccneg_build.record import Rejection, SourceRow
+from ccneg_build.negators.base import BackendError
+from ccneg_core.record import Rejection, SourceRow
 from ccneg_build.steps.base import BatchContext, Item
 
 if TYPE_CHECKING:

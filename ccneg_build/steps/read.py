@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ccneg_build.record import Rejection
+from ccneg_core.record import Rejection
 from ccneg_build.steps.base import BatchContext, Item
-from ccneg_build.writer import read_rejection
+from ccneg_core.record import read_rejection
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig

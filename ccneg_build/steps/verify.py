@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Sequence
 
-from ccneg_build.record import Rejection
+from ccneg_core.record import Rejection
 from ccneg_build.steps.base import BatchContext, Item
 from ccneg_build.verify import verify
 

@@ -5,9 +5,10 @@ be in the picture at all, and then the pair (image, negated caption) teaches not
 step scores every accepted row that has an image and rejects it as ``object_not_visible``
 below a threshold.
 
-* :mod:`.options`     the flags, the settings object and the reason codes;
+* the flags, the settings object and the reason codes are :mod:`ccneg_build.options.visual`;
 * :mod:`.vocabulary`  the dataset's own object vocabulary and each row's distractor objects;
-* :mod:`.scorers`     CLIP-like models (any ccneg-bench model spec) and open-vocabulary detectors;
+* the scorers (CLIP-like models, open-vocabulary detectors) are found through
+  :mod:`ccneg_core.presence`, which also defines what the check means;
 * :mod:`.cache`       a score cache that survives reruns and ``--overwrite``;
 * :mod:`.step`        the pass over finished shards and the store view that publishing reads.
 

@@ -33,12 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ccneg_build.record import REJECT_SCHEMA, StepStats
+from ccneg_core.record import REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.visual.cache import ScoreCache, score_key
-from ccneg_build.visual.options import DISTRACTORS, VisualOptions
+from ccneg_build.options.visual import VisualOptions
+from ccneg_core.presence import DISTRACTORS, scorer_provider
 from ccneg_build.visual.vocabulary import build_vocabulary, distractors, normalise_object, vocabulary_fingerprint
-from ccneg_build.writer import atomic_write_json, atomic_write_table
+from ccneg_core.writer import atomic_write_json, atomic_write_table
+from ccneg_core.image_decode import ImageRejected, decode_image
 
 STAGE = "visual"
 SCORES_SCHEMA = pa.schema([("id", pa.string()), ("visual_score", pa.float64()), ("reason", pa.string()),
@@ -69,9 +71,8 @@ class VisualStep:
         fingerprint = vocabulary_fingerprint(vocabulary)
         todo = [plan for plan in plans if not self._is_current(store, plan, fingerprint)]
         if todo:
-            from ccneg_build.visual.scorers import load_scorer
-
-            scorer = load_scorer(self.options, self.device)
+            scorer = scorer_provider().load(self.options.model, self.options.pretrained,
+                                            self.device or self.options.device, self.options.precision)
             cache = ScoreCache(Path(out) / CACHE_PATH)
             bar = self._bar(sum(store.marker(plan)["accepted"] for plan in todo))
             try:
@@ -119,8 +120,6 @@ class VisualStep:
 
     def _score_batch(self, batch: list[dict[str, Any]], scorer: Any, cache: ScoreCache, vocabulary: Sequence[str],
                      stats: StepStats) -> dict[str, tuple[float | None, str | None, str | None]]:
-        from ccneg_build.images.decode import ImageRejected, decode_image
-
         results: dict[str, tuple[float | None, str | None, str | None]] = {}
         keyed = []
         for row in batch:

@@ -7,7 +7,7 @@ import numpy as np
 from ccneg_bench.datasets import load_eval_dataset
 from ccneg_bench.features import encode_image_table, encode_texts, feature_cache_dir
 from ccneg_bench.models import load_model
-from ccneg_build.images.decode import decoder_fingerprint
+from ccneg_core.image_decode import decoder_fingerprint
 import ccneg_bench
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 import ccneg_bench
-from ccneg_build.images.decode import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
+from ccneg_core.image_decode import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
 from tests.helpers.data import draw_image, make_rows, write_rows
 
 

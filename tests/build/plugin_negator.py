@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow
 
 _LINK = re.compile(r"\b(on|in|at|with) (an? |the )?([a-z]+)\b")
 

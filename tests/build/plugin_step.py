@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ccneg_build.record import Rejection
+from ccneg_core.record import Rejection
 from ccneg_build.steps.base import BatchContext, Item
 
 BLOCKED = frozenset({"dog"})

@@ -1,4 +1,4 @@
-"""Atomic writes are defined once (``ccneg_build.writer``): every file lands in one rename,
+"""Atomic writes are defined once (``ccneg_core.writer``): every file lands in one rename,
 with the umask's mode, and a failed write leaves neither a partial file nor a temporary."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ccneg_build.publish import _IdList
-from ccneg_build.writer import PendingFile, atomic_output, atomic_write_json, write_id_list
+from ccneg_core.writer import PendingFile, atomic_output, atomic_write_json, write_id_list
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,17 +62,17 @@ def test_discarded_id_list_leaves_nothing(tmp_path):
 def test_every_rename_into_place_goes_through_the_one_helper():
     """``os.replace`` / ``Path.replace`` appear in the packages only inside ``writer.PendingFile``."""
     found = []
-    for package in ("ccneg_build", "ccneg_bench"):
+    for package in ("ccneg_core", "ccneg_build", "ccneg_bench"):
         for path in sorted((ROOT / package).rglob("*.py")):
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 code = line.split("#", 1)[0]
                 if re.search(r"\bos\.(replace|rename)\(|\.replace\((tmp|temporary|target|path)\b", code):
                     found.append(f"{path.relative_to(ROOT)}:{number}")
-    assert found == ["ccneg_build/writer.py:" + str(_line_of_commit_rename())]
+    assert found == ["ccneg_core/writer.py:" + str(_line_of_commit_rename())]
 
 
 def _line_of_commit_rename() -> int:
-    lines = (ROOT / "ccneg_build" / "writer.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "ccneg_core" / "writer.py").read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(lines, 1) if "os.replace(self.tmp, self.path)" in line)
 
 
@@ -80,7 +80,7 @@ def test_a_killed_writer_never_leaves_a_file_under_its_final_name(tmp_path):
     """A real process killed between writing and committing: only its temporary remains."""
     script = (
         "import os, sys\n"
-        "from ccneg_build.writer import atomic_output\n"
+        "from ccneg_core.writer import atomic_output\n"
         "with atomic_output(sys.argv[1]) as tmp:\n"
         "    tmp.write_text('partial')\n"
         "    os._exit(9)\n"

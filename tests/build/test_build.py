@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ccneg_build.negators import registry
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA
+from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA
 from ccneg_build.verify import REASONS
 
 from .conftest import CAPTIONS
@@ -198,7 +198,7 @@ def test_reasons_subcommand_and_help() -> None:
 
 
 def test_a_second_run_on_a_locked_folder_is_refused(build, tmp_path: Path) -> None:
-    from ccneg_build.manifest import RunLock
+    from ccneg_build.outdir import RunLock
 
     out = tmp_path / "out"
     assert build("--out", out, "--limit", "10")[0] == 0

@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from ccneg_bench.features import encode_image_table
-from ccneg_build.images.decode import (
+from ccneg_core.image_decode import (
     DECODE_REASONS, DEFAULT_MAX_PIXELS, ImageRejected, decode_image, decode_image_with_note, read_image_bytes,
 )
-from ccneg_build.images.options import IMAGE_REASONS, ImageOptions
+from ccneg_build.options.images import IMAGE_REASONS, ImageOptions
 from ccneg_build.images.prepare import prepare_image
-from ccneg_build.review.pages import inline_image
+from ccneg_core.pages import inline_image
 from tests.scale.released_fixture import user_command, user_env
 
 
@@ -160,7 +160,7 @@ def test_a_built_image_gets_the_same_rgb_conversion_as_a_scored_one():
 def test_the_decoder_lives_in_the_data_layer_without_torch():
     """Build-only installs have no torch: the decoder, the download step's preparation and the
     review page must import without it."""
-    code = ("import sys, ccneg_build.images.decode, ccneg_build.images.prepare, ccneg_build.review.pages; "
+    code = ("import sys, ccneg_core.image_decode, ccneg_build.images.prepare, ccneg_core.pages; "
             "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=user_env(), timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr

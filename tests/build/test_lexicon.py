@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccneg_build.lexicon import NEGATION_CUES, cue_of, has_negation, negation_words_in
+from ccneg_core.lexicon import NEGATION_CUES, cue_of, has_negation, negation_words_in
 from ccneg_build.verify import words
 
 CASES = [

@@ -13,9 +13,10 @@ from ccneg_build.cli import counter_lines
 from ccneg_build.negators.base import Accepted, Negator
 from ccneg_build.negators.fallback import FALLBACK_ROWS, FallbackNegator
 from ccneg_build.negators.rule import RuleNegator
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
 from ccneg_build.runner import process_batch
-from ccneg_build.steps import STEPS, Step
+from ccneg_build.steps.registry import STEPS
+from ccneg_build.steps.base import Step
 from ccneg_build.steps.negate import NegateStep
 from ccneg_build.steps.read import ReadCheckStep
 from ccneg_build.steps.verify import VerifyStep
@@ -57,7 +58,7 @@ class ScriptedNegator:
 
 def test_every_registered_step_implements_the_protocol() -> None:
     from ccneg_build.config import BuildConfig
-    from ccneg_build.steps import build_steps
+    from ccneg_build.steps.registry import build_steps
 
     steps = build_steps(BuildConfig(out=Path("unused"), images="column"), ScriptedNegator())
     assert [s.name for s in steps] == ["read", "images", "negate", "verify"] == list(STEPS)

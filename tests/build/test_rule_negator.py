@@ -11,9 +11,11 @@ from ccneg_build import nlp as nlp_module
 from ccneg_build.negators.base import Negator
 from ccneg_build.negators.rule import REJECTION_REASONS, RULE_COMPONENTS, RuleNegator, load_rule_pipeline
 from ccneg_build.negators.rule_realize import is_spaced_style
-from ccneg_build.record import NEGATION_CUES, Negation, Rejection, SourceRow, make_id
+from ccneg_core.record import Negation, Rejection, SourceRow, make_id
+from ccneg_core.lexicon import NEGATION_CUES
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import REASONS, Verdict, added_negations, verify
+from ccneg_build.verify import REASONS, added_negations, verify
+from ccneg_core.record import Verdict
 from tests.build.rule_cases import CC3M_CASES, CC3M_REJECTED, PAPER_CASES, RuleCase
 
 ALL_CASES = PAPER_CASES + CC3M_CASES

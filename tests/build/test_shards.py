@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccneg_build.record import RECORD_SCHEMA, SourceRow, StepStats, new_record, source_rows_from_table, source_rows_table
+from ccneg_core.record import RECORD_SCHEMA, SourceRow, StepStats, new_record, source_rows_from_table, source_rows_table
 from ccneg_build.runner import BatchResult
 from ccneg_build.shards import PartStore, ShardLedger, iter_shards, plan_shard
 

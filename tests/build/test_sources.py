@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ccneg_build.record import make_id
+from ccneg_core.record import make_id
 from ccneg_build.sources import InputError, detect_format, open_source, sample_path
 
 from .conftest import CAPTIONS

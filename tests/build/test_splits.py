@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from ccneg_build.config import ConfigError, EvalSize
-from ccneg_build.record import make_id
+from ccneg_build.config import EvalSize
+from ccneg_build.options.flags import ConfigError
+from ccneg_core.record import make_id
 from ccneg_build.splits import EVAL, TRAIN, SplitAssigner
 
 IDS = [make_id("corpus.tsv", i, f"caption {i}") for i in range(5000)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
-from ccneg_build.verify import REASONS, Verdict, check_caption, negation_labels, verify
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
+from ccneg_build.verify import REASONS, check_caption, negation_labels, verify
+from ccneg_core.record import Verdict
 
 GEN = Generator(backend="test", model="hand-written", version="0")
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from ccneg_build.record import RECORD_SCHEMA, make_id
+from ccneg_core.record import RECORD_SCHEMA, make_id
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 RGB = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220),

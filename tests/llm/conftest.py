@@ -7,9 +7,9 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 
-from ccneg_build.negators.llm import create_llm_negator
+from ccneg_build.negators.llm.factory import create_llm_negator
 from ccneg_build.negators.llm.negator import LLMNegator
-from ccneg_build.record import SourceRow, make_id
+from ccneg_core.record import SourceRow, make_id
 from tests.llm.fault_server import FaultServer
 
 #: A recognisable fake key: if it ever shows up in a file or a log, a test fails.

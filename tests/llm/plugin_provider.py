@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ccneg_build.negators.llm.backend import ChatRequest, Completion, LLMBackend
+from ccneg_build.negators.llm.backend import LLMBackend
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 
 
 class ScriptedBackend(LLMBackend):

@@ -5,7 +5,8 @@ import random
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 
-from ccneg_build.negators.llm.backend import ChatRequest, Completion, parse_retry_after
+from ccneg_build.negators.llm.backend import parse_retry_after
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 from ccneg_build.negators.llm.cache import RequestCache, request_key
 from ccneg_build.negators.llm.pacing import RetryPolicy
 

@@ -9,8 +9,9 @@ import pytest
 
 from ccneg_build.negators.base import RowsOwed
 from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.record import Negation, Rejection
-from ccneg_build.verify import Verdict, verify
+from ccneg_core.record import Negation, Rejection
+from ccneg_build.verify import verify
+from ccneg_core.record import Verdict
 from tests.llm.conftest import FAKE_KEYS, files_containing, make_rows, negator_for
 
 
@@ -93,7 +94,7 @@ def test_refused_key_stops_the_run(server, fake_keys, tmp_path) -> None:
 
 
 def test_missing_key_is_a_clear_error(monkeypatch, tmp_path) -> None:
-    from ccneg_build.negators.llm import create_llm_negator
+    from ccneg_build.negators.llm.factory import create_llm_negator
 
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)

@@ -9,10 +9,11 @@ import time
 import pytest
 
 from ccneg_build.negators.base import RowsOwed, ServiceUnreachable
-from ccneg_build.negators.llm import create_llm_negator
+from ccneg_build.negators.llm.factory import create_llm_negator
 from ccneg_build.negators.llm.backend import FatalBackendError
-from ccneg_build.record import Negation, Rejection
-from ccneg_build.verify import Verdict, verify
+from ccneg_core.record import Negation, Rejection
+from ccneg_build.verify import verify
+from ccneg_core.record import Verdict
 from tests.llm.conftest import FAKE_KEYS, files_containing, make_rows, negator_for
 
 # caption -> the outcome it must end in: "accepted" or a reason code
@@ -218,7 +219,7 @@ def test_the_key_is_sent_but_never_stored_or_logged(server, fake_keys, tmp_path,
 
 
 def test_no_key_and_no_base_url_is_a_clear_error(monkeypatch, tmp_path) -> None:
-    from ccneg_build.negators.llm import create_llm_negator
+    from ccneg_build.negators.llm.factory import create_llm_negator
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(FatalBackendError, match="OPENAI_API_KEY"):
@@ -228,7 +229,7 @@ def test_no_key_and_no_base_url_is_a_clear_error(monkeypatch, tmp_path) -> None:
 def test_fallback_rule_replaces_a_rejected_llm_row(server, fake_keys, tmp_path) -> None:
     from ccneg_build.negators.base import Accepted
     from ccneg_build.negators.fallback import FallbackNegator
-    from ccneg_build.negators.llm import create_llm_negator
+    from ccneg_build.negators.llm.factory import create_llm_negator
     from ccneg_build.negators.rule import RuleNegator
 
     rows = make_rows(["FAULT:leakx99 a girl with a kite", "a dog on a couch"])

@@ -11,7 +11,7 @@ from ccneg_build.negators.llm.parse import (
     parse_decomposition,
     parse_sentences,
 )
-from ccneg_build.record import Decomposition, Relation
+from ccneg_core.record import Decomposition, Relation
 
 
 def test_decomposition_in_the_papers_shape() -> None:

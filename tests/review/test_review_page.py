@@ -18,7 +18,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_core.record import RECORD_SCHEMA
 from tests.helpers.data import make_rows
 from tests.review.browser import screenshot, wait_for_file
 from tests.scale.helpers import build_env, run_ccneg_build

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ccneg_build.record import RECORD_SCHEMA, REJECT_SCHEMA
+from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA
 from ccneg_build.review import command
-from ccneg_build.review.highlight import inserted_segments
-from ccneg_build.review.precision import tally, wilson_interval
+from ccneg_core.highlight import inserted_segments
+from ccneg_build.review.precision import tally
+from ccneg_core.intervals import wilson_interval
 from ccneg_build.review.sample import sample_rows
 from tests.helpers.data import make_rows
 

@@ -8,11 +8,15 @@ import io
 import pytest
 from PIL import Image
 
-from ccneg_build.images import ImageFetcher, ImageOptions, ImageRejected, attach_images, prepare_image
+from ccneg_build.images.fetch import ImageFetcher
+from ccneg_build.options.images import ImageOptions
+from ccneg_core.image_decode import ImageRejected
+from ccneg_build.images.step import attach_images
+from ccneg_build.images.prepare import prepare_image
 from ccneg_build.images.fetch import opt_out_directive
-from ccneg_build.images.options import ALL_NETWORKS
+from ccneg_build.options.images import ALL_NETWORKS
 from ccneg_build.images.store import stored_ids
-from ccneg_build.record import Rejection, SourceRow, StepStats, make_id
+from ccneg_core.record import Rejection, SourceRow, StepStats, make_id
 from tests.scale.image_server import ImageServer, bomb_png, generated_image
 
 #: the test server listens on 127.0.0.1, which the address guard refuses unless allowed

@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch", reason="reading the released .pt needs torc
 from PIL import Image  # noqa: E402
 
 from ccneg_build.cli import main as ccneg_build  # noqa: E402
-from ccneg_build.official.released_format import (  # noqa: E402
+from ccneg_core.released_format import (  # noqa: E402
     ReleasedFormatError,
     overlay,
     released_eval_size,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccneg_build.record import SourceRow, make_id
+from ccneg_core.record import SourceRow, make_id
 from tests.scale.helpers import dataset_tables, dev_tsv, run_ccneg_build
 
 pytest.importorskip("ray.data", reason="the Ray engine needs ccneg[ray]")

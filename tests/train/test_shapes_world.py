@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.shapes.world import split_pairs, write_shapes_dataset
 from benchmarks.shapes.audit import LEAK_KEYS, audit_held_out, require_held_out
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_core.record import RECORD_SCHEMA
 
 MIRROR = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 TRAINING = ("pretrain", "train", "train_pool")

@@ -24,7 +24,7 @@ from ccneg_bench.mining import check_mining_inputs, open_pool
 from ccneg_bench.options import UsageError
 from ccneg_bench.train.checks import check_split
 from ccneg_bench.train.data import load_train_rows
-from ccneg_build.dataset import DatasetFolderError, read_split, split_names
+from ccneg_core.dataset import DatasetFolderError, read_split, split_names
 from tests.helpers.data import write_image_input
 from tests.scale.helpers import build_env, run_ccneg_build, sample_captions
 

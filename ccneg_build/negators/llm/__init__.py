@@ -4,17 +4,9 @@ Layout (one job per module): ``prompts`` (versioned templates, caption fencing),
 ``backend`` (the interface), ``openai_backend`` / ``gemini_backend`` (one file per
 provider), ``engine`` (concurrency, pacing, retries), ``cache`` (SQLite request cache),
 ``parse`` (schema validation), ``accounting`` (tokens and cost), ``negator`` (the two
-stages), ``options`` (the command-line flags), ``factory`` (client -> negator).
+stages), ``factory`` (client -> negator); the command-line flags are
+:mod:`ccneg_build.options.llm`.
 
 A provider is registered in :data:`ccneg_build.negators.registry.BACKENDS` by its client
 class; nothing in this package lists providers.
 """
-
-from ccneg_build.negators.llm.factory import create_llm_negator
-from ccneg_build.negators.llm.options import LLMOptions, llm_flags
-
-__all__ = [
-    "LLMOptions",
-    "create_llm_negator",
-    "llm_flags",
-]

@@ -8,42 +8,11 @@ new provider is one small file (see ``openai_backend.py`` and ``gemini_backend.p
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ccneg_build.negators.registry import BackendError as RegistryBackendError
-
-if TYPE_CHECKING:
-    from ccneg_build.config import BuildConfig
-    from ccneg_build.negators.llm.negator import LLMNegator
-    from ccneg_build.negators.llm.options import LLMOptions
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """One prompt for one stage: system instructions plus few-shot and final user turns."""
-
-    stage: str  # "relation_parsing" or "sentence_formation"
-    system: str
-    turns: tuple[tuple[str, str], ...]  # (role, text) with role "user" or "assistant"
-    schema: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
-    schema_name: str = "answer"
-    #: hash of system + all turns but the last + schema, when the caller knows it (cache keys)
-    prefix_digest: str = ""
-
-    def prompt_chars(self) -> int:
-        """Characters sent, for a cheap token estimate before the answer reports real counts."""
-        return len(self.system) + sum(len(text) for _, text in self.turns)
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A provider's answer: its text and the tokens it reports (0 when it reports none)."""
-
-    text: str
-    tokens_in: int = 0
-    tokens_out: int = 0
+from ccneg_build.negators.base import BackendError as RunStoppingError
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
+from ccneg_build.options.llm import LLMOptions
 
 
 class BackendError(Exception):
@@ -72,10 +41,10 @@ class PermanentError(BackendError):
         self.code = code
 
 
-class FatalBackendError(RegistryBackendError):
+class FatalBackendError(RunStoppingError):
     """Retrying cannot help for any request (missing or refused key, unknown model): stop the run.
 
-    A subclass of the registry's ``BackendError`` so that ``ccneg-build`` prints it as one
+    A subclass of :class:`ccneg_build.negators.base.BackendError` so that ``ccneg-build`` prints it as one
     line and exits with code 2, and the runner lets it stop the run instead of rejecting
     every row of the batch.
     """
@@ -84,9 +53,9 @@ class FatalBackendError(RegistryBackendError):
 class LLMBackend(abc.ABC):
     """A provider client. Subclasses set ``name`` and implement :meth:`complete`.
 
-    The class itself is what the registry names (``"name": "module:Class"``): the registry
-    calls :meth:`from_config`, inherited from here, which builds the two-stage negator
-    around a client made by :meth:`from_options`.
+    The class itself is what the registry names (``"name": "module:Class"``):
+    :mod:`ccneg_build.negators.compose` wraps a client made by :meth:`from_options` in the
+    two-stage LLM negator.
     """
 
     name: str = "llm"
@@ -97,16 +66,9 @@ class LLMBackend(abc.ABC):
         self._secrets: tuple[str, ...] = ()
 
     @classmethod
-    def from_options(cls, options: "LLMOptions", params: dict[str, Any]) -> "LLMBackend":
+    def from_options(cls, options: LLMOptions, params: dict[str, Any]) -> "LLMBackend":
         """The client for a run's LLM flags. Override when the constructor takes other flags."""
         return cls(options.model, params, base_url=options.base_url, timeout=options.timeout)  # type: ignore[call-arg]
-
-    @classmethod
-    def from_config(cls, config: "BuildConfig", state_dir: Path) -> "LLMNegator":
-        """What the registry calls: this provider behind the LLM negator, for ``config``."""
-        from ccneg_build.negators.llm.factory import negator_from_config
-
-        return negator_from_config(cls, config, state_dir)
 
     def redact(self, text: str) -> str:
         """``text`` with every credential this backend holds replaced by ``***``.

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ccneg_build.negators.llm.backend import ChatRequest, Completion
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 
 CACHE_FILENAME = "llm-requests.sqlite"
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccneg_build.negators.llm.accounting import Usage
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 from ccneg_build.negators.llm.backend import (
     BackendError,
-    ChatRequest,
-    Completion,
     LLMBackend,
     PermanentError,
     TransientError,

@@ -1,9 +1,8 @@
 """Build an :class:`LLMNegator` around a provider's client: options, cache, pacing, prompts.
 
 The registry (:mod:`ccneg_build.negators.registry`) names each provider's client class;
-:meth:`LLMBackend.from_config <ccneg_build.negators.llm.backend.LLMBackend.from_config>`
-calls :func:`create_llm_negator` with it, so a provider is its client module plus its
-registry line and nothing here changes.
+:mod:`ccneg_build.negators.compose` calls :func:`negator_from_config` with it, so a provider
+is its client module plus its registry line and nothing here changes.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ from ccneg_build.negators.llm.backend import LLMBackend
 from ccneg_build.negators.llm.cache import CACHE_FILENAME, RequestCache
 from ccneg_build.negators.llm.engine import RequestEngine
 from ccneg_build.negators.llm.negator import LLMNegator
-from ccneg_build.negators.llm.options import LLMOptions
+from ccneg_build.options.llm import LLMOptions
 from ccneg_build.negators.llm.pacing import RateLimiter, RetryPolicy
 from ccneg_build.negators.llm.prompts import load_prompts
+from ccneg_build.negators.registry import backend_class
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
@@ -37,8 +37,6 @@ def generation_params(options: LLMOptions, seed: int) -> dict[str, Any]:
 
 def llm_backend_class(name: str) -> type[LLMBackend]:
     """The client class registered as ``name``; a ``ValueError`` unless it is an LLM provider."""
-    from ccneg_build.negators.registry import backend_class
-
     cls = backend_class(name)  # BackendError for a name nobody registered
     if not (isinstance(cls, type) and issubclass(cls, LLMBackend)):
         raise ValueError(f"backend {name!r} is not an LLM provider (its class is not an LLMBackend)")

@@ -13,9 +13,8 @@ import os
 import re
 from typing import Any
 
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 from ccneg_build.negators.llm.backend import (
-    ChatRequest,
-    Completion,
     FatalBackendError,
     LLMBackend,
     PermanentError,

@@ -16,13 +16,13 @@ import json
 import os
 from typing import Any, Sequence
 
-from ccneg_build import __version__
+from ccneg_core import __version__
 from ccneg_build.negators.base import RowsOwed
 from ccneg_build.negators.llm.accounting import Usage
 from ccneg_build.negators.llm.engine import Answer, RequestEngine, RequestOwed
 from ccneg_build.negators.llm.parse import NO_RELATION, ParseFailure, parse_decomposition, parse_sentences
 from ccneg_build.negators.llm.prompts import STAGE_RELATIONS, STAGE_SENTENCES, PromptSet
-from ccneg_build.record import Decomposition, Generator, Negation, Rejection, SourceRow
+from ccneg_core.record import Decomposition, Generator, Negation, Rejection, SourceRow
 from ccneg_build.select import choose_relation
 
 #: Stage names as they appear in ``rejected/*.parquet`` (the ``stage`` column).

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ccneg_build.negators.llm.options import RESPONSE_FORMATS
+from ccneg_build.options.llm import RESPONSE_FORMATS
+from ccneg_build.negators.llm.messages import ChatRequest, Completion
 from ccneg_build.negators.llm.backend import (
-    ChatRequest,
-    Completion,
     FatalBackendError,
     LLMBackend,
     PermanentError,

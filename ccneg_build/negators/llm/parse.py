@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ccneg_build.record import Decomposition, Relation
+from ccneg_core.record import Decomposition, Relation
 
 # Reason codes of this module (documented in the README's LLM section).
 EMPTY = "llm_empty_response"

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from ccneg_build.negators.llm.backend import ChatRequest
+from ccneg_build.negators.llm.messages import ChatRequest
+from ccneg_build.options.llm import DEFAULT_PROMPT_VERSION
 
-DEFAULT_PROMPT_VERSION = "v1"
 STAGE_RELATIONS = "relation_parsing"
 STAGE_SENTENCES = "sentence_formation"
 STAGES = (STAGE_RELATIONS, STAGE_SENTENCES)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ccneg_build.config import ConfigError
-from ccneg_build.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DeviceError, check_device, check_precision
-from ccneg_build.devices import device_flag, precision_flag
+from ccneg_build.options.flags import ConfigError
+from ccneg_core.presence import DETECTOR_PREFIX, DISTRACTORS, NoScorerError, default_threshold, is_detector, scorer_provider
+from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DeviceError, check_device, check_precision
+from ccneg_core.devices import device_flag, precision_flag
 
 #: Reason codes of the visual step (stage ``visual``); docs/format.md mirrors them.
 VISUAL_REASONS: dict[str, str] = {
@@ -20,18 +21,6 @@ VISUAL_REASONS: dict[str, str] = {
     "visual_image_unreadable": "--verify-visual: the row's image could not be decoded for scoring",
 }
 
-#: Spec prefix of open-vocabulary detectors (OWL-ViT, OWLv2) loaded with transformers.
-DETECTOR_PREFIX = "hf-detector:"
-#: How the object is named to a model (CLIP's usual template; detectors get the same text).
-PROMPT = "a photo of a {}."
-#: Other objects a CLIP-like model chooses among, besides the row's own.
-DISTRACTORS = 15
-#: The softmax temperature of a CLIP-like choice: CLIP's trained (and clamped) logit scale.
-LOGIT_SCALE = 100.0
-#: Default thresholds: chance level of a choice among 1 + DISTRACTORS objects; the usual
-#: OWL-ViT detection score threshold.
-DEFAULT_THRESHOLD_CHOICE = 1.0 / (1 + DISTRACTORS)
-DEFAULT_THRESHOLD_DETECTOR = 0.1
 #: ``BuildConfig.options`` keys that only change speed: a resumed run may change them. The
 #: precision stays an output setting: it can move a score across the threshold.
 SPEED_OPTIONS = ("verify_visual_batch_size", "verify_visual_device")
@@ -50,13 +39,11 @@ class VisualOptions:
 
     @property
     def is_detector(self) -> bool:
-        return self.model.startswith(DETECTOR_PREFIX)
+        return is_detector(self.model)
 
     @property
     def effective_threshold(self) -> float:
-        if self.threshold is not None:
-            return self.threshold
-        return DEFAULT_THRESHOLD_DETECTOR if self.is_detector else DEFAULT_THRESHOLD_CHOICE
+        return self.threshold if self.threshold is not None else default_threshold(self.model)
 
     @property
     def label(self) -> str:
@@ -101,8 +88,8 @@ def visual_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                                                     "or the Hub revision of an hf-detector")),
         (("--verify-visual-threshold",), dict(metavar="T", type=float, dest="verify_visual_threshold", default=None,
                                               help="lowest score kept (default: "
-                                                   f"{DEFAULT_THRESHOLD_CHOICE:g}, chance, for CLIP-like models; "
-                                                   f"{DEFAULT_THRESHOLD_DETECTOR:g} for detectors)")),
+                                                   f"{default_threshold('open_clip:'):g}, chance, for CLIP-like models; "
+                                                   f"{default_threshold(DETECTOR_PREFIX):g} for detectors)")),
         (("--verify-visual-batch-size",), dict(metavar="N", type=int, dest="verify_visual_batch_size", default=None,
                                                help="images per model batch (default: 32)")),
         device_flag(dest="verify_visual_device", default=None),
@@ -126,13 +113,10 @@ def check_config(config: Any) -> VisualOptions | None:
         check_precision(visual.precision, check_device(visual.device))
     except DeviceError as err:
         raise ConfigError(str(err)) from None
-    if not visual.is_detector:
-        from ccneg_bench.models import UnknownModelError, get_loader, parse_spec
-
-        try:
-            get_loader(parse_spec(visual.model)[0])
-        except UnknownModelError as err:
-            raise ConfigError(f"--verify-visual: {err} (or hf-detector:ID for a detector)") from None
-        if visual.model.startswith("text:"):
-            raise ConfigError(f"--verify-visual {visual.model}: a text-only model cannot look at images")
+    try:
+        scorer_provider().check(visual.model)
+    except NoScorerError as err:
+        raise ConfigError(f"--verify-visual: {err}") from None
+    except ValueError as err:
+        raise ConfigError(f"--verify-visual {visual.model}: {err}") from None
     return visual

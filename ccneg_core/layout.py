@@ -3,7 +3,7 @@
 ccneg-build writes the folder, ccneg-train's miner adds ``distractors/``, and ccneg-bench and
 ccneg-train read it; all of them take the names from here, so a folder written by one
 command is always found by the others. The one reader of the folder is
-:mod:`ccneg_build.dataset`; what may be written or deleted is :mod:`ccneg_build.outdir`.
+:mod:`ccneg_core.dataset`; what may be written or deleted is :mod:`ccneg_build.outdir`.
 
 ::
 

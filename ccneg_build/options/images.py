@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ccneg_build import __version__
-from ccneg_build.images.decode import DECODE_REASONS, DEFAULT_MAX_PIXELS
+from ccneg_core import __version__
+from ccneg_core.image_decode import DECODE_REASONS, DEFAULT_MAX_PIXELS
 
 #: Every reason an image can reject its row with (stage "image"): the download's own codes plus
 #: the shared decoder's (``not_an_image``, ``corrupt_image``, ``decompression_bomb``,

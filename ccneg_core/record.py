@@ -18,17 +18,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from ccneg_build.verify import Verdict
-
 SCHEMA_VERSION = "1"
-
-# The values of ``negation_cue`` and ``negation_type`` belong to the negation lexicon.
-from ccneg_build.lexicon import NEGATION_CUES, NEGATION_TYPES  # noqa: E402  (re-exported)
 
 #: Hugging Face ``datasets.Image`` storage layout (bytes and/or path).
 IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
@@ -187,6 +181,14 @@ class Negation:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """What the shared filter concluded for an accepted row: the labels it derived."""
+
+    negation_cue: str
+    negation_type: str
+
+
+@dataclass(frozen=True)
 class Rejection:
     """Why a row was not accepted: a reason code plus one line of detail."""
 
@@ -264,7 +266,7 @@ def new_record(**columns: Any) -> dict[str, Any]:
     return {name: columns.get(name) for name in RECORD_SCHEMA.names}
 
 
-def record_row(row: SourceRow, negation: Negation, verdict: "Verdict") -> dict[str, Any]:
+def record_row(row: SourceRow, negation: Negation, verdict: Verdict) -> dict[str, Any]:
     """An accepted row as a dict in RECORD_SCHEMA order (``split`` is filled at publishing)."""
     relations = negation.decomposition.relations
     chosen = negation.chosen_relation

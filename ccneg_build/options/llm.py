@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ccneg_build.negators.llm.prompts import DEFAULT_PROMPT_VERSION
 
 #: ``--response-format`` values: a JSON schema (OpenAI, vLLM, Ollama), JSON mode, JSON mode with the
 #: schema attached (llama.cpp's server turns it into a grammar), or free text.
@@ -20,6 +19,9 @@ FALLBACKS = ("none", "rule")
 
 #: Settings that change speed or accounting, not answers: a resumed run may change them.
 SPEED_OPTIONS = ("concurrency", "rpm", "tpm", "timeout", "max_attempts", "backoff_base", "price_in", "price_out")
+
+#: The prompt set used unless ``--prompt-version`` names another (``prompts/<version>/``).
+DEFAULT_PROMPT_VERSION = "v1"
 
 
 @dataclass(frozen=True)

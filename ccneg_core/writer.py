@@ -3,7 +3,7 @@
 :class:`PendingFile` is the one rename-into-place of the project; :func:`atomic_output` and
 the ``atomic_write_*`` helpers wrap it, and build, bench and train write every file through
 them. The row builders (accepted/rejected row -> dict -> Arrow table) belong to the record
-schema in :mod:`ccneg_build.record`.
+schema in :mod:`ccneg_core.record`.
 
 Two kinds of Parquet files are written:
 
@@ -29,16 +29,8 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_build import __version__
-# The row builders belong to the record schema; re-exported for callers that import them from here.
-from ccneg_build.record import (  # noqa: F401
-    read_rejection,
-    record_row,
-    records_table,
-    reject_row,
-    rejects_table,
-)
-from ccneg_build.layout import shard_name  # noqa: F401 (re-exported)
+from ccneg_core import __version__
+from ccneg_core.layout import shard_name
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.

@@ -20,6 +20,7 @@ import io
 import json
 from dataclasses import dataclass
 from typing import Any
+from ccneg_core.image_decode import MISSING, ImageRejected, decode_image
 
 #: Longest side of an inline image, in pixels: enough to judge a row, small enough for 50 rows.
 THUMBNAIL_SIDE = 256
@@ -54,10 +55,8 @@ def inline_image(ref: Any, root: str | None = None, side: int = THUMBNAIL_SIDE) 
     """Decode an image reference (``{"bytes", "path"}``, bytes or a path) into a small JPEG URI.
 
     A missing or broken image never raises: it comes back with the decoder's reason code
-    (one of :data:`ccneg_build.images.decode.DECODE_REASONS`).
+    (one of :data:`ccneg_core.image_decode.DECODE_REASONS`).
     """
-    from ccneg_build.images.decode import MISSING, ImageRejected, decode_image
-
     if ref is None or (isinstance(ref, dict) and not ref.get("bytes") and not ref.get("path")):
         return InlineImage(None, MISSING, "the row has no image")
     try:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from ccneg_build.record import make_id
+from ccneg_core.record import make_id
 from ccneg_build.verify import negation_labels
-from ccneg_build.writer import atomic_output
+from ccneg_core.writer import atomic_output
 
 RELEASED_FILE = "ccneg_preprocessed.pt"
 IMAGE_SUBDIR = "ccneg_images/cc3m_subset_images_extracted_final"

@@ -1,4 +1,8 @@
-"""The two kinds of model that can say whether an object is in an image.
+"""The presence scorers: the two kinds of model that can say whether an object is in an image.
+
+What a presence check means (prompt, scale, thresholds) and how ``ccneg-build`` finds this
+module without importing ccneg_bench (an entry point) is :mod:`ccneg_core.presence`; this
+module is the provider registered there, with :func:`check` and :func:`load`.
 
 * :class:`ChoiceScorer`: any ccneg-bench model spec (open_clip, hf CLIP/SigLIP, conclip,
   registered kinds). Score = the softmax probability of "a photo of a {object}." among the
@@ -9,7 +13,7 @@
   probability for the object's prompt; the distractors are not needed.
 
 Both take batches of decoded RGB images and run on ``--device`` at ``--precision`` (the
-names and rules of every command: :mod:`ccneg_build.devices`; by default the GPU when there
+names and rules of every command: :mod:`ccneg_core.devices`; by default the GPU when there
 is one). Their ``identity`` changes whenever their scores could (weights, prompt, scale, a
 half precision), and keys the score cache.
 """
@@ -21,8 +25,9 @@ import json
 import os
 from typing import Any, Sequence
 
-from ccneg_build.devices import DEFAULT_PRECISION, autocast, resolve_device, resolve_precision
-from ccneg_build.visual.options import LOGIT_SCALE, PROMPT, VisualOptions
+from ccneg_bench.models import UnknownModelError, get_loader, load_model, parse_spec
+from ccneg_core.devices import DEFAULT_PRECISION, autocast, resolve_device, resolve_precision
+from ccneg_core.presence import DETECTOR_PREFIX, LOGIT_SCALE, PROMPT, is_detector
 
 
 def _with_precision(identity: dict[str, Any], precision: str) -> str:
@@ -36,8 +41,6 @@ class ChoiceScorer:
     needs_distractors = True
 
     def __init__(self, spec: str, pretrained: str | None, device: str, precision: str = DEFAULT_PRECISION) -> None:
-        from ccneg_bench.models import load_model
-
         self.adapter = load_model(spec, pretrained=pretrained, device=device)
         self.device = device
         self.precision = resolve_precision(precision, self.adapter.device)
@@ -125,11 +128,24 @@ def _folder_identity(path: str) -> str | None:
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
 
 
-def load_scorer(options: VisualOptions, device: str | None = None) -> ChoiceScorer | DetectorScorer:
-    """The scorer ``--verify-visual`` names, on ``device`` (default: ``options.device``, i.e. ``--device``)."""
-    from ccneg_build.visual.options import DETECTOR_PREFIX
+def check(model: str) -> None:
+    """Refuse a spec that cannot score images, before loading anything: a ``ValueError`` saying
+    why, which the caller prefixes with its flag and the spec."""
+    if is_detector(model):
+        if not model[len(DETECTOR_PREFIX):].strip():
+            raise ValueError("hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
+        return
+    try:
+        get_loader(parse_spec(model)[0])
+    except UnknownModelError as err:
+        raise ValueError(f"{err} (or hf-detector:ID for a detector)") from None
+    if model.startswith("text:"):
+        raise ValueError("a text-only model cannot look at images")
 
-    device = resolve_device(device or options.device)
-    if options.is_detector:
-        return DetectorScorer(options.model[len(DETECTOR_PREFIX):], options.pretrained, device, options.precision)
-    return ChoiceScorer(options.model, options.pretrained, device, options.precision)
+
+def load(model: str, pretrained: str | None, device: str, precision: str = DEFAULT_PRECISION) -> ChoiceScorer | DetectorScorer:
+    """The scorer ``model`` names (a bench model spec or ``hf-detector:ID``), on ``device``."""
+    device = resolve_device(device)
+    if is_detector(model):
+        return DetectorScorer(model[len(DETECTOR_PREFIX):], pretrained, device, precision)
+    return ChoiceScorer(model, pretrained, device, precision)

@@ -21,8 +21,8 @@ from typing import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_build.layout import ASSIGNMENTS_FILE, DATA_DIR, DISTRACTOR_DIR, split_of_file
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_core.layout import ASSIGNMENTS_FILE, DATA_DIR, DISTRACTOR_DIR, split_of_file
+from ccneg_core.record import RECORD_SCHEMA
 
 
 class DatasetFolderError(ValueError):
