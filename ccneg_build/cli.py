@@ -51,8 +51,8 @@ VISUAL_FLAGS: list[FlagSpec] = visual_flags()
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
     "import-official": ("convert the released CC-Neg files (ccneg_preprocessed.pt + images) into a ccneg dataset",
-                        "ccneg_build.official:import_command"),
-    "export-official": ("write a ccneg dataset in the released CC-Neg layout", "ccneg_build.official:export_command"),
+                        "ccneg_build.official.commands:import_command"),
+    "export-official": ("write a ccneg dataset in the released CC-Neg layout", "ccneg_build.official.commands:export_command"),
     "push": ("validate a built folder and upload it to the Hugging Face Hub", "ccneg_build.hub:main"),
     "review": ("write an HTML page to judge sampled rows; with --judgments, the precision they give",
                "ccneg_build.review.command:main"),
