@@ -39,6 +39,7 @@ from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
 from ccneg_build.visual.options import visual_flags
 from ccneg_build.argparsing import OneLineParser
+from ccneg_build.pipes import quiet_on_closed_pipe
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -209,6 +210,7 @@ def _error(message: str) -> None:
     print(f"ccneg-build: error: {message}", file=sys.stderr)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
