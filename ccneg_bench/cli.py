@@ -111,14 +111,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _failed(err: Exception) -> int:
-    """One line on stderr; exit 2 for bad arguments or input, 1 for I/O and network failures
-    (the arguments were fine, the world was not). A closed output pipe is no error: it goes on
-    up to the entry point, which ends quietly."""
+    """One line on stderr and the exit status of :func:`ccneg_bench.options.exit_status`. A closed
+    output pipe is no error: it goes on up to the entry point, which ends quietly."""
     if isinstance(err, BrokenPipeError):
         raise err
+    from ccneg_bench.options import exit_status
+
     print(f"error: {err}", file=sys.stderr)
-    usage = isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError))
-    return 2 if usage else 1
+    return exit_status(err)
 
 
 def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, str | None]]:

@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
+from ccneg_bench.results import MalformedResult, check_result, lower_is_better, main_metric, model_label, normalise
+from ccneg_bench.options import UsageError
 from ccneg_build.writer import atomic_write_text
 
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
@@ -39,12 +40,19 @@ def collect(paths: Sequence[str]) -> list[dict[str, Any]]:
         try:
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
-            if not isinstance(data, dict) or "task" not in data or "model" not in data:
-                raise ValueError("not a ccneg-bench result (needs 'task' and 'model')")
-            data.setdefault("path", path)
-            results.append(normalise(data))
-        except (OSError, ValueError) as err:
-            print(f"warning: {path}: skipped: {err}", file=sys.stderr)
+            if not isinstance(data, dict):
+                raise MalformedResult(f"holds {type(data).__name__}, not an object (not a ccneg-bench result?)")
+            data = normalise(data)
+            check_result(data)
+            data["path"] = path
+            results.append(data)
+        except UnicodeDecodeError as err:
+            print(f"warning: {path}: skipped: not UTF-8 text ({err.reason} at byte {err.start})", file=sys.stderr)
+        except json.JSONDecodeError as err:
+            print(f"warning: {path}: skipped: not valid JSON ({err.msg}, line {err.lineno} column {err.colno})",
+                  file=sys.stderr)
+        except (OSError, ValueError, AttributeError) as err:
+            print(f"warning: {path}: skipped: {getattr(err, 'strerror', None) or err}", file=sys.stderr)
     return results
 
 
@@ -190,19 +198,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_output(output: str) -> None:
+    """Refuse an ``--output`` that names an existing file before anything is read."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"--output {output}: exists and is not a folder; name a folder (it is created if missing)")
+
+
+def _cannot_write(err: OSError, output: str) -> str:
+    """One line for a failed write into ``--output`` (read-only, full, not permitted, ...)."""
+    named = err.filename2 or err.filename  # a failed rename names its target second
+    target = named if named and str(named) != str(output) else None
+    reason = "a folder on its path is a file" if isinstance(err, NotADirectoryError) else err.strerror or err
+    return f"--output {output}: cannot write" + (f" {target}" if target else "") + f": {reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when written; 2 for no usable result or a bad ``--output``; 1 when writing fails
+    (:func:`ccneg_bench.options.exit_status`, as for every ccneg-bench command)."""
+    from ccneg_bench.options import exit_status
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_output(args.output)
         written = build_report(args.results, args.output)
+        page = None
+        if args.html:
+            from ccneg_bench.report_html import write_html_report
+
+            page = write_html_report(args.results, written, args.output)
+    except BrokenPipeError:
+        raise  # nothing is printed above: the entry point's own handling applies
+    except OSError as err:
+        print(f"ccneg-bench report: error: {_cannot_write(err, args.output)}", file=sys.stderr)
+        return exit_status(err)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        print(f"ccneg-bench report: error: {err}", file=sys.stderr)
+        return exit_status(err)
     print(f"{written['results']} results -> {written['csv']}, {written['markdown']}"
           + (", " + ", ".join(written["plots"]) if written["plots"] else ""))
     print(Path(written["markdown"]).read_text(encoding="utf-8"))
-    if args.html:
-        from ccneg_bench.report_html import write_html_report
-
-        print(f"page: {write_html_report(args.results, written, args.output)}")
+    if page is not None:
+        print(f"page: {page}")
     return 0
