@@ -180,6 +180,30 @@ def lower_is_better(result: dict[str, Any], metric: str | None) -> bool:
     return bool(metric) and metric in (result.get("lower_is_better") or [])
 
 
+def stored_interval(result: dict[str, Any], metric: str | None) -> list[float] | None:
+    """The 95% interval the result file holds for ``metric``: ``intervals[metric]``, or for
+    ``accuracy`` the ``metrics.ci95`` that files written before every task kept ``intervals``
+    carry (``ccneg-balanced``). None when the run had none (``--bootstrap 0``)."""
+    if not metric:
+        return None
+    found = (result.get("intervals") or {}).get(metric)
+    if not found and metric == "accuracy":
+        found = (result.get("metrics") or {}).get("ci95")
+    return found or None
+
+
+def predictions_path(result: dict[str, Any]) -> str | None:
+    """The result's per-sample predictions file where it is now: the path it names, else the file
+    of that name next to the result JSON (results moved or copied with their predictions)."""
+    file = result.get("predictions")
+    if not file:
+        return None
+    candidates = [str(file)]
+    if result.get("path"):
+        candidates.append(os.path.join(os.path.dirname(str(result["path"])), os.path.basename(str(file))))
+    return next((c for c in candidates if os.path.isfile(c)), None)
+
+
 def headline(result: dict[str, Any]) -> str:
     """A short human summary of the main metric (``acc1 42.00% (lower is better)``)."""
     metric = main_metric(result)
@@ -187,7 +211,7 @@ def headline(result: dict[str, Any]) -> str:
     if value is None:
         return "-"
     text = f"{metric} {100 * value:.2f}%"
-    ci = (result.get("intervals") or {}).get(metric)
+    ci = stored_interval(result, metric)
     if ci:
         text += f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
     return text + (" (lower is better)" if lower_is_better(result, metric) else "")
