@@ -33,6 +33,8 @@ DPI = 110
 MAX_WIDTH_IN = 9.4
 #: smallest text in a figure (points): 8 pt at 110 dpi is 12 px on the page
 SMALL = 8
+#: a text-only model's margins get one labelled bar per value up to this many distinct values
+RULE_VALUES = 12
 
 
 def wilson_interval(p: float | None, n: int | None) -> tuple[float, float] | None:
@@ -57,8 +59,13 @@ def _colours(count: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(count)]
 
 
-def _short(label: str, width: int = 42) -> str:
-    return label if len(label) <= width else "..." + label[-(width - 3):]
+def _short(label: str, width: int = 56) -> str:
+    """``label`` cut to ``width`` characters in the middle: the kind (``open_clip:``) at the start
+    and the weights file at the end are what tell models apart."""
+    if len(label) <= width:
+        return label
+    head = min(16, width // 3)
+    return f"{label[:head]}...{label[-(width - head - 3):]}"
 
 
 def by_dataset(results: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -167,7 +174,7 @@ def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence
         ax.barh(ys, values, height * 0.92, xerr=errors, capsize=2, color=colour, edgecolor="black", linewidth=0.4,
                 error_kw={"elinewidth": 0.8}, label=name)
         ax.plot(values, ys, linestyle="none", marker="|", color="black", markersize=6)
-    ax.set_yticks(range(len(rows)), [_short(label) for label, _ in rows], fontsize=SMALL)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=SMALL)
     if not ax.yaxis_inverted():  # first model on top (axes sharing y invert together)
         ax.invert_yaxis()
     ax.set_xlim(0, 105)
@@ -190,7 +197,7 @@ def balanced_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
     chosen = [r for r in results if r["task"] == "ccneg-balanced" and r.get("status") == "ok"]
     if not chosen:
         return None
-    rows = [(f"{label(r)} (n={r['metrics'].get('n_scored')})",
+    rows = [(f"{_short(label(r))} (n={r['metrics'].get('n_scored')})",
              [_stored_or_wilson(r, m) for m in ("accuracy", "accuracy_true_image", "accuracy_distractor_image")])
             for r in chosen]
     fig, ax = _figure(8.5, 1.9 + 0.6 * len(rows))
@@ -212,7 +219,7 @@ def retrieval_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
     panel = 0.6 + 0.55 * len(chosen)
     fig, axes = _figure(8.5, 1.5 + 2 * panel, rows=2, sharex=True)
     for ax, direction, title in zip(axes, ("image_to_text", "text_to_image"), ("image -> text", "text -> image")):
-        rows = [(f"{label(r)} (n={r['metrics'].get('n_scored')})",
+        rows = [(f"{_short(label(r))} (n={r['metrics'].get('n_scored')})",
                  [_stored_or_wilson(r, f"{direction}_R@{k}") for k in (1, 5, 10)]) for r in chosen]
         _hbar_panel(ax, rows, ["R@1", "R@5", "R@10"], "recall (%)" if direction == "text_to_image" else "")
         ax.set_title(title, fontsize=10)
@@ -281,12 +288,15 @@ def margin_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
         ax.set_xlim(bins[0], bins[-1])
         ax.set_ylim(0, top * 1.1)
         correct = float((margins > 0).mean())
-        ax.set_title(f"{_short(name, 34)}\nn={len(margins)}, margin > 0: {100 * correct:.1f}%", fontsize=SMALL)
+        ax.set_title(f"{_short(name, 46)}\nn={len(margins)}, margin > 0: {100 * correct:.1f}%", fontsize=SMALL)
         ax.set_xlabel("cos(I, c) - cos(I, c')", fontsize=SMALL)
         ax.tick_params(labelsize=SMALL)
     for ax, (name, margins) in zip(flat[len(cosine):], rules):
         values, counts = np.unique(np.round(margins, 6), return_counts=True)
-        ax.bar([f"{v:g}" for v in values], counts, color="tab:grey")
+        if len(values) <= RULE_VALUES:  # a rule's few scores: one labelled bar each
+            ax.bar([f"{v:g}" for v in values], counts, color="tab:grey")
+        else:  # a text-only model with graded scores: a histogram, as for the others
+            ax.hist(margins, bins=40, color="tab:grey")
         ax.set_title(f"{_short(name, 34)} (text only)\nn={len(margins)}; rule score, not a cosine", fontsize=SMALL)
         ax.set_xlabel("score(c) - score(c')", fontsize=SMALL)
         ax.tick_params(labelsize=SMALL)

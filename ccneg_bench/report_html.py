@@ -45,6 +45,7 @@ figcaption{font-size:12px;color:#5b6473}
 td.pic{width:170px}
 td.pic img{max-width:160px}
 td.margin{font-variant-numeric:tabular-nums;text-align:right;white-space:nowrap}
+td.nowrap{white-space:nowrap}
 tr.group th{font-weight:600;text-align:left}
 tr.group.wrong th{background:#f9dede}
 tr.group.tie th{background:#f3ecd2}
@@ -69,8 +70,8 @@ def _headline(result: dict[str, Any]) -> str:
 
 def _summary(results: Sequence[dict[str, Any]]) -> str:
     rows = "".join(
-        f"<tr><td>{esc(model_label(r))}</td><td>{esc(r.get('dataset'))}</td><td>{esc(r['task'])}</td><td>{esc(r.get('n'))}</td>"
-        f"<td>{esc(_headline(r))}</td></tr>" for r in results)
+        f"<tr><td>{esc(model_label(r))}</td><td>{esc(r.get('dataset'))}</td><td class=\"nowrap\">{esc(r['task'])}</td>"
+        f"<td>{esc(r.get('n'))}</td><td class=\"nowrap\">{esc(_headline(r))}</td></tr>" for r in results)
     return ("<section><h2>Results</h2><table><tr><th>model</th><th>dataset</th><th>task</th><th>n</th>"
             f"<th>result (95% CI)</th></tr>{rows}</table></section>")
 
