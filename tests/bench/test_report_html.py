@@ -250,4 +250,7 @@ def test_report_page_with_one_and_several_models(several, tmp_path, chromium):
                 _check_side(sides[1], _counts(predictions, "distractor_score_negated", "distractor_score_caption"))
             else:
                 assert len(sides) == 1
-        screenshot(driver, f"report-page-{folder.name}.png", tmp_path)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, min(int(height), 16000))  # the whole page, to look at (not the docs' picture)
+        assert driver.save_screenshot(str(tmp_path / f"report-page-{folder.name}.png"))
+        driver.set_window_size(1280, 1400)
