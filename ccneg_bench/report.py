@@ -23,7 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_bench.results import MalformedResult, check_result, lower_is_better, main_metric, model_label, normalise
+from ccneg_bench.results import (
+    MalformedResult, check_result, lower_is_better, main_metric, model_label, normalise,
+)
 from ccneg_bench.options import UsageError
 from ccneg_build.writer import atomic_write_text
 

@@ -149,7 +149,7 @@ DISTRACTOR_SIDE = Side("the distractor image I'", "I'", "c'", "c", "the negated 
 
 
 def _margin_text(margin: float) -> str:
-    """The margin as shown: four decimals, more where four would round a non-zero margin to 0."""
+    """The margin as shown: four decimals; scientific notation where four would show a non-zero margin as 0."""
     return f"{margin:+.4f}" if margin == 0 or abs(margin) >= 5e-5 else f"{margin:+.1e}"
 
 
@@ -167,11 +167,14 @@ def _tie_credit(rule: Any, side: Side) -> str:
 
 def _group_headings(side: Side, counts: dict[str, int], shown: dict[str, int], rule: Any) -> dict[str, str]:
     """A heading for each group of rows, saying what those rows are (derived from their margins)."""
+    def of_all(group: str) -> str:
+        return f" of {counts[group]}" if counts[group] > shown[group] else ""
+
     return {
         "wrong": f"wrong: the model prefers {side.wrong} to {side.right} for {side.image} (margin < 0); "
-                 f"the {shown['wrong']} most negative" + (f" of {counts['wrong']}" if counts["wrong"] > shown["wrong"] else ""),
+                 f"the {shown['wrong']} most negative{of_all('wrong')}",
         "tie": f"tie (margin = 0): {side.right} and {side.wrong} score the same for {side.image}, "
-               f"{_tie_credit(rule, side)}" + (f"; {shown['tie']} of {counts['tie']}" if counts["tie"] > shown["tie"] else ""),
+               f"{_tie_credit(rule, side)}" + (f"; {shown['tie']}{of_all('tie')} shown" if of_all("tie") else ""),
         "right": f"right, by the least: the model prefers {side.right} to {side.wrong} for {side.image} (margin > 0); "
                  f"the {shown['right']} smallest margins of {counts['right']}",
     }
@@ -210,7 +213,8 @@ def _example_row(sample_id: str, margin: float, dataset: Any, where: dict[str, i
     picture = _image(table, image_row, caption)
     ident = esc(sample_id) + (f"<br><small>distractor {esc(sample.distractor_id)}</small>"
                               if side.distractor and sample and sample.distractor_id else "")
-    return (f'<tr class="example {_group_of(margin)}"><td class="pic">{picture}</td><td class="caption">{esc(caption)}</td>'
+    return (f'<tr class="example {_group_of(margin)}"><td class="pic">{picture}</td>'
+            f'<td class="caption">{esc(caption)}</td>'
             f'<td class="negated">{_negated_html(caption, negated)}</td>'
             f'<td class="margin">{_margin_text(margin)}</td><td><code>{ident}</code></td></tr>')
 
