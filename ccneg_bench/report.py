@@ -190,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Merge ccneg-bench result files into results.csv, leaderboard.md and PNG plots:\n"
         "ccneg accuracy by negation cue and by number of relations, ccneg-balanced, retrieval, and\n"
         "per-model margin histograms from --save-predictions runs; 95% intervals as error bars,\n"
-        "one set of plots per dataset and split.",
+        "one set of plots per dataset and split. A file that is not a readable result is skipped\n"
+        "with a warning naming it; the rest is reported.",
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="result JSON files or folders holding them")
     parser.add_argument("--output", default="report", metavar="DIR", help="output folder")
