@@ -11,6 +11,7 @@ from ccneg_bench.config import BenchConfig
 from ccneg_bench.options import PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_int, print_note
 from ccneg_core.argparsing import OneLineParser
 from ccneg_core.devices import add_device_arguments
+from ccneg_core.pipes import quiet_on_closed_pipe
 
 EPILOG = """\
 model specs:
@@ -109,11 +110,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _failed(err: Exception) -> int:
-    """One line on stderr; exit 2 for bad arguments or input, 1 for I/O and network failures
-    (the arguments were fine, the world was not)."""
+    """One line on stderr and the exit status of :func:`ccneg_bench.options.exit_status`. A closed
+    output pipe is no error: it goes on up to the entry point, which ends quietly."""
+    if isinstance(err, BrokenPipeError):
+        raise err
+    from ccneg_bench.options import exit_status
+
     print(f"error: {err}", file=sys.stderr)
-    usage = isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError))
-    return 2 if usage else 1
+    return exit_status(err)
 
 
 def _pairs(models: list[str], pretrained: list[str] | None) -> list[tuple[str, str | None]]:
@@ -218,6 +222,7 @@ def print_summary(results: list[dict[str, Any]], stream: Any = None) -> None:
         print(f"results written to {results[0]['path'].rsplit('/', 1)[0]}", file=stream)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "report":

@@ -86,6 +86,12 @@ def check_option(condition: bool, message: str) -> None:
         raise UsageError(message)
 
 
+def exit_status(err: Exception) -> int:
+    """The exit status of a failed ``ccneg-bench`` command: 2 for bad arguments or input, 1 for
+    I/O and network failures (the arguments were fine, the world was not)."""
+    return 2 if isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError)) else 1
+
+
 def print_note(message: str, stream: Any = None) -> None:
     """One ``note:`` line on stderr (never mixed into stdout summaries)."""
     print(f"note: {message}", file=stream or sys.stderr)

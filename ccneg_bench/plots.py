@@ -4,7 +4,9 @@ Every plot is drawn per (dataset, split), names both in its title, shows the sam
 every group, and carries 95% intervals as error bars: the bootstrap interval stored in the
 result file where there is one, else a Wilson score interval computed from the proportion
 and its n (said so in the figure's footnote). Models sit on an axis or in a legend outside
-the axes, so ten models stay readable.
+the axes, so ten models stay readable. Every figure is at most :data:`MAX_WIDTH_IN` wide at
+:data:`DPI` (the report page shows plots at their own pixel size, never shrunk) and lays itself
+out with matplotlib's constrained layout, so no footnote, label or legend overlaps another.
 
 * ``accuracy_by_cue.png`` / ``accuracy_by_relations.png``: ``ccneg`` accuracy per group;
 * ``ccneg_balanced.png``: overall, true-image and distractor-image accuracy per model;
@@ -20,11 +22,19 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ccneg_core.intervals import wilson_interval as wilson_of_count
 
 WILSON_NOTE = "error bars: 95% interval (bootstrap from the result file; Wilson score where it has none)"
+#: pixels per inch of the PNGs: the report page shows them one PNG pixel per CSS pixel
+DPI = 110
+#: widest figure (inches): at DPI it fits the report page's column (about 1060 px) unshrunk
+MAX_WIDTH_IN = 9.4
+#: smallest text in a figure (points): 8 pt at 110 dpi is 12 px on the page
+SMALL = 8
+#: a text-only model's margins get one labelled bar per value up to this many distinct values
+RULE_VALUES = 12
 
 
 def wilson_interval(p: float | None, n: int | None) -> tuple[float, float] | None:
@@ -49,8 +59,13 @@ def _colours(count: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(count)]
 
 
-def _short(label: str, width: int = 42) -> str:
-    return label if len(label) <= width else "..." + label[-(width - 3):]
+def _short(label: str, width: int = 56) -> str:
+    """``label`` cut to ``width`` characters in the middle: the kind (``open_clip:``) at the start
+    and the weights file at the end are what tell models apart."""
+    if len(label) <= width:
+        return label
+    head = min(16, width // 3)
+    return f"{label[:head]}...{label[-(width - head - 3):]}"
 
 
 def by_dataset(results: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -78,22 +93,32 @@ def _save(fig: Any, path: Path) -> None:
     from ccneg_core.writer import atomic_output
 
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
-        fig.savefig(handle, dpi=110, format="png", bbox_inches="tight")
+        fig.savefig(handle, dpi=DPI, format="png", bbox_inches="tight")
     _pyplot().close(fig)
 
 
-def group_plot(results: Sequence[dict[str, Any]], field: str, what: str, key: tuple[str, str], path: Path,
-               label: Callable[[dict[str, Any]], str]) -> bool:
-    """ccneg accuracy per group of ``field`` (cue, number of relations), one bar per model."""
+def _figure(width: float, height: float, rows: int = 1, columns: int = 1, **options: Any) -> tuple[Any, Any]:
+    """A figure with constrained layout (labels, legends and the footnote get their own room)."""
+    return _pyplot().subplots(rows, columns, figsize=(min(width, MAX_WIDTH_IN), height), layout="constrained",
+                              **options)
+
+
+def _footnote(fig: Any, text: str) -> None:
+    """Grey small print under everything else in the figure (constrained layout makes room for it)."""
+    fig.supxlabel(text, fontsize=SMALL, color="grey", x=0.01, ha="left")
+
+
+def group_figure(results: Sequence[dict[str, Any]], field: str, what: str, key: tuple[str, str],
+                 label: Callable[[dict[str, Any]], str]) -> Any:
+    """ccneg accuracy per group of ``field`` (cue, number of relations), one bar per model (None: no data)."""
     chosen = [r for r in results if r["task"] == "ccneg" and r.get("status") == "ok"
               and (r.get("breakdowns") or {}).get(field)]
     if not chosen:
-        return False
-    plt = _pyplot()
+        return None
     groups = sorted({g for r in chosen for g in r["breakdowns"][field]}, key=lambda g: (g == "unknown", g))
     models = len(chosen)
     width = 0.8 / models
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * models * len(groups) + 2.5), 4.2))
+    fig, ax = _figure(max(7.0, 0.28 * models * len(groups) + 4.5), 4.4)
     for i, (result, colour) in enumerate(zip(chosen, _colours(models))):
         xs, values, errors, missing = [], [], ([], []), []
         for x, group in enumerate(groups):
@@ -111,17 +136,15 @@ def group_plot(results: Sequence[dict[str, Any]], field: str, what: str, key: tu
                error_kw={"elinewidth": 0.8}, label=_short(label(result)))
         ax.plot(xs, values, linestyle="none", marker="_", color="black", markersize=6)  # a 0% bar stays visible
         for position in missing:
-            ax.text(position, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=6, color="grey")
+            ax.text(position, 1, "n/a", rotation=90, ha="center", va="bottom", fontsize=SMALL, color="grey")
     ax.set_xticks(range(len(groups)), [f"{g}\n{_group_n(chosen, field, g)}" for g in groups])
     ax.set_ylabel("ccneg accuracy (%)")
     ax.set_ylim(0, 105)
     ax.axhline(50, color="grey", lw=0.8, ls="--")
     ax.set_title(f"ccneg accuracy by {what}\n{_where(key)}")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
-    fig.text(0.01, -0.02, "error bars: bootstrap 95% interval; dashed line: chance (50%); n/a: no sample of that group",
-             fontsize=7, color="grey")
-    _save(fig, path)
-    return True
+    ax.legend(fontsize=SMALL, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
+    _footnote(fig, "error bars: bootstrap 95% interval; dashed line: chance (50%); n/a: no sample of that group")
+    return fig
 
 
 def _group_n(results: Sequence[dict[str, Any]], field: str, group: str) -> str:
@@ -141,7 +164,7 @@ def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence
         for i, (_, cells) in enumerate(rows):
             value, interval = cells[j]
             if value is None:
-                ax.text(1, i - 0.4 + height * (j + 0.5), "n/a", va="center", fontsize=6, color="grey")
+                ax.text(1, i - 0.4 + height * (j + 0.5), "n/a", va="center", fontsize=SMALL, color="grey")
                 continue
             ys.append(i - 0.4 + height * (j + 0.5))
             values.append(100 * value)
@@ -151,7 +174,7 @@ def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence
         ax.barh(ys, values, height * 0.92, xerr=errors, capsize=2, color=colour, edgecolor="black", linewidth=0.4,
                 error_kw={"elinewidth": 0.8}, label=name)
         ax.plot(values, ys, linestyle="none", marker="|", color="black", markersize=6)
-    ax.set_yticks(range(len(rows)), [_short(label) for label, _ in rows], fontsize=7)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=SMALL)
     if not ax.yaxis_inverted():  # first model on top (axes sharing y invert together)
         ax.invert_yaxis()
     ax.set_xlim(0, 105)
@@ -159,71 +182,71 @@ def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence
     ax.grid(axis="x", lw=0.3, alpha=0.6)
 
 
-def balanced_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
-                  label: Callable[[dict[str, Any]], str]) -> bool:
+def _stored_or_wilson(result: dict[str, Any], metric: str) -> tuple[float | None, Sequence[float] | None]:
+    """(value, 95% interval) of a proportion: the file's bootstrap interval, else a Wilson interval."""
+    from ccneg_bench.results import stored_interval
+
+    metrics = result["metrics"]
+    value = metrics.get(metric)
+    return value, stored_interval(result, metric) or wilson_interval(value, metrics.get("n_scored"))
+
+
+def balanced_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
+                    label: Callable[[dict[str, Any]], str]) -> Any:
     """ccneg-balanced: overall accuracy and each side (true image, distractor image) per model."""
     chosen = [r for r in results if r["task"] == "ccneg-balanced" and r.get("status") == "ok"]
     if not chosen:
-        return False
-    plt = _pyplot()
-    rows = []
-    for r in chosen:
-        m, n = r["metrics"], r["metrics"].get("n_scored")
-        rows.append((f"{label(r)} (n={n})", [
-            (m.get("accuracy"), m.get("ci95")),
-            (m.get("accuracy_true_image"), wilson_interval(m.get("accuracy_true_image"), n)),
-            (m.get("accuracy_distractor_image"), wilson_interval(m.get("accuracy_distractor_image"), n)),
-        ]))
-    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.45 * len(rows)))
+        return None
+    rows = [(f"{_short(label(r))} (n={r['metrics'].get('n_scored')})",
+             [_stored_or_wilson(r, m) for m in ("accuracy", "accuracy_true_image", "accuracy_distractor_image")])
+            for r in chosen]
+    fig, ax = _figure(8.5, 1.9 + 0.6 * len(rows))
     _hbar_panel(ax, rows, ["overall (mean of both sides)", "true image: caption wins", "distractor image: negated caption wins"],
                 "accuracy (%)")
     ax.axvline(50, color="grey", lw=0.8, ls="--")
     ax.set_title(f"ccneg-balanced accuracy\n{_where(key)}")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.text(0.01, -0.02, WILSON_NOTE, fontsize=7, color="grey", transform=fig.transFigure)
-    _save(fig, path)
-    return True
+    ax.legend(fontsize=SMALL, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _footnote(fig, WILSON_NOTE + "; dashed line: chance (50%)")
+    return fig
 
 
-def retrieval_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
-                   label: Callable[[dict[str, Any]], str]) -> bool:
-    """retrieval: R@1, R@5, R@10 in both directions per model."""
+def retrieval_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
+                     label: Callable[[dict[str, Any]], str]) -> Any:
+    """retrieval: R@1, R@5, R@10 per model, image -> text above text -> image."""
     chosen = [r for r in results if r["task"] == "retrieval" and r.get("status") == "ok"]
     if not chosen:
-        return False
-    plt = _pyplot()
-    # constrained layout keeps the two-line title, the panel titles and the note apart
-    fig, axes = plt.subplots(1, 2, figsize=(11, 2.0 + 0.45 * len(chosen)), sharey=True, layout="constrained")
+        return None
+    panel = 0.6 + 0.55 * len(chosen)
+    fig, axes = _figure(8.5, 1.5 + 2 * panel, rows=2, sharex=True)
     for ax, direction, title in zip(axes, ("image_to_text", "text_to_image"), ("image -> text", "text -> image")):
-        rows = []
-        for r in chosen:
-            m, n = r["metrics"], r["metrics"].get("n_scored")
-            rows.append((f"{label(r)} (n={n})", [(m.get(f"{direction}_R@{k}"), wilson_interval(m.get(f"{direction}_R@{k}"), n))
-                                                 for k in (1, 5, 10)]))
-        _hbar_panel(ax, rows, ["R@1", "R@5", "R@10"], f"{title} recall (%)")
-        ax.set_title(title)
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.suptitle(f"retrieval (gallery: captions and negated captions)\n{_where(key)}", fontsize=10)
-    fig.supxlabel(WILSON_NOTE, fontsize=7, color="grey", x=0.01, ha="left")
-    _save(fig, path)
-    return True
+        rows = [(f"{_short(label(r))} (n={r['metrics'].get('n_scored')})",
+                 [_stored_or_wilson(r, f"{direction}_R@{k}") for k in (1, 5, 10)]) for r in chosen]
+        _hbar_panel(ax, rows, ["R@1", "R@5", "R@10"], "recall (%)" if direction == "text_to_image" else "")
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=SMALL, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(f"retrieval (gallery: captions and negated captions)\n{_where(key)}", fontsize=11)
+    _footnote(fig, WILSON_NOTE)
+    return fig
 
 
 def _read_margins(result: dict[str, Any]) -> list[float] | None:
     """cos(I, c) - cos(I, c') of each scored sample, from the result's predictions file."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    file = result.get("predictions")
-    if not file:
+    from ccneg_bench.results import predictions_path
+
+    file = predictions_path(result)
+    if file is None:
         return None
-    candidates = [file]
-    if result.get("path"):  # results moved with their predictions: look next to the JSON
-        candidates.append(os.path.join(os.path.dirname(str(result["path"])), os.path.basename(file)))
-    for candidate in candidates:
-        if os.path.exists(candidate):
-            table = pq.read_table(candidate, columns=["score_caption", "score_negated"]).to_pydict()
-            return [a - b for a, b in zip(table["score_caption"], table["score_negated"]) if a is not None and b is not None]
-    return None
+    try:
+        table = pq.read_table(file, columns=["score_caption", "score_negated"]).to_pydict()
+    except (OSError, KeyError, pa.ArrowException) as err:
+        import sys
+
+        print(f"warning: {file}: no margin histogram: {err}", file=sys.stderr)
+        return None
+    return [a - b for a, b in zip(table["score_caption"], table["score_negated"]) if a is not None and b is not None]
 
 
 def is_text_only(result: dict[str, Any]) -> bool:
@@ -234,8 +257,8 @@ def is_text_only(result: dict[str, Any]) -> bool:
     return description.get("kind") == "text" or str(spec).startswith("text:")
 
 
-def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: Path,
-                label: Callable[[dict[str, Any]], str]) -> bool:
+def margin_figure(results: Sequence[dict[str, Any]], key: tuple[str, str],
+                  label: Callable[[dict[str, Any]], str]) -> Any:
     """One margin histogram per model on a shared cosine scale; text-only baselines apart."""
     series = []
     for r in results:
@@ -245,16 +268,15 @@ def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: P
         if margins:
             series.append((label(r), margins, is_text_only(r)))
     if not series:
-        return False
-    plt = _pyplot()
+        return None
     import numpy as np
 
     cosine = [(name, np.asarray(m)) for name, m, text in series if not text]
     rules = [(name, np.asarray(m)) for name, m, text in series if text]
     panels = len(cosine) + len(rules)
-    columns = min(4, panels)
+    columns = min(3, panels)
     lines = math.ceil(panels / columns)
-    fig, axes = plt.subplots(lines, columns, figsize=(3.3 * columns, 2.5 * lines + 0.6), squeeze=False)
+    fig, axes = _figure(3.1 * columns, 2.6 * lines + 0.7, rows=lines, columns=columns, squeeze=False)
     flat = list(axes.flat)
     if cosine:
         reach = max(float(np.abs(m).max()) for _, m in cosine) or 1.0
@@ -266,43 +288,52 @@ def margin_plot(results: Sequence[dict[str, Any]], key: tuple[str, str], path: P
         ax.set_xlim(bins[0], bins[-1])
         ax.set_ylim(0, top * 1.1)
         correct = float((margins > 0).mean())
-        ax.set_title(f"{_short(name, 34)}\nn={len(margins)}, margin > 0: {100 * correct:.1f}%", fontsize=8)
-        ax.set_xlabel("cos(I, c) - cos(I, c')", fontsize=7)
-        ax.tick_params(labelsize=7)
+        ax.set_title(f"{_short(name, 46)}\nn={len(margins)}, margin > 0: {100 * correct:.1f}%", fontsize=SMALL)
+        ax.set_xlabel("cos(I, c) - cos(I, c')", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
     for ax, (name, margins) in zip(flat[len(cosine):], rules):
         values, counts = np.unique(np.round(margins, 6), return_counts=True)
-        ax.bar([f"{v:g}" for v in values], counts, color="tab:grey")
-        ax.set_title(f"{_short(name, 34)} (text only)\nn={len(margins)}; rule score, not a cosine", fontsize=8)
-        ax.set_xlabel("score(c) - score(c')", fontsize=7)
-        ax.tick_params(labelsize=7)
+        if len(values) <= RULE_VALUES:  # a rule's few scores: one labelled bar each
+            ax.bar([f"{v:g}" for v in values], counts, color="tab:grey")
+        else:  # a text-only model with graded scores: a histogram, as for the others
+            ax.hist(margins, bins=40, color="tab:grey")
+        ax.set_title(f"{_short(name, 34)} (text only)\nn={len(margins)}; rule score, not a cosine", fontsize=SMALL)
+        ax.set_xlabel("score(c) - score(c')", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
     for ax in flat[panels:]:
         ax.axis("off")
     for ax in axes[:, 0]:
-        ax.set_ylabel("samples", fontsize=7)
-    fig.suptitle(f"ccneg margin per sample (right of 0: the true caption wins)\n{_where(key)}", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
-    return True
+        ax.set_ylabel("samples", fontsize=SMALL)
+    fig.suptitle(f"ccneg margin per sample (right of 0: the true caption wins)\n{_where(key)}", fontsize=11)
+    return fig
 
 
 def _suffix(key: tuple[str, str]) -> str:
     return "__" + re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{key[0]}_{key[1]}").strip("_")
 
 
-def write_plots(results: Sequence[dict[str, Any]], out: Path, label: Callable[[dict[str, Any]], str]) -> list[str]:
-    """Every plot the results allow, one set per (dataset, split); returns the files written."""
+def draw_plots(results: Sequence[dict[str, Any]], label: Callable[[dict[str, Any]], str]) -> Iterator[tuple[str, Any]]:
+    """(file stem, figure) of every plot the results allow, one set per (dataset, split)."""
     groups = by_dataset(results)
-    written = []
     for key, chosen in groups.items():
         suffix = _suffix(key) if len(groups) > 1 else ""
         for name, draw in (
-            ("accuracy_by_cue", lambda p: group_plot(chosen, "negation_cue", "negation cue", key, p, label)),
-            ("accuracy_by_relations", lambda p: group_plot(chosen, "num_relations", "number of relations", key, p, label)),
-            ("ccneg_balanced", lambda p: balanced_plot(chosen, key, p, label)),
-            ("retrieval", lambda p: retrieval_plot(chosen, key, p, label)),
-            ("margin_histogram", lambda p: margin_plot(chosen, key, p, label)),
+            ("accuracy_by_cue", lambda: group_figure(chosen, "negation_cue", "negation cue", key, label)),
+            ("accuracy_by_relations", lambda: group_figure(chosen, "num_relations", "number of relations", key, label)),
+            ("ccneg_balanced", lambda: balanced_figure(chosen, key, label)),
+            ("retrieval", lambda: retrieval_figure(chosen, key, label)),
+            ("margin_histogram", lambda: margin_figure(chosen, key, label)),
         ):
-            path = Path(out) / f"{name}{suffix}.png"
-            if draw(path):
-                written.append(str(path))
+            figure = draw()
+            if figure is not None:
+                yield f"{name}{suffix}", figure
+
+
+def write_plots(results: Sequence[dict[str, Any]], out: Path, label: Callable[[dict[str, Any]], str]) -> list[str]:
+    """Write every plot of :func:`draw_plots` as ``OUT/<stem>.png``; returns the files written."""
+    written = []
+    for stem, figure in draw_plots(results, label):
+        path = Path(out) / f"{stem}.png"
+        _save(figure, path)
+        written.append(str(path))
     return written

@@ -23,7 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ccneg_bench.results import lower_is_better, main_metric, model_label, normalise
+from ccneg_bench.options import HelpFormatter, UsageError, exit_status
+from ccneg_bench.plots import write_plots
+from ccneg_bench.report_html import write_html_report
+from ccneg_bench.results import MalformedResult, check_result, lower_is_better, main_metric, model_label, normalise
+from ccneg_core.argparsing import OneLineParser
 from ccneg_core.writer import atomic_write_text
 
 MAIN_METRIC = {"ccneg": "accuracy", "ccneg-balanced": "accuracy", "retrieval": "image_to_text_R@1"}
@@ -39,12 +43,19 @@ def collect(paths: Sequence[str]) -> list[dict[str, Any]]:
         try:
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
-            if not isinstance(data, dict) or "task" not in data or "model" not in data:
-                raise ValueError("not a ccneg-bench result (needs 'task' and 'model')")
-            data.setdefault("path", path)
-            results.append(normalise(data))
-        except (OSError, ValueError) as err:
-            print(f"warning: {path}: skipped: {err}", file=sys.stderr)
+            if not isinstance(data, dict):
+                raise MalformedResult(f"holds {type(data).__name__}, not an object (not a ccneg-bench result?)")
+            data = normalise(data)
+            check_result(data)
+            data["path"] = path
+            results.append(data)
+        except UnicodeDecodeError as err:
+            print(f"warning: {path}: skipped: not UTF-8 text ({err.reason} at byte {err.start})", file=sys.stderr)
+        except json.JSONDecodeError as err:
+            print(f"warning: {path}: skipped: not valid JSON ({err.msg}, line {err.lineno} column {err.colno})",
+                  file=sys.stderr)
+        except (OSError, ValueError, AttributeError) as err:
+            print(f"warning: {path}: skipped: {getattr(err, 'strerror', None) or err}", file=sys.stderr)
     return results
 
 
@@ -156,32 +167,27 @@ def leaderboard(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def build_report(paths: Sequence[str], output: str | os.PathLike) -> dict[str, Any]:
-    """Write the CSV, the leaderboard and the plots; return what was written."""
-    results = collect(paths)
+def build_report(results: list[dict[str, Any]], output: str | os.PathLike) -> dict[str, Any]:
+    """Write the CSV, the leaderboard and the plots of :func:`collect`'s results; return what was written."""
     if not results:
         raise ValueError("no result files found (pass ccneg-bench result JSON files or folders holding them)")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     write_csv([flatten(r) for r in results], out / "results.csv")
     _atomic_text(out / "leaderboard.md", leaderboard(results))
-    from ccneg_bench.plots import write_plots
-
     plots = write_plots(results, out, model_label)
     return {"results": len(results), "csv": str(out / "results.csv"), "markdown": str(out / "leaderboard.md"),
             "plots": plots}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ccneg_bench.options import HelpFormatter
-    from ccneg_core.argparsing import OneLineParser
-
     parser = OneLineParser(
         prog="ccneg-bench report", formatter_class=HelpFormatter,
         description="Merge ccneg-bench result files into results.csv, leaderboard.md and PNG plots:\n"
         "ccneg accuracy by negation cue and by number of relations, ccneg-balanced, retrieval, and\n"
         "per-model margin histograms from --save-predictions runs; 95% intervals as error bars,\n"
-        "one set of plots per dataset and split.",
+        "one set of plots per dataset and split. A file that is not a readable result is skipped\n"
+        "with a warning naming it; the rest is reported.",
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="result JSON files or folders holding them")
     parser.add_argument("--output", default="report", metavar="DIR", help="output folder")
@@ -191,19 +197,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_output(output: str) -> None:
+    """Refuse an ``--output`` that names an existing file before anything is read."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"--output {output}: exists and is not a folder; name a folder (it is created if missing)")
+
+
+def _cannot_write(err: OSError, output: str) -> str:
+    """One line for a failed write into ``--output`` (read-only, full, not permitted, ...)."""
+    named = err.filename2 or err.filename  # a failed rename names its target second
+    target = named if named and str(named) != str(output) else None
+    reason = "a folder on its path is a file" if isinstance(err, NotADirectoryError) else err.strerror or err
+    return f"--output {output}: cannot write" + (f" {target}" if target else "") + f": {reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when written; 2 for no usable result or a bad ``--output``; 1 when writing fails
+    (:func:`ccneg_bench.options.exit_status`, as for every ccneg-bench command)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        written = build_report(args.results, args.output)
+        check_output(args.output)
+        results = collect(args.results)
+        written = build_report(results, args.output)
+        page = write_html_report(results, written["plots"], args.output) if args.html else None
+    except BrokenPipeError:
+        raise  # nothing is printed above: the entry point's own handling applies
+    except OSError as err:
+        print(f"ccneg-bench report: error: {_cannot_write(err, args.output)}", file=sys.stderr)
+        return exit_status(err)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        print(f"ccneg-bench report: error: {err}", file=sys.stderr)
+        return exit_status(err)
     print(f"{written['results']} results -> {written['csv']}, {written['markdown']}"
           + (", " + ", ".join(written["plots"]) if written["plots"] else ""))
     print(Path(written["markdown"]).read_text(encoding="utf-8"))
-    if args.html:
-        from ccneg_bench.report_html import write_html_report
-
-        print(f"page: {write_html_report(args.results, written, args.output)}")
+    if page is not None:
+        print(f"page: {page}")
     return 0

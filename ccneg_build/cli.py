@@ -40,6 +40,7 @@ from ccneg_build.sources import InputError
 from ccneg_build.verify import REASONS
 from ccneg_build.options.images import IMAGE_REASONS
 from ccneg_build.options.visual import VISUAL_REASONS
+from ccneg_core.pipes import quiet_on_closed_pipe
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -210,6 +211,7 @@ def _error(message: str) -> None:
     print(f"ccneg-build: error: {message}", file=sys.stderr)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:

@@ -52,3 +52,14 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci_lines = [l for l in (REPO / ".ci" / "run").read_text().splitlines() if l and not l.startswith(("#", "set ", "cd "))]
     assert len(ci_lines) == 1
     assert f"```bash\n{ci_lines[0]}\n```" in readme
+
+
+def test_the_readme_examples_write_only_ignored_folders() -> None:
+    """Trying the README's commands in a checkout leaves `git status` clean: every folder they
+    write (`--out`, `--output`) is in .gitignore."""
+    ignored = {line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    code = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S))
+    written = {target.split("/")[0] for target in re.findall(r"--out(?:put)? ([\w.-][\w./-]*)", code)}
+    assert {"ccneg-sample", "results", "report"} <= written
+    assert sorted(written - ignored) == []

@@ -60,12 +60,14 @@ def run_balanced(ctx: TaskContext) -> TaskOutput:
     chosen = [s for s, good in zip(samples, scored) if good]
     truncated = truncated_samples(ctx, samples)
     overall = summarise(mean_side[scored], ctx.bootstrap, ctx.seed)
+    true_image = summarise(true_side.credit[scored], ctx.bootstrap, ctx.seed)
+    distractor_image = summarise(distractor_side.credit[scored], ctx.bootstrap, ctx.seed)
     metrics = {
         "accuracy": overall["accuracy"],
         "ci95": overall["ci95"],
         "tie_rule": rule,
-        "accuracy_true_image": summarise(true_side.credit[scored], ctx.bootstrap, ctx.seed)["accuracy"],
-        "accuracy_distractor_image": summarise(distractor_side.credit[scored], ctx.bootstrap, ctx.seed)["accuracy"],
+        "accuracy_true_image": true_image["accuracy"],
+        "accuracy_distractor_image": distractor_image["accuracy"],
         "both_correct": float(((true_side.credit == 1.0) & (distractor_side.credit == 1.0))[scored].mean())
         if scored.any() else None,
         "n_scored": int(scored.sum()),
@@ -95,5 +97,8 @@ def run_balanced(ctx: TaskContext) -> TaskOutput:
         "distractor_score_negated": [float(v) if g else None for v, g in zip(d_negated, scored)],
         "distractor_score_caption": [float(v) if g else None for v, g in zip(d_caption, scored)],
     }
+    # like every other task, the intervals of the headline metric (and here of each side) in one place
+    intervals = {"accuracy": overall["ci95"], "accuracy_true_image": true_image["ci95"],
+                 "accuracy_distractor_image": distractor_image["ci95"]}
     return TaskOutput(metrics=metrics, breakdowns=breakdowns(mean_side[scored], chosen, ctx.bootstrap, ctx.seed),
-                      predictions=predictions, failures=failures)
+                      predictions=predictions, failures=failures, extras={"intervals": intervals})

@@ -5,7 +5,8 @@ negated caption of the split (so negated captions are the hardest distractors).
 Text -> image: each true caption must find its image among all scored images. A rank is the
 number of other candidates scoring at least as high as the target: ties count against the
 model, so a model that scores everything alike gets no credit. Similarities are computed in
-blocks, so memory stays bounded for any split size.
+blocks, so memory stays bounded for any split size. Every recall gets its 95% bootstrap interval
+(the result's ``intervals``), as the headline metric of every other task does.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures
+from ccneg_bench.tasks.samples import interval
 
 KS = (1, 5, 10)
 
@@ -40,9 +42,12 @@ def run_retrieval(ctx: TaskContext) -> TaskOutput:
     t2i = ranks(captions, images, np.arange(len(ok)))
     metrics: dict[str, float | int | None] = {"n_scored": int(len(ok)), "n_failed": int(len(samples) - len(ok)),
                                               "gallery_texts": len(gallery_texts)}
+    intervals: dict[str, list[float] | None] = {}
     for k in KS:
-        metrics[f"image_to_text_R@{k}"] = float((i2t < k).mean()) if len(ok) else None
-        metrics[f"text_to_image_R@{k}"] = float((t2i < k).mean()) if len(ok) else None
+        for direction, rank in (("image_to_text", i2t), ("text_to_image", t2i)):
+            hits = (rank < k).astype(np.float64)
+            metrics[f"{direction}_R@{k}"] = float(hits.mean()) if len(ok) else None
+            intervals[f"{direction}_R@{k}"] = interval(hits, ctx)
     rank_i2t = dict(zip(ok.tolist(), i2t.tolist()))
     rank_t2i = dict(zip(ok.tolist(), t2i.tolist()))
     predictions = {
@@ -50,4 +55,5 @@ def run_retrieval(ctx: TaskContext) -> TaskOutput:
         "image_to_text_rank": [rank_i2t.get(r) for r in range(len(samples))],
         "text_to_image_rank": [rank_t2i.get(r) for r in range(len(samples))],
     }
-    return TaskOutput(metrics=metrics, predictions=predictions, failures=image_failures(ctx))
+    return TaskOutput(metrics=metrics, predictions=predictions, failures=image_failures(ctx),
+                      extras={"intervals": intervals})

@@ -23,6 +23,7 @@ from ccneg_bench.options import (
 from ccneg_core.argparsing import OneLineParser
 from ccneg_bench.train.config import LOSSES, TrainConfig
 from ccneg_core.devices import add_device_argument, add_device_arguments, check_device
+from ccneg_core.pipes import quiet_on_closed_pipe
 
 #: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
 MINING_MODEL = "open_clip:ViT-B-16"
@@ -240,6 +241,7 @@ def _run_export(argv: Sequence[str]) -> int:
     return 0
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "train"
@@ -253,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"ccneg-train: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away: the entry point ends quietly
+        raise
     except OSError as err:  # I/O and network (e.g. weights that cannot be downloaded): exit 1
         print(f"ccneg-train: error: {err}", file=sys.stderr)
         return 1

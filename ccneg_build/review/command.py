@@ -70,6 +70,8 @@ def main(argv: Sequence[str]) -> int:
     except (ReviewInputError, JudgmentsError) as err:
         print(f"ccneg-build review: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader of stdout went away: the entry point ends quietly
+        raise
     except OSError as err:
         print(f"ccneg-build review: error: cannot write {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_FAILURE

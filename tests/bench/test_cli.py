@@ -50,3 +50,72 @@ def test_report_skips_foreign_files_and_needs_one_result(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--output", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "notes.json: skipped" in err and "broken.json: skipped" in err and "no result files" in err
+
+
+def _one_line_error(err: str, *words: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ccneg-bench report: error: --output"), err
+    assert "Traceback" not in err and all(w in lines[0] for w in words), err
+
+
+def test_report_output_errors_are_one_line(tmp_path, capsys):
+    data = write_ccneg_folder(tmp_path / "ds", n=6)
+    results = tmp_path / "results"
+    assert main(["--model", "text:negation-words", "--dataset", str(data), "--output", str(results), "--workers", "0",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert main(["report", str(results), "--output", str(a_file)]) == 2  # a usage error, as for ccneg-bench --output
+    _one_line_error(capsys.readouterr().err, "exists and is not a folder")
+    assert a_file.read_text() == "mine"
+    assert main(["report", str(results), "--output", str(a_file / "report")]) == 2
+    _one_line_error(capsys.readouterr().err, "a folder on its path is a file")
+
+    assert main(["report", str(results), "--output", "/sys/ccneg-report"]) == 1  # read-only for every user
+    _one_line_error(capsys.readouterr().err, "cannot write")
+
+    taken = tmp_path / "taken"
+    (taken / "leaderboard.md").mkdir(parents=True)  # a file the report must write is a folder
+    assert main(["report", str(results), "--output", str(taken)]) == 1
+    _one_line_error(capsys.readouterr().err, "cannot write", "leaderboard.md", "Is a directory")
+    assert not list(taken.glob(".*tmp*")), "no temporary file is left behind"
+
+
+def test_report_skips_malformed_result_files_and_reports_the_rest(tmp_path, capsys):
+    data = write_ccneg_folder(tmp_path / "ds", n=8)
+    results = tmp_path / "results"
+    assert main(["--model", "text:negation-words", "--dataset", str(data), "--task", "ccneg", "--task", "retrieval",
+                 "--output", str(results), "--workers", "0", "--no-progress", "--save-predictions"]) == 0
+    good = json.loads(next(results.glob("*_ccneg.json")).read_text())
+    bad = {
+        "metrics_list.json": {**good, "metrics": [0.5]},
+        "metrics_missing.json": {k: v for k, v in good.items() if k != "metrics"},
+        "accuracy_text.json": {**good, "metrics": {**good["metrics"], "accuracy": "high"}},
+        "interval_short.json": {**good, "intervals": {"accuracy": [0.1]}},
+        "model_missing.json": {k: v for k, v in good.items() if k != "model"},
+        "task_number.json": {**good, "task": 3},
+        "breakdown_cell.json": {**good, "breakdowns": {"negation_cue": {"not": 0.5}}},
+        "n_text.json": {**good, "n": "eight"},
+    }
+    for name, content in bad.items():
+        (results / name).write_text(json.dumps(content))
+    (results / "truncated.json").write_text(json.dumps(good)[:40])
+    (results / "a_list.json").write_text("[1, 2]")
+    (results / "latin1.json").write_bytes(json.dumps({"task": "caf\u00e9"}).encode("utf-8").replace(b"\\u00e9", b"\xe9"))
+    capsys.readouterr()
+
+    assert main(["report", str(results), "--output", str(tmp_path / "report"), "--html"]) == 0
+    captured = capsys.readouterr()
+    warnings = captured.err.strip().splitlines()
+    skipped = [*bad, "truncated.json", "a_list.json", "latin1.json"]
+    assert len(warnings) == len(skipped), captured.err
+    for name in skipped:
+        line = next(w for w in warnings if f"{name}: skipped: " in w)
+        assert line.startswith("warning: ")
+    assert "'metrics' is a list" in captured.err and "'metrics.accuracy' is a string 'high', not a number" in captured.err
+    assert "not valid JSON" in captured.err and "not UTF-8" in captured.err
+    rows = list(csv.DictReader(open(tmp_path / "report" / "results.csv", encoding="utf-8")))
+    assert sorted(r["task"] for r in rows) == ["ccneg", "retrieval"]
+    assert (tmp_path / "report" / "report.html").is_file() and "page: " in captured.out
