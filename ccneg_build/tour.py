@@ -4,8 +4,8 @@ The embedded CC3M sample has captions but no images, and every real model lives 
 a newcomer could not try ``ccneg-bench`` or ``ccneg-train`` without a download. This writes
 what the tour needs from files the package ships:
 
-* ``DIR/photos.parquet``: 32 views cut from ten copyright-free photos (``data/tour/``, credits
-  in ``CREDITS.md``), each with a caption written by hand; columns ``caption``, ``image``
+* ``DIR/photos.parquet``: 32 views cut from ten photos in the public domain or under CC0
+  (``data/tour/``, credits in ``CREDITS.md``), each with a caption written by hand; columns ``caption``, ``image``
   (the Hugging Face ``{bytes, path}`` struct, JPEG) and ``photo``. It is an ordinary
   ``ccneg-build`` input: ``--images column --image-column image`` keeps each view with its row.
 * ``DIR/tiny-clip.json``: an open_clip model config small enough to train on a CPU in seconds;
@@ -114,7 +114,7 @@ def main(argv: Sequence[str]) -> int:
     parser = OneLineParser(
         prog="ccneg-build tour-inputs",
         description="Write the quick tour's inputs into DIR: photos.parquet (32 captioned views of ten "
-                    "copyright-free photos), tiny-clip.json (a tiny open_clip config, random weights) "
+                    "public-domain or CC0 photos), tiny-clip.json (a tiny open_clip config, random weights) "
                     "and CREDITS.md. Offline; see docs/tour.md for the commands that follow.",
     )
     parser.add_argument("dir", metavar="DIR", help="folder to write into (created if missing)")
@@ -133,5 +133,6 @@ def main(argv: Sequence[str]) -> int:
     print(f"{paths['photos']}  {len(views)} captioned views of {len({v.photo for v in views})} photos "
           f"(credits: {paths['credits']})")
     print(f"{paths['model']}  a tiny open_clip architecture (use as open_clip:{paths['model']})")
-    print(f"next: ccneg-build {paths['photos']} --images column --image-column image --out {out / 'negations'}")
+    print(f"next: ccneg-build {paths['photos']} --images column --image-column image --eval-size 8 "
+          f"--out {out / 'negations'}")
     return 0
