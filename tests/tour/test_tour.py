@@ -74,6 +74,7 @@ def _user_env(home: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_the_quick_tour_runs_as_documented(tmp_path: Path) -> None:
     env = _user_env(tmp_path / "home")
     work = tmp_path / "work"
