@@ -17,7 +17,8 @@
 # PyPI first and copy benchmarks/gpu_wheels/ along with the working tree. When $PYTHON cannot
 # import open_clip, this script installs exactly those wheels with
 # `pip install --no-index --no-deps --target` into a temporary folder on PYTHONPATH (the node's
-# Python environment is not changed) and takes ccneg itself from this checkout.
+# Python environment is not changed; without pip it unpacks them) and takes ccneg itself from
+# this checkout.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,8 +40,13 @@ NEEDED='import torch, torchvision, open_clip, ccneg_bench.train.loop, ccneg_benc
 if ! "$PYTHON" -c "$NEEDED" 2>/dev/null && [ -f "$WHEELS/requirements.txt" ]; then
   SITE="$WORK/site"
   echo "gpu_check: installing the wheels of $WHEELS into a temporary folder (no index, no dependencies)" | tee -a "$LOG"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-index --no-deps \
-    --find-links "$WHEELS" --target "$SITE" -r "$WHEELS/requirements.txt" 2>&1 | tee -a "$LOG"
+  if "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-index --no-deps \
+      --find-links "$WHEELS" --target "$SITE" -r "$WHEELS/requirements.txt" 2>&1 | tee -a "$LOG"
+  else  # no pip: these wheels hold no scripts or data, so unpacking them is the whole install
+    echo "gpu_check: $PYTHON has no pip; unpacking the wheels instead" | tee -a "$LOG"
+    for wheel in "$WHEELS"/*.whl; do "$PYTHON" -m zipfile -e "$wheel" "$SITE"; done
+  fi
   export PYTHONPATH="$PYTHONPATH:$SITE"
 fi
 if ! "$PYTHON" -c "$NEEDED"; then
