@@ -57,6 +57,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "push": ("validate a built folder and upload it to the Hugging Face Hub", "ccneg_build.hub:main"),
     "review": ("write an HTML page to judge sampled rows; with --judgments, the precision they give",
                "ccneg_build.review.command:main"),
+    "tour-inputs": ("write the quick tour's inputs (captioned photos, a tiny model config)", "ccneg_build.tour:main"),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
