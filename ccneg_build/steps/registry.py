@@ -9,30 +9,29 @@ that needs an optional package costs nothing to runs that do not use it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from ccneg_build.steps.base import Step
+from ccneg_core.registry import Registry
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
     from ccneg_build.negators.base import Negator
 
 #: step name -> "module:function(config, negator) -> Step | None", in pipeline order.
-STEPS: dict[str, str] = {
+STEPS = Registry("pipeline step", {
     "read": "ccneg_build.steps.read:make_step",
     "images": "ccneg_build.steps.images:make_step",
     "negate": "ccneg_build.steps.negate:make_step",
     "verify": "ccneg_build.steps.verify:make_step",
-}
+})
 
 
 def build_steps(config: "BuildConfig", negator: "Negator") -> list[Step]:
     """The steps this run uses, built once per process (worker, actor) that runs shards."""
     steps: list[Step] = []
     for name, target in STEPS.items():
-        module_name, _, function = target.partition(":")
-        step = getattr(importlib.import_module(module_name), function)(config, negator)
+        step = STEPS.load(name)(config, negator)
         if step is None:
             continue
         if not isinstance(step, Step):
