@@ -104,7 +104,7 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     if cfg.eval_at_end or cfg.eval_every:
         for task in cfg.eval_tasks:
             get_task(task)
-        check_eval_datasets(cfg)
+    check_eval_datasets(cfg)
     if not cfg.model.startswith("open_clip:"):
         raise UsageError(f"--model {cfg.model}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
                          "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)")

@@ -210,3 +210,42 @@ def write_cifar10(folder: Path, n: int = 20) -> Written:
     with open(root / "batches.meta", "wb") as handle:
         pickle.dump({"num_cases_per_batch": n, "label_names": names, "num_vis": 3072}, handle, protocol=2)
     return Written(path=Path(folder), extra={"names": names, "labels": labels})
+
+
+NEGBENCH_TRAIN_HEADER = ["correct_answer", "caption_0", "caption_1", "caption_2", "caption_3",
+                         "correct_answer_template", "image_path"]
+
+
+def write_negbench_training(folder: Path, split: str = "train", n: int = 16, seed: int = 0) -> Written:
+    """``folder/mcq_{split}.csv`` as NegBench's fine-tuning generator writes it, images under ``folder/images``.
+
+    Options are shuffled (the right one at every index), templates include ``modified_positive``,
+    image paths are the authors' absolute paths (found with ``--image-root folder/images``), and
+    two rows are broken: a ``correct_answer`` out of range and an image that does not exist.
+    """
+    import random
+
+    folder = Path(folder)
+    rng = random.Random(seed)
+    rows, bad, missing = [], {}, []
+    templates = ["positive", "negative", "hybrid", "modified_positive"]
+    for i in range(n):
+        name = f"{split}_{i:04d}.jpg"
+        _write_image(folder / "images" / name, 700 + 37 * seed + i)
+        colour, present, absent = COLOURS[i % len(COLOURS)], OBJECTS[i % len(OBJECTS)], OBJECTS[(i + 3) % len(OBJECTS)]
+        right = {"positive": f"This image features a {colour} shape and a {present}.",
+                 "negative": f"This image does not feature a {absent}.",
+                 "hybrid": f"This image features a {present}, but not a {absent}.",
+                 "modified_positive": f"This image features a {colour} shape."}[templates[i % 4]]
+        wrong = [f"This image features a {absent}, but not a {present}.", f"This image features a {absent}.",
+                 f"This image does not feature a {colour} shape."]
+        options = [right, *wrong]
+        rng.shuffle(options)
+        rows.append([options.index(right), *options, templates[i % 4], f"/home/negbench-authors/cc12m/{name}"])
+    rows.append([4, "a", "b", "c", "d", "hybrid", f"/home/negbench-authors/cc12m/{split}_0000.jpg"])
+    bad[n] = "bad_index"
+    rows.append([0, "w", "x", "y", "z", "negative", f"/home/negbench-authors/cc12m/{split}_gone.jpg"])
+    missing.append(n + 1)
+    path = folder / f"mcq_{split}.csv"
+    _csv(path, NEGBENCH_TRAIN_HEADER, rows)
+    return Written(path=path, image_root=folder / "images", bad_rows=bad, missing_images=missing)
