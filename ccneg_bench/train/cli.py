@@ -35,7 +35,8 @@ def _train_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="ccneg-train",
         description=(
-            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset. Defaults are the paper's\n"
+            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset (other recipes: --loss,\n"
+            "--trainable; NegBench-style data with --loss negbench). Defaults are the paper's\n"
             "hyper-parameters (AdamW lr 1e-6, wd 0.2, cosine, 50 warm-up steps, 5 epochs, batch 200,\n"
             "image tower locked, logit scale <= ln 100). A run folder holds one run: continue it with\n"
             "--resume latest, replace it with --overwrite.\n"
