@@ -103,16 +103,17 @@ class EvalTarget:
 def evaluation_plan(cfg: TrainConfig) -> list[EvalTarget]:
     """What each evaluation of the run scores (see the module docstring), in report order."""
     targets = []
-    folder = not cfg.data.startswith(NEGBENCH_PREFIX)
-    if folder and (cfg.eval_split in split_names(Path(cfg.data)) or not (Path(cfg.data) / "negbench").is_dir()):
+    held_out = None if cfg.eval_data else eval_mcq_file(cfg.data, cfg.split, cfg.eval_split)
+    # a folder's CC-Neg rows are scored when it has the eval split, or when nothing else is (so
+    # that a missing split is reported, as it always was)
+    if not cfg.data.startswith(NEGBENCH_PREFIX) and (
+            cfg.eval_split in split_names(Path(cfg.data)) or (held_out is None and not cfg.eval_data)):
         targets.append(EvalTarget(cfg.data, tuple(cfg.eval_tasks), cfg.eval_split))
     image_root = (("image_root", os.path.expanduser(cfg.image_root)),) if cfg.image_root else ()
     if cfg.eval_data:
         targets.append(EvalTarget(cfg.eval_data, None, cfg.eval_split, image_root))
-    else:
-        held_out = eval_mcq_file(cfg.data, cfg.split, cfg.eval_split)
-        if held_out is not None:
-            targets.append(EvalTarget(f"{NEGBENCH_PREFIX}{held_out}", ("mcq",), cfg.eval_split, image_root))
+    elif held_out is not None:
+        targets.append(EvalTarget(f"{NEGBENCH_PREFIX}{held_out}", ("mcq",), cfg.eval_split, image_root))
     if cfg.eval_zeroshot:
         targets.append(EvalTarget(cfg.eval_zeroshot, ("zeroshot",), "eval"))
     return targets
