@@ -101,6 +101,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.use_cache = self._decide_cache()
         self.features: dict[str, torch.Tensor] | None = None
+        self.loss_parts: dict[str, torch.Tensor] = {}
         self.start_step = 0
         self.bad_images = 0
         self.cache_stats: dict[str, Any] = {}
@@ -225,7 +226,9 @@ class Trainer:
         batch = LossBatch(local=feats, logit_scale=self.clip.model.logit_scale.exp(), config=self.cfg,
                           row_offset=self.info.rank * feats["text"].shape[0],
                           gather=lambda tensor: gather_with_grad(tensor, self.info))
-        return self.loss.compute(batch)
+        loss = self.loss.compute(batch)
+        self.loss_parts = batch.parts  # every micro-batch gives the same full-batch values: keep the last
+        return loss
 
     def _backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -362,6 +365,7 @@ class Trainer:
                     record = {
                         "step": step, "epoch": (step - 1) // self.steps_per_epoch,
                         "loss": float(all_reduce_mean(loss, info)),
+                        **self._logged_parts(),
                         "lr": self.optimizer.param_groups[0]["lr"],
                         "logit_scale": float(self.clip.model.logit_scale.detach().exp()),
                         "grad_norm": grad_norm,
@@ -405,6 +409,13 @@ class Trainer:
             _write_json(self.out / "run.json", run)
         barrier(info)
         return summary
+
+    def _logged_parts(self) -> dict[str, Any]:
+        """``{"loss_parts": {term: mean over processes}}`` when the loss reports its terms."""
+        if not self.loss_parts:
+            return {}
+        return {"loss_parts": {name: float(all_reduce_mean(value, self.info))
+                               for name, value in sorted(self.loss_parts.items())}}
 
     def _evaluate(self, step: int, logger: RunLogger) -> dict[str, Any]:
         if self.eval_fn is None:

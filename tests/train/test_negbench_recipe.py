@@ -100,6 +100,11 @@ def test_command_trains_negbench_and_reports_mcq_and_zeroshot(tiny_model, negben
     assert run["summary"]["skipped"] == {"bad_index": 1, "missing_image": 1}
     skipped = [json.loads(line) for line in (out / "skipped.jsonl").read_text().splitlines()]
     assert sorted(s["reason"] for s in skipped) == ["bad_index", "missing_image"] and all(s["detail"] for s in skipped)
+    steps = [r for r in read_log(out / "log.jsonl") if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2]
+    for record in steps:  # both terms are logged, and the loss is their weighted sum
+        parts = record["loss_parts"]
+        assert record["loss"] == pytest.approx(0.99 * parts["clip"] + 0.01 * parts["mcq"], rel=1e-5)
     evaluation = [r for r in read_log(out / "log.jsonl") if "eval" in r][-1]["eval"]
     assert set(evaluation) == {"mcq", "zeroshot"}  # the held-out mcq_eval.csv beside the training file
     assert evaluation == run["summary"]["eval"]

@@ -38,6 +38,7 @@ def negbench_objective(batch: LossBatch):
     contrastive = clip_loss(local["image"], local["text"], batch.logit_scale, all_image=batch.every("image"),
                             all_text=batch.every("text"), row_offset=batch.row_offset)
     choice = mcq_loss(local["image"], local["options"], local["correct"], batch.logit_scale)
+    batch.parts.update(clip=contrastive.detach(), mcq=choice.detach())
     return (1.0 - weight) * contrastive + weight * choice
 
 

@@ -43,7 +43,8 @@ class LossBatch:
     spec asks for them, ``negated``, ``distractor``, ``options``; plus the long tensor ``correct``).
     :meth:`every` gives the same features gathered over all processes (with gradients), the
     columns of a contrastive matrix; ``row_offset`` is where the local rows sit among them.
-    ``logit_scale`` is the exponentiated temperature.
+    ``logit_scale`` is the exponentiated temperature. A loss made of several terms may put each
+    (detached) into ``parts``; the trainer logs their means next to the loss.
     """
 
     local: dict[str, "torch.Tensor"]
@@ -51,6 +52,8 @@ class LossBatch:
     config: "TrainConfig"
     row_offset: int = 0
     gather: Callable[["torch.Tensor"], "torch.Tensor"] = lambda tensor: tensor
+    #: named terms of the loss a ``compute`` chooses to report (logged per step as ``loss_parts``)
+    parts: dict[str, "torch.Tensor"] = field(default_factory=dict)
     _gathered: dict[str, "torch.Tensor"] = field(default_factory=dict, repr=False)
 
     def every(self, key: str) -> "torch.Tensor":
