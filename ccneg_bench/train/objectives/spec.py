@@ -17,7 +17,7 @@ list and validate losses without loading it; tensors only appear inside ``comput
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Callable, Collection
 
 if TYPE_CHECKING:
     import torch
