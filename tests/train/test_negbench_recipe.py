@@ -169,3 +169,15 @@ def test_images_that_are_not_found_say_where_to_look(tiny_model, negbench_files,
     err = capsys.readouterr().err
     assert code == 2 and "no usable multiple-choice rows" in err and "--image-root" in err
     assert "'missing_image': 17" in err and not (tmp_path / "run").exists()
+
+
+def test_mcq_rows_limit_and_layout(negbench_files, tmp_path):
+    from ccneg_bench.train.mcq_data import load_mcq_rows
+    from tests.helpers.benchmarks import write_negbench_retrieval
+
+    rows = load_mcq_rows(negbench_files / "mcq_train.csv", str(negbench_files / "images"), limit=5)
+    assert rows.ids == [f"mcq_train:{i}" for i in range(5)] and rows.skipped == {}
+    assert all(rows.options[i][rows.correct[i]] == rows.captions[i] for i in range(5))
+    retrieval = write_negbench_retrieval(tmp_path / "r")
+    with pytest.raises(ValueError, match="a NegBench retrieval file .* not a multiple-choice file"):
+        load_mcq_rows(retrieval.path, str(retrieval.image_root))
