@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ccneg-build folder, released CC-Neg folder, hf:ID, or KIND:PATH of a public benchmark")
     parser.add_argument("--split", default="eval", help="split to score (default: eval)")
     parser.add_argument("--task", action="append", default=None, metavar="T",
-                        help="ccneg, ccneg-balanced, retrieval, mcq, pair, crepe, zeroshot, zeroshot-negated; "
+                        help="ccneg, ccneg-balanced, retrieval, mcq, pair, crepe, grounding, zeroshot, zeroshot-negated; "
                         "repeatable (default: the dataset's own: ccneg for CC-Neg data)")
     add_benchmark_arguments(parser)
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")

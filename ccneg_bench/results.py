@@ -30,6 +30,7 @@ MAIN_METRICS: dict[str, tuple[str, ...]] = {
     "mcq": ("total_accuracy",),
     "pair": ("acc",),
     "crepe": ("image_to_text_R@1",),
+    "grounding": ("accuracy",),
     "zeroshot": ("acc1",),
     "zeroshot-negated": ("acc1",),
 }

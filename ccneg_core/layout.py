@@ -13,6 +13,7 @@ command is always found by the others. The one reader of the folder is
       rejected/rejected-NNNNN-of-NNNNN.parquet  rejected rows with their reasons
       splits/{split}.txt               the ids of each split, one per line
       distractors/assignments.parquet, images.parquet, manifest.json   mined distractor images
+      negbench/mcq_{split}.csv         NegBench-style multiple-choice rows (``--style negbench``)
       .ccneg/                          run state: run.json, written.json, lock, parts/, images/
 """
 
@@ -31,6 +32,15 @@ SPLITS_DIR = "splits"
 DISTRACTOR_DIR = "distractors"
 ASSIGNMENTS_FILE = "assignments.parquet"
 POOL_IMAGES_FILE = "images.parquet"
+
+#: NegBench-style files, in NegBench's own CSV column layout (``ccneg-build --style negbench``).
+NEGBENCH_DIR = "negbench"
+
+
+def negbench_mcq_file(split: str) -> str:
+    """The NegBench MCQ file of ``split`` (relative to the folder)."""
+    return f"{NEGBENCH_DIR}/mcq_{split}.csv"
+
 
 STATE_DIR = ".ccneg"
 RUN_RECORD = Path(STATE_DIR) / "run.json"

@@ -10,6 +10,7 @@ Spec forms::
     negbench:FILE.csv   a NegBench MCQ-Neg, binary MCQ, Retrieval or Retrieval-Neg file
     sugarcrepe:DIR      the SugarCREPE JSON files in DIR (images in DIR/val2017 or image_root)
     crepe:FILE.csv      a CREPE negate file (Visual Genome images under image_root)
+    negrefcocog:FILE.json   NegationCLIP's NegRefCOCOg (COCO train2014 images under image_root)
     imagefolder:DIR     one sub-folder per class (zero-shot classification)
     cifar10:DIR, cifar100:DIR, cifar:DIR   CIFAR's python-version folder
 
@@ -58,7 +59,7 @@ def load_eval_dataset(spec: str, split: str = "eval", **options: object) -> Eval
 
 
 #: spec prefixes of the public benchmarks (see the module docstring)
-BENCHMARK_KINDS = ("negbench", "sugarcrepe", "crepe", "imagefolder", "cifar10", "cifar100", "cifar")
+BENCHMARK_KINDS = ("negbench", "sugarcrepe", "crepe", "negrefcocog", "imagefolder", "cifar10", "cifar100", "cifar")
 
 
 def _load_benchmark(spec: str, split: str, options: dict[str, object]) -> EvalDataset | None:
@@ -90,6 +91,10 @@ def _load_benchmark(spec: str, split: str, options: dict[str, object]) -> EvalDa
         from ccneg_bench.datasets.crepe import load_crepe
 
         return load_crepe(path, image_root=image_root, split=split)
+    if kind == "negrefcocog":
+        from ccneg_bench.datasets.negrefcocog import load_negrefcocog
+
+        return load_negrefcocog(path, image_root=image_root, split=split)
     from ccneg_bench.datasets.classification import load_cifar, load_imagefolder
 
     if kind == "imagefolder":

@@ -8,7 +8,9 @@ A CC-Neg sample is an (image, caption, negated caption) triple. The other benchm
 (NegBench, SugarCREPE, CREPE, zero-shot classification) generalise it: a sample may carry a
 tuple of candidate ``options`` with the index of the ``correct`` one, a ``group`` (MCQ template,
 SugarCREPE subset), a class ``label``, and an ``image_row`` when several samples share one image
-(SugarCREPE repeats COCO images), so that each image is decoded and encoded once.
+(SugarCREPE repeats COCO images), so that each image is decoded and encoded once. A referring-
+expression sample (NegRefCOCOg) turns the choice around: one text, candidate images
+(``image_options``, rows of the image table), ``correct`` the index of the right one.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ class Sample:
     label: int | None = None
     #: row of this sample's image in the image table (None: the sample's own position)
     image_row: int | None = None
+    #: candidate images (rows of the image table) the caption chooses among (empty: one image per sample)
+    image_options: tuple[int, ...] = ()
 
     def candidates(self) -> tuple[str, ...]:
-        """The texts the image chooses among: ``options``, or (caption, negated caption)."""
+        """The texts the image chooses among: ``options``, or (caption, negated caption); for a
+        sample that chooses among images, its one caption."""
+        if self.image_options and not self.options:
+            return (self.caption,)
         return self.options if self.options else (self.caption, self.negated_caption)
 
 
@@ -107,7 +114,7 @@ class EvalDataset:
 
     def fingerprint(self) -> str:
         texts = digest([(s.id, s.caption, s.negated_caption) + ((s.options, s.correct, s.label) if s.options or s.label is not None else ())
-                        for s in self.samples])
+                        + ((s.image_options, s.correct) if s.image_options else ()) for s in self.samples])
         return digest([self.spec, self.split, self.images.fingerprint(), texts])
 
     def image_rows(self) -> list[int]:
@@ -116,7 +123,7 @@ class EvalDataset:
 
     def texts(self) -> list[str]:
         """Every text the tasks may score (each sample's candidates, then class prompts)."""
-        out = [t for s in self.samples for t in s.candidates()] if any(s.options for s in self.samples) else \
+        out = [t for s in self.samples for t in s.candidates()] if any(s.options or s.image_options for s in self.samples) else \
             [s.caption for s in self.samples] + [s.negated_caption for s in self.samples]
         if self.classes is not None:
             out.extend(self.classes.all_prompts())

@@ -23,6 +23,9 @@ from ccneg_bench.datasets.image_files import resolve_under
 
 #: the template values NegBench's MCQ scoring accepts (any other raises KeyError there)
 MCQ_TEMPLATES = ("positive", "negative", "hybrid")
+#: NegBench's fine-tuning generator also writes ``modified_positive`` ("This image features A.",
+#: for rows with fewer than two present objects); training data may hold every one of these
+FINETUNING_TEMPLATES = (*MCQ_TEMPLATES, "modified_positive")
 _OPTION = re.compile(r"^caption_(\d+)$")
 
 
@@ -36,15 +39,20 @@ def _option_columns(header: list[str]) -> list[str]:
     return columns
 
 
-def load_negbench(path: str, image_root: str | None = None, split: str = "eval") -> EvalDataset:
-    """Load one NegBench CSV; its layout (MCQ or retrieval) comes from the header."""
+def load_negbench(path: str, image_root: str | None = None, split: str = "eval",
+                  templates: tuple[str, ...] = MCQ_TEMPLATES) -> EvalDataset:
+    """Load one NegBench CSV; its layout (MCQ or retrieval) comes from the header.
+
+    ``templates``: the ``correct_answer_template`` values an MCQ row may hold (others are
+    rejected rows); the trainer passes :data:`FINETUNING_TEMPLATES`.
+    """
     if not os.path.isfile(path):
         raise ValueError(f"negbench:{path}: no such file (give a NegBench CSV such as COCO_val_mcq_llama3.1_rephrased.csv)")
     header = read_header(path)
     if "captions" in header and "filepath" in header:
         return _load_retrieval(path, image_root, split)
     if "correct_answer" in header and "image_path" in header and len(_option_columns(header)) >= 2:
-        return _load_mcq(path, image_root, split)
+        return _load_mcq(path, image_root, split, templates)
     raise ValueError(
         f"{path}: not a NegBench file: expected MCQ columns (correct_answer, caption_0.., image_path"
         f"[, correct_answer_template]) or retrieval columns (filepath, captions); found: {', '.join(header)}"
@@ -55,7 +63,7 @@ def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _load_mcq(path: str, image_root: str | None, split: str) -> EvalDataset:
+def _load_mcq(path: str, image_root: str | None, split: str, templates: tuple[str, ...]) -> EvalDataset:
     header, rows = read_csv(path, ["correct_answer", "image_path"])
     options_columns = _option_columns(header)
     templated = "correct_answer_template" in header
@@ -70,9 +78,9 @@ def _load_mcq(path: str, image_root: str | None, split: str) -> EvalDataset:
             group = None
             if templated:
                 value = cell(row, "correct_answer_template", place).strip()
-                if value not in MCQ_TEMPLATES:
+                if value not in templates:
                     raise RowProblem("unknown_template", f"{place}: correct_answer_template is {value!r}; "
-                                                         f"NegBench uses {', '.join(MCQ_TEMPLATES)}")
+                                                         f"NegBench uses {', '.join(templates)}")
                 group = value
             image = resolve_under(cell(row, "image_path", place), image_root, base)
         except RowProblem as problem:

@@ -31,7 +31,7 @@ MCQ_OFFICIAL = "argmax"
 PAIR_OFFICIAL = "wrong"
 
 
-def _shuffle(scores: np.ndarray, counts: np.ndarray, correct: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def shuffle_choices(scores: np.ndarray, counts: np.ndarray, correct: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Permute each row's real options (padding stays last); return the scores and the new right index."""
     rng = np.random.default_rng(seed)
     shuffled = scores.copy()
@@ -48,7 +48,7 @@ def _choose(ctx: TaskContext, indices: np.ndarray, official: str) -> dict[str, A
     scores, counts = padded_options(ctx, indices)
     correct = np.array([samples[i].correct for i in indices], dtype=np.int64)
     if ctx.shuffle_options is not None:
-        scores, correct = _shuffle(scores, counts, correct, ctx.shuffle_options)
+        scores, correct = shuffle_choices(scores, counts, correct, ctx.shuffle_options)
     rule = resolve_tie_rule(ctx.tie_rule, official)  # type: ignore[arg-type]
     outcome = credit_choices(scores, correct, rule)
     return {"scores": scores, "correct": correct, "credit": outcome.credit, "tied": outcome.tied,

@@ -4,8 +4,8 @@ With the image tower locked and deterministic preprocessing, the image and distr
 features of a sample are the same at every step, so they are computed once (sharded over
 ranks, gathered), written to ``CACHE/<key>.safetensors`` atomically, and training never
 decodes an image again. The key hashes everything that determines the features: the model
-fingerprint, the image-tower weights, the transform, the precision and the sample ids and
-distractors in order.
+fingerprint, the image-tower weights, the transform, the precision, the sample ids and
+distractors in order, and (for rows that point at image files) the files' sizes and times.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def cache_key(clip: TrainableClip, rows: TrainRows, with_distractors: bool, prec
     digest.update(str(with_distractors).encode())
     digest.update("\x1f".join(rows.ids).encode())
     digest.update(",".join(map(str, rows.distractor_rows)).encode())
+    digest.update(rows.fingerprint.encode())
     return digest.hexdigest()[:24]
 
 

@@ -1,7 +1,7 @@
 """Everything about a ``ccneg-train`` command line that can be checked before anything loads.
 
-A wrong device, a loss term or evaluation task that does not exist, a split the dataset does
-not have, a dataset without images, weights that cannot be downloaded, a run folder that
+A wrong device, a loss, loss term or evaluation task that does not exist, a split the dataset
+does not have, a dataset without images, a NegBench file that is not there, weights that cannot be downloaded, a run folder that
 already belongs to another run, a resume with other settings: each is one line within a
 second, instead of a traceback after the model has loaded (or, worse, at the end of training).
 Reading here is limited to file names, Parquet metadata, small columns and the run
@@ -17,7 +17,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ccneg_bench.options import UsageError
-from ccneg_bench.train.config import LOSSES, TrainConfig
+from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.objectives.registry import check_loss_name, get_loss
+from ccneg_bench.train.sources import NEGBENCH_PREFIX, check_source, training_source
+from ccneg_bench.train.trainable import cache_needs_locked_tower, parse_trainable, trains_image_tower
 from ccneg_core.dataset import split_files, split_names
 from ccneg_core.devices import check_device, check_precision
 
@@ -69,15 +72,18 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     ``WeightsUnavailable`` when weights would need a download that cannot happen)."""
     from ccneg_bench.models.weights import check_model
     from ccneg_bench.tasks import get_task
-    from ccneg_bench.train.losses import check_terms
     from ccneg_bench.train.run_folder import check_run_folder
 
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
     check_precision(cfg.precision, check_device(cfg.device))
-    if cfg.loss not in LOSSES:
-        raise UsageError(f"--loss {cfg.loss}: use one of {', '.join(LOSSES)}")
-    if cfg.loss == "conclip":
-        check_terms(cfg.terms)
+    try:
+        loss = get_loss(check_loss_name(cfg.loss))
+        loss.check_config(cfg)
+        parse_trainable(cfg.trained_parts())
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if cfg.cache_features == "on" and trains_image_tower(cfg.trained_parts()):
+        raise UsageError(cache_needs_locked_tower(cfg.trained_parts()))
     for name, value, least in (("--batch-size", cfg.batch_size, 1), ("--accum-steps", cfg.accum_steps, 1),
                                ("--epochs", cfg.epochs, 1), ("--warmup-steps", cfg.warmup_steps, 0),
                                ("--save-every", cfg.save_every, 0), ("--keep-last", cfg.keep_last, 0),
@@ -98,17 +104,35 @@ def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     if cfg.eval_at_end or cfg.eval_every:
         for task in cfg.eval_tasks:
             get_task(task)
+    check_eval_datasets(cfg)
     if not cfg.model.startswith("open_clip:"):
         raise UsageError(f"--model {cfg.model}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
                          "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)")
     check_run_folder(Path(cfg.out), cfg.resume, cfg.overwrite)
     check_resume_compatible(cfg)
-    check_data(cfg)
+    check_data(cfg, loss.needs(cfg))
     check_model(cfg.model, cfg.pretrained)
 
 
-def check_data(cfg: TrainConfig) -> None:
-    """The training split exists and has images; the evaluation split exists when evaluating."""
+def check_data(cfg: TrainConfig, needs: frozenset[str] = frozenset()) -> None:
+    """The training split exists and has images; the evaluation split exists when evaluating.
+
+    ``needs``: the optional inputs the loss reads (a loss reading MCQ options trains on a
+    NegBench MCQ file; see :mod:`ccneg_bench.train.sources`).
+    """
+    if cfg.image_root is not None and not Path(cfg.image_root).expanduser().is_dir():
+        raise UsageError(f"--image-root {cfg.image_root}: no such folder")
+    source = training_source(cfg.data, cfg.split, needs)
+    try:
+        check_source(source, cfg.loss, needs)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if source.kind == "mcq":
+        if not source.path.is_file():
+            hint = ("give --data negbench:FILE.csv, or a folder written by 'ccneg-build --style negbench'"
+                    if not cfg.data.startswith(NEGBENCH_PREFIX) else "check the path")
+            raise UsageError(f"--data {cfg.data}: no NegBench MCQ file {source.path} for --loss {cfg.loss}; {hint}")
+        return
     data = Path(cfg.data)
     if not data.is_dir():
         raise UsageError(f"--data {cfg.data}: no such folder (a ccneg-build output folder)")
@@ -118,6 +142,29 @@ def check_data(cfg: TrainConfig) -> None:
     if not has_images(split_files(data, cfg.split)):
         raise UsageError(f"--data {cfg.data}: split {cfg.split!r} has no images (the image column is empty: was "
                          "the dataset built without images?); ccneg-train needs the images, so rebuild it with them")
+
+
+#: the ccneg-bench dataset kinds ``--eval-zeroshot`` takes (zero-shot classification data)
+ZEROSHOT_KINDS = ("imagefolder", "cifar10", "cifar100", "cifar")
+
+
+def check_eval_datasets(cfg: TrainConfig) -> None:
+    """``--eval-zeroshot`` names a classification dataset and ``--eval-data`` something that exists."""
+    if cfg.eval_zeroshot:
+        kind, sep, path = cfg.eval_zeroshot.partition(":")
+        if not sep or kind not in ZEROSHOT_KINDS or not path:
+            raise UsageError(f"--eval-zeroshot {cfg.eval_zeroshot}: give imagefolder:DIR (one sub-folder per class) "
+                             "or cifar10:DIR / cifar100:DIR / cifar:DIR (CIFAR's python-version folder)")
+        if not Path(path).expanduser().is_dir():
+            raise UsageError(f"--eval-zeroshot {cfg.eval_zeroshot}: no such folder {path}")
+    if cfg.eval_data and not cfg.eval_data.startswith("hf:"):
+        from ccneg_bench.datasets import BENCHMARK_KINDS
+
+        kind, sep, path = cfg.eval_data.partition(":")
+        target = path if sep and kind in (*BENCHMARK_KINDS, "released") else cfg.eval_data
+        if not Path(target).expanduser().exists():
+            raise UsageError(f"--eval-data {cfg.eval_data}: no such file or folder {target} (a ccneg-bench dataset, "
+                             "e.g. negbench:FILE.csv or a ccneg folder)")
 
 
 def check_resume_compatible(cfg: TrainConfig) -> None:

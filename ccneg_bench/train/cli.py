@@ -21,7 +21,8 @@ from ccneg_bench.options import (
     PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_float, positive_int,
 )
 from ccneg_core.argparsing import OneLineParser
-from ccneg_bench.train.config import LOSSES, TrainConfig
+from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.objectives.registry import loss_help, loss_names
 from ccneg_core.devices import add_device_argument, add_device_arguments, check_device
 from ccneg_core.pipes import quiet_on_closed_pipe
 
@@ -36,7 +37,8 @@ def _train_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="ccneg-train",
         description=(
-            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset. Defaults are the paper's\n"
+            "CoN-CLIP fine-tuning of open_clip models on a ccneg dataset (other recipes: --loss,\n"
+            "--trainable; NegBench-style data with --loss negbench). Defaults are the paper's\n"
             "hyper-parameters (AdamW lr 1e-6, wd 0.2, cosine, 50 warm-up steps, 5 epochs, batch 200,\n"
             "image tower locked, logit scale <= ln 100). A run folder holds one run: continue it with\n"
             "--resume latest, replace it with --overwrite.\n"
@@ -47,16 +49,24 @@ def _train_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model and data")
     g.add_argument("--model", default=_DEFAULTS.model, help="ccneg-bench model spec (open_clip:ARCH, an exported folder, a config JSON)")
     g.add_argument("--pretrained", default=None, help=PRETRAINED_HELP)
-    g.add_argument("--data", required=True, help="ccneg dataset folder (data/*.parquet, distractors/ from mine-distractors)")
+    g.add_argument("--data", required=True,
+                   help="ccneg dataset folder (data/*.parquet, distractors/ from mine-distractors; negbench/mcq_SPLIT.csv "
+                        "for --loss negbench), or negbench:FILE.csv (a NegBench multiple-choice file)")
+    g.add_argument("--image-root", default=None,
+                   help="folder the image paths of a NegBench CSV are found under (default: next to the file)")
     g.add_argument("--out", required=True, help="run folder: checkpoints/, log.jsonl, run.json, export/")
     g.add_argument("--split", default=_DEFAULTS.split, help="split to train on")
     g.add_argument("--distractors", default=None, help="folder with assignments.parquet + images.parquet (default: DATA/distractors)")
     g.add_argument("--limit", type=positive_int, default=None, help="train on the first N rows only (smoke tests)")
     g = p.add_argument_group("loss")
-    g.add_argument("--loss", choices=LOSSES, default=_DEFAULTS.loss,
-                   help="conclip: CoN-CLIP (negated captions + distractor images); negclip: CLIP loss with the negated "
-                        "captions as extra hard negatives (no distractors); clip: plain CLIP loss on (image, caption)")
+    g.add_argument("--loss", choices=loss_names(), default=_DEFAULTS.loss, help=loss_help())
     g.add_argument("--terms", default=",".join(_DEFAULTS.terms), help="CoN-CLIP terms to average (ablations), e.g. l1,l2")
+    g.add_argument("--mcq-weight", type=float, default=_DEFAULTS.mcq_weight,
+                   help="--loss negbench: weight W of the MCQ term, (1 - W) * CLIP + W * MCQ (NegBench's released "
+                        "checkpoints: 0.01)")
+    g.add_argument("--trainable", default=None, metavar="{all,text,image,text:N}",
+                   help="what trains: all, the text tower, the image tower (each with the logit scale), or the first N "
+                        "text blocks with the token and position embeddings (default: text; all with --no-lock-image)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--lr", type=positive_float, default=_DEFAULTS.lr, help="peak learning rate (AdamW)")
     g.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay, help="AdamW weight decay (matrices only)")
@@ -67,7 +77,8 @@ def _train_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=positive_int, default=_DEFAULTS.batch_size, help="GLOBAL batch over all processes and accumulation steps")
     g.add_argument("--accum-steps", type=positive_int, default=_DEFAULTS.accum_steps, help="micro-batches per step (exact: same loss as the full batch)")
     g.add_argument("--grad-clip", type=float, default=_DEFAULTS.grad_clip, help="max gradient norm (0: off)")
-    g.add_argument("--lock-image", action=argparse.BooleanOptionalAction, default=_DEFAULTS.lock_image, help="freeze the image tower")
+    g.add_argument("--lock-image", action=argparse.BooleanOptionalAction, default=None,
+                   help="freeze the image tower (--trainable text; --no-lock-image: --trainable all)")
     g.add_argument("--cache-features", choices=("auto", "on", "off"), default=_DEFAULTS.cache_features,
                    help="encode frozen-tower images once and train on the text tower alone (auto: when locked)")
     g.add_argument("--cache-dir", default=None, help="feature cache folder (default: OUT/feature_cache)")
@@ -85,6 +96,12 @@ def _train_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-every", type=non_negative_int, default=_DEFAULTS.eval_every, help="evaluate every N steps (0: only at the end)")
     g.add_argument("--eval-split", default=_DEFAULTS.eval_split, help="split scored by the evaluations")
     g.add_argument("--eval-tasks", default=",".join(_DEFAULTS.eval_tasks), help="ccneg-bench tasks to run, comma-separated")
+    g.add_argument("--eval-data", default=None, metavar="DATASET",
+                   help="also score this ccneg-bench dataset with its own tasks (e.g. negbench:FILE.csv; default: "
+                        "the held-out NegBench MCQ file next to --data, when there is one)")
+    g.add_argument("--eval-zeroshot", default=None, metavar="DATASET",
+                   help="also report zero-shot accuracy at every evaluation: imagefolder:DIR or cifar10:DIR, "
+                        "cifar100:DIR (what fine-tuning for negation costs)")
     g.add_argument("--no-eval", action="store_true", help="never evaluate")
     g.add_argument("--log-every", type=positive_int, default=_DEFAULTS.log_every, help="write a log record every N steps")
     g.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
@@ -150,7 +167,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         data=args.data, out=args.out, split=args.split, eval_split=args.eval_split, distractors=args.distractors,
         loss=args.loss, terms=tuple(t.strip() for t in args.terms.split(",") if t.strip()), lr=args.lr,
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, epochs=args.epochs, max_steps=args.max_steps,
-        batch_size=args.batch_size, accum_steps=args.accum_steps, grad_clip=args.grad_clip, lock_image=args.lock_image,
+        batch_size=args.batch_size, accum_steps=args.accum_steps, grad_clip=args.grad_clip,
+        lock_image=_DEFAULTS.lock_image if args.lock_image is None else args.lock_image,
+        trainable=_trainable(args.trainable, args.lock_image), mcq_weight=args.mcq_weight, image_root=args.image_root,
+        eval_data=args.eval_data, eval_zeroshot=args.eval_zeroshot,
         cache_features=args.cache_features, cache_dir=args.cache_dir, precision=args.precision, device=args.device,
         workers=args.workers, seed=args.seed, save_every=args.save_every, keep_last=args.keep_last, resume=args.resume,
         eval_every=0 if args.no_eval else args.eval_every, eval_at_end=not args.no_eval,
@@ -158,6 +178,22 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tensorboard=args.tensorboard, wandb=args.wandb, wandb_project=args.wandb_project, limit=args.limit,
         export=not args.no_export, push_to_hub=args.push_to_hub,
     )
+
+
+def _trainable(choice: str | None, lock_image: bool | None) -> str | None:
+    """``--trainable``, refused when an explicit ``--lock-image`` / ``--no-lock-image`` says otherwise."""
+    from ccneg_bench.train.trainable import trains_image_tower
+
+    if choice is None or lock_image is None:
+        return choice
+    try:
+        trains_image = trains_image_tower(choice)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if trains_image == lock_image:
+        flag = "--lock-image" if lock_image else "--no-lock-image"
+        raise UsageError(f"--trainable {choice} and {flag} disagree about the image tower; give only --trainable")
+    return choice
 
 
 def _run_train(argv: Sequence[str]) -> int:
@@ -184,6 +220,10 @@ def _run_train(argv: Sequence[str]) -> int:
     return 0
 
 
+#: the metrics the end-of-run summary prints per task (log.jsonl and run.json hold them all)
+SUMMARY_METRICS = ("accuracy", "total_accuracy", "acc1", "image_to_text_R@1", "text_to_image_R@1", "skipped")
+
+
 def _print_summary(summary: dict) -> None:
     print(f"steps {summary['steps']}/{summary['total_steps']}  rows {summary['rows']}  "
           f"skipped {summary['skipped'] or 0}  bad images {summary['bad_images']}  {summary['seconds']:.1f} s")
@@ -192,7 +232,7 @@ def _print_summary(summary: dict) -> None:
             print(f"eval {task}: {metrics}")
             continue
         shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-                          if k in ("accuracy", "image_to_text_R@1", "text_to_image_R@1", "skipped"))
+                          if k in SUMMARY_METRICS)
         print(f"eval {task}: {shown}")
     if summary.get("export"):
         print(f"export: {summary['export']}")

@@ -14,12 +14,12 @@ from typing import Any
 
 from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION
 
-#: The training objectives ``--loss`` offers, the default first (ccneg_bench.train.losses has them):
-#: - ``conclip``: the CoN-CLIP loss (negated captions and distractor images)
-#: - ``negclip``: NegCLIP-style, the CLIP loss with the negated captions as extra hard negatives
-#: - ``clip``:    the plain CLIP loss on (image, caption) pairs
-#: Kept here, free of torch, so that the command line can list them without importing torch.
-LOSSES = ("conclip", "negclip", "clip")
+#: the default ``--loss``: the CoN-CLIP objective (the paper this toolkit reproduces); a name
+#: of the loss registry (:mod:`ccneg_bench.train.objectives.registry`)
+DEFAULT_LOSS = "conclip"
+#: the default ``--mcq-weight`` of ``--loss negbench``: (1 - W) * CLIP + W * MCQ with W = 0.01,
+#: the 0.99 / 0.01 weighting NegBench's released checkpoints were trained with
+DEFAULT_MCQ_WEIGHT = 0.01
 
 #: The upper bound of the logit scale (temperature 0.01), applied after every step.
 MAX_LOGIT_SCALE = math.log(100.0)
@@ -31,13 +31,15 @@ class TrainConfig:
 
     model: str = "open_clip:ViT-B-32"
     pretrained: str | None = "openai"
-    data: str = ""
+    data: str = ""  # a ccneg dataset folder, or negbench:FILE.csv (a NegBench MCQ file)
+    image_root: str | None = None  # where the image paths of a NegBench CSV are found
     out: str = ""
     split: str = "train"
     eval_split: str = "eval"
     distractors: str | None = None  # folder with assignments.parquet/images.parquet
-    loss: str = "conclip"  # one of LOSSES: "conclip", "negclip", "clip"
-    terms: tuple[str, ...] = ("l1", "l2", "l3")
+    loss: str = DEFAULT_LOSS  # a name of the loss registry (ccneg_bench.train.objectives.registry)
+    terms: tuple[str, ...] = ("l1", "l2", "l3")  # --loss conclip
+    mcq_weight: float = DEFAULT_MCQ_WEIGHT  # --loss negbench: (1 - W) * CLIP + W * MCQ
     lr: float = 1e-6
     weight_decay: float = 0.2
     beta1: float = 0.9
@@ -49,7 +51,8 @@ class TrainConfig:
     batch_size: int = 200  # global batch over all ranks and accumulation steps
     accum_steps: int = 1
     grad_clip: float = 1.0  # 0 disables
-    lock_image: bool = True
+    lock_image: bool = True  # what --trainable means when it is not given: text (locked) or all
+    trainable: str | None = None  # all, text, image or text:N (ccneg_bench.train.trainable)
     cache_features: str = "auto"  # "auto" (when the image tower is locked), "on", "off"
     cache_dir: str | None = None
     precision: str = DEFAULT_PRECISION  # names and rules: ccneg_core.devices (also for the evaluations)
@@ -63,6 +66,8 @@ class TrainConfig:
     eval_every: int = 0  # 0: only at the end (when eval_at_end)
     eval_at_end: bool = True
     eval_tasks: tuple[str, ...] = ("ccneg", "ccneg-balanced", "retrieval")
+    eval_data: str | None = None  # a further ccneg-bench dataset to score (e.g. negbench:FILE.csv)
+    eval_zeroshot: str | None = None  # imagefolder:DIR or cifar10:DIR: zero-shot accuracy at each evaluation
     log_every: int = 1
     tensorboard: bool = False
     wandb: bool = False
@@ -79,6 +84,10 @@ class TrainConfig:
         data["eval_tasks"] = list(self.eval_tasks)
         return data
 
+    def trained_parts(self) -> str:
+        """``--trainable`` as given, or what ``--lock-image`` implies: ``text`` when locked, else ``all``."""
+        return self.trainable or ("text" if self.lock_image else "all")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -89,13 +98,23 @@ class TrainConfig:
 
 
 #: Fields that must not change when a run is resumed (they change what a step means).
-RESUME_INVARIANT = ("model", "data", "split", "loss", "terms", "batch_size", "seed", "limit", "lock_image")
+RESUME_INVARIANT = ("model", "data", "split", "loss", "terms", "mcq_weight", "batch_size", "seed", "limit",
+                    "trainable")
+
+
+def _step_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored configuration with ``trainable`` resolved (older runs only stored ``lock_image``)."""
+    cfg = TrainConfig.from_dict(data)
+    settings = cfg.as_dict()
+    settings["trainable"] = cfg.trained_parts()
+    return settings
 
 
 def resume_conflicts(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
     """``"name: old -> new"`` for every step-defining setting that differs from the stored run."""
-    now = cfg.as_dict()
-    return [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in RESUME_INVARIANT if k in saved and saved.get(k) != now[k]]
+    old, now = _step_settings(saved), _step_settings(cfg.as_dict())
+    stored = set(saved) | ({"trainable"} if "lock_image" in saved else set())
+    return [f"{k}: {old[k]!r} -> {now[k]!r}" for k in RESUME_INVARIANT if k in stored and old[k] != now[k]]
 
 
 def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int) -> float:

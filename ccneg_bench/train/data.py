@@ -1,5 +1,8 @@
 """Training data: rows of a ccneg dataset folder with their first mined distractor image.
 
+(NegBench-style multiple-choice rows become the same :class:`TrainRows`, see
+:mod:`ccneg_bench.train.mcq_data`; :mod:`ccneg_bench.train.sources` picks the reader.)
+
 A training sample is the paper's quadruple (I, I', c, c'): the image, its first distractor
 (from ``DATASET/distractors/``, written by ``ccneg-train mine-distractors``), the true caption
 and the negated caption. Rows that cannot take part are dropped before training, counted by
@@ -17,7 +20,7 @@ import bisect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,13 +64,18 @@ class TrainRows:
     ids: list[str]
     captions: list[str]
     negated: list[str]
-    images: ImageColumn
+    images: Sequence[Any]  # image references (an ImageColumn, or a list of {"bytes", "path"})
     image_rows: list[int]  # row of each sample in ``images``
     distractors: ImageColumn | None
     distractor_rows: list[int]  # row of each sample's first distractor in ``distractors``
     root: str
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_rows: list[dict[str, str]] = field(default_factory=list)
+    #: multiple-choice rows only: each sample's options and the index of the right one
+    options: list[tuple[str, ...]] = field(default_factory=list)
+    correct: list[int] = field(default_factory=list)
+    #: changes when image files change under unchanged ids (file-based rows); part of the feature-cache key
+    fingerprint: str = ""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -165,7 +173,7 @@ class ImagePairs(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _load(self, column: ImageColumn, row: int) -> tuple[torch.Tensor, int]:
+    def _load(self, column: Sequence[Any], row: int) -> tuple[torch.Tensor, int]:
         try:
             image = decode_image(column[row], root=self.rows.root)
             bad = 0

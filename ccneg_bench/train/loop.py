@@ -23,13 +23,16 @@ from tqdm import tqdm
 from ccneg_bench.train import checkpoint as ckpt
 from ccneg_bench.train.cache import build_feature_cache
 from ccneg_bench.train.config import MAX_LOGIT_SCALE, TrainConfig, lr_at, resume_conflicts
-from ccneg_bench.train.data import ImagePairs, StepSampler, load_train_rows, step_indices, write_skipped
+from ccneg_bench.train.data import ImagePairs, StepSampler, step_indices, write_skipped
 from ccneg_bench.train.distributed import (
     DistInfo, all_reduce_mean, average_gradients, barrier, gather_with_grad, init_distributed, shutdown_distributed,
 )
 from ccneg_bench.train.logs import RunLogger, read_log, truncate_log
-from ccneg_bench.train.losses import check_loss, check_terms, clip_loss, conclip_loss, negclip_loss, uses_negated_captions
 from ccneg_bench.train.model import TrainableClip, load_trainable, param_groups
+from ccneg_bench.train.objectives.registry import get_loss
+from ccneg_bench.train.objectives.spec import DISTRACTORS, MCQ_OPTIONS, NEGATED_CAPTIONS, LossBatch
+from ccneg_bench.train.sources import load_rows
+from ccneg_bench.train.trainable import cache_needs_locked_tower, trains_image_tower
 from ccneg_bench.train.run_folder import check_run_folder, clear_run_folder
 from ccneg_core import devices
 from ccneg_core.writer import atomic_write_text
@@ -59,16 +62,13 @@ def make_autocast(device: torch.device, precision: str) -> Callable[[], Any]:
     return lambda: devices.autocast(device, precision)
 
 
-def needs_distractors(cfg: TrainConfig) -> bool:
-    """Only the CoN-CLIP terms L2 and L3 look at distractor images."""
-    return cfg.loss == "conclip" and bool({"l2", "l3"} & set(check_terms(cfg.terms)))
-
-
 class Trainer:
     """Holds the state of one run; :meth:`run` trains to the end and returns a summary."""
 
     def __init__(self, cfg: TrainConfig, eval_fn: EvalFn | None = None) -> None:
-        check_loss(cfg.loss)
+        self.loss = get_loss(cfg.loss)
+        self.loss.check_config(cfg)
+        self.needs = self.loss.needs(cfg)
         self.cfg = cfg
         self.eval_fn = eval_fn
         check_run_folder(Path(cfg.out), cfg.resume, cfg.overwrite)  # before anything is written
@@ -78,13 +78,13 @@ class Trainer:
         self.device = resolve_device(cfg.device, self.info)
         self.precision = resolve_precision(cfg.precision, self.device)
         self.autocast = make_autocast(self.device, self.precision)
-        self.with_distractors = needs_distractors(cfg)
+        self.with_distractors = DISTRACTORS in self.needs
+        self.image_frozen = not trains_image_tower(cfg.trained_parts())
         self._check_batch()
 
-        self.rows = load_train_rows(Path(cfg.data), cfg.split, self.with_distractors, cfg.distractors, cfg.limit,
-                                    need_negated=uses_negated_captions(cfg.loss))
+        self.rows = load_rows(cfg, self.needs)
         torch.manual_seed(cfg.seed)  # identical random initialisation on every rank
-        self.clip = load_trainable(cfg.model, cfg.pretrained, cfg.lock_image)
+        self.clip = load_trainable(cfg.model, cfg.pretrained, cfg.trained_parts())
         self.clip.model.to(self.device)
         self._broadcast_parameters()
         self.steps_per_epoch = len(self.rows) // cfg.batch_size
@@ -101,6 +101,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.use_cache = self._decide_cache()
         self.features: dict[str, torch.Tensor] | None = None
+        self.loss_parts: dict[str, torch.Tensor] = {}
         self.start_step = 0
         self.bad_images = 0
         self.cache_stats: dict[str, Any] = {}
@@ -129,9 +130,9 @@ class Trainer:
         mode = self.cfg.cache_features
         if mode not in ("auto", "on", "off"):
             raise ValueError(f"--cache-features {mode}: use auto, on or off")
-        if mode == "on" and not self.cfg.lock_image:
-            raise ValueError("--cache-features on needs a locked image tower (drop --no-lock-image)")
-        return mode == "on" or (mode == "auto" and self.cfg.lock_image)
+        if mode == "on" and not self.image_frozen:
+            raise ValueError(cache_needs_locked_tower(self.cfg.trained_parts()))
+        return mode == "on" or (mode == "auto" and self.image_frozen)
 
     def _resume(self) -> None:
         path = ckpt.resolve_resume(self.cfg.resume, self.out)
@@ -175,7 +176,7 @@ class Trainer:
 
     def _frozen_features(self, micro: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Image-side features that need no gradient (cached, or from the locked tower)."""
-        if not self.cfg.lock_image:
+        if not self.image_frozen:
             return {}
         if self.features is not None:
             index = torch.as_tensor(micro["index"], device=self.device)
@@ -189,40 +190,45 @@ class Trainer:
                 out["distractor"] = self.clip.encode_image(micro["distractor"].to(self.device))
         return out
 
+    def _text_features(self, index: list[int]) -> dict[str, torch.Tensor]:
+        """Caption features, plus the negated captions' or the options' when the loss reads them.
+
+        A multiple-choice row's caption is its right option, so the options are encoded once and
+        the caption's features are picked from them.
+        """
+        if MCQ_OPTIONS in self.needs:
+            options = [self.rows.options[i] for i in index]
+            width = len(options[0])
+            flat = self.clip.encode_text(self._tokens([text for row in options for text in row]))
+            choices = flat.view(len(index), width, -1)
+            correct = torch.tensor([self.rows.correct[i] for i in index], device=self.device)
+            return {"text": choices[torch.arange(len(index), device=self.device), correct], "options": choices,
+                    "correct": correct}
+        captions = [self.rows.captions[i] for i in index]
+        if NEGATED_CAPTIONS in self.needs:
+            negated = [self.rows.negated[i] for i in index]
+            both = self.clip.encode_text(self._tokens(captions + negated))
+            return {"text": both[: len(captions)], "negated": both[len(captions):]}
+        return {"text": self.clip.encode_text(self._tokens(captions))}
+
     def _trainable_features(self, micro: dict[str, Any], grad: bool) -> dict[str, torch.Tensor]:
-        """Features of the trained towers: texts (and images when the tower is unlocked)."""
-        captions = [self.rows.captions[i] for i in micro["index"]]
+        """Features of the trained towers: texts (and images when the image tower trains)."""
         with torch.set_grad_enabled(grad), self.autocast():
-            out: dict[str, torch.Tensor] = {}
-            if uses_negated_captions(self.cfg.loss):
-                negated = [self.rows.negated[i] for i in micro["index"]]
-                both = self.clip.encode_text(self._tokens(captions + negated))
-                out["text"], out["negated"] = both[: len(captions)], both[len(captions):]
-            else:
-                out["text"] = self.clip.encode_text(self._tokens(captions))
-            if not self.cfg.lock_image:
+            out = self._text_features(micro["index"])
+            if not self.image_frozen:
                 out["image"] = self.clip.encode_image(micro["image"].to(self.device))
                 if self.with_distractors:
                     out["distractor"] = self.clip.encode_image(micro["distractor"].to(self.device))
         return out
 
     def _loss(self, feats: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The loss of this rank's rows against the global batch's columns."""
-        every = {k: gather_with_grad(v, self.info) for k, v in feats.items()}
-        offset = self.info.rank * feats["text"].shape[0]
-        scale = self.clip.model.logit_scale.exp()
-        if self.cfg.loss == "clip":
-            return clip_loss(feats["image"], feats["text"], scale, all_image=every["image"],
-                             all_text=every["text"], row_offset=offset)
-        if self.cfg.loss == "negclip":
-            return negclip_loss(feats["image"], feats["text"], feats["negated"], scale, all_image=every["image"],
-                                all_text=every["text"], all_negated_text=every["negated"], row_offset=offset)
-        zeros = torch.zeros_like(feats["image"])
-        return conclip_loss(
-            feats["image"], feats.get("distractor", zeros), feats["text"], feats["negated"], scale, self.cfg.terms,
-            all_image=every["image"], all_distractor_image=every.get("distractor", torch.zeros_like(every["image"])),
-            all_text=every["text"], all_negated_text=every["negated"], row_offset=offset,
-        )
+        """The loss of this rank's rows against the global batch's columns (the spec's ``compute``)."""
+        batch = LossBatch(local=feats, logit_scale=self.clip.model.logit_scale.exp(), config=self.cfg,
+                          row_offset=self.info.rank * feats["text"].shape[0],
+                          gather=lambda tensor: gather_with_grad(tensor, self.info))
+        loss = self.loss.compute(batch)
+        self.loss_parts = batch.parts  # every micro-batch gives the same full-batch values: keep the last
+        return loss
 
     def _backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -304,7 +310,7 @@ class Trainer:
                 self.bad_images += int(self.cache_stats.get("bad_images", 0))
             self.features = {k: v.to(self.device) for k, v in self.features.items()}  # one copy, no per-step transfer
         self.clip.model.train()
-        if self.cfg.lock_image:
+        if self.image_frozen:
             self.clip.model.visual.eval()
 
     def first_step_loss(self) -> float:
@@ -359,6 +365,7 @@ class Trainer:
                     record = {
                         "step": step, "epoch": (step - 1) // self.steps_per_epoch,
                         "loss": float(all_reduce_mean(loss, info)),
+                        **self._logged_parts(),
                         "lr": self.optimizer.param_groups[0]["lr"],
                         "logit_scale": float(self.clip.model.logit_scale.detach().exp()),
                         "grad_norm": grad_norm,
@@ -403,6 +410,13 @@ class Trainer:
         barrier(info)
         return summary
 
+    def _logged_parts(self) -> dict[str, Any]:
+        """``{"loss_parts": {term: mean over processes}}`` when the loss reports its terms."""
+        if not self.loss_parts:
+            return {}
+        return {"loss_parts": {name: float(all_reduce_mean(value, self.info))
+                               for name, value in sorted(self.loss_parts.items())}}
+
     def _evaluate(self, step: int, logger: RunLogger) -> dict[str, Any]:
         if self.eval_fn is None:
             return {}
@@ -414,7 +428,7 @@ class Trainer:
             except (ValueError, FileNotFoundError) as err:  # a missing eval split must not end the run
                 metrics = {"error": str(err)}
             self.clip.model.train()
-            if self.cfg.lock_image:
+            if self.image_frozen:
                 self.clip.model.visual.eval()
             logger.log({"step": step, "eval": metrics})
         barrier(self.info)
@@ -425,7 +439,7 @@ class Trainer:
             "config": self.cfg.as_dict(), "world_size": self.info.world_size, "device": str(self.device),
             "precision": self.precision, "feature_cache": self.use_cache, "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps, "rows": len(self.rows), "skipped": self.rows.skipped,
-            "trainable_parameters": sum(p.numel() for _, p in self.trainable),
+            "trainable": self.cfg.trained_parts(), "trainable_parameters": sum(p.numel() for _, p in self.trainable),
         }
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Contrastive losses: the plain CLIP loss, the NegCLIP-style loss and the CoN-CLIP loss.
+"""Loss math: the plain CLIP loss, the NegCLIP-style loss, the CoN-CLIP loss and NegBench's MCQ loss.
 
 Pure functions of feature batches, so that they can be unit-tested against an independent
 implementation and reused by the single-process, the distributed and the cached paths alike.
@@ -10,6 +10,9 @@ Distributed training calls the same functions with ``rows`` that are the local s
 global batch and ``columns`` that span it (see :mod:`ccneg_bench.train.distributed`): the
 ``row_offset`` argument says where the local rows sit in the global batch, so the target of
 local row ``i`` is global column ``row_offset + i``.
+
+Which loss a run uses, and which inputs it reads, is the business of the loss registry
+(:mod:`ccneg_bench.train.objectives.registry`); this module only holds the math.
 
 Precision: the logits keep the precision of the features, except that half-precision
 features (fp16/bf16, e.g. from autocast) are upcast to float32 before the softmax, where half
@@ -24,8 +27,6 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ccneg_bench.train.config import LOSSES
-
 #: Names of the CoN-CLIP loss terms (ccneg-facts.md section 3).
 #: - ``l1``: rows I,  columns [c ; c'], target c_i   (an image prefers its caption to any negation)
 #: - ``l2``: rows c,  columns [I ; I'], target I_i   (a caption prefers its image to distractors)
@@ -34,18 +35,6 @@ CONCLIP_TERMS = ("l1", "l2", "l3")
 
 #: Floating-point types too coarse for a softmax over many columns: upcast to float32.
 _HALF_TYPES = (torch.float16, torch.bfloat16)
-
-
-def check_loss(name: str) -> str:
-    """Validate a loss name (one of :data:`ccneg_bench.train.config.LOSSES`)."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}: use one of {', '.join(LOSSES)}")
-    return name
-
-
-def uses_negated_captions(loss: str) -> bool:
-    """Whether the objective needs each sample's negated caption."""
-    return check_loss(loss) in ("conclip", "negclip")
 
 
 def _cross_entropy_rows(
@@ -159,3 +148,19 @@ def conclip_loss(
         captions = torch.cat([all_negated_text, all_text])
         values.append(_cross_entropy_rows(distractor_image, captions, logit_scale, row_offset))
     return torch.stack(values).mean()
+
+
+def mcq_loss(
+    image: torch.Tensor, options: torch.Tensor, correct: torch.Tensor, logit_scale: torch.Tensor | float
+) -> torch.Tensor:
+    """NegBench's multiple-choice loss: mean CE over each image's own options, target the right one.
+
+    ``image`` is (n, d), ``options`` (n, k, d) the features of each row's k candidate captions,
+    ``correct`` (n,) the index of the right caption. The logits are ``s * <image_i, option_ij>``
+    (NegBench's ``MCQLoss``: the model's exponentiated logit scale, no other rows' options), so
+    the loss teaches an image to prefer "features B, but not N" over "features N, but not B".
+    """
+    logits = logit_scale * torch.einsum("nd,nkd->nk", image, options)
+    if logits.dtype in _HALF_TYPES:
+        logits = logits.float()
+    return F.cross_entropy(logits, correct)

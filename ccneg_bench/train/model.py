@@ -13,6 +13,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from ccneg_bench.train.trainable import select_trainable
+
 
 @dataclass
 class TrainableClip:
@@ -42,8 +44,9 @@ class TrainableClip:
         return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
 
 
-def load_trainable(spec: str, pretrained: str | None, lock_image: bool) -> TrainableClip:
-    """Build the model of ``spec`` (``open_clip:...``) on the CPU, image tower locked if asked."""
+def load_trainable(spec: str, pretrained: str | None, trainable: str = "text") -> TrainableClip:
+    """Build the model of ``spec`` (``open_clip:...``) on the CPU, training only the ``trainable`` parts
+    (``all``, ``text``, ``image`` or ``text:N``; see :mod:`ccneg_bench.train.trainable`)."""
     if not spec.startswith("open_clip:"):
         raise ValueError(
             f"--model {spec}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
@@ -53,9 +56,7 @@ def load_trainable(spec: str, pretrained: str | None, lock_image: bool) -> Train
 
     adapter = load_open_clip(spec[len("open_clip:"):], pretrained=pretrained, device="cpu")
     model = adapter.torch_module()
-    if lock_image:
-        for param in model.visual.parameters():
-            param.requires_grad_(False)
+    select_trainable(model, trainable)
     size = getattr(model.visual, "image_size", 224)
     size = size[0] if isinstance(size, (tuple, list)) else int(size)
     return TrainableClip(model, adapter.image_transform(), adapter.tokenizer, adapter, size)

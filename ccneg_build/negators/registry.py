@@ -28,7 +28,7 @@ def backend_class(name: str) -> type:
     """Import and return the class registered under ``name``."""
     try:
         return BACKENDS.load(name)
-    except UnknownName as err:
+    except UnknownName:
         raise BackendError(f"--backend {name!r} is unknown; choose one of: {', '.join(BACKENDS)}") from None
     except ImportError as exc:
         raise BackendError(

@@ -206,3 +206,55 @@ def test_result_files_are_clip_benchmark_compatible(adapter, tmp_path):
     assert os.path.basename(result["path"]) == f"negbench_chexpert_binary_mcq_random_none_open_clip_{parent}_tiny-clip.json_en_mcq.json"
     assert stored["language"] == "en" and stored["pretrained"] == "none"
     assert "intervals" in stored and "ci95" not in stored["metrics"]
+
+
+def test_negrefcocog_equals_official_crop_argmax(adapter, enc, tmp_path):
+    written = fixtures.write_negrefcocog(tmp_path / "nrc")
+    [result] = _run(adapter, f"negrefcocog:{written.path}", tmp_path, image_root=str(written.image_root))
+    reference = official.negrefcocog(enc, str(written.path), str(written.image_root),
+                                     skip=set(written.bad_rows) | set(written.missing_images))
+    assert result["task"] == "grounding" and result["dataset"] == "negrefcocog"
+    assert result["metrics"]["accuracy"] == pytest.approx(reference["accuracy"], abs=1e-12)
+    predictions = pq.read_table(result["predictions"]).to_pydict()
+    ours = {int(i.rsplit(":", 1)[1]): c == 1.0 for i, c in zip(predictions["id"], predictions["credit"])}
+    assert ours == reference["per_item"]
+    assert 0 < sum(ours.values()) < len(ours) and set(predictions["correct_answer"]) == {0, 1}
+    # two boxes that cut the same pixels tie exactly; argmax credits the reference only when it is first
+    ties = written.extra["ties"]
+    assert {i for i, t in zip(ours, predictions["tied"]) if t} == set(ties) == {i for i, t in reference["tied"].items() if t}
+    assert (ours[ties[0]], ours[ties[1]]) == (True, False)
+    assert result["metrics"]["ties"] == 2 and result["metrics"]["n_scored"] == len(ours)
+    codes = {int(f["id"].rsplit(":", 1)[1]): f["code"] for f in result["failures"]}
+    assert codes == {**written.bad_rows, written.missing_images[0]: "missing_image"}
+    assert all(f["detail"] for f in result["failures"])
+    assert result["metrics"]["n_failed"] == len(codes)
+    rules = result["tie_rule"]["accuracy_by_rule"]
+    assert rules["argmax"] - rules["wrong"] == pytest.approx(1 / len(ours))
+
+
+def test_negrefcocog_shuffled_boxes_move_only_the_ties(adapter, tmp_path):
+    written = fixtures.write_negrefcocog(tmp_path / "nrc")
+    spec = f"negrefcocog:{written.path}"
+    base = _run(adapter, spec, tmp_path / "a", image_root=str(written.image_root))[0]
+    changed_any = False
+    for seed in range(4):
+        shuffled = _run(adapter, spec, tmp_path / f"s{seed}", image_root=str(written.image_root), shuffle_options=seed)[0]
+        a, b = (pq.read_table(r["predictions"]).to_pydict() for r in (base, shuffled))
+        moved = [t for x, y, t in zip(a["credit"], b["credit"], a["tied"]) if x != y]
+        assert all(moved)  # a crop's score does not depend on its position: only ties can move
+        changed_any |= bool(moved)
+    assert changed_any
+
+
+def test_negrefcocog_from_the_command_line(tiny_spec, tmp_path, capsys):
+    from ccneg_bench.cli import main
+
+    written = fixtures.write_negrefcocog(tmp_path / "nrc")
+    spec, weights = tiny_spec
+    code = main(["--model", spec, "--pretrained", weights, "--dataset", f"negrefcocog:{written.path}",
+                 "--image-root", str(written.image_root), "--output", str(tmp_path / "out"), "--workers", "0"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    [path] = (tmp_path / "out").glob("*grounding*.json")
+    result = json.loads(path.read_text())
+    assert result["metrics"]["n_failed"] == len(written.bad_rows) + 1 and "negrefcocog" in captured.out

@@ -210,3 +210,95 @@ def write_cifar10(folder: Path, n: int = 20) -> Written:
     with open(root / "batches.meta", "wb") as handle:
         pickle.dump({"num_cases_per_batch": n, "label_names": names, "num_vis": 3072}, handle, protocol=2)
     return Written(path=Path(folder), extra={"names": names, "labels": labels})
+
+
+NEGBENCH_TRAIN_HEADER = ["correct_answer", "caption_0", "caption_1", "caption_2", "caption_3",
+                         "correct_answer_template", "image_path"]
+
+
+def write_negbench_training(folder: Path, split: str = "train", n: int = 16, seed: int = 0) -> Written:
+    """``folder/mcq_{split}.csv`` as NegBench's fine-tuning generator writes it, images under ``folder/images``.
+
+    Options are shuffled (the right one at every index), templates include ``modified_positive``,
+    image paths are the authors' absolute paths (found with ``--image-root folder/images``), and
+    two rows are broken: a ``correct_answer`` out of range and an image that does not exist.
+    """
+    import random
+
+    folder = Path(folder)
+    rng = random.Random(seed)
+    rows, bad, missing = [], {}, []
+    templates = ["positive", "negative", "hybrid", "modified_positive"]
+    for i in range(n):
+        name = f"{split}_{i:04d}.jpg"
+        _write_image(folder / "images" / name, 700 + 37 * seed + i)
+        colour, present, absent = COLOURS[i % len(COLOURS)], OBJECTS[i % len(OBJECTS)], OBJECTS[(i + 3) % len(OBJECTS)]
+        right = {"positive": f"This image features a {colour} shape and a {present}.",
+                 "negative": f"This image does not feature a {absent}.",
+                 "hybrid": f"This image features a {present}, but not a {absent}.",
+                 "modified_positive": f"This image features a {colour} shape."}[templates[i % 4]]
+        wrong = [f"This image features a {absent}, but not a {present}.", f"This image features a {absent}.",
+                 f"This image does not feature a {colour} shape."]
+        options = [right, *wrong]
+        rng.shuffle(options)
+        rows.append([options.index(right), *options, templates[i % 4], f"/home/negbench-authors/cc12m/{name}"])
+    rows.append([4, "a", "b", "c", "d", "hybrid", f"/home/negbench-authors/cc12m/{split}_0000.jpg"])
+    bad[n] = "bad_index"
+    rows.append([0, "w", "x", "y", "z", "negative", f"/home/negbench-authors/cc12m/{split}_gone.jpg"])
+    missing.append(n + 1)
+    path = folder / f"mcq_{split}.csv"
+    _csv(path, NEGBENCH_TRAIN_HEADER, rows)
+    return Written(path=path, image_root=folder / "images", bad_rows=bad, missing_images=missing)
+
+
+def _coco_train_name(i: int) -> str:
+    return f"COCO_train2014_{300000 + i:012d}.jpg"
+
+
+def write_negrefcocog(folder: Path, n: int = 10) -> Written:
+    """``folder/NegRefCOCOg.json`` (a JSON list, COCO ``[x, y, w, h]`` float boxes) and 64-px images
+    under ``folder/train2014``.
+
+    The ordinary items put the reference first or second and use half-pixel coordinates (PIL
+    rounds each edge); the awkward ones: two boxes that cut the same pixels (an exact tie, with
+    the reference first and then second), boxes that overhang the image edges or lie outside it
+    (black fill, as PIL crops), a repeated box, three candidates; and rows that cannot be scored
+    (zero, negative and sub-pixel sizes, a three-number box, a reference that is not a candidate,
+    one distinct box, an empty phrase, a missing image).
+    """
+    folder = Path(folder)
+    items: list[dict[str, Any]] = []
+    bad: dict[Any, str] = {}
+    extra: dict[str, Any] = {"ties": []}
+    for i in range(n + 8):
+        _write_image(folder / "train2014" / _coco_train_name(i), 900 + i, size=64)
+
+    def add(image: int, phrase: str, boxes: list[Any], reference: Any) -> int:
+        items.append({"image": _coco_train_name(image), "phrase": phrase, "ref_bbox": reference, "bbox_list": boxes})
+        return len(items) - 1
+
+    for i in range(n):
+        colour, thing = COLOURS[i % len(COLOURS)], OBJECTS[i % len(OBJECTS)]
+        first = [2.5 + i, 4.0, 24.5, 30.25]
+        second = [30.0, 20.5 + i, 28.0, 26.5]
+        boxes = [first, second]
+        add(i, f"a {colour} shape not next to a {thing}", boxes, boxes[i % 2])
+    same_pixels = [[10.2, 8.0, 20.0, 20.0], [9.8, 8.3, 20.1, 19.9]]  # both cut pixels (10, 8)-(30, 28)
+    extra["ties"].append(add(n, "a shape with no tree", same_pixels, same_pixels[0]))
+    extra["ties"].append(add(n + 1, "a shape with no tree", list(reversed(same_pixels)), same_pixels[0]))
+    add(n + 2, "the part that is not black", [[50.0, 50.0, 30.0, 30.0], [-5.6, 3.0, 20.0, 20.0],
+                                               [70.0, 70.0, 10.0, 10.0]], [-5.6, 3.0, 20.0, 20.0])
+    add(n + 3, "a thing not on the left", [[0, 0, 32, 64], [32, 0, 32, 64], [0, 0, 32, 64]], [32, 0, 32, 64])
+    bad[add(n + 4, "nothing", [[10, 10, 0, 12], [1, 1, 5, 5]], [1, 1, 5, 5])] = "degenerate_box"
+    bad[add(n + 4, "nothing", [[10, 10, 12, -3], [1, 1, 5, 5]], [1, 1, 5, 5])] = "degenerate_box"
+    bad[add(n + 5, "a sliver", [[10.1, 10, 0.3, 5], [1, 1, 5, 5]], [1, 1, 5, 5])] = "degenerate_box"
+    bad[add(n + 5, "three numbers", [[1, 2, 3], [1, 1, 5, 5]], [1, 1, 5, 5])] = "bad_box"
+    bad[add(n + 6, "not listed", [[1, 1, 20, 20], [30, 30, 20, 20]], [2, 2, 20, 20])] = "reference_not_listed"
+    bad[add(n + 6, "one box", [[1, 1, 20, 20], [1.0, 1.0, 20.0, 20.0]], [1, 1, 20, 20])] = "too_few_boxes"
+    bad[add(n + 7, "  ", [[1, 1, 20, 20], [30, 30, 20, 20]], [1, 1, 20, 20])] = "missing_field"
+    missing = [len(items)]
+    items.append({"image": "COCO_train2014_000000999999.jpg", "phrase": "a shape not in a box",
+                  "ref_bbox": [1, 1, 20, 20], "bbox_list": [[1, 1, 20, 20], [30, 30, 20, 20]]})
+    path = folder / "NegRefCOCOg.json"
+    path.write_text(json.dumps(items, indent=1), encoding="utf-8")
+    return Written(path=path, image_root=folder / "train2014", bad_rows=bad, missing_images=missing, extra=extra)

@@ -52,3 +52,20 @@ def clip(image: Matrix, text: Matrix, scale: float) -> float:
 def negclip(image: Matrix, text: Matrix, negated: Matrix, scale: float) -> float:
     """NegCLIP-style: image -> [c ; c'] (negated captions as extra hard negatives) and text -> image."""
     return (cross_entropy(image, text + negated, scale) + cross_entropy(text, image, scale)) / 2
+
+
+def mcq(image: Matrix, options: list[Matrix], correct: list[int], scale: float) -> float:
+    """NegBench's MCQ loss: mean over rows of -log softmax(scale * image_i . its own options)[right one]."""
+    total = []
+    for row, choices, right in zip(image, options, correct):
+        logits = [scale * _dot(row, option) for option in choices]
+        peak = max(logits)
+        log_sum = peak + math.log(math.fsum(math.exp(v - peak) for v in logits))
+        total.append(log_sum - logits[right])
+    return math.fsum(total) / len(image)
+
+
+def negbench(image: Matrix, options: list[Matrix], correct: list[int], scale: float, weight: float) -> float:
+    """NegBench's objective as configured here: (1 - W) * CLIP(image, right option) + W * MCQ."""
+    right = [choices[k] for choices, k in zip(options, correct)]
+    return (1 - weight) * clip(image, right, scale) + weight * mcq(image, options, correct, scale)

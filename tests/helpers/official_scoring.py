@@ -10,6 +10,8 @@ plain open_clip calls (full 77-token context, one text per call), L2-normalises,
 - SugarCREPE: correct iff ``pos_score > neg_score``;
 - CREPE: rank of index 0 in a stable descending sort; R@k = mean(rank < k); mean rank + 1;
   floor(median) + 1; the image is cropped with ``torchvision``'s ``TF.crop`` first;
+- NegRefCOCOg: crop each ``[x, y, w, h]`` box with PIL, ``np.argmax`` over the crops' scores
+  against the phrase (first maximum wins), right iff the chosen box equals ``ref_bbox``;
 - CLIP_benchmark zero-shot: per class the mean of normalised prompt embeddings, renormalised;
   top-k from a stable sort; mean per-class recall = balanced accuracy of the argmax.
 """
@@ -171,3 +173,24 @@ def cifar_items(folder: str) -> tuple[list[str], list[Image.Image], list[int]]:
         batch = pickle.load(handle, encoding="latin1")
     data = batch["data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return names, [Image.fromarray(a) for a in data], list(batch["labels"])
+
+
+def negrefcocog(enc: Encoder, path: str, image_root: str, skip: set[int]) -> dict[str, Any]:
+    """NegationCLIP's ``negrefcocog_eval.py``: per item, crop every box with PIL (``(x, y, x + w, y + h)``),
+    score each crop against the phrase, ``np.argmax``; right iff the chosen box equals ``ref_bbox``."""
+    with open(path, encoding="utf-8") as handle:
+        items = json.load(handle)
+    per_item: dict[int, bool] = {}
+    tied: dict[int, bool] = {}
+    for index, item in enumerate(items):
+        if index in skip:
+            continue
+        image = Image.open(os.path.join(image_root, item["image"]))
+        phrase = enc.texts([item["phrase"]])[0]
+        similarities = [float(enc.image(image.crop((x, y, x + w, y + h))) @ phrase) for x, y, w, h in item["bbox_list"]]
+        chosen = int(np.argmax(similarities))
+        per_item[index] = item["bbox_list"][chosen] == item["ref_bbox"]
+        top = max(similarities)
+        tied[index] = sum(s == top for s in similarities) > 1 and any(
+            s == top and box == item["ref_bbox"] for s, box in zip(similarities, item["bbox_list"]))
+    return {"accuracy": sum(per_item.values()) / len(per_item), "per_item": per_item, "tied": tied}

@@ -13,10 +13,10 @@ import itertools
 import pytest
 import torch
 
-from ccneg_bench.train.config import LOSSES
-from ccneg_bench.train.losses import (
-    CONCLIP_TERMS, check_loss, clip_loss, conclip_loss, negclip_loss, uses_negated_captions,
-)
+from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.losses import CONCLIP_TERMS, clip_loss, conclip_loss, mcq_loss, negclip_loss
+from ccneg_bench.train.objectives.registry import check_loss_name, get_loss, loss_names
+from ccneg_bench.train.objectives.spec import NEGATED_CAPTIONS, LossBatch
 from tests.helpers import contrastive_reference as ref
 
 ALL_SUBSETS = [terms for size in (1, 2, 3) for terms in itertools.combinations(CONCLIP_TERMS, size)]
@@ -107,11 +107,53 @@ def test_negclip_is_not_clip_and_not_conclip() -> None:
         assert abs(value - conclip_loss(image, distractor, text, negated, scale, terms=terms).item()) > 1e-3
 
 
+def _options(seed: int, m: int = 6, k: int = 4, d: int = 16, dtype: torch.dtype = torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    image = _unit(m, d, gen, dtype)
+    options = _unit(m * k, d, gen, dtype).view(m, k, d)
+    correct = torch.randint(0, k, (m,), generator=gen)
+    return image, options, correct
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mcq_loss_in_float64_equals_the_definition(seed: int) -> None:
+    image, options, correct = _options(seed)
+    ours = mcq_loss(image, options, correct, torch.tensor(30.0, dtype=torch.float64))
+    assert ours.dtype == torch.float64
+    expected = ref.mcq(image.tolist(), options.tolist(), correct.tolist(), 30.0)
+    assert abs(ours.item() - expected) <= 1e-12
+
+
+def test_mcq_loss_sees_only_each_rows_own_options() -> None:
+    """Swapping two rows' options (and targets) must change the loss: no cross-row columns."""
+    image, options, correct = _options(2)
+    value = mcq_loss(image, options, correct, 20.0).item()
+    swapped = options.clone()
+    swapped[[0, 1]] = options[[1, 0]]
+    moved = correct.clone()
+    moved[[0, 1]] = correct[[1, 0]]
+    assert abs(mcq_loss(image, swapped, moved, 20.0).item() - value) > 1e-6
+
+
+def test_negbench_objective_is_the_weighted_sum_of_clip_and_mcq() -> None:
+    """Through the registry, as the trainer calls it: (1 - W) * CLIP(image, right option) + W * MCQ."""
+    image, options, correct = _options(3)
+    text = options[torch.arange(len(correct)), correct]
+    spec = get_loss("negbench")
+    for weight in (0.0, 0.01, 0.5, 1.0):
+        config = TrainConfig(loss="negbench", mcq_weight=weight)
+        batch = LossBatch(local={"image": image, "text": text, "options": options, "correct": correct},
+                          logit_scale=torch.tensor(25.0, dtype=torch.float64), config=config)
+        expected = ref.negbench(image.tolist(), options.tolist(), correct.tolist(), 25.0, weight)
+        assert abs(spec.compute(batch).item() - expected) <= 1e-12, weight
+    assert TrainConfig().mcq_weight == 0.01
+
+
 def test_loss_names() -> None:
-    assert LOSSES[0] == "conclip"
-    assert [uses_negated_captions(name) for name in LOSSES] == [True, True, False]
-    with pytest.raises(ValueError, match="conclip, negclip, clip"):
-        check_loss("infonce")
+    assert loss_names()[0] == "conclip" == TrainConfig().loss
+    assert [NEGATED_CAPTIONS in get_loss(name).needs(TrainConfig()) for name in loss_names()] == [True, True, False, False]
+    with pytest.raises(ValueError, match="conclip, negclip, clip, negbench"):
+        check_loss_name("infonce")
 
 
 def test_terms_are_not_interchangeable() -> None:

@@ -97,4 +97,4 @@ def test_help_documents_the_loss_choices(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "{conclip,negclip,clip}" in text and "extra hard negatives" in text
+    assert "{conclip,negclip,clip,negbench}" in text and "extra hard negatives" in text
