@@ -43,11 +43,13 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ccneg_bench.config import BenchConfig
-from ccneg_bench.datasets import EvalDataset, load_eval_dataset
+from ccneg_bench.datasets import load_eval_dataset
+from ccneg_bench.datasets.base import EvalDataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
 from ccneg_bench.models import ModelAdapter, load_model
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
-from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
+from ccneg_bench.tasks import get_task
+from ccneg_bench.tasks.base import TaskContext, TaskOutput
 from ccneg_core.image_decode import MISSING
 from ccneg_core.devices import resolve_device, resolve_precision
 from ccneg_core.writer import atomic_output, atomic_write_text

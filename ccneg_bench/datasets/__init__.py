@@ -28,28 +28,50 @@ from __future__ import annotations
 
 import os
 
-from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset
+from ccneg_bench.datasets.ccneg_folder import is_ccneg_folder, load_ccneg_folder
+from ccneg_bench.datasets.released import is_released_folder, load_released
+from ccneg_bench.datasets.templates import read_templates
+from ccneg_core.registry import Registry
+
+#: spec prefix -> "module:function(path, split, options) -> EvalDataset"; add a dataset kind
+#: with one module and one line here. ``--dataset KIND:PATH`` is read by the entry.
+DATASETS = Registry("dataset kind", {
+    "released": "ccneg_bench.datasets.released:open_dataset",
+    "hf": "ccneg_bench.datasets.hub:open_dataset",
+    "negbench": "ccneg_bench.datasets.negbench:open_dataset",
+    "sugarcrepe": "ccneg_bench.datasets.sugarcrepe:open_dataset",
+    "crepe": "ccneg_bench.datasets.crepe:open_dataset",
+    "negrefcocog": "ccneg_bench.datasets.negrefcocog:open_dataset",
+    "imagefolder": "ccneg_bench.datasets.classification:open_imagefolder",
+    "cifar10": "ccneg_bench.datasets.classification:open_cifar10",
+    "cifar100": "ccneg_bench.datasets.classification:open_cifar100",
+    "cifar": "ccneg_bench.datasets.classification:open_cifar",
+})
+
+#: kinds whose PATH is a file or folder of this machine (``hf:`` also takes a Hub id)
+_LOCAL_KINDS_EXCEPT = frozenset({"hf"})
 
 
 def load_eval_dataset(spec: str, split: str = "eval", **options: object) -> EvalDataset:
-    """Load ``split`` of the dataset ``spec`` names (see module docstring)."""
-    from ccneg_bench.datasets.ccneg_folder import is_ccneg_folder, load_ccneg_folder
-    from ccneg_bench.datasets.released import is_released_folder, load_released
+    """Load ``split`` of the dataset ``spec`` names (see module docstring).
 
-    benchmark = _load_benchmark(spec, split, options)
-    if benchmark is not None:
-        return benchmark
-    options = {k: v for k, v in options.items() if k == "eval_size" and v is not None}
-    if spec.startswith("hf:"):
-        from ccneg_bench.datasets.hub import load_hub
-
-        return load_hub(spec[3:], split=split)
-    if spec.startswith("released:"):
-        return load_released(spec[len("released:"):], split=split, **options)  # type: ignore[arg-type]
+    ``KIND:PATH`` goes to the registered kind; a bare path is a ccneg-build folder or a released
+    CC-Neg folder, told apart by their files. Keyword options are :class:`DatasetOptions` fields.
+    """
+    settings = _options(options)
+    kind, sep, path = spec.partition(":")
+    if sep and kind in DATASETS:
+        if not path:
+            raise ValueError(f"dataset {spec!r}: give a path after {kind}:")
+        if kind not in _LOCAL_KINDS_EXCEPT:
+            path = os.path.expanduser(path)
+        return DATASETS.load(kind)(path, split, settings)
     if not os.path.exists(spec):
-        raise ValueError(f"dataset {spec!r} not found (a ccneg-build folder, a released CC-Neg folder, or hf:ID)")
+        raise ValueError(f"dataset {spec!r} not found (a ccneg-build folder, a released CC-Neg folder, "
+                         f"or KIND:PATH with KIND one of {', '.join(DATASETS)})")
     if is_released_folder(spec):
-        return load_released(spec, split=split, **options)  # type: ignore[arg-type]
+        return load_released(spec, split=split, eval_size=settings.eval_size)
     if is_ccneg_folder(spec):
         return load_ccneg_folder(spec, split=split)
     raise ValueError(
@@ -58,48 +80,15 @@ def load_eval_dataset(spec: str, split: str = "eval", **options: object) -> Eval
     )
 
 
-#: spec prefixes of the public benchmarks (see the module docstring)
-BENCHMARK_KINDS = ("negbench", "sugarcrepe", "crepe", "negrefcocog", "imagefolder", "cifar10", "cifar100", "cifar")
-
-
-def _load_benchmark(spec: str, split: str, options: dict[str, object]) -> EvalDataset | None:
-    kind, sep, path = spec.partition(":")
-    if not sep or kind not in BENCHMARK_KINDS:
-        return None
-    if not path:
-        raise ValueError(f"dataset {spec!r}: give a path after {kind}:")
-    path = os.path.expanduser(path)
+def _options(options: dict[str, object]) -> DatasetOptions:
+    """Keyword options as :class:`DatasetOptions`: the image root checked, template files read."""
     image_root = options.get("image_root")
     image_root = os.path.expanduser(str(image_root)) if image_root else None
     if image_root is not None and not os.path.isdir(image_root):
         raise ValueError(f"--image-root {image_root}: no such folder")
-    from ccneg_bench.datasets.templates import read_templates
-
     prompts = {}
     for key, flag in (("templates", "--templates"), ("negated_templates", "--negated-templates")):
         value = options.get(key)
         prompts[key] = read_templates(os.path.expanduser(value), flag) if isinstance(value, (str, os.PathLike)) else value
-    if kind == "negbench":
-        from ccneg_bench.datasets.negbench import load_negbench
-
-        return load_negbench(path, image_root=image_root, split=split)
-    if kind == "sugarcrepe":
-        from ccneg_bench.datasets.sugarcrepe import load_sugarcrepe
-
-        return load_sugarcrepe(path, image_root=image_root, split=split)
-    if kind == "crepe":
-        from ccneg_bench.datasets.crepe import load_crepe
-
-        return load_crepe(path, image_root=image_root, split=split)
-    if kind == "negrefcocog":
-        from ccneg_bench.datasets.negrefcocog import load_negrefcocog
-
-        return load_negrefcocog(path, image_root=image_root, split=split)
-    from ccneg_bench.datasets.classification import load_cifar, load_imagefolder
-
-    if kind == "imagefolder":
-        return load_imagefolder(path, split=split, **prompts)  # type: ignore[arg-type]
-    return load_cifar(path, split=split, expect=None if kind == "cifar" else kind, **prompts)  # type: ignore[arg-type]
-
-
-__all__ = ["EvalDataset", "ImageTable", "Sample", "load_eval_dataset", "BENCHMARK_KINDS"]
+    eval_size = options.get("eval_size")
+    return DatasetOptions(image_root=image_root, eval_size=int(eval_size) if eval_size is not None else None, **prompts)

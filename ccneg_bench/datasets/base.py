@@ -144,3 +144,18 @@ class EvalDataset:
         self.distractor_rows = rows
         if unresolved:
             self.notes["distractors_unresolved"] = unresolved
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """The settings a dataset kind may read; each kind reads the ones it uses and ignores the rest.
+
+    ``image_root`` (benchmark files whose image paths are relative), ``templates`` /
+    ``negated_templates`` (zero-shot classification prompts), ``eval_size`` (released CC-Neg:
+    how many last rows are eval).
+    """
+
+    image_root: str | None = None
+    templates: Any = None
+    negated_templates: Any = None
+    eval_size: int | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from ccneg_bench.datasets.base import EvalDataset, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.image_files import FileImageTable
 from ccneg_bench.datasets.templates import ClassPrompts, Templates
 
@@ -71,3 +71,25 @@ def load_cifar(path: str, split: str = "eval", templates: Templates | None = Non
                           kind="classification")
     dataset.attach_distractors(None)
     return dataset
+
+
+def open_imagefolder(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``imagefolder:DIR`` (the dataset registry's entry)."""
+    return load_imagefolder(path, split=split, templates=options.templates, negated_templates=options.negated_templates)
+
+
+def open_cifar(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``cifar:DIR``: CIFAR-10 or CIFAR-100, whichever the folder holds."""
+    return load_cifar(path, split=split, templates=options.templates, negated_templates=options.negated_templates)
+
+
+def open_cifar10(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``cifar10:DIR``: refused unless the folder holds CIFAR-10."""
+    return load_cifar(path, split=split, templates=options.templates, negated_templates=options.negated_templates,
+                      expect="cifar10")
+
+
+def open_cifar100(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``cifar100:DIR``: refused unless the folder holds CIFAR-100."""
+    return load_cifar(path, split=split, templates=options.templates, negated_templates=options.negated_templates,
+                      expect="cifar100")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ccneg_bench.datasets.base import EvalDataset, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, list_literal, numbered_rows, read_csv
 
 VG_FOLDERS = ("VG_100K", "VG_100K_2")
@@ -64,3 +64,8 @@ def load_crepe(path: str, image_root: str | None = None, split: str = "eval") ->
                           name=f"crepe/{stem}", default_tasks=("crepe",), rejected=rejected, kind="ranking")
     dataset.attach_distractors(None)
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``crepe:FILE.csv`` (the dataset registry's entry)."""
+    return load_crepe(path, image_root=options.image_root, split=split)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample, digest, even_chunks
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, ImageTable, Sample, digest, even_chunks
 
 
 class HubImageTable(ImageTable):
@@ -67,3 +67,8 @@ def load_hub(name: str, split: str = "eval", revision: str | None = None) -> Eva
     dataset = EvalDataset(spec=f"hf:{name}", split=split, samples=samples, images=images)
     dataset.attach_distractors(images if any(s.distractor_id for s in samples) else None)
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``hf:ORG/NAME`` or ``hf:/local/folder`` (the dataset registry's entry)."""
+    return load_hub(path, split=split)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 
-from ccneg_bench.datasets.base import EvalDataset, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.rows import ImageIndex, RowProblem, cell, index_cell, list_literal, numbered_rows, read_csv, read_header
 from ccneg_bench.datasets.image_files import resolve_under
 
@@ -115,3 +115,8 @@ def _load_retrieval(path: str, image_root: str | None, split: str) -> EvalDatase
                           rejected=rejected, kind="captions")
     dataset.attach_distractors(None)
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``negbench:FILE.csv`` (the dataset registry's entry)."""
+    return load_negbench(path, image_root=options.image_root, split=split)

@@ -24,7 +24,7 @@ import math
 import os
 from typing import Any
 
-from ccneg_bench.datasets.base import EvalDataset, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.image_files import resolve_under
 from ccneg_bench.datasets.rows import ImageIndex, RowProblem
 
@@ -117,3 +117,8 @@ def load_negrefcocog(path: str, image_root: str | None = None, split: str = "eva
                           rejected=rejected, kind="grounding")
     dataset.attach_distractors(None)
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``negrefcocog:FILE`` (the dataset registry's entry)."""
+    return load_negrefcocog(path, image_root=options.image_root, split=split)

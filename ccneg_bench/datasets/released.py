@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample, digest, even_chunks
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, ImageTable, Sample, digest, even_chunks
 from ccneg_core.released_format import (
     RELEASED_FILE,
     ReleasedFormatError,
@@ -68,3 +68,8 @@ def load_released(folder: str, split: str = "eval", eval_size: int | None = None
     dataset.attach_distractors(None)
     dataset.notes["released_range"] = [start, stop]
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``released:DIR`` (the dataset registry's entry)."""
+    return load_released(path, split=split, eval_size=options.eval_size)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from ccneg_bench.datasets.base import EvalDataset, Sample
+from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.image_files import resolve_under
 from ccneg_bench.datasets.rows import ImageIndex, RowProblem
 
@@ -73,3 +73,8 @@ def load_sugarcrepe(path: str, image_root: str | None = None, split: str = "eval
                           kind="pairs")
     dataset.attach_distractors(None)
     return dataset
+
+
+def open_dataset(path: str, split: str, options: DatasetOptions) -> EvalDataset:
+    """``sugarcrepe:DIR`` (the dataset registry's entry)."""
+    return load_sugarcrepe(path, image_root=options.image_root, split=split)

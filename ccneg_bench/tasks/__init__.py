@@ -8,41 +8,27 @@ modules for the exact definitions. ``get_task(name)`` raises with the list of kn
 
 from __future__ import annotations
 
-from ccneg_bench.tasks.balanced import NoDistractorsError, run_balanced
-from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
-from ccneg_bench.tasks.ccneg import run_ccneg
-from ccneg_bench.tasks.caption_retrieval import run_caption_retrieval
-from ccneg_bench.tasks.choice import run_mcq, run_pair
-from ccneg_bench.tasks.crepe import run_crepe
-from ccneg_bench.tasks.grounding import run_grounding
-from ccneg_bench.tasks.retrieval import run_retrieval
-from ccneg_bench.tasks.zeroshot import run_zeroshot, run_zeroshot_negated
+from ccneg_bench.tasks.base import Task
+from ccneg_core.registry import Registry, UnknownName
 
-
-def _retrieval(ctx: TaskContext) -> TaskOutput:
-    """CC-Neg retrieval, or NegBench's several-captions-per-image retrieval on such files."""
-    return run_caption_retrieval(ctx) if ctx.dataset.kind == "captions" else run_retrieval(ctx)
-
-TASKS: dict[str, Task] = {
-    "ccneg": Task("ccneg", run_ccneg, description="true vs negated caption per image (official protocol)"),
-    "ccneg-balanced": Task("ccneg-balanced", run_balanced, needs_distractors=True,
-                           description="adds distractor images that must prefer the negated caption"),
-    "retrieval": Task("retrieval", _retrieval, description="recall@1/5/10 image<->text"),
-    "mcq": Task("mcq", run_mcq, description="NegBench multiple choice: argmax over the options"),
-    "pair": Task("pair", run_pair, description="SugarCREPE: positive vs hard negative caption, strict >"),
-    "crepe": Task("crepe", run_crepe, description="CREPE: rank of the true caption among its foils"),
-    "grounding": Task("grounding", run_grounding,
-                      description="NegRefCOCOg: the crop most similar to the phrase must be the reference box"),
-    "zeroshot": Task("zeroshot", run_zeroshot, description="zero-shot classification (CLIP_benchmark's rule)"),
-    "zeroshot-negated": Task("zeroshot-negated", run_zeroshot_negated,
-                             description="zero-shot with negated prompts; lower acc1 is better"),
-}
+#: task name -> "module:ATTRIBUTE" holding its :class:`~ccneg_bench.tasks.base.Task`; add a task
+#: with one module and one line here.
+TASKS = Registry("task", {
+    "ccneg": "ccneg_bench.tasks.ccneg:TASK",
+    "ccneg-balanced": "ccneg_bench.tasks.balanced:TASK",
+    "retrieval": "ccneg_bench.tasks.caption_retrieval:TASK",
+    "mcq": "ccneg_bench.tasks.choice:MCQ_TASK",
+    "pair": "ccneg_bench.tasks.choice:PAIR_TASK",
+    "crepe": "ccneg_bench.tasks.crepe:TASK",
+    "grounding": "ccneg_bench.tasks.grounding:TASK",
+    "zeroshot": "ccneg_bench.tasks.zeroshot:TASK",
+    "zeroshot-negated": "ccneg_bench.tasks.zeroshot:NEGATED_TASK",
+})
 
 
 def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
-    return TASKS[name]
-
-
-__all__ = ["TASKS", "Task", "TaskContext", "TaskOutput", "NoDistractorsError", "get_task"]
+    """The task ``name``; a ``ValueError`` listing the known tasks for any other name."""
+    try:
+        return TASKS.load(name)
+    except UnknownName:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None

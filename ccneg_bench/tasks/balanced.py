@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures, pair_scores
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput, image_failures, pair_scores
 from ccneg_bench.tasks.ccneg import NEGATED_CAPTION, TRUE_CAPTION, true_vs_negated, truncated_samples
 from ccneg_bench.tasks.stats import breakdowns, summarise
 from ccneg_bench.tasks.ties import RESOLVED_TIE_RULES, credit_choices, resolve_tie_rule
@@ -102,3 +102,7 @@ def run_balanced(ctx: TaskContext) -> TaskOutput:
                  "accuracy_distractor_image": distractor_image["ci95"]}
     return TaskOutput(metrics=metrics, breakdowns=breakdowns(mean_side[scored], chosen, ctx.bootstrap, ctx.seed),
                       predictions=predictions, failures=failures, extras={"intervals": intervals})
+
+
+TASK = Task("ccneg-balanced", run_balanced, needs_distractors=True,
+            description="adds distractor images that must prefer the negated caption")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccneg_bench.tasks.base import TaskContext, TaskOutput
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
 from ccneg_bench.tasks.ranking import rank_queries
+from ccneg_bench.tasks.retrieval import run_retrieval
 from ccneg_bench.tasks.samples import interval, sample_images
 from ccneg_bench.tasks.ties import resolve_tie_rule
 
@@ -45,3 +46,11 @@ def run_caption_retrieval(ctx: TaskContext) -> TaskOutput:
               "intervals": {"image_retrieval_recall@1": interval(t2i.credit[1], ctx),
                             "text_retrieval_recall@1": interval(i2t.credit[1], ctx)}}
     return TaskOutput(metrics=metrics, predictions=predictions, failures=failures, extras=extras)
+
+
+def run_any_retrieval(ctx: TaskContext) -> TaskOutput:
+    """CC-Neg retrieval, or NegBench's several-captions-per-image retrieval on such files."""
+    return run_caption_retrieval(ctx) if ctx.dataset.kind == "captions" else run_retrieval(ctx)
+
+
+TASK = Task("retrieval", run_any_retrieval, description="recall@1/5/10 image<->text")

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ccneg_bench.datasets.base import Sample
-from ccneg_bench.tasks.base import TaskContext, TaskOutput, image_failures, pair_scores
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput, image_failures, pair_scores
 from ccneg_bench.tasks.stats import breakdowns, summarise
 from ccneg_bench.tasks.samples import tie_report
 from ccneg_bench.tasks.ties import accuracy_under_each_rule, credit_choices, resolve_tie_rule
@@ -91,3 +91,6 @@ def run_ccneg(ctx: TaskContext) -> TaskOutput:
               "intervals": {"accuracy": overall["ci95"]}}
     return TaskOutput(metrics=metrics, breakdowns=breakdowns(outcome.credit[ok], scored, ctx.bootstrap, ctx.seed),
                       predictions=predictions, failures=image_failures(ctx), extras=extras)
+
+
+TASK = Task("ccneg", run_ccneg, description="true vs negated caption per image (official protocol)")

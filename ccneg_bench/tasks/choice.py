@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ccneg_bench.datasets.negbench import MCQ_TEMPLATES
-from ccneg_bench.tasks.base import TaskContext, TaskOutput
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
 from ccneg_bench.tasks.samples import interval, mean_or_none, padded_options, sample_images, tie_report
 from ccneg_bench.tasks.stats import summarise
 from ccneg_bench.tasks.ties import credit_choices, resolve_tie_rule
@@ -109,3 +109,7 @@ def run_pair(ctx: TaskContext) -> list[TaskOutput]:
                                   subset=subset if subset != "all" else None,
                                   n=int(members.sum()) + rejected_here, extras=extras))
     return outputs
+
+
+MCQ_TASK = Task("mcq", run_mcq, description="NegBench multiple choice: argmax over the options")
+PAIR_TASK = Task("pair", run_pair, description="SugarCREPE: positive vs hard negative caption, strict >")

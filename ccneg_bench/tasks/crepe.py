@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ccneg_bench.tasks.base import TaskContext, TaskOutput
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
 from ccneg_bench.tasks.ranking import rank_block
 from ccneg_bench.tasks.samples import interval, padded_options, sample_images, tie_report
 from ccneg_bench.tasks.ties import resolve_tie_rule
@@ -49,3 +49,6 @@ def run_crepe(ctx: TaskContext) -> TaskOutput:
     extras = {"tie_rule": tie_report(ctx, OFFICIAL, scores, correct),
               "intervals": {"image_to_text_R@1": interval(outcome.credit[1], ctx)}}
     return TaskOutput(metrics=metrics, predictions=predictions, failures=failures, extras=extras)
+
+
+TASK = Task("crepe", run_crepe, description="CREPE: rank of the true caption among its foils")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ccneg_bench.tasks.base import TaskContext, TaskOutput
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
 from ccneg_bench.tasks.choice import shuffle_choices
 from ccneg_bench.tasks.samples import interval, mean_or_none, tie_report
 from ccneg_bench.tasks.ties import credit_choices, resolve_tie_rule
@@ -73,3 +73,7 @@ def run_grounding(ctx: TaskContext) -> TaskOutput:
     extras = {"tie_rule": tie_report(ctx, OFFICIAL, scores, correct),
               "intervals": {"accuracy": interval(outcome.credit, ctx)}, "shuffle_options": ctx.shuffle_options}
     return TaskOutput(metrics=metrics, predictions=predictions, failures=failures, extras=extras)
+
+
+TASK = Task("grounding", run_grounding,
+            description="NegRefCOCOg: the crop most similar to the phrase must be the reference box")

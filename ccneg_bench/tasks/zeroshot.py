@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccneg_bench.tasks.base import TaskContext, TaskOutput
+from ccneg_bench.tasks.base import Task, TaskContext, TaskOutput
 from ccneg_bench.tasks.ranking import RankOutcome, rank_queries
 from ccneg_bench.tasks.samples import interval, sample_images
 from ccneg_bench.tasks.ties import resolve_tie_rule
@@ -88,3 +88,8 @@ def run_zeroshot_negated(ctx: TaskContext) -> TaskOutput:
     metrics["negation_gap"] = (metrics["acc1_affirmative"] - metrics["acc1"]) if len(scored) else None
     return _output(ctx, outcome, scored, labels, failures, metrics,
                    {"lower_is_better": ["acc1", "acc5", "mean_per_class_recall"], "note": NEGATED_NOTE})
+
+
+TASK = Task("zeroshot", run_zeroshot, description="zero-shot classification (CLIP_benchmark's rule)")
+NEGATED_TASK = Task("zeroshot-negated", run_zeroshot_negated,
+                    description="zero-shot with negated prompts; lower acc1 is better")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ccneg_bench.options import UsageError
+from ccneg_bench.datasets import DATASETS
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.objectives.registry import check_loss_name, get_loss
 from ccneg_bench.train.sources import NEGBENCH_PREFIX, check_source, training_source
@@ -158,10 +159,8 @@ def check_eval_datasets(cfg: TrainConfig) -> None:
         if not Path(path).expanduser().is_dir():
             raise UsageError(f"--eval-zeroshot {cfg.eval_zeroshot}: no such folder {path}")
     if cfg.eval_data and not cfg.eval_data.startswith("hf:"):
-        from ccneg_bench.datasets import BENCHMARK_KINDS
-
         kind, sep, path = cfg.eval_data.partition(":")
-        target = path if sep and kind in (*BENCHMARK_KINDS, "released") else cfg.eval_data
+        target = path if sep and kind in DATASETS else cfg.eval_data
         if not Path(target).expanduser().exists():
             raise UsageError(f"--eval-data {cfg.eval_data}: no such file or folder {target} (a ccneg-bench dataset, "
                              "e.g. negbench:FILE.csv or a ccneg folder)")

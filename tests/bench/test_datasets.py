@@ -116,3 +116,29 @@ def test_corrupt_shard_is_named(tmp_path):
     (folder / "data" / "eval-00001-of-00002.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ValueError, match="eval-00001-of-00002.parquet: unreadable Parquet shard"):
         load_eval_dataset(str(folder))
+
+
+def test_a_dataset_kind_plugs_in_with_one_registry_line(tmp_path, monkeypatch, capsys):
+    """A third party's format: one module and one line in DATASETS; the command line then takes it."""
+    import json
+
+    from PIL import Image
+
+    from ccneg_bench.cli import main
+    from ccneg_bench.datasets import DATASETS
+
+    for name, colour in (("red.png", (255, 0, 0)), ("blue.png", (0, 0, 255))):
+        Image.new("RGB", (8, 8), colour).save(tmp_path / name)
+    lines = tmp_path / "pairs.txt"
+    lines.write_text("red.png|a red square|a square that is not red\nblue.png|a blue square|no blue square\n",
+                     encoding="utf-8")
+    monkeypatch.setitem(DATASETS, "lines", "tests.bench.plugin_dataset:open_dataset")
+    assert "lines" in DATASETS.names()
+    assert main(["--model", "text:negation-words", "--dataset", f"lines:{lines}", "--task", "ccneg",
+                 "--output", str(tmp_path / "results"), "--no-progress"]) == 0
+    [result] = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*.json")]
+    assert (result["status"], result["n"], result["metrics"]["accuracy"]) == ("ok", 2, 1.0)
+    monkeypatch.undo()  # unregistered again: the spec is refused, and the error lists the known kinds
+    with pytest.raises(ValueError, match="KIND one of released, hf, negbench") as refused:
+        load_eval_dataset(f"lines:{lines}")
+    assert "lines" not in str(refused.value).split("KIND one of")[1]

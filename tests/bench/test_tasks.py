@@ -7,7 +7,8 @@ import pytest
 
 from ccneg_bench.datasets.base import EvalDataset, ImageTable, Sample
 from ccneg_bench.features import ImageFeatures, TextFeatures
-from ccneg_bench.tasks import TaskContext, get_task
+from ccneg_bench.tasks import get_task
+from ccneg_bench.tasks.base import TaskContext
 from ccneg_bench.tasks.retrieval import ranks
 from ccneg_bench.tasks.stats import bootstrap_ci, breakdowns, relations_bucket
 
