@@ -29,7 +29,7 @@ from tests.helpers.tiny_models import tiny_open_clip_config
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_PACKAGES = ("torch", "torchvision", "transformers", "pyarrow", "pandas")
-OURS = {"ccneg_build", "ccneg_bench", "benchmarks", "tests"}
+OURS = {"ccneg_core", "ccneg_build", "ccneg_bench", "benchmarks", "tests"}
 
 CHILD = """
 import json, os, sys
@@ -113,7 +113,7 @@ def test_training_imports_only_the_node_stack_and_the_wheels(tmp_path: Path) -> 
 
     allowed = requirement_closure(list(NODE_PACKAGES)) | {canonicalize_name(n) for n in wheel_packages()}
     owners = metadata.packages_distributions()
-    ours = tuple(str(REPO / package) for package in ("ccneg_build", "ccneg_bench"))
+    ours = tuple(str(REPO / package) for package in ("ccneg_core", "ccneg_build", "ccneg_bench"))
     foreign = {}
     for module, importer in first_importer.items():
         if not importer.startswith(ours) or module in sys.stdlib_module_names or module in OURS:
