@@ -45,7 +45,9 @@ from typing import Any, Iterable, Sequence
 from ccneg_bench.config import BenchConfig
 from ccneg_bench.datasets import EvalDataset, load_eval_dataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
-from ccneg_bench.models import ModelAdapter, load_model
+from ccneg_bench.models import check_model
+from ccneg_bench.models.base import ModelAdapter
+from ccneg_bench.models.lazy import LazyModel
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import TaskContext, TaskOutput, get_task
 from ccneg_build.images.decode import MISSING
@@ -107,9 +109,11 @@ def evaluate_with(
     config: BenchConfig,
     pretrained: str | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`evaluate` on a ready :class:`BenchConfig` (what the command, the suite and ccneg-train call)."""
-    from ccneg_bench.models.weights import check_model
+    """:func:`evaluate` on a ready :class:`BenchConfig` (what the command, the suite and ccneg-train call).
 
+    A spec becomes a :class:`~ccneg_bench.models.lazy.LazyModel`: with ``config.cache_dir`` set
+    and every feature cached, the model is never built.
+    """
     task_names = list(dict.fromkeys(tasks)) if tasks is not None else []
     for name in task_names:
         get_task(name)  # fail fast on a typo, before loading anything
@@ -124,7 +128,7 @@ def evaluate_with(
     task_names = task_names or list(data.default_tasks)
     results: list[dict[str, Any]] = []
     for entry in models:
-        adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
+        adapter = entry if isinstance(entry, ModelAdapter) else LazyModel(entry, pretrained, device, config.cache_dir)
         used = pretrained if not isinstance(entry, ModelAdapter) else getattr(entry, "pretrained", None)
         results.extend(_evaluate_one(adapter, data, task_names, used, config))
     return results

@@ -109,12 +109,11 @@ def run_suite(models: Sequence[tuple[str, str | None]], entries: Sequence[SuiteE
     """
     from ccneg_bench.datasets import load_eval_dataset
     from ccneg_bench.evaluation import evaluate_with
-    from ccneg_bench.models import load_model
     from ccneg_bench.models.lazy import LazyModel
 
     config.check()
     device = resolve_device(config.device)
-    lazy = [LazyModel(spec, pretrained, device, load_model, config.cache_dir) for spec, pretrained in models]
+    lazy = [LazyModel(spec, pretrained, device, config.cache_dir) for spec, pretrained in models]
     datasets = [load_eval_dataset(e.dataset, split=e.split, **{**config.dataset_options, **e.options})
                 for e in entries]  # all checked first
     results: list[dict[str, Any]] = []

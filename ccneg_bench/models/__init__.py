@@ -1,4 +1,4 @@
-"""The model registry: one table from spec kind to loader (``KIND:BODY`` spec strings).
+"""The model registry: ``--model KIND:BODY`` spec strings, one line per kind.
 
 Built-in kinds::
 
@@ -8,10 +8,13 @@ Built-in kinds::
     conclip:PATH              released CoN-CLIP .pt ({"model": OpenAI-CLIP state dict})
     text:negation-words       text-only baseline (never looks at the image)
 
-Third parties add kinds through the entry-point group ``ccneg_bench.models``: an entry point
-named ``mykind`` pointing at a callable ``load(body, pretrained=None, device="cpu") ->
-ModelAdapter`` makes ``--model mykind:...`` work. In-process, :func:`register_model_kind`
-does the same. Importable API (also used by ``ccneg_bench.train``)::
+Each kind is one :class:`~ccneg_bench.models.kind.ModelKind` (loader, argument check, content
+identity, default ``--pretrained``, notes, help) in its own module. Adding a kind is that module
+plus one line in :data:`MODEL_KINDS`; an installed package adds one with an entry point in the
+group ``ccneg_bench.models`` whose value has the same ``module:ATTRIBUTE`` form (the attribute
+may also be a bare ``load(body, pretrained=None, device="cpu")`` function). Modules are imported
+only when their kind is used, so this registry imports no torch (the command lines build their
+``--help`` from it). Importable API (also used by ``ccneg_bench.train``)::
 
     from ccneg_bench.models import load_model
     adapter = load_model("open_clip:ViT-B-32", pretrained="openai", device="cuda")
@@ -22,102 +25,137 @@ does the same. Importable API (also used by ``ccneg_bench.train``)::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from ccneg_bench.models.base import ModelAdapter
-from ccneg_bench.models.checkpoints import CheckpointError
+from ccneg_bench.models.kind import ModelKind, Note
+from ccneg_bench.models.weights import fingerprint_of
+
+if TYPE_CHECKING:  # the adapter base class imports torch; the registry must not
+    from ccneg_bench.models.base import ModelAdapter
+
+#: spec kind -> "module:ATTRIBUTE" of its :class:`ModelKind`, in the order ``--help`` lists them
+MODEL_KINDS: dict[str, str] = {
+    "open_clip": "ccneg_bench.models.open_clip_kind:KIND",
+    "hf": "ccneg_bench.models.hf_kind:KIND",
+    "conclip": "ccneg_bench.models.conclip_kind:KIND",
+    "text": "ccneg_bench.models.text_kind:KIND",
+}
 
 ENTRY_POINT_GROUP = "ccneg_bench.models"
-
-Loader = Callable[..., ModelAdapter]
-
-
-def _open_clip(body: str, **kw: Any) -> ModelAdapter:
-    from ccneg_bench.models.open_clip_models import load_open_clip
-
-    return load_open_clip(body, **kw)
-
-
-def _hf(body: str, **kw: Any) -> ModelAdapter:
-    from ccneg_bench.models.hf import load_hf
-
-    return load_hf(body, **kw)
-
-
-def _conclip(body: str, **kw: Any) -> ModelAdapter:
-    from ccneg_bench.models.conclip import load_conclip
-
-    return load_conclip(body, **kw)
-
-
-def _text(body: str, **kw: Any) -> ModelAdapter:
-    from ccneg_bench.models.text_baseline import load_text_baseline
-
-    return load_text_baseline(body, **kw)
-
-
-_BUILTIN: dict[str, Loader] = {"open_clip": _open_clip, "hf": _hf, "conclip": _conclip, "text": _text}
-_REGISTERED: dict[str, Loader] = {}
 
 
 class UnknownModelError(ValueError):
     """The spec names no known kind; the message lists the kinds that exist."""
 
 
-def register_model_kind(kind: str, loader: Loader) -> None:
-    """Add (or replace) a spec kind in this process."""
-    _REGISTERED[kind] = loader
+def _installed() -> dict[str, str]:
+    """Kinds that installed packages add (entry points), as ``module:ATTRIBUTE`` targets."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def model_kinds() -> dict[str, str]:
+    """Every kind and its target: the built-in ones first (they win a name clash), then installed ones."""
+    installed = {name: target for name, target in _installed().items() if name not in MODEL_KINDS}
+    return {**MODEL_KINDS, **installed}
 
 
 def known_kinds() -> list[str]:
-    """Every spec kind: built-ins, in-process registrations and installed entry points."""
-    return sorted(set(_BUILTIN) | set(_REGISTERED) | set(_entry_points()))
+    """Every spec kind: the built-in ones and those installed packages add."""
+    return sorted(model_kinds())
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """``"open_clip:ViT-B-32"`` -> ``("open_clip", "ViT-B-32")``."""
     kind, sep, body = spec.partition(":")
     if not sep or not body:
-        raise UnknownModelError(
-            f"model spec {spec!r} is not KIND:NAME; known kinds: {', '.join(known_kinds())} "
-            "(e.g. open_clip:ViT-B-32, hf:openai/clip-vit-base-patch32, conclip:PATH, text:negation-words)"
-        )
+        forms = ", ".join(get_kind(name).usage for name in MODEL_KINDS)
+        raise UnknownModelError(f"model spec {spec!r} is not KIND:NAME; known kinds: {', '.join(known_kinds())} "
+                                f"(e.g. {forms})")
     return kind, body
 
 
-def get_loader(kind: str) -> Loader:
-    if kind in _REGISTERED:
-        return _REGISTERED[kind]
-    if kind in _BUILTIN:
-        return _BUILTIN[kind]
-    eps = _entry_points()
-    if kind in eps:
-        return eps[kind].load()
-    raise UnknownModelError(f"unknown model kind {kind!r}; known kinds: {', '.join(known_kinds())}")
+def get_kind(name: str) -> ModelKind:
+    """The :class:`ModelKind` registered as ``name`` (its module is imported now)."""
+    target = model_kinds().get(name)
+    if target is None:
+        raise UnknownModelError(f"unknown model kind {name!r}; known kinds: {', '.join(known_kinds())}")
+    module_name, _, attribute = target.partition(":")
+    found = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(found, ModelKind):
+        return found
+    if callable(found):  # an installed package's bare loader: a kind with the default checks
+        return ModelKind(load=found, usage=f"{name}:...")
+    raise TypeError(f"model kind {name!r} ({target}) is neither a ModelKind nor a load function")
 
 
-def load_model(spec: str, pretrained: str | None = None, device: str = "cpu") -> ModelAdapter:
-    """Load the model a spec names, on ``device``, in eval mode."""
+def _kind_of(spec: str) -> tuple[ModelKind, str]:
     kind, body = parse_spec(spec)
-    adapter = get_loader(kind)(body, pretrained=pretrained, device=device)
+    return get_kind(kind), body
+
+
+def load_model(spec: str, pretrained: str | None = None, device: str = "cpu") -> "ModelAdapter":
+    """Load the model a spec names, on ``device``, in eval mode."""
+    kind, body = _kind_of(spec)
+    adapter = kind.load(body, pretrained=pretrained, device=device)
     if not adapter.spec:
         adapter.spec = spec
     return adapter
 
 
-__all__ = [
-    "ModelAdapter",
-    "CheckpointError",
-    "UnknownModelError",
-    "ENTRY_POINT_GROUP",
-    "known_kinds",
-    "load_model",
-    "parse_spec",
-    "register_model_kind",
-]
+def check_model(spec: str, pretrained: str | None) -> None:
+    """Raise ``UsageError`` or ``WeightsUnavailable`` for a spec that cannot load, before loading it."""
+    kind, body = _kind_of(spec)
+    kind.check(body, pretrained)
+
+
+def resolve_pretrained(spec: str, pretrained: str | None) -> str | None:
+    """The ``--pretrained`` a model spec gets: the given value, else its kind's default.
+
+    The default is ``openai`` for an open_clip architecture name, nothing for every other
+    spec (exported folders and Hub ids carry their weights; a config JSON means random weights).
+    """
+    if pretrained is not None:
+        return pretrained
+    kind, body = _kind_of(spec)
+    return kind.default_pretrained(body)
+
+
+def model_identity(spec: str, pretrained: str | None) -> dict | None:
+    """What the features of a spec depend on, from files and names, or None when only the built model knows."""
+    kind, body = _kind_of(spec)
+    return kind.identity(body, pretrained)
+
+
+def model_fingerprint(spec: str, pretrained: str | None) -> str | None:
+    """The feature-cache key of a spec, without building the model (None: only the built model knows).
+
+    Equal to ``load_model(spec, pretrained).fingerprint()`` whenever it is not None.
+    """
+    identity = model_identity(spec, pretrained)
+    return fingerprint_of(identity) if identity is not None else None
+
+
+def model_notes(spec: str, pretrained: str | None) -> list[Note]:
+    """What to tell the user about a spec before the run (random weights, a likely activation mismatch)."""
+    kind, body = _kind_of(spec)
+    return kind.notes(body, pretrained)
+
+
+def is_remote(spec: str, pretrained: str | None) -> bool:
+    """True when the spec's weights come from the Hub and may change without a local file changing."""
+    kind, body = _kind_of(spec)
+    return kind.remote(body, pretrained)
+
+
+def kinds_help() -> str:
+    """The ``model specs`` section of ``--help``: each built-in kind's form and what it loads."""
+    lines = ["model specs:"]
+    for name in MODEL_KINDS:
+        kind = get_kind(name)
+        text = kind.help.splitlines() or [""]
+        lines.append(f"  {kind.usage:<22}{text[0]}".rstrip())
+        lines.extend(f"  {'':<22}{line}" for line in text[1:])
+    lines.append(f'  (more kinds via the Python entry-point group "{ENTRY_POINT_GROUP}")')
+    return "\n".join(lines)

@@ -140,7 +140,8 @@ def _export_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` a parsed command line describes."""
-    from ccneg_bench.models.weights import is_none, resolve_pretrained
+    from ccneg_bench.models import resolve_pretrained
+    from ccneg_bench.models.weights import is_none
 
     pretrained = resolve_pretrained(args.model, args.pretrained)
     return TrainConfig(
@@ -200,7 +201,8 @@ def _print_summary(summary: dict) -> None:
 
 def _run_mine(argv: Sequence[str]) -> int:
     args = _mine_parser().parse_args(argv)
-    from ccneg_bench.models.weights import check_model, is_none, resolve_pretrained
+    from ccneg_bench.models import check_model, resolve_pretrained
+    from ccneg_bench.models.weights import is_none
     from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary
 
     pretrained = resolve_pretrained(args.model, args.pretrained)

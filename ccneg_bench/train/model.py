@@ -49,9 +49,9 @@ def load_trainable(spec: str, pretrained: str | None, lock_image: bool) -> Train
             f"--model {spec}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
             "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)"
         )
-    from ccneg_bench.models.open_clip_models import load_open_clip
+    from ccneg_bench.models import load_model
 
-    adapter = load_open_clip(spec[len("open_clip:"):], pretrained=pretrained, device="cpu")
+    adapter = load_model(spec, pretrained=pretrained, device="cpu")
     model = adapter.torch_module()
     if lock_image:
         for param in model.visual.parameters():

@@ -127,10 +127,10 @@ def check_config(config: Any) -> VisualOptions | None:
     except DeviceError as err:
         raise ConfigError(str(err)) from None
     if not visual.is_detector:
-        from ccneg_bench.models import UnknownModelError, get_loader, parse_spec
+        from ccneg_bench.models import UnknownModelError, get_kind, parse_spec
 
         try:
-            get_loader(parse_spec(visual.model)[0])
+            get_kind(parse_spec(visual.model)[0])
         except UnknownModelError as err:
             raise ConfigError(f"--verify-visual: {err} (or hf-detector:ID for a detector)") from None
         if visual.model.startswith("text:"):
