@@ -228,6 +228,8 @@ def encode_image_table(
         constant = _normalise(adapter.encode_images(torch.zeros(1, 1)))
         features = np.repeat(constant, n, axis=0).astype(np.float32)
         ok[:] = True
+        for bounds in todo if folder is not None else []:  # cached too: a warm run need not build the model
+            _save_chunk(folder, bounds, features, ok, errors, notes)
         todo = []
 
     if todo:
