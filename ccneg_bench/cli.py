@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
     parser.add_argument("--cache-dir", default=None, metavar="C",
                         help="feature cache folder, keyed by the weights' content: reruns and further tasks "
-                        "skip image decoding and encoding (default: no cache)")
+                        "skip image decoding and encoding, and a rerun whose features are all cached never "
+                        "builds the model (default: no cache)")
     add_run_arguments(parser)
     return parser
 

@@ -26,7 +26,7 @@ Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/
 ``images-<table fingerprint>-<decoder fingerprint>/chunk-<start>-<stop>.npz``, ``texts.npy`` + ``texts.json``
 and ``texts.tokens.json`` (each caption's uncut token count).
 The model fingerprint hashes the weights' content (a weights file's SHA-256, a published tag,
-or the seed of a random initialisation; see :mod:`ccneg_bench.models.weights`) with the
+or the seed of a random initialisation; each model kind's ``identity``, see :mod:`ccneg_bench.models.kind`) with the
 architecture and preprocessing, so no two models ever share a cache folder; the dataset and
 table fingerprints change whenever the data files change, the decoder fingerprint whenever
 the pixel limit or the decoder's reason codes change.

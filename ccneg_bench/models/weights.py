@@ -97,7 +97,7 @@ def fingerprint_of(identity: dict[str, Any]) -> str:
 def in_hub_cache(repo: str, filename: str, revision: str | None = None) -> bool:
     """True when the Hub file is in the local Hugging Face cache."""
     try:
-        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache  # imported here: it costs a second to import
     except ImportError:  # pragma: no cover - huggingface_hub ships with open_clip
         return False
     found = try_to_load_from_cache(repo, filename, revision=revision)
