@@ -235,9 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return suite_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        from ccneg_bench.datasets import load_eval_dataset
-        from ccneg_bench.evaluation import evaluate_with
-        from ccneg_bench.models.lazy import LazyModel
+        from ccneg_bench.datasets import load_eval_dataset  # lazy: torch (a data-only install has none)
+        from ccneg_bench.evaluation import evaluate_with  # lazy: torch
+        from ccneg_bench.models.lazy import LazyModel  # lazy: torch
     except ModuleNotFoundError as err:  # the data-generation install has no torch
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2

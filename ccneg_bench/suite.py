@@ -107,10 +107,9 @@ def run_suite(models: Sequence[tuple[str, str | None]], entries: Sequence[SuiteE
     ``config.cache_dir`` is shared by every entry; each entry's own reader options (its
     ``image_root``, ``templates``, ...) override the command line's (``--released-eval-size``).
     """
-    # imported here: they import torch, and the command line reads this module for its --help
-    from ccneg_bench.datasets import load_eval_dataset
-    from ccneg_bench.evaluation import evaluate_with
-    from ccneg_bench.models.lazy import LazyModel
+    from ccneg_bench.datasets import load_eval_dataset  # lazy: torch (the command line reads this module)
+    from ccneg_bench.evaluation import evaluate_with  # lazy: torch
+    from ccneg_bench.models.lazy import LazyModel  # lazy: torch
 
     config.check()
     device = resolve_device(config.device)

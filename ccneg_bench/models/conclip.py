@@ -69,7 +69,7 @@ def build_conclip(path: str, identity: dict[str, Any], device: str = "cpu") -> O
 
     ``identity`` is what its features depend on (the kind's content identity: the cache key).
     """
-    import open_clip  # imported here: open_clip costs seconds to import
+    import open_clip  # lazy: open_clip (seconds to import)
 
     state = extract_state_dict(load_weights_file(path), path)
     state = {k: v for k, v in state.items() if k not in ("input_resolution", "context_length", "vocab_size")}

@@ -25,8 +25,8 @@ def identity(path: str, pretrained: str | None = None) -> dict[str, Any]:
 
 
 def load(path: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> Any:
-    from ccneg_bench.models.checkpoints import CheckpointError  # imported here: it imports torch
-    from ccneg_bench.models.conclip import build_conclip  # imported here: it imports torch
+    from ccneg_bench.models.checkpoints import CheckpointError  # lazy: torch
+    from ccneg_bench.models.conclip import build_conclip  # lazy: torch
 
     if not os.path.isfile(path):  # before hashing it: the same message as a bad checkpoint
         raise CheckpointError(f"{path}: checkpoint file not found")

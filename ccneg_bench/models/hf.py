@@ -119,7 +119,7 @@ def load_hf(name: str, pretrained: str | None = None, device: str = "cpu", **_: 
 
     ``pretrained``, when given, is the Hub revision (branch, tag or commit) to load.
     """
-    from transformers import AutoModel, AutoProcessor  # imported here: transformers costs seconds to import
+    from transformers import AutoModel, AutoProcessor  # lazy: transformers (seconds to import)
 
     revision = pretrained if pretrained not in (None, "", "none", "None") else None
     try:

@@ -30,7 +30,7 @@ def remote(name: str, revision: str | None) -> bool:
 
 
 def load(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> Any:
-    from ccneg_bench.models.hf import load_hf  # imported here: it imports torch (and transformers)
+    from ccneg_bench.models.hf import load_hf  # lazy: torch, transformers
 
     return load_hf(name, pretrained=pretrained, device=device)
 

@@ -79,7 +79,7 @@ def tag_needs_quick_gelu(model_name: str, tag: str | None) -> bool:
     """
     if not tag or os.path.exists(tag):
         return False
-    import open_clip  # imported here: it imports torch, and --help reads this module
+    import open_clip  # lazy: open_clip, torch (--help reads this module)
 
     try:
         return bool(open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
@@ -123,7 +123,7 @@ def cache_identity(arch: str, pretrained: str | None) -> dict[str, Any] | None:
 
 def check(arch: str, pretrained: str | None) -> None:
     """Architecture, weights file or tag of an open_clip spec; download possible if needed."""
-    import open_clip  # imported here: it imports torch, and --help reads this module
+    import open_clip  # lazy: open_clip, torch (--help reads this module)
 
     spec = f"open_clip:{arch}"
     if os.path.isdir(arch):
@@ -164,7 +164,7 @@ def check(arch: str, pretrained: str | None) -> None:
 
 
 def _check_tag_available(arch: str, tag: str) -> None:
-    import open_clip  # imported here: it imports torch, and --help reads this module
+    import open_clip  # lazy: open_clip, torch (--help reads this module)
 
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     if cfg.get("file") and os.path.isfile(cfg["file"]):
@@ -193,7 +193,7 @@ def quick_gelu_variant(arch: str, pretrained: str | None) -> str | None:
     """
     if is_none(pretrained) or not os.path.isfile(str(pretrained)) or carries_weights(arch):
         return None
-    import open_clip  # imported here: it imports torch, and --help reads this module
+    import open_clip  # lazy: open_clip, torch (--help reads this module)
 
     variant = arch + QUICK_GELU_SUFFIX
     config = open_clip.get_model_config(arch) or {}
@@ -238,7 +238,7 @@ def load(arch: str, pretrained: str | None = None, device: str = "cpu", **_: Any
         config_path = arch
     weights_file = weights if weights is not None and os.path.isfile(weights) else None
     tag = None if weights_file else weights
-    from ccneg_bench.models.open_clip_models import build_open_clip  # imported here: it imports torch
+    from ccneg_bench.models.open_clip_models import build_open_clip  # lazy: torch
 
     return build_open_clip(
         arch, config_path=config_path, tag=tag, weights_file=weights_file,

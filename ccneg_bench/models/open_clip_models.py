@@ -122,7 +122,7 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: in
     x = x + model.positional_embedding[:length].to(cast_dtype)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
-    from open_clip.transformer import text_global_pool  # imported here: open_clip costs seconds to import
+    from open_clip.transformer import text_global_pool  # lazy: open_clip (seconds to import)
 
     x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
     if model.text_projection is not None:
@@ -132,7 +132,7 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: in
 
 def _register_config(config_path: str) -> str:
     """Make a config JSON known to open_clip; return the architecture name to build."""
-    import open_clip  # imported here: open_clip costs seconds to import
+    import open_clip  # lazy: open_clip (seconds to import)
 
     with open(config_path, encoding="utf-8") as handle:
         config = json.load(handle)
@@ -193,7 +193,7 @@ def build_open_clip(arch: str, *, config_path: str | None, tag: str | None, weig
     ``identity`` is what the features depend on, by content (see
     :func:`ccneg_bench.models.open_clip_kind.content_identity`): the feature-cache key.
     """
-    import open_clip  # imported here: open_clip costs seconds to import
+    import open_clip  # lazy: open_clip (seconds to import)
 
     model_name = _register_config(config_path) if config_path else arch
     quiet = _quiet_random_init_warning() if (weights_file or random_init) else contextlib.nullcontext()

@@ -29,7 +29,7 @@ def identity(name: str, pretrained: str | None = None) -> dict[str, Any]:
 
 def load(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> Any:
     check(name)
-    from ccneg_bench.models.text_baseline import NegationWordsBaseline  # imported here: it imports torch
+    from ccneg_bench.models.text_baseline import NegationWordsBaseline  # lazy: torch
 
     return NegationWordsBaseline(identity(name))
 

@@ -69,7 +69,7 @@ def file_identity(path: str) -> dict[str, str]:
 
 def state_dict_sha256(module: Any) -> str:
     """SHA-256 of a module's tensors (names, dtypes, shapes, bytes): the weights as they are now."""
-    import torch  # imported here: this module is read by the argument checks, which stay torch-free
+    import torch  # lazy: torch (the argument checks read this module)
 
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
@@ -81,7 +81,7 @@ def state_dict_sha256(module: Any) -> str:
 
 def random_init_identity() -> dict[str, Any]:
     """What a seeded random initialisation depends on (torch's generator and init code)."""
-    import torch  # imported here: this module is read by the argument checks, which stay torch-free
+    import torch  # lazy: torch (the argument checks read this module)
 
     return {"random_init_seed": RANDOM_INIT_SEED, "torch": torch.__version__}
 
@@ -97,7 +97,7 @@ def fingerprint_of(identity: dict[str, Any]) -> str:
 def in_hub_cache(repo: str, filename: str, revision: str | None = None) -> bool:
     """True when the Hub file is in the local Hugging Face cache."""
     try:
-        from huggingface_hub import try_to_load_from_cache  # imported here: it costs a second to import
+        from huggingface_hub import try_to_load_from_cache  # lazy: huggingface_hub (a second to import)
     except ImportError:  # pragma: no cover - huggingface_hub ships with open_clip
         return False
     found = try_to_load_from_cache(repo, filename, revision=revision)
