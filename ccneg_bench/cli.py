@@ -153,7 +153,7 @@ def check_arguments(args: argparse.Namespace, config: BenchConfig) -> list[tuple
     resolve ``--pretrained`` the same way. Raises :class:`UsageError` (exit 2) or
     ``WeightsUnavailable`` (exit 1) before anything loads.
     """
-    from ccneg_bench.tasks import get_task
+    from ccneg_bench.tasks import get_task  # lazy: torch (the tasks' modules import it)
 
     for name in getattr(args, "task", None) or []:
         get_task(name)

@@ -47,7 +47,7 @@ def read_suite(path: str) -> list[SuiteEntry]:
     """Parse and check a suite file; any problem is a ValueError naming the entry and key."""
     import yaml
 
-    from ccneg_bench.tasks import get_task
+    from ccneg_bench.tasks import get_task  # lazy: torch (the tasks' modules import it)
 
     try:
         with open(path, encoding="utf-8") as handle:

@@ -13,6 +13,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from ccneg_bench.models import load_model
+
 
 @dataclass
 class TrainableClip:
@@ -49,8 +51,6 @@ def load_trainable(spec: str, pretrained: str | None, lock_image: bool) -> Train
             f"--model {spec}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
             "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)"
         )
-    from ccneg_bench.models import load_model
-
     adapter = load_model(spec, pretrained=pretrained, device="cpu")
     model = adapter.torch_module()
     if lock_image:
