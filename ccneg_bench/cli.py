@@ -8,7 +8,7 @@ import sys
 from typing import Any, Sequence
 
 from ccneg_bench.config import BenchConfig
-from ccneg_bench.models import check_model, kinds_help, model_kinds, model_notes, resolve_pretrained
+from ccneg_bench.models.registry import check_model, kinds_help, model_kinds, model_notes, resolve_pretrained
 from ccneg_bench.options import (
     PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_int,
 )

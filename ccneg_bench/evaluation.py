@@ -45,7 +45,7 @@ from typing import Any, Iterable, Sequence
 from ccneg_bench.config import BenchConfig
 from ccneg_bench.datasets import EvalDataset, load_eval_dataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
-from ccneg_bench.models import check_model
+from ccneg_bench.models.registry import check_model
 from ccneg_bench.models.base import ModelAdapter
 from ccneg_bench.models.lazy import LazyModel
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename

@@ -1,6 +1,6 @@
 """What ccneg knows about one kind of ``--model KIND:BODY`` spec, in one object.
 
-A kind's module defines one :class:`ModelKind` and the registry (:data:`ccneg_bench.models.MODEL_KINDS`)
+A kind's module defines one :class:`ModelKind` and the registry (:data:`ccneg_bench.models.registry.MODEL_KINDS`)
 names it in one line. Everything that depends on the kind reads it from there: the loader, the
 argument check that runs before anything is loaded, the content identity the feature cache is
 keyed by (so that a warm rerun finds its features without building the model), the default

@@ -4,7 +4,7 @@ Loading a CLIP model (importing open_clip, building the towers, reading the weig
 a rerun's time when every feature is already cached. The feature cache is keyed by the
 adapter's :meth:`~ccneg_bench.models.base.ModelAdapter.fingerprint`, the hash of the weights'
 content: for kinds whose identity is known from files and names (open_clip, conclip, text) it
-is computed without building anything (:func:`ccneg_bench.models.model_fingerprint`). What else
+is computed without building anything (:func:`ccneg_bench.models.registry.model_fingerprint`). What else
 a run needs before encoding (``describe()``, whether the model looks at images, its text context
 length) is recorded by the first build in ``CACHE/models/<key>.json``, keyed by that content
 fingerprint (for other kinds by the spec, the ``pretrained`` value, the path, size and mtime of
@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 
-from ccneg_bench.models import is_remote, load_model, model_fingerprint
+from ccneg_bench.models.registry import is_remote, load_model, model_fingerprint
 from ccneg_bench.models.base import ModelAdapter
 from ccneg_bench.models.weights import file_identity
 from ccneg_build.writer import atomic_write_text

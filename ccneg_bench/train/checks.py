@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ccneg_bench.models import check_model
+from ccneg_bench.models.registry import check_model
 from ccneg_bench.options import UsageError
 from ccneg_bench.train.config import LOSSES, TrainConfig
 from ccneg_build.dataset import split_files, split_names

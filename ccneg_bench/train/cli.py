@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccneg_bench.models import check_model, resolve_pretrained
+from ccneg_bench.models.registry import check_model, resolve_pretrained
 from ccneg_bench.models.weights import is_none
 from ccneg_bench.options import (
     PRETRAINED_HELP, HelpFormatter, OneLineParser, UsageError, non_negative_int, positive_float, positive_int,

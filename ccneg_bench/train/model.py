@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from ccneg_bench.models import load_model
+from ccneg_bench.models.registry import load_model
 
 
 @dataclass

@@ -127,7 +127,7 @@ def check_config(config: Any) -> VisualOptions | None:
     except DeviceError as err:
         raise ConfigError(str(err)) from None
     if not visual.is_detector:
-        from ccneg_bench.models import UnknownModelError, get_kind, parse_spec
+        from ccneg_bench.models.registry import UnknownModelError, get_kind, parse_spec
 
         try:
             get_kind(parse_spec(visual.model)[0])

@@ -36,7 +36,7 @@ class ChoiceScorer:
     needs_distractors = True
 
     def __init__(self, spec: str, pretrained: str | None, device: str, precision: str = DEFAULT_PRECISION) -> None:
-        from ccneg_bench.models import load_model
+        from ccneg_bench.models.registry import load_model
 
         self.adapter = load_model(spec, pretrained=pretrained, device=device)
         self.device = device

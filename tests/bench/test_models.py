@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ccneg_bench.models import MODEL_KINDS, UnknownModelError, known_kinds, load_model, model_notes
+from ccneg_bench.models.registry import MODEL_KINDS, UnknownModelError, known_kinds, load_model, model_notes
 from ccneg_bench.models.checkpoints import CheckpointError
 from ccneg_bench.models.open_clip_models import encode_text_trimmed
 from ccneg_bench.models.text_baseline import NegationWordsBaseline
@@ -179,7 +179,7 @@ def test_an_installed_package_adds_a_kind_by_entry_point(tmp_path, monkeypatch):
     (package / "thirdparty_models-0.1.dist-info" / "entry_points.txt").write_text(
         "[ccneg_bench.models]\nmykind = thirdparty_models:load\nshort = tests.bench.plugin_model_kind:KIND\n")
     (package / "thirdparty_models.py").write_text(
-        "from ccneg_bench.models import load_model\n"
+        "from ccneg_bench.models.registry import load_model\n"
         "def load(body, pretrained=None, device='cpu'):\n"
         "    model = load_model('text:negation-words')\n    model.spec = 'mykind:' + body\n    return model\n")
     monkeypatch.syspath_prepend(str(package))
