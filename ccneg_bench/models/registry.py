@@ -78,7 +78,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 def get_kind(name: str) -> ModelKind:
     """The :class:`ModelKind` registered as ``name`` (its module is imported now)."""
-    target = model_kinds().get(name)
+    target = MODEL_KINDS.get(name) or _installed().get(name)  # built-ins first: no scan of installed packages
     if target is None:
         raise UnknownModelError(f"unknown model kind {name!r}; known kinds: {', '.join(known_kinds())}")
     module_name, _, attribute = target.partition(":")
