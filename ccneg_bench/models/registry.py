@@ -1,12 +1,7 @@
 """The model registry: ``--model KIND:BODY`` spec strings, one line per kind.
 
-Built-in kinds::
-
-    open_clip:ARCH            --pretrained TAG|PATH|none; ARCH may be a config JSON or an
-                              exported folder (open_clip_config.json + *.safetensors)
-    hf:ORG/NAME               transformers CLIP / SigLIP (AutoModel + AutoProcessor)
-    conclip:PATH              released CoN-CLIP .pt ({"model": OpenAI-CLIP state dict})
-    text:negation-words       text-only baseline (never looks at the image)
+The built-in kinds are the lines of :data:`MODEL_KINDS` (open_clip, hf, conclip, text);
+``ccneg-bench --help`` lists each with what it loads, read from the kinds themselves.
 
 Each kind is one :class:`~ccneg_bench.models.kind.ModelKind` (loader, argument check, content
 identity, default ``--pretrained``, notes, help) in its own module. Adding a kind is that module
