@@ -123,7 +123,7 @@ def main() -> int:
 
     import ccneg_bench
     from ccneg_bench.datasets import load_eval_dataset
-    from ccneg_bench.models import load_model
+    from ccneg_bench.models.registry import load_model
     from tests.helpers.released_loop import released_scores
 
     torch.manual_seed(0)

@@ -1,7 +1,7 @@
 """ccneg_bench: score vision-language models on negation, and fine-tune them (CoN-CLIP).
 
 The importable entry point is :func:`evaluate` (see :mod:`ccneg_bench.evaluation`), whose
-settings are a :class:`BenchConfig` (see :mod:`ccneg_bench.config`); the building blocks are :mod:`ccneg_bench.models` (``load_model``), :mod:`ccneg_bench.datasets`
+settings are a :class:`BenchConfig` (see :mod:`ccneg_bench.config`); the building blocks are :mod:`ccneg_bench.models.registry` (``load_model``), :mod:`ccneg_bench.datasets`
 (``load_eval_dataset``), :mod:`ccneg_bench.features` and :mod:`ccneg_bench.tasks`.
 """
 

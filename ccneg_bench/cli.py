@@ -8,20 +8,14 @@ import sys
 from typing import Any, Sequence
 
 from ccneg_bench.config import BenchConfig
-from ccneg_bench.options import PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_int, print_note
+from ccneg_bench.models.registry import check_model, kinds_help, model_kinds, model_notes, resolve_pretrained
+from ccneg_bench.options import PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_int
 from ccneg_core.argparsing import OneLineParser
-from ccneg_core.devices import add_device_arguments
+from ccneg_core.devices import add_device_arguments, resolve_device
 from ccneg_core.pipes import quiet_on_closed_pipe
 
 EPILOG = """\
-model specs:
-  open_clip:ARCH        with --pretrained TAG (openai, laion2b_s34b_b79k, ...), a weights file, or none;
-                        ARCH may be hf-hub:ORG/NAME, a model-config JSON, or an exported folder
-  hf:ORG/NAME           transformers CLIP / SigLIP (also hf:/local/save_pretrained/folder);
-                        --pretrained REV picks a Hub revision
-  conclip:PATH          released CoN-CLIP checkpoint (.pt holding {"model": OpenAI-CLIP state dict})
-  text:negation-words   text-only baseline: prefers the caption without a negation word
-  (more kinds via the Python entry-point group "ccneg_bench.models")
+{model_specs}
 
 datasets: a ccneg-build output folder, a folder with the released ccneg_preprocessed.pt
 (eval split = last 40,000 samples, all of a smaller file), or hf:ORG/NAME.
@@ -41,6 +35,11 @@ examples:
 """
 
 
+def epilog() -> str:
+    """The help's epilog, its model specs read from the model registry."""
+    return EPILOG.replace("{model_specs}", kinds_help())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="ccneg-bench",
@@ -49,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmarks (NegBench, SugarCREPE, CREPE, negated zero-shot classification).\n"
         "Writes one CLIP_benchmark-compatible JSON per (dataset, model, task) and prints a summary.\n"
         "Subcommands: ccneg-bench report RESULTS... and ccneg-bench suite (see their --help).",
-        epilog=EPILOG,
+        epilog=epilog(),
         formatter_class=HelpFormatter,
     )
     add_model_arguments(parser)
@@ -63,14 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for result JSON (and predictions)")
     parser.add_argument("--cache-dir", default=None, metavar="C",
                         help="feature cache folder, keyed by the weights' content: reruns and further tasks "
-                        "skip image decoding and encoding (default: no cache)")
+                        "skip image decoding and encoding, and a rerun whose features are all cached never "
+                        "builds the model (default: no cache)")
     add_run_arguments(parser)
     return parser
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", required=True, metavar="SPEC",
-                        help="model spec (repeatable: several models in one run)")
+                        help=f"model spec KIND:NAME, KIND one of {', '.join(model_kinds())} "
+                        "(repeatable: several models in one run)")
     parser.add_argument("--pretrained", action="append", default=None, metavar="P",
                         help=PRETRAINED_HELP + ". Give it once for all models or once per --model")
 
@@ -155,8 +156,7 @@ def check_arguments(args: argparse.Namespace, config: BenchConfig) -> list[tuple
     resolve ``--pretrained`` the same way. Raises :class:`UsageError` (exit 2) or
     ``WeightsUnavailable`` (exit 1) before anything loads.
     """
-    from ccneg_bench.models.weights import check_model, resolve_pretrained
-    from ccneg_bench.tasks import get_task
+    from ccneg_bench.tasks import get_task  # lazy: torch (the tasks' modules import it)
 
     for name in getattr(args, "task", None) or []:
         get_task(name)
@@ -169,13 +169,19 @@ def check_arguments(args: argparse.Namespace, config: BenchConfig) -> list[tuple
     return pairs
 
 
-def note_random_weights(pairs: list[tuple[str, str | None]]) -> None:
-    """Say so when a model will score with random weights (after every check has passed)."""
-    from ccneg_bench.models.weights import is_random_open_clip
-
+def print_model_notes(pairs: list[tuple[str, str | None]]) -> None:
+    """Each model kind's notes and warnings (random weights, a likely activation mismatch), one
+    line each on stderr, after every check has passed."""
     for spec, pretrained in pairs:
-        if is_random_open_clip(spec, pretrained):
-            print_note(f"{spec} gets random weights (seeded; --pretrained none): it scores as a chance baseline")
+        for label, text in model_notes(spec, pretrained):
+            print(f"{label}: {text}", file=sys.stderr)
+
+
+def print_model_builds(models: Sequence[Any], stream: Any = None) -> None:
+    """Whether each model was built, or every feature came from the cache (so it never was)."""
+    for model in models:
+        state = "built" if model.built else "not built: every feature came from the cache"
+        print(f"{model.spec}: {state}", file=stream or sys.stdout)
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -233,8 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return suite_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        from ccneg_bench.evaluation import evaluate_with
-        from ccneg_bench.datasets import load_eval_dataset
+        from ccneg_bench.datasets import load_eval_dataset  # lazy: torch (a data-only install has none)
+        from ccneg_bench.evaluation import evaluate_with  # lazy: torch
+        from ccneg_bench.models.lazy import LazyModel  # lazy: torch
     except ModuleNotFoundError as err:  # the data-generation install has no torch
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2
@@ -243,13 +250,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         pairs = check_arguments(args, config)
         dataset = load_eval_dataset(args.dataset, split=config.split, **config.dataset_options)
-        note_random_weights(pairs)
-        results: list[dict[str, Any]] = []
-        for spec, pretrained in pairs:
-            results.extend(evaluate_with(spec, dataset, args.task, config, pretrained=pretrained))
+        print_model_notes(pairs)
+        device = resolve_device(config.device)
+        models = [LazyModel(spec, pretrained, device, config.cache_dir) for spec, pretrained in pairs]
+        results = evaluate_with(models, dataset, args.task, config)
     except (ValueError, OSError) as err:
         return _failed(err)
     print_summary(results)
+    if config.cache_dir:
+        print_model_builds(models)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
 
@@ -292,13 +301,12 @@ def suite_main(argv: Sequence[str]) -> int:
         config = config_from_args(args)
         pairs = check_arguments(args, config)
         entries = read_suite(args.suite)
-        note_random_weights(pairs)
+        print_model_notes(pairs)
         results, models = run_suite(pairs, entries, config)
     except (ValueError, OSError) as err:
         return _failed(err)
     print_summary(results)
-    for model in models:
-        print(f"{model.spec}: {'built' if model.built else 'not built: every feature came from the cache'}")
+    print_model_builds(models)
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
 

@@ -46,7 +46,9 @@ from ccneg_bench.config import BenchConfig
 from ccneg_bench.datasets import load_eval_dataset
 from ccneg_bench.datasets.base import EvalDataset
 from ccneg_bench.features import ImageFeatures, encode_image_table, encode_texts, feature_cache_dir
-from ccneg_bench.models import ModelAdapter, load_model
+from ccneg_bench.models.registry import check_model
+from ccneg_bench.models.base import ModelAdapter
+from ccneg_bench.models.lazy import LazyModel
 from ccneg_bench.results import RESULT_SCHEMA_VERSION, dataset_name, header, result_filename
 from ccneg_bench.tasks import get_task
 from ccneg_bench.tasks.base import TaskContext, TaskOutput
@@ -109,9 +111,11 @@ def evaluate_with(
     config: BenchConfig,
     pretrained: str | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`evaluate` on a ready :class:`BenchConfig` (what the command, the suite and ccneg-train call)."""
-    from ccneg_bench.models.weights import check_model
+    """:func:`evaluate` on a ready :class:`BenchConfig` (what the command, the suite and ccneg-train call).
 
+    A spec becomes a :class:`~ccneg_bench.models.lazy.LazyModel`: with ``config.cache_dir`` set
+    and every feature cached, the model is never built.
+    """
     task_names = list(dict.fromkeys(tasks)) if tasks is not None else []
     for name in task_names:
         get_task(name)  # fail fast on a typo, before loading anything
@@ -126,7 +130,7 @@ def evaluate_with(
     task_names = task_names or list(data.default_tasks)
     results: list[dict[str, Any]] = []
     for entry in models:
-        adapter = entry if isinstance(entry, ModelAdapter) else load_model(entry, pretrained=pretrained, device=device)
+        adapter = entry if isinstance(entry, ModelAdapter) else LazyModel(entry, pretrained, device, config.cache_dir)
         used = pretrained if not isinstance(entry, ModelAdapter) else getattr(entry, "pretrained", None)
         results.extend(_evaluate_one(adapter, data, task_names, used, config))
     return results

@@ -23,9 +23,10 @@ Why it is fast:
   is bf16 on CUDA where supported, else fp16, and fp32 on the CPU).
 
 Cache layout: ``CACHE/<model>-<model fingerprint>/<dataset fingerprint>/<split>/`` holding
-``images-<table fingerprint>-<decoder fingerprint>/chunk-<start>-<stop>.npz`` and ``texts.npy`` + ``texts.json``.
+``images-<table fingerprint>-<decoder fingerprint>/chunk-<start>-<stop>.npz``, ``texts.npy`` + ``texts.json``
+and ``texts.tokens.json`` (each caption's uncut token count).
 The model fingerprint hashes the weights' content (a weights file's SHA-256, a published tag,
-or the seed of a random initialisation; see :mod:`ccneg_bench.models.weights`) with the
+or the seed of a random initialisation; each model kind's ``identity``, see :mod:`ccneg_bench.models.kind`) with the
 architecture and preprocessing, so no two models ever share a cache folder; the dataset and
 table fingerprints change whenever the data files change, the decoder fingerprint whenever
 the pixel limit or the decoder's reason codes change.
@@ -54,6 +55,8 @@ from ccneg_core.devices import DEFAULT_PRECISION, autocast
 from ccneg_core.writer import atomic_output, atomic_write_text
 
 DEFAULT_CHUNK_SIZE = 1024
+#: uncut token count of every cached caption (text -> count), beside ``texts.json``
+TOKEN_COUNTS_FILE = "texts.tokens.json"
 
 
 @dataclass
@@ -225,6 +228,8 @@ def encode_image_table(
         constant = _normalise(adapter.encode_images(torch.zeros(1, 1)))
         features = np.repeat(constant, n, axis=0).astype(np.float32)
         ok[:] = True
+        for bounds in todo if folder is not None else []:  # cached too: a warm run need not build the model
+            _save_chunk(folder, bounds, features, ok, errors, notes)
         todo = []
 
     if todo:
@@ -337,11 +342,56 @@ def encode_texts(
             _atomic_save_texts(cache, all_texts, all_features)
     width = next(iter(known.values())).shape[0] if known else 0
     matrix = np.stack([known[t] for t in unique]).astype(np.float32) if unique else np.zeros((0, width), np.float32)
-    counts = adapter.token_lengths(unique) if unique else []
+    context_length = adapter.context_length
+    counts = token_counts(adapter, unique, cache) if context_length is not None else None
     stats = {"texts": len(unique), "texts_encoded": len(to_encode), "seconds": time.perf_counter() - started}
     return TextFeatures(texts=unique, features=matrix, stats=stats,
                         token_counts=np.asarray(counts, dtype=np.int64) if counts is not None else None,
-                        context_length=adapter.context_length)
+                        context_length=context_length)
+
+
+def token_counts(adapter: ModelAdapter, texts: list[str], cache: Path | None) -> list[int] | None:
+    """Uncut token count of each text (None: the model does not count tokens), cached per model.
+
+    They tell which captions the model reads cut (``truncated``). The cache keeps them beside
+    the features (``texts.tokens.json``, text -> count), so that a warm run, whose model is never
+    built, reports them exactly as the cold run did; only texts not counted before reach the
+    tokenizer.
+    """
+    if not texts:
+        return []
+    counted = _read_token_counts(cache)
+    if counted is None:
+        return None
+    missing = [t for t in dict.fromkeys(texts) if t not in counted]
+    if missing:
+        fresh = adapter.token_lengths(missing)
+        if fresh is None:
+            if cache is not None:
+                atomic_write_text(cache / TOKEN_COUNTS_FILE, json.dumps({"counts": None}))
+            return None
+        counted.update(zip(missing, (int(n) for n in fresh)))
+        if cache is not None:
+            atomic_write_text(cache / TOKEN_COUNTS_FILE, json.dumps({"counts": counted}))
+    return [counted[t] for t in texts]
+
+
+def _read_token_counts(cache: Path | None) -> dict[str, int] | None:
+    """The cached counts ({} when none are cached yet), None when the model is known not to count."""
+    path = cache / TOKEN_COUNTS_FILE if cache is not None else None
+    if path is None or not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    counts = stored.get("counts", {}) if isinstance(stored, dict) else {}
+    if counts is None:
+        return None
+    try:
+        return {str(t): int(n) for t, n in counts.items()}
+    except (AttributeError, TypeError, ValueError):  # a damaged file: count again
+        return {}
 
 
 def _one_per_model_input(adapter: ModelAdapter, texts: list[str]) -> tuple[list[str], dict[str, str]]:

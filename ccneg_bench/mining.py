@@ -225,7 +225,7 @@ def mine_distractors(
 ) -> dict[str, Any]:
     """Mine ``k`` distractors per sample of ``data`` from ``pool_spec``; returns the manifest."""
     from ccneg_bench.features import encode_image_table
-    from ccneg_bench.models import load_model
+    from ccneg_bench.models.registry import load_model
 
     started = time.perf_counter()
     if k < 1:

@@ -25,7 +25,7 @@ import json
 import os
 from typing import Any, Sequence
 
-from ccneg_bench.models import UnknownModelError, get_loader, load_model, parse_spec
+from ccneg_bench.models.registry import UnknownModelError, get_kind, load_model, parse_spec
 from ccneg_core.devices import DEFAULT_PRECISION, autocast, resolve_device, resolve_precision
 from ccneg_core.presence import DETECTOR_PREFIX, LOGIT_SCALE, PROMPT, is_detector
 
@@ -136,7 +136,7 @@ def check(model: str) -> None:
             raise ValueError("hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
         return
     try:
-        get_loader(parse_spec(model)[0])
+        get_kind(parse_spec(model)[0])
     except UnknownModelError as err:
         raise ValueError(f"{err} (or hf-detector:ID for a detector)") from None
     if model.startswith("text:"):

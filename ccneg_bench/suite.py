@@ -47,7 +47,7 @@ def read_suite(path: str) -> list[SuiteEntry]:
     """Parse and check a suite file; any problem is a ValueError naming the entry and key."""
     import yaml
 
-    from ccneg_bench.tasks import get_task
+    from ccneg_bench.tasks import get_task  # lazy: torch (the tasks' modules import it)
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -107,14 +107,13 @@ def run_suite(models: Sequence[tuple[str, str | None]], entries: Sequence[SuiteE
     ``config.cache_dir`` is shared by every entry; each entry's own reader options (its
     ``image_root``, ``templates``, ...) override the command line's (``--released-eval-size``).
     """
-    from ccneg_bench.datasets import load_eval_dataset
-    from ccneg_bench.evaluation import evaluate_with
-    from ccneg_bench.models import load_model
-    from ccneg_bench.models.lazy import LazyModel
+    from ccneg_bench.datasets import load_eval_dataset  # lazy: torch (the command line reads this module)
+    from ccneg_bench.evaluation import evaluate_with  # lazy: torch
+    from ccneg_bench.models.lazy import LazyModel  # lazy: torch
 
     config.check()
     device = resolve_device(config.device)
-    lazy = [LazyModel(spec, pretrained, device, load_model, config.cache_dir) for spec, pretrained in models]
+    lazy = [LazyModel(spec, pretrained, device, config.cache_dir) for spec, pretrained in models]
     datasets = [load_eval_dataset(e.dataset, split=e.split, **{**config.dataset_options, **e.options})
                 for e in entries]  # all checked first
     results: list[dict[str, Any]] = []

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import torch
 
+from ccneg_bench.models.weights import fingerprint_of
+
 
 class ModelAdapter(ABC):
     """A CLIP-like model: two encoders into one embedding space."""
@@ -52,8 +54,6 @@ class ModelAdapter(ABC):
 
     def fingerprint(self) -> str:
         """A short hash of :meth:`identity`: the feature-cache key of this model."""
-        from ccneg_bench.models.weights import fingerprint_of
-
         return fingerprint_of(self.identity())
 
     #: tokens the text tower reads; a longer caption is cut (None: no token limit)
@@ -101,11 +101,3 @@ class ModelAdapter(ABC):
         """The underlying ``nn.Module`` (for the trainer), or None for non-neural baselines."""
         return None
 
-
-def file_identity(path: str) -> dict[str, str]:
-    """Where a weights file is and what it holds (its SHA-256): provenance for result files."""
-    import os
-
-    from ccneg_bench.models.weights import file_sha256
-
-    return {"path": os.path.abspath(path), "sha256": file_sha256(path)}

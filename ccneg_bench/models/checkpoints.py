@@ -22,7 +22,7 @@ def load_weights_file(path: str) -> Any:
     if not os.path.exists(path):
         raise CheckpointError(f"{path}: checkpoint file not found")
     if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # lazy: safetensors (only .safetensors files need it)
 
         return load_file(path, device="cpu")
     try:

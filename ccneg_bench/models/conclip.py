@@ -3,19 +3,22 @@
 The OpenAI CLIP parameter names are the ones open_clip's ``CLIP`` class uses, so the weights
 go into an open_clip model whose shape is read off the state dict. OpenAI models were trained
 with QuickGELU: building them with the default GELU silently costs accuracy (a known pitfall),
-so QuickGELU is always on here. The file is read with ``weights_only=True``.
+so QuickGELU is always on here. The file is read with ``weights_only=True``. What a
+``conclip:`` spec means, and its check and identity, are in :mod:`ccneg_bench.models.conclip_kind`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from typing import Any
 
 import torch
 
-from ccneg_bench.models.base import file_identity
 from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
-from ccneg_bench.models.open_clip_models import OpenClipAdapter
+from ccneg_bench.models.open_clip_models import OpenClipAdapter, _quiet_random_init_warning, _register_config
+from ccneg_bench.models.weights import file_identity
 
 #: keys that every OpenAI-layout ViT CLIP state dict holds (used to explain a bad file)
 REQUIRED_KEYS = (
@@ -61,18 +64,13 @@ def openai_state_dict_config(state: dict[str, torch.Tensor], path: str) -> dict[
     }
 
 
-def load_conclip(path: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> OpenClipAdapter:
-    """Load a released CoN-CLIP ``.pt`` (or any OpenAI-layout CLIP state dict file)."""
-    import json
-    import tempfile
+def build_conclip(path: str, identity: dict[str, Any], device: str = "cpu") -> OpenClipAdapter:
+    """Load a released CoN-CLIP ``.pt`` (or any OpenAI-layout CLIP state dict file).
 
-    import open_clip
+    ``identity`` is what its features depend on (the kind's content identity: the cache key).
+    """
+    import open_clip  # lazy: open_clip (seconds to import)
 
-    from ccneg_bench.models.open_clip_models import _quiet_random_init_warning, _register_config
-    from ccneg_bench.models.weights import conclip_identity
-
-    if not os.path.exists(path):
-        raise CheckpointError(f"{path}: checkpoint file not found")
     state = extract_state_dict(load_weights_file(path), path)
     state = {k: v for k, v in state.items() if k not in ("input_resolution", "context_length", "vocab_size")}
     config = openai_state_dict_config(state, path)
@@ -89,4 +87,4 @@ def load_conclip(path: str, pretrained: str | None = None, device: str = "cpu", 
     tokenizer = open_clip.get_tokenizer(name)
     description = {"kind": "conclip", "path": os.path.abspath(path), "weights": file_identity(path), "config": config}
     return OpenClipAdapter(model, preprocess, tokenizer, f"conclip:{path}", description,
-                           identity=conclip_identity(path)).to(device)
+                           identity=identity).to(device)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import torch
 
 from ccneg_bench.models.base import ModelAdapter
+from ccneg_bench.models.weights import file_identity
 
 
 class HfImageTransform:
@@ -64,8 +65,6 @@ class HfAdapter(ModelAdapter):
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"kind": "hf", "name": self.name, "revision": self.revision, "model_type": self.model_type}
         if os.path.isdir(self.name):
-            from ccneg_bench.models.base import file_identity
-
             weights = [f for f in sorted(os.listdir(self.name)) if f.endswith((".safetensors", ".bin"))]
             info["weights"] = [file_identity(os.path.join(self.name, f)) for f in weights]
         else:
@@ -120,7 +119,7 @@ def load_hf(name: str, pretrained: str | None = None, device: str = "cpu", **_: 
 
     ``pretrained``, when given, is the Hub revision (branch, tag or commit) to load.
     """
-    from transformers import AutoModel, AutoProcessor
+    from transformers import AutoModel, AutoProcessor  # lazy: transformers (seconds to import)
 
     revision = pretrained if pretrained not in (None, "", "none", "None") else None
     try:

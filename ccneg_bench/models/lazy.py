@@ -3,15 +3,17 @@
 Loading a CLIP model (importing open_clip, building the towers, reading the weights) is most of
 a rerun's time when every feature is already cached. The feature cache is keyed by the
 adapter's :meth:`~ccneg_bench.models.base.ModelAdapter.fingerprint`, the hash of the weights'
-content: for the open_clip, conclip and text kinds it is computed from the files without
-building anything (:func:`ccneg_bench.models.weights.model_fingerprint`). What else a run needs
-before encoding (``describe()``, whether the model looks at images) is recorded by the first
-build in ``CACHE/models/<key>.json``, keyed by that content fingerprint (for other kinds by the
-spec, the ``pretrained`` value, the path, size and mtime of every local file they name) and the
-ccneg / open_clip / transformers versions. A later run finds it there and builds nothing unless
-an encoder is actually called.
+content: for kinds whose identity is known from files and names (open_clip, conclip, text) it
+is computed without building anything (:func:`ccneg_bench.models.registry.model_fingerprint`). What else
+a run needs before encoding (``describe()``, whether the model looks at images, its text context
+length) is recorded by the first build in ``CACHE/models/<key>.json``, keyed by that content
+fingerprint (for other kinds by the spec, the ``pretrained`` value, the path, size and mtime of
+every local file they name) and the ccneg / open_clip / transformers versions. A later run finds
+it there and builds nothing unless an encoder is actually called. The token counts of cached
+captions are cached with their features (:mod:`ccneg_bench.features`), so that a warm run still
+reports truncated captions exactly.
 
-Specs that resolve through the Hugging Face Hub (``hf:ORG/NAME``, ``open_clip:hf-hub:...``) can
+Specs whose weights come from the Hugging Face Hub (``hf:ORG/NAME``, ``open_clip:hf-hub:...``) can
 change without any local file changing, so they are never memoised: they are always built.
 """
 
@@ -26,8 +28,9 @@ from typing import Any, Callable
 
 import torch
 
-from ccneg_bench.models.base import ModelAdapter, file_identity
-from ccneg_bench.models.weights import model_fingerprint
+from ccneg_bench.models.registry import is_remote, load_model, model_fingerprint
+from ccneg_bench.models.base import ModelAdapter
+from ccneg_bench.models.weights import file_identity
 from ccneg_core.writer import atomic_write_text
 
 MEMO_FOLDER = "models"
@@ -55,9 +58,9 @@ def _versions() -> dict[str, str | None]:
 
 def memo_key(spec: str, pretrained: str | None, fingerprint: str | None = None) -> str | None:
     """The key of a build's memo, or None when the spec cannot be memoised safely."""
-    kind, _, body = spec.partition(":")
-    if kind == "hf" or body.startswith("hf-hub:") or (pretrained or "").startswith("hf-hub:"):
+    if is_remote(spec, pretrained):
         return None
+    body = spec.partition(":")[2]
     if fingerprint is not None:  # the weights' content: an edited file gets a new key
         payload: list[Any] = [spec, fingerprint, _versions()]
     else:
@@ -65,21 +68,27 @@ def memo_key(spec: str, pretrained: str | None, fingerprint: str | None = None) 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+#: what a memo must hold (an older memo without a key is ignored: the model is built once more)
+MEMO_KEYS = frozenset({"fingerprint", "description", "needs_images", "context_length"})
+
+
 class LazyModel(ModelAdapter):
-    """Stands in for the adapter ``load(spec, pretrained, device)`` returns, building it on first use."""
+    """Stands in for the adapter ``load_model(spec, pretrained, device)`` returns, building it on first use.
+
+    The spec is what results name (``model``, ``model_info.spec``), whatever the built adapter calls itself.
+    """
 
     def __init__(self, spec: str, pretrained: str | None, device: str,
-                 load: Callable[..., ModelAdapter], cache_root: str | os.PathLike | None) -> None:
+                 cache_root: str | os.PathLike | None) -> None:
         super().__init__()
         self.spec = spec
         self.pretrained = pretrained
         self.device = torch.device(device)
-        self._load = load
         self._inner: ModelAdapter | None = None
         #: known from the files for most kinds; otherwise learnt from the first build
         self._content_fingerprint = model_fingerprint(spec, pretrained)
-        key = memo_key(spec, pretrained, self._content_fingerprint) if cache_root is not None else None
-        self._memo_path = Path(cache_root) / MEMO_FOLDER / f"{key}.json" if key else None
+        key = memo_key(spec, pretrained, self._content_fingerprint) if cache_root else None
+        self._memo_path = Path(os.path.expanduser(str(cache_root))) / MEMO_FOLDER / f"{key}.json" if key else None
         self._memo = self._read_memo()
 
     @property
@@ -94,16 +103,17 @@ class LazyModel(ModelAdapter):
             memo = json.loads(self._memo_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return memo if isinstance(memo, dict) and {"fingerprint", "description", "needs_images"} <= set(memo) else None
+        return memo if isinstance(memo, dict) and MEMO_KEYS <= set(memo) else None
 
     def model(self) -> ModelAdapter:
         """The real adapter (built now if it was not yet), with its fingerprint memoised."""
         if self._inner is None:
-            self._inner = self._load(self.spec, pretrained=self.pretrained, device=str(self.device))
+            self._inner = load_model(self.spec, pretrained=self.pretrained, device=str(self.device))
             self.device = self._inner.device
             if self._memo_path is not None:
                 memo = {"spec": self.spec, "pretrained": self.pretrained, "fingerprint": self._inner.fingerprint(),
-                        "description": self._inner.describe(), "needs_images": self._inner.needs_images}
+                        "description": self._inner.describe(), "needs_images": self._inner.needs_images,
+                        "context_length": self._inner.context_length}
                 atomic_write_text(self._memo_path, json.dumps(memo, default=str))
                 self._memo = json.loads(json.dumps(memo, default=str))
         return self._inner
@@ -119,6 +129,18 @@ class LazyModel(ModelAdapter):
         if self._content_fingerprint is not None:
             return self._content_fingerprint
         return str(self._memo["fingerprint"]) if self._memo and self._inner is None else self.model().fingerprint()
+
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        if self._memo and self._inner is None:
+            return self._memo["context_length"]
+        return self.model().context_length
+
+    def token_lengths(self, texts: list[str]) -> list[int] | None:
+        return self.model().token_lengths(texts) if texts else []
+
+    def text_input_keys(self, texts: list[str]) -> list[bytes] | None:
+        return self.model().text_input_keys(texts) if texts else []
 
     def image_transform(self) -> Callable[[Any], torch.Tensor]:
         return self.model().image_transform()

@@ -1,16 +1,7 @@
-"""open_clip models: every architecture, pretrained tag, ``hf-hub:`` id, config JSON or local file.
+"""The open_clip adapter: an open_clip model, its eval transform and tokenizer, built as told.
 
-Spec forms (``--model`` / ``load_model``):
-
-* ``open_clip:ViT-B-32`` with ``pretrained="openai"`` (any open_clip tag; tags trained with
-  QuickGELU, such as ``openai``, get QuickGELU even with a GELU config), a weights file path
-  (``.safetensors`` or a torch file, loaded without unpickling code) or ``None``/``"none"``
-  (random weights from a fixed seed: what the tests use);
-* ``open_clip:hf-hub:ORG/NAME`` (config and weights from the Hub; ``pretrained`` ignored);
-* ``open_clip:/path/to/model_config.json``: a custom architecture (open_clip's JSON layout,
-  ``{"embed_dim", "vision_cfg", "text_cfg", ...}`` or the Hub layout ``{"model_cfg": ...}``);
-* ``open_clip:/path/to/folder``: a folder holding ``open_clip_config.json`` and one
-  ``*.safetensors`` (the layout ``ccneg-train`` exports and the Hub uses).
+What a spec means (which config, which weights, QuickGELU or not) is decided from files and
+names by :mod:`ccneg_bench.models.open_clip_kind`; :func:`build_open_clip` builds exactly that.
 
 Text encoding trims the 77-token padding to the longest caption of the batch when the model is
 a standard causal-mask open_clip ``CLIP``: the result is mathematically identical (padding sits
@@ -20,6 +11,7 @@ after the pooled token and the mask is causal) and costs a fraction of the compu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -29,11 +21,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ccneg_bench.models.base import ModelAdapter, file_identity
-from ccneg_bench.models.checkpoints import CheckpointError, extract_state_dict, load_into, load_weights_file
+from ccneg_bench.models.base import ModelAdapter
+from ccneg_bench.models.checkpoints import extract_state_dict, load_into, load_weights_file
 from ccneg_bench.models.open_clip_tokens import OpenClipTokens
+from ccneg_bench.models.weights import RANDOM_INIT_SEED, file_identity, state_dict_sha256
 from ccneg_core.writer import atomic_write_text
-
 
 
 class OpenClipAdapter(ModelAdapter):
@@ -79,8 +71,6 @@ class OpenClipAdapter(ModelAdapter):
         """
         if self._identity is not None:
             return dict(self._identity)
-        from ccneg_bench.models.weights import state_dict_sha256
-
         return {**self.describe(), "state_dict_sha256": state_dict_sha256(self.model)}
 
     @torch.inference_mode()
@@ -132,7 +122,7 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: in
     x = x + model.positional_embedding[:length].to(cast_dtype)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
-    from open_clip.transformer import text_global_pool
+    from open_clip.transformer import text_global_pool  # lazy: open_clip (seconds to import)
 
     x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
     if model.text_projection is not None:
@@ -142,7 +132,7 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor, pad_id: in
 
 def _register_config(config_path: str) -> str:
     """Make a config JSON known to open_clip; return the architecture name to build."""
-    import open_clip
+    import open_clip  # lazy: open_clip (seconds to import)
 
     with open(config_path, encoding="utf-8") as handle:
         config = json.load(handle)
@@ -153,8 +143,6 @@ def _register_config(config_path: str) -> str:
             "'text_cfg', or a 'model_cfg' holding them)"
         )
     # open_clip registers configs by file stem; give each distinct config its own stable name
-    import hashlib
-
     digest = hashlib.sha256(json.dumps(model_cfg, sort_keys=True).encode()).hexdigest()[:10]
     name = f"ccneg-{Path(config_path).stem}-{digest}"
     if name not in open_clip.list_models():
@@ -164,22 +152,6 @@ def _register_config(config_path: str) -> str:
         atomic_write_text(target, json.dumps(model_cfg))
         open_clip.add_model_config(target)
     return name
-
-
-def tag_needs_quick_gelu(model_name: str, tag: str | None) -> bool:
-    """True when an open_clip pretrained tag was trained with QuickGELU (e.g. ``openai``).
-
-    open_clip only *warns* when a GELU config is paired with QuickGELU weights
-    (``ViT-B-32`` + ``openai``) and then silently loses accuracy: a known evaluation pitfall.
-    """
-    import open_clip
-
-    if not tag or os.path.exists(tag):
-        return False
-    try:
-        return bool(open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
-    except Exception:  # unknown model/tag: open_clip itself will say so
-        return False
 
 
 def _preprocess_overrides(config_path: str | None) -> dict[str, Any]:
@@ -212,58 +184,39 @@ def _quiet_random_init_warning() -> Iterator[None]:
         root.removeFilter(quiet)
 
 
-def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> OpenClipAdapter:
-    """Build an :class:`OpenClipAdapter` from an open_clip spec body (see module docstring).
+def build_open_clip(arch: str, *, config_path: str | None, tag: str | None, weights_file: str | None,
+                    force_quick_gelu: bool, random_init: bool, identity: dict[str, Any],
+                    device: str = "cpu") -> OpenClipAdapter:
+    """Build the open_clip model of ``arch`` (a name, or the config at ``config_path``) with the
+    weights of ``tag`` (an open_clip tag), of ``weights_file``, or random ones from the fixed seed.
 
-    ``pretrained`` None or ``"none"`` means random weights, drawn from a fixed seed so that the
-    same spec is always the same model (the command lines apply their shared default,
-    :func:`ccneg_bench.models.weights.resolve_pretrained`, before calling this).
+    ``identity`` is what the features depend on, by content (see
+    :func:`ccneg_bench.models.open_clip_kind.content_identity`): the feature-cache key.
     """
-    import open_clip
+    import open_clip  # lazy: open_clip (seconds to import)
 
-    from ccneg_bench.models.weights import check_open_clip, find_export, is_none, open_clip_identity
-
-    check_open_clip(arch, pretrained)
-    identity = open_clip_identity(arch, pretrained)
-    pretrained = None if is_none(pretrained) else pretrained
-    config_path: str | None = None
-    model_name = arch
-    if os.path.isdir(arch):
-        config_path, weights_path = find_export(arch)
-        if pretrained is None:
-            pretrained = weights_path
-        model_name = _register_config(config_path)
-    elif arch.endswith(".json"):
-        config_path = arch
-        model_name = _register_config(arch)
-
-    local_weights = pretrained is not None and os.path.isfile(pretrained)
-    factory_pretrained = None if local_weights else pretrained
-    quick_gelu = tag_needs_quick_gelu(model_name, factory_pretrained)
-    random_init = factory_pretrained is None and not local_weights and not arch.startswith(("hf-hub:", "local-dir:"))
-    quiet = _quiet_random_init_warning() if (local_weights or random_init) else contextlib.nullcontext()
+    model_name = _register_config(config_path) if config_path else arch
+    quiet = _quiet_random_init_warning() if (weights_file or random_init) else contextlib.nullcontext()
     with quiet, torch.random.fork_rng(devices=[]):
         if random_init:
-            from ccneg_bench.models.weights import RANDOM_INIT_SEED
-
             torch.manual_seed(RANDOM_INIT_SEED)
         model, _, preprocess = open_clip.create_model_and_transforms(
-            model_name, pretrained=factory_pretrained, device="cpu", force_quick_gelu=quick_gelu,
+            model_name, pretrained=tag, device="cpu", force_quick_gelu=force_quick_gelu,
             **_preprocess_overrides(config_path)
         )
-    if local_weights:
-        state = extract_state_dict(load_weights_file(pretrained), pretrained)
-        load_into(model, state, pretrained)
+    if weights_file:
+        state = extract_state_dict(load_weights_file(weights_file), weights_file)
+        load_into(model, state, weights_file)
     tokenizer = open_clip.get_tokenizer(model_name)
     description: dict[str, Any] = {
         "kind": "open_clip",
         "arch": arch if not config_path else os.path.abspath(arch),
-        "pretrained": pretrained,
+        "pretrained": weights_file or tag,
     }
-    if quick_gelu:
+    if force_quick_gelu:
         description["force_quick_gelu"] = True
-    if local_weights:
-        description["weights"] = file_identity(pretrained)
+    if weights_file:
+        description["weights"] = file_identity(weights_file)
     if random_init:
         description["weights"] = "random"
         description.update({k: v for k, v in identity.items() if k in ("random_init_seed", "torch")})
@@ -272,6 +225,3 @@ def load_open_clip(arch: str, pretrained: str | None = None, device: str = "cpu"
             description["config"] = json.load(handle)
     adapter = OpenClipAdapter(model, preprocess, tokenizer, f"open_clip:{arch}", description, identity=identity)
     return adapter.to(device)
-
-
-__all__ = ["OpenClipAdapter", "load_open_clip", "encode_text_trimmed", "CheckpointError"]

@@ -25,7 +25,7 @@ class OpenClipTokens:
     """The token views of one open_clip tokenizer (see module docstring)."""
 
     def __init__(self, tokenizer: Any) -> None:
-        from open_clip.tokenizer import SimpleTokenizer
+        from open_clip.tokenizer import SimpleTokenizer  # lazy: open_clip (seconds to import)
 
         self.tokenizer = tokenizer
         self.context_length: int | None = getattr(tokenizer, "context_length", None)
@@ -56,7 +56,7 @@ class OpenClipTokens:
         """Uncut token counts, start and end included (None when this tokenizer cannot say)."""
         if self.plain:
             return [len(ids) for ids in self.uncut(texts)]
-        from open_clip.tokenizer import HFTokenizer
+        from open_clip.tokenizer import HFTokenizer  # lazy: open_clip (seconds to import)
 
         if isinstance(self.tokenizer, HFTokenizer) and getattr(self.tokenizer, "tokenizer_mode", None) != "clips":
             cleaned = [self.tokenizer.clean_fn(text) for text in texts]

@@ -5,7 +5,8 @@ how one-sided the original benchmark is: the negated caption is always the wrong
 ``ccneg-balanced`` the other side (distractor image, negated caption correct) drops it to about
 50%. It is expressed as an embedding model so that every task treats it like any other:
 every image maps to e1, a caption without a negation word to e1 and one with a negation word
-to e2, so cos(I, c) is 1 or 0.
+to e2, so cos(I, c) is 1 or 0. The ``text:`` spec kind (check, identity) is
+:mod:`ccneg_bench.models.text_kind`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any, Callable
 import torch
 
 from ccneg_bench.models.base import ModelAdapter
-
-from ccneg_core.lexicon import NEGATION_WORDS, has_negation
+from ccneg_core.lexicon import has_negation
 
 
 class _ConstantPixels:
@@ -31,15 +31,17 @@ class NegationWordsBaseline(ModelAdapter):
 
     needs_images = False
 
-    def __init__(self) -> None:
+    def __init__(self, description: dict[str, Any]) -> None:
         super().__init__()
         self.spec = "text:negation-words"
+        self._description = description
 
     def image_transform(self) -> Callable[[Any], torch.Tensor]:
         return _ConstantPixels()
 
     def describe(self) -> dict[str, Any]:
-        return text_baseline_identity("negation-words")
+        """Its name and word list (given by the ``text:`` kind, which knows them without building this)."""
+        return dict(self._description)
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         features = torch.zeros(pixels.shape[0], 2)
@@ -51,19 +53,3 @@ class NegationWordsBaseline(ModelAdapter):
         for row, text in enumerate(texts):
             features[row, 1 if has_negation(text) else 0] = 1.0
         return features
-
-
-def text_baseline_identity(name: str) -> dict[str, Any]:
-    """What the baseline's features depend on: its name and word list."""
-    return {"kind": "text", "name": name, "words": sorted(NEGATION_WORDS) + ["*n't"]}
-
-
-def check_text_baseline(name: str) -> None:
-    """Raise ``ValueError`` for an unknown baseline name."""
-    if name != "negation-words":
-        raise ValueError(f"text:{name}: unknown text baseline; known: text:negation-words")
-
-
-def load_text_baseline(name: str, pretrained: str | None = None, device: str = "cpu", **_: Any) -> ModelAdapter:
-    check_text_baseline(name)
-    return NegationWordsBaseline()

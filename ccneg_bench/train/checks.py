@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ccneg_bench.models.registry import check_model
 from ccneg_bench.options import UsageError
 from ccneg_bench.datasets import DATASETS
 from ccneg_bench.train.config import TrainConfig
@@ -71,7 +72,6 @@ def has_images(files: list[Path]) -> bool:
 def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     """Every check of a run's settings that needs no model; raises ``UsageError`` (or
     ``WeightsUnavailable`` when weights would need a download that cannot happen)."""
-    from ccneg_bench.models.weights import check_model
     from ccneg_bench.tasks import get_task
     from ccneg_bench.train.run_folder import check_run_folder
 

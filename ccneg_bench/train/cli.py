@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from ccneg_bench.models.registry import check_model, resolve_pretrained
+from ccneg_bench.models.weights import is_none
 from ccneg_bench.options import (
     PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_float, positive_int,
 )
@@ -159,8 +161,6 @@ def _export_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` a parsed command line describes."""
-    from ccneg_bench.models.weights import is_none, resolve_pretrained
-
     pretrained = resolve_pretrained(args.model, args.pretrained)
     return TrainConfig(
         model=args.model, pretrained=None if is_none(pretrained) else pretrained, overwrite=args.overwrite,
@@ -242,7 +242,6 @@ def _print_summary(summary: dict) -> None:
 
 def _run_mine(argv: Sequence[str]) -> int:
     args = _mine_parser().parse_args(argv)
-    from ccneg_bench.models.weights import check_model, is_none, resolve_pretrained
     from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary
 
     pretrained = resolve_pretrained(args.model, args.pretrained)

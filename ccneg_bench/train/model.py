@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ccneg_bench.train.trainable import select_trainable
+from ccneg_bench.models.registry import load_model
 
 
 @dataclass
@@ -52,9 +53,7 @@ def load_trainable(spec: str, pretrained: str | None, trainable: str = "text") -
             f"--model {spec}: ccneg-train fine-tunes open_clip models; use open_clip:ARCH "
             "(an architecture name, hf-hub:ORG/NAME, a config JSON or an exported folder)"
         )
-    from ccneg_bench.models.open_clip_models import load_open_clip
-
-    adapter = load_open_clip(spec[len("open_clip:"):], pretrained=pretrained, device="cpu")
+    adapter = load_model(spec, pretrained=pretrained, device="cpu")
     model = adapter.torch_module()
     select_trainable(model, trainable)
     size = getattr(model.visual, "image_size", 224)

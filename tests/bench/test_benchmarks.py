@@ -17,7 +17,7 @@ import pytest
 
 import ccneg_bench
 from ccneg_bench.datasets import load_eval_dataset
-from ccneg_bench.models import load_model
+from ccneg_bench.models.registry import load_model
 from ccneg_bench.tasks.ranking import rank_block
 from ccneg_bench.tasks.ties import credit_choices
 from tests.helpers import benchmarks as fixtures

@@ -6,7 +6,7 @@ import numpy as np
 
 from ccneg_bench.datasets import load_eval_dataset
 from ccneg_bench.features import encode_image_table, encode_texts, feature_cache_dir
-from ccneg_bench.models import load_model
+from ccneg_bench.models.registry import load_model
 from ccneg_core.image_decode import decoder_fingerprint
 import ccneg_bench
 
@@ -55,7 +55,8 @@ def test_second_task_and_rerun_through_evaluate_hit_cache(tiny_spec, ccneg_dir, 
 
 
 def test_random_weights_are_one_seeded_model_with_the_seed_in_the_key(tiny_spec, ccneg_dir, tmp_path):
-    from ccneg_bench.models.weights import RANDOM_INIT_SEED, model_fingerprint
+    from ccneg_bench.models.registry import model_fingerprint
+    from ccneg_bench.models.weights import RANDOM_INIT_SEED
 
     spec, _ = tiny_spec
     first, second = load_model(spec, pretrained="none"), load_model(spec, pretrained="none")
@@ -66,7 +67,7 @@ def test_random_weights_are_one_seeded_model_with_the_seed_in_the_key(tiny_spec,
 
 
 def test_fingerprint_is_known_from_the_files_without_building_the_model(tiny_spec, tmp_path):
-    from ccneg_bench.models.weights import model_fingerprint
+    from ccneg_bench.models.registry import model_fingerprint
 
     spec, weights = tiny_spec
     assert model_fingerprint(spec, weights) == load_model(spec, pretrained=weights).fingerprint()

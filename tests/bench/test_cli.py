@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
 
 from ccneg_bench.cli import main
 from tests.helpers.data import write_ccneg_folder
+from tests.helpers.tiny_models import register_named_tiny_configs
+from tests.scale.released_fixture import write_release
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_cli_two_models_three_tasks_then_report(tiny_spec, tmp_path, capsys):
@@ -119,3 +129,63 @@ def test_report_skips_malformed_result_files_and_reports_the_rest(tmp_path, caps
     rows = list(csv.DictReader(open(tmp_path / "report" / "results.csv", encoding="utf-8")))
     assert sorted(r["task"] for r in rows) == ["ccneg", "retrieval"]
     assert (tmp_path / "report" / "report.html").is_file() and "page: " in captured.out
+
+
+def _bench_process(*args: str, temp: Path) -> subprocess.CompletedProcess:
+    """``ccneg-bench ARGS`` as a user types it (progress bars on), in a fresh process whose
+    temporary folder is ``temp``."""
+    temp.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)}
+    return subprocess.run([sys.executable, "-m", "ccneg_bench.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=600)
+
+
+def test_a_warm_rerun_never_builds_the_model(tiny_clip, tmp_path):
+    """Every feature cached: the rerun gives the same results, truncated captions and ties
+    included, without building the model. Building an open_clip model from a config JSON
+    registers the config as a file in the process's temporary folder, so the warm process's
+    empty temporary folder shows, beside its own words, that it built nothing."""
+    config, weights = tiny_clip
+    release = tmp_path / "release"
+    release.mkdir()
+    write_release(release, 30, long_every=10)  # 3 captions whose negation falls past the 77-token window
+    registered = "ccneg_open_clip_configs"
+    runs = {}
+    for name in ("cold", "warm"):
+        done = _bench_process("--model", f"open_clip:{config}", "--pretrained", str(weights), "--dataset", str(release),
+                              "--output", str(tmp_path / name), "--cache-dir", str(tmp_path / "cache"),
+                              "--save-predictions", temp=tmp_path / f"tmp-{name}")
+        assert done.returncode == 0, done.stderr[-3000:]
+        (result_file,) = (tmp_path / name).glob("*.json")
+        result = json.loads(result_file.read_text())
+        runs[name] = (done, result, pq.read_table(result["predictions"]).to_pydict())
+    (cold, cold_result, cold_rows), (warm, warm_result, warm_rows) = runs["cold"], runs["warm"]
+    assert f"open_clip:{config}: built" in cold.stdout and (tmp_path / "tmp-cold" / registered).is_dir()
+    assert f"open_clip:{config}: not built: every feature came from the cache" in warm.stdout
+    assert not (tmp_path / "tmp-warm" / registered).exists()
+    assert warm_result["cache"]["images"]["images_decoded"] == 0 and warm_result["cache"]["texts"]["texts_encoded"] == 0
+    assert cold_result["metrics"]["truncated"] == 3 and cold_result["metrics"]["ties"] == 3
+    assert warm_result["metrics"] == cold_result["metrics"] and warm_rows == cold_rows
+    for key in ("model_info", "dataset_info", "breakdowns", "device", "precision"):
+        assert warm_result[key] == cold_result[key], key
+
+
+def test_a_weights_file_on_a_gelu_architecture_gets_the_quick_gelu_warning(tiny_clip, tmp_path, capsys):
+    """OpenAI-derived weights need QuickGELU; a weights file cannot say so, so the command warns
+    on an architecture that has a -quickgelu variant, and names it. Its variant, random weights
+    and a config JSON (which states its activation itself) get no warning."""
+    config, weights = tiny_clip
+    gelu, quick = register_named_tiny_configs(tmp_path / "configs")
+    data = write_ccneg_folder(tmp_path / "ds", n=4)
+
+    def warnings(arch: str, pretrained: str) -> list[str]:
+        code = main(["--model", f"open_clip:{arch}", "--pretrained", pretrained, "--dataset", str(data),
+                     "--output", str(tmp_path / "out"), "--workers", "0", "--bootstrap", "0"])
+        assert code == 0
+        return [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+
+    (line,) = warnings(gelu, str(weights))
+    assert f"open_clip:{gelu} runs GELU" in line and "QuickGELU" in line and f"--model open_clip:{quick}" in line
+    assert warnings(quick, str(weights)) == []
+    assert warnings(gelu, "none") == []
+    assert warnings(str(config), str(weights)) == []

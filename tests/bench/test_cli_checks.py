@@ -106,7 +106,7 @@ def test_unreachable_hub_fails_within_the_probe_timeout(dataset, tmp_path):
 
 
 def test_pretrained_default_is_shared_and_shown_in_help():
-    from ccneg_bench.models.weights import resolve_pretrained
+    from ccneg_bench.models.registry import resolve_pretrained
     from ccneg_bench.train.cli import _mine_parser, _train_parser, config_from_args
 
     for parser in (build_parser(), _train_parser(), _mine_parser()):

@@ -79,7 +79,7 @@ def test_captions_cut_at_the_context_length_read_alike_and_are_counted(tiny_spec
     import numpy as np
 
     from ccneg_bench.features import encode_texts
-    from ccneg_bench.models import load_model
+    from ccneg_bench.models.registry import load_model
     from tests.helpers.tiny_hf import save_tiny_hf_clip
 
     spec, weights = tiny_spec

@@ -9,9 +9,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ccneg_bench.models import CheckpointError, UnknownModelError, known_kinds, load_model, register_model_kind
+from ccneg_bench.models.registry import MODEL_KINDS, UnknownModelError, known_kinds, load_model, model_notes
+from ccneg_bench.models.checkpoints import CheckpointError
 from ccneg_bench.models.open_clip_models import encode_text_trimmed
-from ccneg_bench.models.text_baseline import NegationWordsBaseline, has_negation
+from ccneg_bench.models.text_baseline import NegationWordsBaseline
+from ccneg_core.lexicon import has_negation
 from tests.helpers.tiny_models import TINY_CONFIG, build_tiny_open_clip
 
 CAPTIONS = ["a dog on a couch", "a dog not on a couch", "a red circle left of a blue square in the park", "x"]
@@ -48,7 +50,7 @@ def test_open_clip_checkpoint_round_trip(tiny_spec, tmp_path):
 
 
 def test_openai_tags_get_quick_gelu():
-    from ccneg_bench.models.open_clip_models import tag_needs_quick_gelu
+    from ccneg_bench.models.open_clip_kind import tag_needs_quick_gelu
 
     assert tag_needs_quick_gelu("ViT-B-32", "openai") is True
     assert tag_needs_quick_gelu("ViT-B-32", "laion2b_s34b_b79k") is False
@@ -161,25 +163,79 @@ def test_text_baseline_prefers_caption_without_negation():
     assert has_negation("A woman, not next to a table") and has_negation("a dog without a leash")
     assert has_negation("there is no cloud") and has_negation("it isn't here")
     assert not has_negation("a note on a knot") and not has_negation("notebook on a table")
-    baseline = NegationWordsBaseline()
+    baseline = load_model("text:negation-words")
+    assert isinstance(baseline, NegationWordsBaseline)
     features = torch.nn.functional.normalize(baseline.encode_texts(["a dog", "no dog"]), dim=-1)
     image = torch.nn.functional.normalize(baseline.encode_images(torch.zeros(1, 1)), dim=-1)
     scores = (image @ features.T)[0]
     assert scores[0] > scores[1]
 
 
-def test_registry_extension_in_process_and_by_entry_point(tmp_path, monkeypatch):
-    register_model_kind("always-text", lambda body, **kw: NegationWordsBaseline())
-    assert load_model("always-text:x").spec == "text:negation-words"
+def test_an_installed_package_adds_a_kind_by_entry_point(tmp_path, monkeypatch):
+    """The entry point's value has the registry's form: a ModelKind, or a bare load function."""
     package = tmp_path / "site"
     (package / "thirdparty_models-0.1.dist-info").mkdir(parents=True)
     (package / "thirdparty_models-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-models\nVersion: 0.1\n")
-    (package / "thirdparty_models-0.1.dist-info" / "entry_points.txt").write_text("[ccneg_bench.models]\nmykind = thirdparty_models:load\n")
+    (package / "thirdparty_models-0.1.dist-info" / "entry_points.txt").write_text(
+        "[ccneg_bench.models]\nmykind = thirdparty_models:load\nshort = tests.bench.plugin_model_kind:KIND\n")
     (package / "thirdparty_models.py").write_text(
-        "from ccneg_bench.models.text_baseline import NegationWordsBaseline\n"
+        "from ccneg_bench.models.registry import load_model\n"
         "def load(body, pretrained=None, device='cpu'):\n"
-        "    model = NegationWordsBaseline()\n    model.spec = 'mykind:' + body\n    return model\n")
+        "    model = load_model('text:negation-words')\n    model.spec = 'mykind:' + body\n    return model\n")
     monkeypatch.syspath_prepend(str(package))
-    assert "mykind" in known_kinds()
+    assert {"mykind", "short"} <= set(known_kinds())
     assert load_model("mykind:demo").spec == "mykind:demo"
+    assert load_model("short:captions").describe()["kind"] == "short"
     sys.modules.pop("thirdparty_models", None)
+
+
+def test_a_model_kind_plugs_in_with_one_registry_line(tmp_path, monkeypatch, capsys):
+    """One module (tests/bench/plugin_model_kind.py) and one line in MODEL_KINDS: the kind is
+    listed in --help, checked before anything loads, scored, cached by its identity (a warm
+    rerun never builds it) and noted before the run."""
+    import ccneg_bench
+    from ccneg_bench.cli import build_parser, main
+    from ccneg_bench.datasets import load_eval_dataset
+    from ccneg_bench.models.weights import fingerprint_of
+    from tests.bench import plugin_model_kind as plugin
+    from tests.helpers.data import write_ccneg_folder
+
+    monkeypatch.setitem(MODEL_KINDS, "short", "tests.bench.plugin_model_kind:KIND")
+    text = " ".join(build_parser().format_help().split())
+    assert "KIND one of open_clip, hf, conclip, text, short" in text
+    assert "short:captions prefers the shorter caption" in text
+    data = write_ccneg_folder(tmp_path / "ds", n=12, duplicate_every=4)
+    builds = len(plugin.BUILDS)
+    assert main(["--model", "short:words", "--dataset", str(data), "--output", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --model short:words: unknown; the one short model is short:captions"
+    assert len(plugin.BUILDS) == builds and not (tmp_path / "bad").exists()
+
+    args = ["--model", "short:captions", "--dataset", str(data), "--task", "ccneg", "--output", str(tmp_path / "out"),
+            "--cache-dir", str(tmp_path / "cache")]  # as typed: progress bars on
+    assert main(args) == 0
+    cold = capsys.readouterr()
+    assert "short:captions: built" in cold.out and "note: short:captions never looks at the image" in cold.err
+    (result_file,) = (tmp_path / "out").glob("*.json")
+    result = json.loads(result_file.read_text())
+    samples = load_eval_dataset(str(data)).samples
+    shorter = sum(len(s.caption) <= len(s.negated_caption) for s in samples)  # a tie counts as correct
+    ties = sum(len(s.caption) == len(s.negated_caption) for s in samples)
+    assert result["metrics"]["accuracy"] == shorter / len(samples) < 1 and result["metrics"]["ties"] == ties >= 3
+    assert result["model_info"]["fingerprint"] == fingerprint_of(plugin.identity("captions"))
+    assert len(plugin.BUILDS) == builds + 1
+
+    assert main(args) == 0
+    assert "short:captions: not built: every feature came from the cache" in capsys.readouterr().out
+    assert len(plugin.BUILDS) == builds + 1
+    assert json.loads(result_file.read_text())["metrics"] == result["metrics"]
+    assert ccneg_bench.evaluate("short:captions", str(data), ["ccneg"], progress=False)[0]["metrics"]["accuracy"] == \
+        result["metrics"]["accuracy"]
+
+
+def test_notes_before_a_run():
+    """Random weights are a chance baseline; a tag's activation is known and applied (no warning)."""
+    assert model_notes("open_clip:ViT-B-32", "none") == [
+        ("note", "open_clip:ViT-B-32 gets random weights (seeded; --pretrained none): it scores as a chance baseline")]
+    assert model_notes("open_clip:ViT-B-32", "openai") == []
+    assert model_notes("text:negation-words", None) == []

@@ -4,6 +4,7 @@
 2-layer towers, the standard 49,408-token vocabulary so open_clip's tokenizer works offline)
 and returns its path: ``load_model(f"open_clip:{path}", pretrained=None)`` builds it.
 ``save_tiny_checkpoint`` writes seeded weights as safetensors so that two loads are identical.
+``register_named_tiny_configs`` names the architecture, in a GELU and a QuickGELU variant.
 """
 
 from __future__ import annotations
@@ -51,3 +52,22 @@ def save_tiny_checkpoint(folder: Path, seed: int = 0) -> tuple[Path, Path]:
     weights = Path(folder) / f"tiny-clip-seed{seed}.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
     return config, weights
+
+
+def register_named_tiny_configs(folder: Path) -> tuple[str, str]:
+    """Make the tiny architecture known to open_clip by name, as GELU ``ccneg-tiny`` and as
+    ``ccneg-tiny-quickgelu`` (the pair open_clip ships as ``ViT-B-32`` / ``ViT-B-32-quickgelu``).
+
+    The activation has no weights, so one weights file fits both. Returns the two names.
+    """
+    import open_clip
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    gelu = {key: value for key, value in TINY_CONFIG.items() if key != "quick_gelu"}
+    names = ("ccneg-tiny", "ccneg-tiny-quickgelu")
+    for name, config in zip(names, (gelu, {**gelu, "quick_gelu": True})):
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        open_clip.add_model_config(path)
+    return names

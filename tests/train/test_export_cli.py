@@ -49,7 +49,7 @@ def test_run_logs_evaluates_checkpoints_and_exports(trained):
 def test_export_loads_in_plain_open_clip_and_in_ccneg_bench(trained, tiny_model):
     import open_clip
 
-    from ccneg_bench.models import load_model
+    from ccneg_bench.models.registry import load_model
 
     out, _ = trained
     final = load_checkpoint(list_checkpoints(out)[-1][1])["model"]

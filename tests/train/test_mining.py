@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ccneg_core.image_decode import decode_image
-from ccneg_bench.models import load_model
+from ccneg_bench.models.registry import load_model
 from ccneg_bench.mining import mine_distractors, streaming_top_k
 from tests.helpers.data import make_rows, write_rows
 
