@@ -39,6 +39,7 @@ from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
 from ccneg_build.visual.options import visual_flags
 from ccneg_build.argparsing import OneLineParser
+from ccneg_build.record import DEFAULT_STYLE, STYLES
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -86,6 +87,7 @@ examples:
   OPENAI_API_KEY=... ccneg-build --backend openai --model gpt-4o-mini --price-in 0.15 --price-out 0.6 --out openai-neg
   ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg
   ccneg-build captions.tsv --images download --verify-visual hf-detector:google/owlv2-base-patch16-ensemble --out checked-neg
+  ccneg-build Image_Labels_subset.tsv --style negbench --images download --out negbench-cc3m
   ccneg-build review checked-neg                   # a page to judge 50 sampled rows by hand"""
 
 
@@ -137,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--out", required=True, type=Path,
                         help="output folder: created if missing, resumed if ccneg-build made it; a non-empty "
                              "folder that ccneg-build did not make is refused")
+    output.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                        help="what to write: ccneg (default: a negated and an exclusion caption per row) or "
+                             "negbench (objects present and absent, NegBench-style 4-way MCQ and negated retrieval "
+                             "captions, also as OUT/negbench/mcq_{split}.csv and retrieval_{split}.csv)")
     output.add_argument("--eval-size", default=str(PAPER_EVAL_FRACTION), metavar="N|FRACTION",
                         help="eval split: a row count >= 1 (e.g. 2000, exact; it must leave train rows) or a "
                              "fraction of accepted rows between 0 and 1 (e.g. 0.1; 1.0 is refused as ambiguous); "
@@ -201,6 +207,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         engine=args.engine,
+        style=args.style,
         options=options,
     )
 
@@ -328,7 +335,8 @@ def format_summary(report: Any) -> str:
     else:
         speed = "every shard was already done"
     lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({speed})")
-    lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
+    extra = "negbench/, " if manifest.get("style") == "negbench" else ""
+    lines.append(f"  output: {report.out} (data/, {extra}rejected/, splits/, manifest.json, README.md)")
     return "\n".join(lines)
 
 
@@ -382,7 +390,10 @@ def reasons_command(argv: Sequence[str]) -> int:
         codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
     except ImportError:
         pass
+    from ccneg_build.negbench.absent import ABSENT_REASONS
     from ccneg_build.visual.options import VISUAL_REASONS
+
+    codes.update(ABSENT_REASONS)
 
     codes.update({code: f"(visual) {meaning}" for code, meaning in VISUAL_REASONS.items()})
     width = max(len(code) for code in codes)

@@ -85,6 +85,9 @@ class BuildConfig:
     overwrite: bool = False
     progress: bool = True
     engine: str = "local"
+    #: output style: ``ccneg`` (negated and exclusion captions) or ``negbench`` (NegBench-style MCQ
+    #: and retrieval data); see ``ccneg_build.record.STYLES``
+    style: str = "ccneg"
     #: backend-specific settings added by backend flags (model, base_url, concurrency, ...)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -100,6 +103,10 @@ class BuildConfig:
             raise ConfigError("--rows-per-file must be at least 1")
         if self.images not in IMAGE_MODES:
             raise ConfigError(f"--images must be one of {', '.join(IMAGE_MODES)}")
+        from ccneg_build.record import STYLES
+
+        if self.style not in STYLES:
+            raise ConfigError(f"--style {self.style!r} is unknown; choose one of: {', '.join(STYLES)}")
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
         if self.images == "download":
@@ -128,6 +135,11 @@ class BuildConfig:
             "images": self.images,
             "options": {k: v for k, v in sorted(self.options.items()) if k not in self.ignored_options()},
         }
+        if self.style != "ccneg":  # the default style adds nothing, so its folders resume as before
+            from ccneg_build.negbench.settings import style_settings
+
+            settings["style"] = self.style
+            settings[self.style] = style_settings(self)
         return settings
 
     def ignored_options(self) -> frozenset[str]:

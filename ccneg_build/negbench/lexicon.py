@@ -1,0 +1,160 @@
+"""The object lexicon: which words name the same object, which name a kind of another, which are mass nouns.
+
+The negbench style must never call an object absent when the caption mentions it under another
+name, in another number, or as a kind or category of it. WordNet would answer that, but no
+package on PyPI ships its data (the ``wn`` and ``nltk`` readers download it at run time, which a
+reproducible offline build cannot do), so the toolkit ships a small lexicon of everyday visual
+objects (``ccneg_build/data/object_lexicon.txt``) and finds plurals with spaCy's own lemmatizer.
+Both are the same on every machine, so the same input always gives the same dataset.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Iterable
+
+#: Where the lexicon's data lives inside the package.
+LEXICON_FILE = "object_lexicon.txt"
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str | None) -> str:
+    """Lower case, single spaces, no surrounding punctuation: ``" Dining  Table."`` -> ``"dining table"``."""
+    return _SPACES.sub(" ", (text or "").strip().lower()).strip(" .,;:!?\"'()[]")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One line of the lexicon: a canonical name, its synonyms and the concepts it is a kind of."""
+
+    name: str
+    synonyms: tuple[str, ...]
+    parents: tuple[str, ...]
+
+
+class ObjectLexicon:
+    """Synonyms, is-a links and mass nouns of the shipped lexicon (see the module doc)."""
+
+    def __init__(self, text: str) -> None:
+        self.concepts: dict[str, Concept] = {}
+        self._word_concepts: dict[str, list[str]] = {}
+        mass: set[str] = set()
+        general: set[str] = set()
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if line[0] in "*!":
+                words = {normalise(w) for w in line[1:].split(",") if normalise(w)}
+                (mass if line[0] == "*" else general).update(words)
+                continue
+            names, _, parents = line.partition(">")
+            words = [normalise(w) for w in names.split(",") if normalise(w)]
+            if not words:
+                raise ValueError(f"{LEXICON_FILE} line {number}: no concept name")
+            concept = Concept(words[0], tuple(words), tuple(normalise(p) for p in parents.split(",") if normalise(p)))
+            if concept.name in self.concepts:
+                raise ValueError(f"{LEXICON_FILE} line {number}: concept {concept.name!r} is listed twice")
+            self.concepts[concept.name] = concept
+            for word in words:
+                self._word_concepts.setdefault(word, []).append(concept.name)
+        for name, concept in list(self.concepts.items()):  # a parent may be named by any of its words
+            parents = []
+            for parent in concept.parents:
+                if parent not in self._word_concepts:
+                    raise ValueError(f"{LEXICON_FILE}: {concept.name!r} names an unknown parent {parent!r}")
+                parents.append(self._word_concepts[parent][0])
+            self.concepts[name] = Concept(concept.name, concept.synonyms, tuple(parents))
+        unknown = general - set(self._word_concepts)
+        if unknown:
+            raise ValueError(f"{LEXICON_FILE}: '!' line names unknown concepts: {', '.join(sorted(unknown))}")
+        self.mass_nouns = frozenset(mass)
+        self.general = frozenset(self._word_concepts[word][0] for word in general)
+
+    def concepts_of(self, word: str) -> tuple[str, ...]:
+        """The concepts a word names (several for an ambiguous word), in lexicon order; ``()`` if unknown."""
+        return tuple(self._word_concepts.get(normalise(word), ()))
+
+    @functools.lru_cache(maxsize=4096)
+    def ancestors(self, concept: str) -> frozenset[str]:
+        """Every concept ``concept`` is a kind of, transitively (not itself)."""
+        found: set[str] = set()
+        todo = list(self.concepts[concept].parents)
+        while todo:
+            parent = todo.pop()
+            if parent not in found:
+                found.add(parent)
+                todo.extend(self.concepts[parent].parents)
+        return frozenset(found)
+
+    def is_mass(self, word: str) -> bool:
+        return normalise(word) in self.mass_nouns
+
+    def proposable(self, concept: str) -> bool:
+        """May this concept be proposed as an absent object (a known, specific object)?"""
+        return concept in self.concepts and concept not in self.general
+
+    def relation(self, first: Iterable[str], second: Iterable[str]) -> str | None:
+        """How two sets of concepts relate: ``"synonym"`` (one shared), ``"hypernym"`` (one is a
+        kind of the other), else ``None``."""
+        a, b = set(first), set(second)
+        if a & b:
+            return "synonym"
+        for x in a:
+            if self.ancestors(x) & b:
+                return "hypernym"
+        for y in b:
+            if self.ancestors(y) & a:
+                return "hypernym"
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon() -> ObjectLexicon:
+    """The shipped lexicon (parsed once per process)."""
+    text = (resources.files("ccneg_build") / "data" / LEXICON_FILE).read_text(encoding="utf-8")
+    return ObjectLexicon(text)
+
+
+def lexicon_digest() -> str:
+    """A hash of the shipped lexicon's text: part of a run's settings, so an edited lexicon is a new run."""
+    import hashlib
+
+    text = (resources.files("ccneg_build") / "data" / LEXICON_FILE).read_bytes()
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+class NounLemmatizer:
+    """Singular forms of nouns with spaCy's rule lemmatizer (``"knives"`` -> ``"knife"``), cached."""
+
+    #: Plurals the rule tables leave alone but a reader does not ("people" is the plural of "person").
+    IRREGULAR = {"people": "person", "persons": "person", "folks": "folk"}
+
+    def __init__(self, nlp: Any) -> None:
+        from spacy.tokens import Doc
+
+        self._doc = Doc
+        self.vocab = nlp.vocab
+        self.lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+
+    @functools.lru_cache(maxsize=65536)
+    def lemma(self, word: str) -> str:
+        """The singular of a one-word noun (the last word of a phrase is lemmatised)."""
+        word = normalise(word)
+        if not word:
+            return word
+        head, _, last = word.rpartition(" ")
+        if last in self.IRREGULAR:
+            single = self.IRREGULAR[last]
+        elif self.lemmatizer is None:
+            single = last
+        else:
+            doc = self._doc(self.vocab, words=[last])
+            doc[0].pos_ = "NOUN"
+            forms = self.lemmatizer.rule_lemmatize(doc[0])
+            single = forms[0] if forms else last
+        return f"{head} {single}" if head else single
