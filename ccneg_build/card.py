@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ccneg_build.layout import DATA_DIR, REJECTED_DIR
-from ccneg_build.record import RECORD_SCHEMA
+from ccneg_build.record import DEFAULT_STYLE, RECORD_SCHEMA, record_schema
 from ccneg_build.splits import SPLITS, TRAIN
 
 CITATION = """@inproceedings{singh2025learning,
@@ -43,12 +43,12 @@ def _size_category(n: int) -> str:
     return "10M<n<100M"
 
 
-def features_yaml() -> list[dict[str, Any]]:
+def features_yaml(schema: Any = RECORD_SCHEMA) -> list[dict[str, Any]]:
     """The record schema as the Hub's YAML ``features`` list (image as an Image feature)."""
     import datasets
     from datasets.info import DatasetInfo
 
-    features = datasets.Features.from_arrow_schema(RECORD_SCHEMA)
+    features = datasets.Features.from_arrow_schema(schema)
     features["image"] = datasets.Image()
     return DatasetInfo(features=features)._to_yaml_dict()["features"]
 
@@ -58,6 +58,16 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     split_rows = manifest["counts"]["splits"]
     present = [s for s in SPLITS if split_rows.get(s, 0) > 0 or s == TRAIN]
     total = sum(split_rows.values())
+    style = manifest.get("style", DEFAULT_STYLE)
+    if style == "negbench":
+        from ccneg_build.negbench.card import header_changes
+
+        return header_changes(_header(manifest, present, total, record_schema(style)), manifest, present)
+    return _header(manifest, present, total, RECORD_SCHEMA)
+
+
+def _header(manifest: dict[str, Any], present: list[str], total: int, schema: Any) -> dict[str, Any]:
+    split_rows = manifest["counts"]["splits"]
     return {
         "pretty_name": "CC-Neg-style negation captions (ccneg)",
         "language": ["en"],
@@ -76,7 +86,7 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
         "dataset_info": [
             {
                 "config_name": "default",
-                "features": features_yaml(),
+                "features": features_yaml(schema),
                 "splits": [{"name": s, "num_bytes": _split_bytes(manifest, s), "num_examples": split_rows.get(s, 0)}
                            for s in present],
             }
@@ -85,12 +95,18 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _split_bytes(manifest: dict[str, Any], split: str) -> int:
-    return sum(int(f.get("bytes", 0)) for f in manifest.get("files", []) if f.get("split") == split)
+    """Bytes of a split's Parquet files (other published files, e.g. the negbench CSVs, are not the split)."""
+    return sum(int(f.get("bytes", 0)) for f in manifest.get("files", [])
+               if f.get("split") == split and str(f.get("path", "")).startswith(f"{DATA_DIR}/"))
 
 
 def render_card(manifest: dict[str, Any]) -> str:
     """The full README.md text for a built dataset."""
     header = yaml.safe_dump(card_header(manifest), sort_keys=False, allow_unicode=True, width=1000)
+    if manifest.get("style", DEFAULT_STYLE) == "negbench":
+        from ccneg_build.negbench.card import render_negbench_card
+
+        return render_negbench_card(manifest, header)
     counts = manifest["counts"]
     negator = manifest.get("negator", {})
     sections = [
