@@ -134,11 +134,15 @@ class NounLemmatizer:
     #: Plurals the rule tables leave alone but a reader does not ("people" is the plural of "person").
     IRREGULAR = {"people": "person", "persons": "person", "folks": "folk"}
 
-    def __init__(self, nlp: Any) -> None:
+    #: Singular endings the rule tables would wrongly strip an "s" from ("grass" -> "gras").
+    SINGULAR_ENDINGS = ("ss", "us", "is")
+
+    def __init__(self, nlp: Any, lexicon: "ObjectLexicon | None" = None) -> None:
         from spacy.tokens import Doc
 
         self._doc = Doc
         self.vocab = nlp.vocab
+        self.lexicon = lexicon
         self.lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
 
     @functools.lru_cache(maxsize=65536)
@@ -150,11 +154,13 @@ class NounLemmatizer:
         head, _, last = word.rpartition(" ")
         if last in self.IRREGULAR:
             single = self.IRREGULAR[last]
-        elif self.lemmatizer is None:
+        elif self.lemmatizer is None or last.endswith(self.SINGULAR_ENDINGS):
             single = last
         else:
             doc = self._doc(self.vocab, words=[last])
             doc[0].pos_ = "NOUN"
             forms = self.lemmatizer.rule_lemmatize(doc[0])
             single = forms[0] if forms else last
+            if self.lexicon is not None and self.lexicon.concepts_of(last) and not self.lexicon.concepts_of(single):
+                single = last  # the lexicon knows the word as it is ("jeans", "stairs")
         return f"{head} {single}" if head else single

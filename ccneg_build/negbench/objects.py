@@ -157,7 +157,7 @@ class ObjectReader:
 
         self.nlp = load_object_pipeline()
         self.lexicon = load_lexicon()
-        self.lemmatizer = NounLemmatizer(self.nlp)
+        self.lemmatizer = NounLemmatizer(self.nlp, self.lexicon)
         self.batch_size = batch_size
         self.model = model_name_and_version(self.nlp)
 
