@@ -178,3 +178,57 @@ def test_kill_9_then_rerun_gives_identical_output(tmp_path):
     assert _published(resumed) == _published(reference)
     assert any(name.startswith("negbench/mcq_") for name in _published(reference))
     assert not list(resumed.rglob(".*.tmp-*"))
+
+
+IMAGE_CAPTIONS = ["a woman next to a table in the dining area", "a dog sitting on a couch in the living room",
+                  "a cat on a table", "a boat on the river", "a man riding a horse on the beach",
+                  "a dog and a cat on a couch", "children playing with a ball in the park",
+                  "a car parked next to a tree"]
+
+
+def test_images_visual_check_and_a_tiny_clip_reading_the_csvs(build, tmp_path):
+    from PIL import Image
+
+    from tests.helpers.data import write_image_input
+    from tests.helpers.tiny_models import save_tiny_checkpoint
+
+    corpus = write_image_input(tmp_path / "captions.parquet", IMAGE_CAPTIONS, size=48)
+    config, weights = save_tiny_checkpoint(tmp_path / "clip")
+    out = tmp_path / "nb"
+    common = [corpus, "--style", "negbench", "--images", "column", "--image-column", "image", "--out", out,
+              "--verify-visual", f"open_clip:{config}", "--verify-visual-pretrained", weights,
+              "--verify-visual-threshold", "0"]
+    code, _stdout, stderr = build(*common, "--verify-visual-absent-threshold", "1", "--eval-size", "3")
+    assert code == 0, stderr
+    rows = _check_csvs_match_records(out, "train") + _check_csvs_match_records(out, "eval")
+    assert len(rows) == len(IMAGE_CAPTIONS)
+    for row in rows:  # what was verified, per row: each affirmed object, then the absent one
+        checks = row["visual_checks"]
+        assert [c["role"] for c in checks] == ["present"] * len(row["affirmed_objects"]) + ["absent"]
+        assert [c["object"] for c in checks][-1] == row["absent_object"]
+        assert all(c["passed"] and 0.0 <= c["score"] <= 1.0 for c in checks)
+        assert row["visual_model"].startswith("open_clip:")
+    # the CSVs name image files, relative to their folder, holding the rows' bytes
+    for split in ("train", "eval"):
+        for question in negbench.read_mcq(str(out / "negbench" / f"mcq_{split}.csv")):
+            path = out / "negbench" / question["image_path"]
+            Image.open(path).verify()
+        done = _bench("--model", f"open_clip:{config}", "--pretrained", str(weights), "--dataset",
+                      f"negbench:{out / 'negbench' / f'mcq_{split}.csv'}", "--output", str(tmp_path / "results"))
+        assert done.returncode == 0, done.stderr
+        assert "not scored" not in done.stderr
+    by_id = {r["id"]: r for r in rows}
+    assert all(path.read_bytes() == by_id[path.stem]["image"]["bytes"]
+               for path in (out / "negbench" / "images").rglob("*.png"))
+
+    # an absent threshold of 0: every absent object counts as seen, every row moves to the rejects
+    code, stdout, stderr = build(*common, "--verify-visual-absent-threshold", "0", "--eval-size", "0.2",
+                                 "--overwrite")
+    assert code == 0, stderr
+    assert "absent_object_visible" in stdout
+    rejected = _rejected(out)
+    assert len(rejected) == len(IMAGE_CAPTIONS) and {r["reason"] for r in rejected} == {"absent_object_visible"}
+    assert all(r["stage"] == "visual" for r in rejected)
+    # the earlier publication's CSV rows and images are gone; the CSVs are empty but valid
+    assert not list((out / "negbench").rglob("*.png"))
+    assert negbench.read_mcq(str(out / "negbench" / "mcq_train.csv")) == []
