@@ -37,6 +37,7 @@ from ccneg_build.config import (
 )
 from ccneg_build.images.options import image_flags
 from ccneg_build.negators.llm.options import llm_flags
+from ccneg_build.negbench.settings import negbench_flags
 from ccneg_build.visual.options import visual_flags
 from ccneg_build.argparsing import OneLineParser
 from ccneg_build.record import DEFAULT_STYLE, STYLES
@@ -47,6 +48,8 @@ BACKEND_FLAGS: list[FlagSpec] = llm_flags()
 IMAGE_FLAGS: list[FlagSpec] = image_flags()
 #: (flags, argparse keyword arguments) of the visual check (``--verify-visual``).
 VISUAL_FLAGS: list[FlagSpec] = visual_flags()
+#: (flags, argparse keyword arguments) of ``--style negbench``.
+NEGBENCH_FLAGS: list[FlagSpec] = negbench_flags()
 #: subcommand -> (one-line help, "module:function(argv) -> int")
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
@@ -143,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to write: ccneg (default: a negated and an exclusion caption per row) or "
                              "negbench (objects present and absent, NegBench-style 4-way MCQ and negated retrieval "
                              "captions, also as OUT/negbench/mcq_{split}.csv and retrieval_{split}.csv)")
+    for flags, kwargs in NEGBENCH_FLAGS:
+        output.add_argument(*flags, **kwargs)
     output.add_argument("--eval-size", default=str(PAPER_EVAL_FRACTION), metavar="N|FRACTION",
                         help="eval split: a row count >= 1 (e.g. 2000, exact; it must leave train rows) or a "
                              "fraction of accepted rows between 0 and 1 (e.g. 0.1; 1.0 is refused as ambiguous); "
@@ -186,7 +191,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     The option groups' flags (LLM, image, visual) land in ``config.options`` under their
     ``dest``; unset ones (``None``) are left out.
     """
-    dests = [flag_dest(flags, kwargs) for flags, kwargs in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS]
+    dests = [flag_dest(flags, kwargs) for flags, kwargs in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS + NEGBENCH_FLAGS]
     options = {d: getattr(args, d) for d in dests if getattr(args, d) is not None}
     return BuildConfig(
         out=args.out,

@@ -107,6 +107,9 @@ class BuildConfig:
 
         if self.style not in STYLES:
             raise ConfigError(f"--style {self.style!r} is unknown; choose one of: {', '.join(STYLES)}")
+        from ccneg_build.negbench.settings import check_config as check_negbench
+
+        check_negbench(self)
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
         if self.images == "download":

@@ -5,6 +5,7 @@ One source of truth for three views of the same row:
 * :class:`SourceRow`   what a reader yields (one caption of the input corpus);
 * :class:`Negation`    what a negator proposes for it (before the shared filter);
 * :data:`RECORD_SCHEMA` the Arrow schema of an accepted row in ``OUT/data/*.parquet``;
+* :data:`NEGBENCH_RECORD_SCHEMA` the same for ``--style negbench`` (objects, MCQ, retrieval);
 * :data:`REJECT_SCHEMA` the Arrow schema of a rejected row in ``OUT/rejected/*.parquet``;
 * :data:`SOURCE_ROW_SCHEMA` input rows as Arrow (how a shard travels to a Ray actor);
 
@@ -122,6 +123,7 @@ NEGBENCH_RECORD_SCHEMA = pa.schema(
         pa.field("phrasing", pa.string()),  # the wording family of the row's options
         pa.field("retrieval_captions", pa.list_(pa.string())),
         pa.field("paraphrased", pa.bool_()),  # options and retrieval caption rewritten by an LLM
+        pa.field("paraphrase_status", pa.string()),  # --negbench-paraphrase: "kept" or why not; else null
         pa.field("generator", GENERATOR_TYPE),
         pa.field("prompt_version", pa.string()),
         pa.field("split", pa.string()),

@@ -49,4 +49,30 @@ def style_settings(config: "BuildConfig") -> dict[str, Any]:
             settings["absent_prompt"] = load_stage(prompt_version(config), ABSENT_STAGE)[1]
         except FileNotFoundError:
             settings["absent_prompt"] = None  # reported as a one-line error when the step is built
+        if config.options.get("negbench_paraphrase"):
+            from ccneg_build.negbench.paraphrase import PARAPHRASE_STAGE
+
+            try:
+                settings["paraphrase_prompt"] = load_stage(prompt_version(config), PARAPHRASE_STAGE)[1]
+            except FileNotFoundError:
+                settings["paraphrase_prompt"] = None
     return settings
+
+
+def negbench_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The flags of this style, as (flags, argparse keyword arguments); they land in ``config.options``."""
+    return [
+        (("--negbench-paraphrase",), dict(action="store_true", dest="negbench_paraphrase", default=None,
+                                          help="--style negbench with an LLM backend: have the LLM reword each row's "
+                                               "options and retrieval caption; a rewording is kept only if it keeps "
+                                               "every object and negation and passes the output checks")),
+    ]
+
+
+def check_config(config: "BuildConfig") -> None:
+    """Refuse this style's flags where they cannot work (one-line errors, before anything is written)."""
+    from ccneg_build.config import ConfigError
+
+    if config.options.get("negbench_paraphrase") and (config.style != "negbench" or config.backend == "rule"):
+        raise ConfigError("--negbench-paraphrase needs --style negbench and an LLM backend (--backend openai or "
+                          "gemini): the offline rules cannot paraphrase")

@@ -45,8 +45,10 @@ class NegBenchStep:
     name = "negbench"
 
     def __init__(self, seed: int, reader: ObjectReader, proposer: Any, generator: Generator,
-                 fallback: CooccurrenceProposer | None = None, prompt_version: str | None = None) -> None:
+                 fallback: CooccurrenceProposer | None = None, prompt_version: str | None = None,
+                 paraphraser: Any = None) -> None:
         self.seed = seed
+        self.paraphraser = paraphraser
         self.reader = reader
         self.proposer = proposer
         self.fallback = fallback
@@ -93,7 +95,26 @@ class NegBenchStep:
         for result in results:
             assert result is not None
             final.append(result)
+        if self.paraphraser is not None:
+            self._paraphrase([item.record for item in final if isinstance(item, Item) and item.record is not None])
         return final
+
+    def _paraphrase(self, records: list[dict[str, Any]]) -> None:
+        """``--negbench-paraphrase``: each record's texts reworded by the LLM, kept only when checked."""
+        from ccneg_build.negbench.paraphrase import KEPT, check_paraphrase
+
+        texts = [[*record["mcq_options"], *record["retrieval_captions"]] for record in records]
+        for record, original, (sentences, _raw, status) in zip(records, texts, self.paraphraser.rewrite(texts)):
+            if sentences is not None:
+                objects = [*record["affirmed_objects"], record["absent_object"]]
+                problem = check_paraphrase(original, sentences, objects, record["caption"] or "",
+                                           self.reader.lemmatizer.lemma)
+                status = problem[0] if problem else KEPT
+            if status == KEPT:
+                assert sentences is not None
+                record.update(mcq_options=sentences[:4], retrieval_captions=sentences[4:], paraphrased=True)
+            record["paraphrase_status"] = status
+            self._stats.add(f"negbench_paraphrase_{status}")
 
     def take_stats(self) -> dict[str, int]:
         counts, self._stats = self._stats.counts, StepStats()
@@ -221,4 +242,15 @@ def make_step(config: "BuildConfig", negator: "Negator") -> NegBenchStep | None:
         from ccneg_build.negators.registry import BackendError
 
         raise BackendError(f"--prompt-version {version}: no absent_objects prompt ({exc})") from None
-    return NegBenchStep(config.seed, reader, proposer, llm.generator, fallback=statistics, prompt_version=version)
+    paraphraser = None
+    if config.options.get("negbench_paraphrase"):
+        from ccneg_build.negbench.paraphrase import Paraphraser
+
+        try:
+            paraphraser = Paraphraser(llm, version)
+        except FileNotFoundError as exc:
+            from ccneg_build.negators.registry import BackendError
+
+            raise BackendError(f"--prompt-version {version}: no negbench_paraphrase prompt ({exc})") from None
+    return NegBenchStep(config.seed, reader, proposer, llm.generator, fallback=statistics, prompt_version=version,
+                        paraphraser=paraphraser)

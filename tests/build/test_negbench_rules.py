@@ -137,3 +137,31 @@ def test_shuffle_is_seeded_and_spreads_the_right_answer():
     templates = Counter(q.correct_template for q in first)
     assert set(templates) == {POSITIVE, NEGATIVE, HYBRID} and min(templates.values()) >= 90
     assert len({q.phrasing for q in first}) >= 5
+
+
+def test_paraphrase_checks(reader):
+    from ccneg_build.negbench.paraphrase import check_paraphrase
+
+    lemma = reader.lemmatizer.lemma
+    originals = ["This image features a dog.", "This image does not feature a lamp.",
+                 "This image features a lamp, but not a dog.", "This image features a lamp.",
+                 "A dog on a couch, but there is no lamp."]
+    good = ["A dog is in this picture.", "There is no lamp in this picture.", "A lamp is here, but no dog.",
+            "The picture shows a lamp.", "A dog lies on a couch, and no lamp is in sight."]
+    objects = ["dog", "lamp"]
+
+    def reason(rewritten):
+        problem = check_paraphrase(originals, rewritten, objects, "a dog on a couch", lemma)
+        return problem[0] if problem else None
+
+    assert reason(good) is None
+    assert reason(good[:4]) == "paraphrase_wrong_count"
+    assert reason([good[0], "There is a lamp in this picture.", *good[2:]]) == "paraphrase_negation_changed"
+    assert reason([good[0], "There isn't any lamp here, not at all.", *good[2:]]) == "paraphrase_negation_changed"
+    assert reason(["A puppy is in this picture.", *good[1:]]) == "paraphrase_object_lost"
+    assert reason(["Dogs are in this picture.", *good[1:]]) is None  # the plural still names the dog
+    assert reason(["Dog.", *good[1:]]) == "paraphrase_length"
+    twins = [originals[3], *originals[1:]]  # two originals that name the same thing
+    problem = check_paraphrase(twins, [good[3], *good[1:]], objects, "a dog on a couch", lemma)
+    assert problem is not None and problem[0] == "paraphrase_duplicate"
+    assert reason(["Sure, here is a dog in this picture.", *good[1:]]) == "commentary"

@@ -4,7 +4,8 @@ It speaks just enough HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1 to serv
 official ``openai`` and ``google-genai`` clients, and answers like a tiny deterministic
 "model": stage 1 splits the caption at prepositions, stage 2 puts "not" (or "without" for
 "with") before the chosen object's predicate; the negbench style's absent-objects stage lists the
-caption's first object, its plural, "animal", "lamp" and "bicycle".
+caption's first object, its plural, "animal", "lamp" and "bicycle", and its paraphrase stage turns
+"image" into "picture" (and, carelessly, "horse" into "pony").
 
 Faults are requested by the caption itself, so one run can mix them: ``FAULT:<kind>x<n>``
 makes the first ``n`` attempts of each stage fail that way (default n = 1), then answers
@@ -82,6 +83,11 @@ def absent_objects(data: dict[str, Any]) -> list[str]:
     objects = [str(o) for o in data.get("objects") or []]
     careless = [objects[0], objects[0] + "s"] if objects else []
     return careless + ["animal", "lamp", "bicycle"]
+
+
+def paraphrase(text: str) -> str:
+    """The negbench paraphrase stage: "image" becomes "picture"; a careless "pony" replaces "horse"."""
+    return text.replace("image", "picture").replace("photo", "snapshot").replace("horse", "pony")
 
 
 def form_sentences(data: dict[str, Any]) -> dict[str, str]:
@@ -288,6 +294,8 @@ def _read_request(api: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any
         stage = "sentence_formation"
     elif "absent-objects" in system:
         stage = "absent_objects"
+    elif "paraphrase-sentences" in system:
+        stage = "negbench_paraphrase"
     else:
         return "trivial", {}
     data: dict[str, Any] = {}
@@ -312,6 +320,8 @@ def _model_text(stage: str, data: dict[str, Any], fault: str | None) -> str:
         return json.dumps(decompose(str(data.get("caption", ""))))
     if stage == "absent_objects":
         return json.dumps({"absent-objects": absent_objects(data)})
+    if stage == "negbench_paraphrase":
+        return json.dumps({"sentences": [paraphrase(str(t)) for t in data.get("sentences") or []]})
     sentences = form_sentences(data)
     if fault == "leak":
         sentences["negative-prompt"] = "Sure, here is the JSON you asked for: " + sentences["negative-prompt"]

@@ -72,3 +72,26 @@ def test_fallback_rule_uses_the_corpus_statistics(server, fake_keys, tmp_path, c
     [fallen] = [r for r in rows if "FAULT" in r["caption"]]
     assert fallen["absent_source"] == "cooccurrence" and fallen["generator"]["fallback_from"] == "openai"
     assert json.loads((out / "manifest.json").read_text())["counts"]["accepted_by_fallback"] == 1
+
+
+def test_paraphrases_are_kept_only_when_they_keep_objects_and_negations(server, fake_keys, tmp_path, capsys):
+    out = tmp_path / "nb"
+    assert _build(server, tmp_path, out, "--negbench-paraphrase") == 0, capsys.readouterr().err
+    rows = {r["caption"]: r for r in _table(out / "data")}
+    horse = rows["a horse standing in a field"]
+    assert horse["paraphrase_status"] == "paraphrase_object_lost" and not horse["paraphrased"]
+    assert all("pony" not in text for text in horse["mcq_options"])  # the template texts stay
+    kept = [r for r in rows.values() if r is not horse]
+    assert kept and all(r["paraphrase_status"] == "kept" and r["paraphrased"] for r in kept)
+    for row in kept:
+        assert not any("image" in text or "photo" in text for text in row["mcq_options"] + row["retrieval_captions"])
+    mcq = (out / "negbench" / "mcq_train.csv").read_text()
+    assert "picture" in mcq
+    assert {e["stage"] for e in server.requests} == {"absent_objects", "negbench_paraphrase"}
+
+
+def test_paraphrase_needs_an_llm_backend(tmp_path, capsys):
+    code = cli.main(["--style", "negbench", "--negbench-paraphrase", "--out", str(tmp_path / "x"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--negbench-paraphrase needs" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
