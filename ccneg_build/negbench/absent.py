@@ -26,6 +26,8 @@ ABSENT_REASONS: dict[str, str] = {
     "absent_synonym": "negbench: the proposed absent object is a synonym of an object the caption or labels name",
     "absent_hypernym": "negbench: the proposed absent object is a kind or a category of an object the caption "
                        "or labels name (dog / animal, puppy / dog)",
+    "absent_person": "negbench: the proposed absent object is a person and the caption or labels already name one "
+                     "(a man in a caption does not make a woman absent from the picture)",
     "absent_not_an_object": "negbench: the proposed absent object is not a short object name (empty, too long, "
                             "digits, punctuation, a negation or a word such as 'image')",
     "no_absent_object": "negbench: no absent object could be proposed for the row",
@@ -78,6 +80,9 @@ def check_absent(candidate: str, row: RowObjects, lexicon: ObjectLexicon,
         if kind == "hypernym":
             related = sorted(c for c in theirs if lexicon.relation(mine, [c]))
             return Refusal(name, "absent_hypernym", f"{name!r} is a kind or category of {', '.join(related[:3])}")
+        people = sorted(c for c in theirs if lexicon.is_person(c))
+        if people and any(lexicon.is_person(c) for c in mine):
+            return Refusal(name, "absent_person", f"{name!r} is a person and the row names {', '.join(people[:3])}")
     return None
 
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable
 
+#: The concept whose kinds are people: one person in a caption makes any other person plausible.
+PERSON = "person"
+#: The lexicon's roots: a caption's "thing" or "object" is no object an option can affirm.
+ROOTS = frozenset({"entity", "object"})
 #: Where the lexicon's data lives inside the package.
 LEXICON_FILE = "object_lexicon.txt"
 
@@ -44,13 +48,14 @@ class ObjectLexicon:
         self._word_concepts: dict[str, list[str]] = {}
         mass: set[str] = set()
         general: set[str] = set()
+        excluded: set[str] = set()
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
-            if line[0] in "*!":
+            if line[0] in "*!~":
                 words = {normalise(w) for w in line[1:].split(",") if normalise(w)}
-                (mass if line[0] == "*" else general).update(words)
+                {"*": mass, "!": general, "~": excluded}[line[0]].update(words)
                 continue
             names, _, parents = line.partition(">")
             words = [normalise(w) for w in names.split(",") if normalise(w)]
@@ -69,11 +74,12 @@ class ObjectLexicon:
                     raise ValueError(f"{LEXICON_FILE}: {concept.name!r} names an unknown parent {parent!r}")
                 parents.append(self._word_concepts[parent][0])
             self.concepts[name] = Concept(concept.name, concept.synonyms, tuple(parents))
-        unknown = general - set(self._word_concepts)
+        unknown = (general | excluded) - set(self._word_concepts)
         if unknown:
-            raise ValueError(f"{LEXICON_FILE}: '!' line names unknown concepts: {', '.join(sorted(unknown))}")
+            raise ValueError(f"{LEXICON_FILE}: '!' or '~' line names unknown concepts: {', '.join(sorted(unknown))}")
         self.mass_nouns = frozenset(mass)
         self.general = frozenset(self._word_concepts[word][0] for word in general)
+        self.excluded = frozenset(self._word_concepts[word][0] for word in excluded)
 
     def concepts_of(self, word: str) -> tuple[str, ...]:
         """The concepts a word names (several for an ambiguous word), in lexicon order; ``()`` if unknown."""
@@ -94,9 +100,17 @@ class ObjectLexicon:
     def is_mass(self, word: str) -> bool:
         return normalise(word) in self.mass_nouns
 
+    def affirmable(self, concept: str) -> bool:
+        """May an option affirm this concept (a thing a picture shows: not a body part, the weather, ...)?"""
+        return concept in self.concepts and concept not in ROOTS and concept not in self.excluded \
+            and not (self.ancestors(concept) & self.excluded)
+
     def proposable(self, concept: str) -> bool:
-        """May this concept be proposed as an absent object (a known, specific object)?"""
-        return concept in self.concepts and concept not in self.general
+        """May this concept be proposed as an absent object (a known, specific, affirmable object)?"""
+        return self.affirmable(concept) and concept not in self.general
+
+    def is_person(self, concept: str) -> bool:
+        return concept == PERSON or PERSON in self.ancestors(concept)
 
     def relation(self, first: Iterable[str], second: Iterable[str]) -> str | None:
         """How two sets of concepts relate: ``"synonym"`` (one shared), ``"hypernym"`` (one is a

@@ -51,6 +51,7 @@ class ObjectMention:
     concept: str | None
     plural: bool
     source: str  # "caption" or "labels"
+    affirmable: bool = True  # the lexicon says an option may affirm it (not a body part, the weather, ...)
 
     @property
     def known(self) -> bool:
@@ -68,8 +69,8 @@ class RowObjects:
 
     @property
     def known(self) -> tuple[ObjectMention, ...]:
-        """The present objects the lexicon knows: the only ones an option affirms."""
-        return tuple(o for o in self.present if o.known)
+        """The present objects the lexicon knows as things a picture shows: the only ones an option affirms."""
+        return tuple(o for o in self.present if o.known and o.affirmable)
 
     def concepts(self) -> tuple[str, ...]:
         """The distinct concepts of the known present objects, in order."""
@@ -102,14 +103,16 @@ def row_objects(doc: Any, labels: Sequence[str] | None, lexicon: ObjectLexicon,
         if _negated(token):
             continue
         concept = _concept(lexicon, name, text, head)
-        present.setdefault(name, ObjectMention(name, text, concept, token.tag_ in ("NNS", "NNPS"), "caption"))
+        affirmable = concept is not None and lexicon.affirmable(concept)
+        present.setdefault(name, ObjectMention(name, text, concept, token.tag_ in ("NNS", "NNPS"), "caption",
+                                               affirmable))
     normalised_labels = tuple(dict.fromkeys(n for n in (normalise(label) for label in labels or ()) if n))
     for label in normalised_labels:
         name = lemmatizer.lemma(label)
         concept = _concept(lexicon, name, label, name)
         if concept is None or name in present or any(o.concept == concept for o in present.values()):
             continue
-        present[name] = ObjectMention(name, name, concept, False, "labels")
+        present[name] = ObjectMention(name, name, concept, False, "labels", lexicon.affirmable(concept))
     words = tuple(t.lower_ for t in doc if not t.is_punct and not t.is_space)
     return RowObjects(tuple(present.values()), tuple(mentioned), words, normalised_labels)
 

@@ -94,7 +94,8 @@ class Phrasing:
         pattern = {POSITIVE: self.positive, NEGATIVE: self.negative, HYBRID: self.hybrid}[template]
         fields = {}
         if affirmed:
-            fields.update(A=_join(affirmed), A_be=_be(affirmed))
+            # "there is a dog and a cat": the verb of "there" agrees with the first object
+            fields.update(A=_join(affirmed), A_be=_be(affirmed), A_there=_be(affirmed[:1]))
         if negated is not None:
             fields.update(N=negated.text, N_any=negated.any_form(), N_be=negated.be())
         return _capital(pattern.format(**fields))
@@ -104,8 +105,8 @@ PHRASINGS: tuple[Phrasing, ...] = (
     Phrasing("features", "This image features {A}.", "This image does not feature {N_any}.",
              "This image features {A}, but not {N_any}."),
     Phrasing("shows", "The photo shows {A}.", "The photo shows no {N}.", "The photo shows {A} but no {N}."),
-    Phrasing("there", "There {A_be} {A} in this picture.", "There {N_be} no {N} in this picture.",
-             "There {A_be} {A} in this picture, but no {N}."),
+    Phrasing("there", "There {A_there} {A} in this picture.", "There {N_be} no {N} in this picture.",
+             "There {A_there} {A} in this picture, but no {N}."),
     Phrasing("seen", "{A} can be seen in this image.", "No {N} can be seen in this image.",
              "{A} can be seen in this image, but no {N}."),
     Phrasing("visible", "{A} {A_be} visible in this photo.", "No {N} {N_be} visible in this photo.",

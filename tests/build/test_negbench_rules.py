@@ -165,3 +165,19 @@ def test_paraphrase_checks(reader):
     problem = check_paraphrase(twins, [good[3], *good[1:]], objects, "a dog on a couch", lemma)
     assert problem is not None and problem[0] == "paraphrase_duplicate"
     assert reason(["Sure, here is a dog in this picture.", *good[1:]]) == "commentary"
+
+
+@pytest.mark.parametrize("caption, candidate, reason", [
+    ("a man holding a cup of coffee", "woman", "absent_person"),
+    ("newlyweds on a white sand beach", "bride", "absent_person"),
+    ("a dog sitting on a couch", "woman", None),  # no person in the row: a person may be absent
+])
+def test_people_are_never_absent_beside_people(reader, caption, candidate, reason):
+    assert _verdict(reader, caption, candidate) == reason
+
+
+def test_body_parts_and_weather_are_never_affirmed(reader):
+    [objects] = reader.read(["keep an eye out for leopard in the trees during the snow storm"], [None])
+    assert objects is not None
+    names = [o.name for o in objects.known]
+    assert "eye" not in names and "tree" in names
