@@ -26,6 +26,8 @@ ABSENT_REASONS: dict[str, str] = {
     "absent_synonym": "negbench: the proposed absent object is a synonym of an object the caption or labels name",
     "absent_hypernym": "negbench: the proposed absent object is a kind or a category of an object the caption "
                        "or labels name (dog / animal, puppy / dog)",
+    "absent_scene_part": "negbench: the proposed absent object is something a scene the caption or labels name "
+                         "almost always holds (a bed in a bedroom), so the caption may just leave it unsaid",
     "absent_person": "negbench: the proposed absent object is a person and the caption or labels already name one "
                      "(a man in a caption does not make a woman absent from the picture)",
     "absent_not_an_object": "negbench: the proposed absent object is not a short object name (empty, too long, "
@@ -80,6 +82,10 @@ def check_absent(candidate: str, row: RowObjects, lexicon: ObjectLexicon,
         if kind == "hypernym":
             related = sorted(c for c in theirs if lexicon.relation(mine, [c]))
             return Refusal(name, "absent_hypernym", f"{name!r} is a kind or category of {', '.join(related[:3])}")
+        held = lexicon.held_by(theirs)
+        if set(mine) & held:
+            scenes = sorted(c for c in theirs if set(mine) & lexicon.held_by([c]))
+            return Refusal(name, "absent_scene_part", f"{name!r} is almost always in a {', '.join(scenes[:3])}")
         people = sorted(c for c in theirs if lexicon.is_person(c))
         if people and any(lexicon.is_person(c) for c in mine):
             return Refusal(name, "absent_person", f"{name!r} is a person and the row names {', '.join(people[:3])}")

@@ -49,6 +49,7 @@ class ObjectLexicon:
         mass: set[str] = set()
         general: set[str] = set()
         excluded: set[str] = set()
+        contents: list[tuple[int, str, list[str]]] = []
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
             if not line:
@@ -56,6 +57,10 @@ class ObjectLexicon:
             if line[0] in "*!~":
                 words = {normalise(w) for w in line[1:].split(",") if normalise(w)}
                 {"*": mass, "!": general, "~": excluded}[line[0]].update(words)
+                continue
+            if ">>" in line:
+                scene, _, things = line.partition(">>")
+                contents.append((number, normalise(scene), [normalise(t) for t in things.split(",") if normalise(t)]))
                 continue
             names, _, parents = line.partition(">")
             words = [normalise(w) for w in names.split(",") if normalise(w)]
@@ -74,6 +79,13 @@ class ObjectLexicon:
                     raise ValueError(f"{LEXICON_FILE}: {concept.name!r} names an unknown parent {parent!r}")
                 parents.append(self._word_concepts[parent][0])
             self.concepts[name] = Concept(concept.name, concept.synonyms, tuple(parents))
+        self.contents: dict[str, frozenset[str]] = {}
+        for number, scene, things in contents:
+            missing = [w for w in [scene, *things] if w not in self._word_concepts]
+            if missing:
+                raise ValueError(f"{LEXICON_FILE} line {number}: unknown concepts {', '.join(missing)}")
+            key = self._word_concepts[scene][0]
+            self.contents[key] = self.contents.get(key, frozenset()) | {self._word_concepts[t][0] for t in things}
         unknown = (general | excluded) - set(self._word_concepts)
         if unknown:
             raise ValueError(f"{LEXICON_FILE}: '!' or '~' line names unknown concepts: {', '.join(sorted(unknown))}")
@@ -108,6 +120,14 @@ class ObjectLexicon:
     def proposable(self, concept: str) -> bool:
         """May this concept be proposed as an absent object (a known, specific, affirmable object)?"""
         return self.affirmable(concept) and concept not in self.general
+
+    def held_by(self, concepts: Iterable[str]) -> frozenset[str]:
+        """What the scenes among ``concepts`` almost always hold (and their kinds' scenes': a cottage is a house)."""
+        held: set[str] = set()
+        for concept in concepts:
+            for scene in (concept, *self.ancestors(concept)):
+                held |= self.contents.get(scene, frozenset())
+        return frozenset(held)
 
     def is_person(self, concept: str) -> bool:
         return concept == PERSON or PERSON in self.ancestors(concept)

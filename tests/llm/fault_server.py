@@ -4,7 +4,7 @@ It speaks just enough HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1 to serv
 official ``openai`` and ``google-genai`` clients, and answers like a tiny deterministic
 "model": stage 1 splits the caption at prepositions, stage 2 puts "not" (or "without" for
 "with") before the chosen object's predicate; the negbench style's absent-objects stage lists the
-caption's first object, its plural, "animal", "lamp" and "bicycle", and its paraphrase stage turns
+caption's first object, its plural, "animal", "umbrella" and "bicycle", and its paraphrase stage turns
 "image" into "picture" (and, carelessly, "horse" into "pony").
 
 Faults are requested by the caption itself, so one run can mix them: ``FAULT:<kind>x<n>``
@@ -82,7 +82,7 @@ def absent_objects(data: dict[str, Any]) -> list[str]:
     object and its plural (which the rules must refuse), then "animal", then two plausible objects."""
     objects = [str(o) for o in data.get("objects") or []]
     careless = [objects[0], objects[0] + "s"] if objects else []
-    return careless + ["animal", "lamp", "bicycle"]
+    return careless + ["animal", "umbrella", "bicycle"]
 
 
 def paraphrase(text: str) -> str:

@@ -42,10 +42,10 @@ def test_llm_proposals_are_judged_by_the_rules(server, fake_keys, tmp_path, caps
     assert len(rows) == 3
     for row in rows:
         # the toy model lists the first object, its plural and "animal" first: all refused, with reasons
-        assert row["absent_source"] == "llm" and row["absent_object"] in ("lamp", "bicycle")
+        assert row["absent_source"] == "llm" and row["absent_object"] in ("umbrella", "bicycle")
         assert [r["reason"] for r in row["absent_refused"]] == ["absent_mentioned", "absent_plural",
                                                                 "absent_hypernym"]
-        assert row["absent_objects"] == ["lamp", "bicycle"]
+        assert row["absent_objects"] == ["umbrella", "bicycle"]
         assert row["generator"]["backend"] == "openai" and row["prompt_version"] == "v1"
     [bad] = _table(out / "rejected")
     assert bad["reason"] == "llm_invalid_json" and bad["stage"] == "absent"
