@@ -191,3 +191,7 @@ def test_body_parts_and_weather_are_never_affirmed(reader):
 ])
 def test_what_a_scene_almost_always_holds_is_never_absent(reader, caption, candidate, reason):
     assert _verdict(reader, caption, candidate) == reason
+
+
+def test_a_building_holds_rooms(reader):
+    assert _verdict(reader, "a man sitting in a bar using a laptop", "room") == "absent_scene_part"
