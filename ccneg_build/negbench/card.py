@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccneg_build.negbench.export import mcq_file, retrieval_file
 
 NEGBENCH_CITATION = """@inproceedings{alhamoud2025vision,
   title     = {Vision-Language Models Do Not Understand Negation},
@@ -22,18 +21,15 @@ NEGBENCH_CITATION = """@inproceedings{alhamoud2025vision,
 
 
 def header_changes(header: dict[str, Any], manifest: dict[str, Any], present: list[str]) -> dict[str, Any]:
-    """The ccneg header with this style's name, tags and the CSV configurations."""
+    """The ccneg header with this style's name and tags.
+
+    The CSV files get no ``configs`` entry: ``datasets`` builds every configuration of a folder
+    with one file format, so a CSV configuration beside the Parquet ones breaks ``load_dataset``.
+    """
     header["pretty_name"] = "NegBench-style negation MCQ and retrieval data (ccneg)"
     header["task_categories"] = ["zero-shot-image-classification", "image-to-text", "text-to-image",
                                  "multiple-choice"]
     header["tags"] = ["negation", "clip", "negbench", "multiple-choice", "vision-language"]
-    csv_splits = [s for s in present if manifest["counts"]["splits"].get(s, 0) > 0]
-    if csv_splits:
-        header["configs"] += [
-            {"config_name": "negbench_mcq", "data_files": [{"split": s, "path": mcq_file(s)} for s in csv_splits]},
-            {"config_name": "negbench_retrieval",
-             "data_files": [{"split": s, "path": retrieval_file(s)} for s in csv_splits]},
-        ]
     return header
 
 
@@ -70,7 +66,7 @@ def render_negbench_card(manifest: dict[str, Any], header: str) -> str:
         "## Loading\n\n```python\nfrom datasets import load_dataset\n\nds = load_dataset(\"PATH_OR_REPO\")  "
         "# splits: " + splits + "\nrow = ds[\"train\"][0]\n"
         "print(row[\"mcq_options\"], row[\"correct_answer\"])\n"
-        "mcq = load_dataset(\"PATH_OR_REPO\", \"negbench_mcq\")  # the CSV view\n```\n",
+        "mcq = load_dataset(\"csv\", data_files={\"eval\": \"PATH/negbench/mcq_eval.csv\"})  # the CSV view\n```\n",
         _statistics(manifest),
         _distributions(manifest),
         _examples(manifest),

@@ -94,7 +94,11 @@ def test_embedded_sample_as_a_user_types_it(build, tmp_path):
     assert rejected and {r["reason"] for r in rejected} <= {"no_present_object"}
     assert all(r["stage"] == "objects" and r["detail"] for r in rejected)
     card = (out / "README.md").read_text()
-    assert "negbench_mcq" in card and "NegBench" in card
+    assert "negbench/mcq_{split}.csv" in card and "NegBench" in card
+    from datasets import load_dataset
+
+    loaded = load_dataset(str(out))  # the card's configurations load (one file format per folder)
+    assert loaded["train"].num_rows == len(train) and loaded["train"][0]["mcq_options"] == train[0]["mcq_options"]
 
     # ccneg-bench reads both files: every row scored, none failed
     for name in ("mcq_eval.csv", "retrieval_eval.csv"):
