@@ -22,7 +22,7 @@ import ccneg_build
 from ccneg_build.negbench.absent import Refusal, check_absent
 from ccneg_build.negbench.lexicon import normalise
 from ccneg_build.negbench.objects import ObjectMention, ObjectReader, RowObjects
-from ccneg_build.negbench.proposers import STAGE, CooccurrenceProposer, LLMProposer, Proposal, Proposed
+from ccneg_build.negbench.proposers import STAGE, CooccurrenceProposer, LLMProposer, Proposed
 from ccneg_build.negbench.settings import COOCCURRENCE, absent_source, prompt_version, uses_statistics
 from ccneg_build.negbench.templates import Phrase, build_mcq, retrieval_caption, seeded_rng
 from ccneg_build.record import Generator, Rejection, SourceRow, StepStats, new_negbench_record

@@ -33,7 +33,7 @@ from ccneg_build.record import REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.visual.cache import ScoreCache, score_key
 from ccneg_build.visual.options import DISTRACTORS, VisualOptions
-from ccneg_build.visual.step import CACHE_PATH, STAGE, _image_digest
+from ccneg_build.visual.step import CACHE_PATH, STAGE, image_digest
 from ccneg_build.visual.vocabulary import distractors, vocabulary_fingerprint
 from ccneg_build.writer import atomic_write_json, atomic_write_table
 
@@ -140,7 +140,7 @@ class NegBenchVisualStep:
         for row in batch:
             for obj, role in row_checks(row):
                 others = self._alternatives(row, obj, role, vocabulary) if scorer.needs_distractors else []
-                keyed.append((row, obj, role, others, score_key(scorer.identity, _image_digest(row), obj, others)))
+                keyed.append((row, obj, role, others, score_key(scorer.identity, image_digest(row), obj, others)))
         cached = cache.get_many(key for *_rest, key in keyed)
         scores: dict[str, float] = {key: cached[key] for *_rest, key in keyed if key in cached}
         stats.add("visual_cache_hits", len(scores))
