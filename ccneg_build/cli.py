@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ccneg_core import __version__
-from ccneg_build.config import IMAGE_MODES, PAPER_EVAL_FRACTION, BuildConfig, EvalSize
+from ccneg_build.config import IMAGE_MODES, BuildConfig
+from ccneg_build.splits import PAPER_EVAL_FRACTION, EvalSize
 from ccneg_build.options.flags import ConfigError, FlagSpec, flag_dest
 from ccneg_build.options.images import image_flags
 from ccneg_build.options.llm import llm_flags
@@ -41,6 +42,9 @@ from ccneg_build.verify import REASONS
 from ccneg_build.options.images import IMAGE_REASONS
 from ccneg_build.options.visual import VISUAL_REASONS
 from ccneg_core.pipes import quiet_on_closed_pipe
+from ccneg_build.negbench.absent import ABSENT_REASONS
+from ccneg_build.negbench.settings import negbench_flags
+from ccneg_core.record import DEFAULT_STYLE, STYLES
 
 #: (flags, argparse keyword arguments) of backend options; ``dest`` becomes the options key.
 BACKEND_FLAGS: list[FlagSpec] = llm_flags()
@@ -48,6 +52,8 @@ BACKEND_FLAGS: list[FlagSpec] = llm_flags()
 IMAGE_FLAGS: list[FlagSpec] = image_flags()
 #: (flags, argparse keyword arguments) of the visual check (``--verify-visual``).
 VISUAL_FLAGS: list[FlagSpec] = visual_flags()
+#: (flags, argparse keyword arguments) of ``--style negbench``.
+NEGBENCH_FLAGS: list[FlagSpec] = negbench_flags()
 #: subcommand -> (one-line help, "module:function(argv) -> int")
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reasons": ("list the reject reason codes and what they mean", "ccneg_build.cli:reasons_command"),
@@ -89,6 +95,7 @@ examples:
   OPENAI_API_KEY=... ccneg-build --backend openai --model gpt-4o-mini --price-in 0.15 --price-out 0.6 --out openai-neg
   ccneg-build --backend openai --base-url http://localhost:8000/v1 --model MODEL --concurrency 64 --out vllm-neg
   ccneg-build captions.tsv --images download --verify-visual hf-detector:google/owlv2-base-patch16-ensemble --out checked-neg
+  ccneg-build Image_Labels_subset.tsv --style negbench --images download --out negbench-cc3m
   ccneg-build review checked-neg                   # a page to judge 50 sampled rows by hand"""
 
 
@@ -140,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--out", required=True, type=Path,
                         help="output folder: created if missing, resumed if ccneg-build made it; a non-empty "
                              "folder that ccneg-build did not make is refused")
+    output.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                        help="what to write: ccneg (default: a negated and an exclusion caption per row) or "
+                             "negbench (objects present and absent, NegBench-style 4-way MCQ and negated retrieval "
+                             "captions, also as OUT/negbench/mcq_{split}.csv and retrieval_{split}.csv)")
+    for flags, kwargs in NEGBENCH_FLAGS:
+        output.add_argument(*flags, **kwargs)
     output.add_argument("--eval-size", default=str(PAPER_EVAL_FRACTION), metavar="N|FRACTION",
                         help="eval split: a row count >= 1 (e.g. 2000, exact; it must leave train rows) or a "
                              "fraction of accepted rows between 0 and 1 (e.g. 0.1; 1.0 is refused as ambiguous); "
@@ -183,7 +196,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     The option groups' flags (LLM, image, visual) land in ``config.options`` under their
     ``dest``; unset ones (``None``) are left out.
     """
-    dests = [flag_dest(flags, kwargs) for flags, kwargs in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS]
+    dests = [flag_dest(flags, kwargs) for flags, kwargs in BACKEND_FLAGS + IMAGE_FLAGS + VISUAL_FLAGS + NEGBENCH_FLAGS]
     options = {d: getattr(args, d) for d in dests if getattr(args, d) is not None}
     return BuildConfig(
         out=args.out,
@@ -204,6 +217,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         engine=args.engine,
+        style=args.style,
         options=options,
     )
 
@@ -324,7 +338,8 @@ def format_summary(report: Any) -> str:
     else:
         speed = "every shard was already done"
     lines.append(f"  {'time':<34}{timings['total_s']:>8.1f}s ({speed})")
-    lines.append(f"  output: {report.out} (data/, rejected/, splits/, manifest.json, README.md)")
+    extra = "negbench/, " if manifest.get("style") == "negbench" else ""
+    lines.append(f"  output: {report.out} (data/, {extra}rejected/, splits/, manifest.json, README.md)")
     return "\n".join(lines)
 
 
@@ -371,6 +386,7 @@ def reasons_command(argv: Sequence[str]) -> int:
     parser.parse_args(list(argv))
     codes = dict(REASONS)
     codes.update({code: f"(image) {meaning}" for code, meaning in IMAGE_REASONS.items()})
+    codes.update(ABSENT_REASONS)
     codes.update({code: f"(visual) {meaning}" for code, meaning in VISUAL_REASONS.items()})
     width = max(len(code) for code in codes)
     for code, meaning in codes.items():

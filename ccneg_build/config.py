@@ -19,50 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from ccneg_build.options.flags import ConfigError, flag_dests
+from ccneg_build.splits import PAPER_EVAL_FRACTION, EvalSize
 from ccneg_build.options.images import SPEED_OPTIONS as IMAGE_SPEED, image_flags
 from ccneg_build.options.images import options_from_config as image_options_from_config
 from ccneg_build.options.llm import SPEED_OPTIONS as LLM_SPEED
 from ccneg_build.options.visual import SPEED_OPTIONS as VISUAL_SPEED, visual_flags
+from ccneg_core.record import STYLES
+from ccneg_build.negbench.settings import check_config as check_negbench
+from ccneg_build.negbench.settings import style_settings
 
-#: Ratio of the paper's split (40,000 eval of 228,246): the default eval fraction.
-PAPER_EVAL_FRACTION = 0.175
 
 IMAGE_MODES = ("none", "download", "column")
-
-
-@dataclass(frozen=True)
-class EvalSize:
-    """Either an exact number of eval rows or a fraction of accepted rows."""
-
-    count: int | None = None
-    fraction: float | None = None
-
-    @classmethod
-    def parse(cls, text: str | int | float) -> "EvalSize":
-        """``"2000"`` -> exactly 2,000 rows; ``"0.1"`` -> 10 % of rows; ``"0"`` -> none.
-
-        A fraction lies strictly between 0 and 1 and a count is a whole number written
-        without a decimal point: ``"1.0"`` could mean one row or every row, so it is refused.
-        """
-        raw = str(text).strip()
-        if raw.isascii() and raw.isdigit():
-            return cls(count=int(raw))
-        usage = f"--eval-size {raw!r}: give a whole number of rows (e.g. 2000), a fraction between 0 and 1 (e.g. 0.1) or 0 for none"
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(usage) from None
-        if value == 0:
-            return cls(count=0)
-        if not 0 < value < 1:  # also NaN, infinities, negatives, 1.0, 2000.0
-            if value == 1:
-                raise ConfigError(f"--eval-size {raw!r} is ambiguous (one row or every row?); "
-                                  "give 1 for one row or a fraction below 1")
-            raise ConfigError(usage)
-        return cls(fraction=value)
-
-    def describe(self) -> str:
-        return f"{self.count} rows" if self.count is not None else f"{self.fraction:g} of rows"
 
 
 @dataclass
@@ -87,6 +54,9 @@ class BuildConfig:
     overwrite: bool = False
     progress: bool = True
     engine: str = "local"
+    #: output style: ``ccneg`` (negated and exclusion captions) or ``negbench`` (NegBench-style MCQ
+    #: and retrieval data); see ``ccneg_core.record.STYLES``
+    style: str = "ccneg"
     #: backend-specific settings added by backend flags (model, base_url, concurrency, ...)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +72,11 @@ class BuildConfig:
             raise ConfigError("--rows-per-file must be at least 1")
         if self.images not in IMAGE_MODES:
             raise ConfigError(f"--images must be one of {', '.join(IMAGE_MODES)}")
+
+        if self.style not in STYLES:
+            raise ConfigError(f"--style {self.style!r} is unknown; choose one of: {', '.join(STYLES)}")
+
+        check_negbench(self)
         if self.images == "column" and not self.image_column:
             raise ConfigError("--images column needs --image-column NAME")
         if self.images == "download":
@@ -128,6 +103,10 @@ class BuildConfig:
             "images": self.images,
             "options": {k: v for k, v in sorted(self.options.items()) if k not in self.ignored_options()},
         }
+        if self.style != "ccneg":  # the default style adds nothing, so its folders resume as before
+
+            settings["style"] = self.style
+            settings[self.style] = style_settings(self)
         return settings
 
     def ignored_options(self) -> frozenset[str]:

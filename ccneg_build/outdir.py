@@ -30,6 +30,7 @@ from ccneg_core.layout import (  # the paths are named in one place
     LEDGER,
     LOCK,
     MANIFEST,
+    NEGBENCH_DIR,
     REJECTED_DIR,
     RUN_RECORD,
     SPLITS_DIR,
@@ -197,6 +198,10 @@ def remove_written(out: Path) -> None:
         shutil.rmtree(out / work, ignore_errors=True)
     for folder in (DATA_DIR, REJECTED_DIR, SPLITS_DIR):
         _rmdir_if_empty(out / folder)
+    if (out / NEGBENCH_DIR).is_dir():  # negbench/images/<xx>/ folders emptied above
+        for folder in sorted((p for p in (out / NEGBENCH_DIR).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            _rmdir_if_empty(folder)
+        _rmdir_if_empty(out / NEGBENCH_DIR)
     (out / LEDGER).unlink(missing_ok=True)
     (out / RUN_RECORD).unlink(missing_ok=True)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -22,7 +22,7 @@ from ccneg_build.outdir import Ledger, remove_stale
 from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.splits import SPLITS, TRAIN, SplitAssigner
-from ccneg_build.config import EvalSize
+from ccneg_build.splits import EvalSize
 from ccneg_core.writer import PendingFile, SplitFileWriter, hub_schema
 
 
@@ -39,11 +39,14 @@ class Published:
 
 
 def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: EvalSize,
-            rows_per_file: int, assigner: SplitAssigner | None = None, progress: bool = False) -> Published:
+            rows_per_file: int, assigner: SplitAssigner | None = None, progress: bool = False,
+            describe: Callable[[PartStore, Sequence[ShardPlan], Published], None] | None = None) -> Published:
     """Write the published files from the finished parts of ``plans`` (all must be done).
 
     ``assigner`` replaces the id-hash split (``import-official`` keeps the released split);
-    ``progress`` shows a bar on stderr while the data files are written.
+    ``progress`` shows a bar on stderr while the data files are written. The records' schema
+    is the store's (that of the run's output style); ``describe`` fills the card's
+    distributions and examples for a style whose records are not the ccneg style's.
     """
     out = Path(out)
     missing = [p for p in plans if not store.is_done(p)]
@@ -70,7 +73,7 @@ def publish(out: Path, store: PartStore, plans: Sequence[ShardPlan], eval_size: 
     remove_stale(out, DATA_DIR, {f["path"] for f in files})
     remove_stale(out, REJECTED_DIR, {f["path"] for f in files})
     published = Published(split_rows=split_rows, rejected_rows=rejected_rows, files=files, stats=stats)
-    _describe_content(store, plans, published)
+    (describe or _describe_content)(store, plans, published)
     for example in published.examples:  # the card shows each example's split
         example["split"] = assigner.split_of(example["id"])
     return published
@@ -104,11 +107,12 @@ def _ids(store: PartStore, plans: Sequence[ShardPlan]) -> Iterator[str]:
 
 def _write_data(out: Path, store: PartStore, plans: Sequence[ShardPlan], assigner: SplitAssigner,
                 split_rows: dict[str, int], rows_per_file: int) -> list[dict[str, Any]]:
-    schema = hub_schema(RECORD_SCHEMA)
+    record_schema = getattr(store, "schema", RECORD_SCHEMA)
+    schema = hub_schema(record_schema)
     names = [s for s in SPLITS if split_rows[s] > 0 or s == TRAIN]
     writers = {s: SplitFileWriter(out / DATA_DIR, s, split_rows[s], rows_per_file, schema) for s in names}
     id_files = {s: _IdList(out / split_list(s)) for s in names}
-    split_index = RECORD_SCHEMA.get_field_index("split")
+    split_index = record_schema.get_field_index("split")
     try:
         for plan in plans:
             table = store.read_records(plan)

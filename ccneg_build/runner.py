@@ -78,6 +78,10 @@ def process_batch(rows: Sequence[SourceRow], steps: Sequence[Step], scratch: Pat
             stats.add(f"rejected:{result.reason}")
             stats.add(f"stage:{result.stage}")
             continue
+        if result.record is not None:  # a step of another output style wrote the record itself
+            records.append(result.record)
+            stats.add("accepted")
+            continue
         if result.negation is None or result.verdict is None:
             raise RuntimeError("a row left the pipeline without a verified negation: the steps lack negate/verify")
         records.append(record_row(result.row, result.negation, result.verdict))

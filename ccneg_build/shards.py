@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, S
 import pyarrow.parquet as pq
 
 from ccneg_build.outdir import STATE_DIR
-from ccneg_core.record import SourceRow, StepStats, conform
+from ccneg_core.record import RECORD_SCHEMA, SourceRow, StepStats, conform, record_schema
 from ccneg_core.writer import atomic_write_json, atomic_write_table
 from ccneg_core.record import records_table, rejects_table
 
@@ -92,11 +92,17 @@ class PartStore:
 
     ``<stem>.records.parquet`` and ``<stem>.rejected.parquet`` hold the shard's rows; the
     marker ``<stem>.done.json`` (written last) holds its counts. A shard is finished
-    exactly when its marker exists.
+    exactly when its marker exists. ``schema`` is the records' schema (that of the run's style).
     """
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, schema: "pa.Schema" = RECORD_SCHEMA):
         self.folder = Path(out) / STATE_DIR / "parts"
+        self.schema = schema
+
+    @classmethod
+    def for_style(cls, out: Path, style: str) -> "PartStore":
+        """The store of a run of output style ``style`` (``ccneg``, ``negbench``)."""
+        return cls(out, record_schema(style))
 
     def records_path(self, plan: ShardPlan) -> Path:
         return self.folder / f"{plan.stem}.records.parquet"
@@ -123,7 +129,7 @@ class PartStore:
 
     def save(self, plan: ShardPlan, result: ShardRows, seconds: float) -> dict[str, Any]:
         """Write the shard's rows, then its marker; returns the marker."""
-        atomic_write_table(self.records_path(plan), records_table(result.records))
+        atomic_write_table(self.records_path(plan), records_table(result.records, self.schema))
         atomic_write_table(self.rejects_path(plan), rejects_table(result.rejects))
         marker = {
             "shard": dataclasses.asdict(plan),
@@ -138,7 +144,7 @@ class PartStore:
 
     def read_records(self, plan: ShardPlan, columns: list[str] | None = None) -> "pa.Table":
         table = pq.read_table(self.records_path(plan), columns=columns)
-        return conform(table) if columns is None else table  # parts of an older version lack new columns
+        return conform(table, self.schema) if columns is None else table  # older parts lack new columns
 
     def read_rejects(self, plan: ShardPlan) -> "pa.Table":
         return pq.read_table(self.rejects_path(plan))

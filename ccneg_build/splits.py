@@ -14,9 +14,49 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from dataclasses import dataclass
 from typing import Iterable
 
-from ccneg_build.config import EvalSize
+from ccneg_build.options.flags import ConfigError
+
+#: Ratio of the paper's split (40,000 eval of 228,246): the default eval fraction.
+PAPER_EVAL_FRACTION = 0.175
+
+
+@dataclass(frozen=True)
+class EvalSize:
+    """Either an exact number of eval rows or a fraction of accepted rows."""
+
+    count: int | None = None
+    fraction: float | None = None
+
+    @classmethod
+    def parse(cls, text: str | int | float) -> "EvalSize":
+        """``"2000"`` -> exactly 2,000 rows; ``"0.1"`` -> 10 % of rows; ``"0"`` -> none.
+
+        A fraction lies strictly between 0 and 1 and a count is a whole number written
+        without a decimal point: ``"1.0"`` could mean one row or every row, so it is refused.
+        """
+        raw = str(text).strip()
+        if raw.isascii() and raw.isdigit():
+            return cls(count=int(raw))
+        usage = f"--eval-size {raw!r}: give a whole number of rows (e.g. 2000), a fraction between 0 and 1 (e.g. 0.1) or 0 for none"
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(usage) from None
+        if value == 0:
+            return cls(count=0)
+        if not 0 < value < 1:  # also NaN, infinities, negatives, 1.0, 2000.0
+            if value == 1:
+                raise ConfigError(f"--eval-size {raw!r} is ambiguous (one row or every row?); "
+                                  "give 1 for one row or a fraction below 1")
+            raise ConfigError(usage)
+        return cls(fraction=value)
+
+    def describe(self) -> str:
+        return f"{self.count} rows" if self.count is not None else f"{self.fraction:g} of rows"
+
 
 TRAIN, EVAL = "train", "eval"
 SPLITS = (TRAIN, EVAL)

@@ -197,9 +197,14 @@ def check_output_text(caption: str, output: str, field_name: str) -> tuple[str, 
         return "bad_characters", f"{field_name} contains U+{ord(bad):04X}"
     lowered_output, lowered_caption = output.lower(), caption.lower()
     for phrase in _COMMENTARY:
-        if phrase in lowered_output and phrase not in lowered_caption:
+        if _starts_a_word(phrase, lowered_output) and not _starts_a_word(phrase, lowered_caption):
             return "commentary", f"{field_name} contains {phrase!r}"
     return None
+
+
+def _starts_a_word(phrase: str, text: str) -> bool:
+    """``phrase`` occurs in ``text`` where a word starts: "here is" is not found in "there is"."""
+    return re.search(r"(?<!\w)" + re.escape(phrase), text) is not None
 
 
 def added_negations(caption: str, negated: str) -> list[str]:

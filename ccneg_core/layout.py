@@ -13,7 +13,7 @@ command is always found by the others. The one reader of the folder is
       rejected/rejected-NNNNN-of-NNNNN.parquet  rejected rows with their reasons
       splits/{split}.txt               the ids of each split, one per line
       distractors/assignments.parquet, images.parquet, manifest.json   mined distractor images
-      negbench/mcq_{split}.csv         NegBench-style multiple-choice rows (``--style negbench``)
+      negbench/mcq_{split}.csv, retrieval_{split}.csv, images/   --style negbench: NegBench's CSV layout
       .ccneg/                          run state: run.json, written.json, lock, parts/, images/
 """
 
@@ -47,7 +47,9 @@ RUN_RECORD = Path(STATE_DIR) / "run.json"
 LEDGER = Path(STATE_DIR) / "written.json"
 LOCK = Path(STATE_DIR) / "lock"
 #: Working state of a run: every file in these folders is ours (parts, image stores).
-WORK_DIRS = (Path(STATE_DIR) / "parts", Path(STATE_DIR) / "images")
+WORK_DIRS = (Path(STATE_DIR) / "parts", Path(STATE_DIR) / "images", Path(STATE_DIR) / "negbench")
+#: What ``--style negbench`` writes next to ``data/``: NegBench's CSV files and the images they name.
+NEGBENCH_DIR = "negbench"
 #: Review pages and judgments (`ccneg-build review`): a reviewer's notes on the data, not the
 #: data, so never uploaded.
 REVIEW_DIR = "review"

@@ -5,6 +5,7 @@ One source of truth for three views of the same row:
 * :class:`SourceRow`   what a reader yields (one caption of the input corpus);
 * :class:`Negation`    what a negator proposes for it (before the shared filter);
 * :data:`RECORD_SCHEMA` the Arrow schema of an accepted row in ``OUT/data/*.parquet``;
+* :data:`NEGBENCH_RECORD_SCHEMA` the same for ``--style negbench`` (objects, MCQ, retrieval);
 * :data:`REJECT_SCHEMA` the Arrow schema of a rejected row in ``OUT/rejected/*.parquet``;
 * :data:`SOURCE_ROW_SCHEMA` input rows as Arrow (how a shard travels to a Ray actor);
 
@@ -66,6 +67,71 @@ RECORD_SCHEMA = pa.schema(
     ],
     metadata={"ccneg_schema_version": SCHEMA_VERSION},
 )
+
+#: Output styles of ``ccneg-build --style``: which record schema a build writes.
+STYLES = ("ccneg", "negbench")
+DEFAULT_STYLE = "ccneg"
+
+#: An object a negbench row names: how the caption writes it, its lexicon concept, where it came from.
+OBJECT_TYPE = pa.struct([
+    pa.field("name", pa.string()),  # singular, as the caption names it ("stone cottage")
+    pa.field("text", pa.string()),  # as written ("stone cottages")
+    pa.field("concept", pa.string()),  # the object lexicon's concept ("house"), null if unknown
+    pa.field("plural", pa.bool_()),
+    pa.field("source", pa.string()),  # "caption" or "labels"
+])
+#: A candidate absent object that the rules refused, with the reason code.
+REFUSAL_TYPE = pa.struct([pa.field("object", pa.string()), pa.field("reason", pa.string()),
+                          pa.field("detail", pa.string())])
+#: One visual check of a negbench row: an object, whether it should be seen, the score, the verdict.
+VISUAL_CHECK_TYPE = pa.struct([
+    pa.field("object", pa.string()),
+    pa.field("role", pa.string()),  # "present" (must be seen) or "absent" (must not be)
+    pa.field("score", pa.float64()),
+    pa.field("passed", pa.bool_()),
+])
+
+#: Accepted rows of ``--style negbench``: NegBench-style multiple-choice and retrieval data.
+#: The ccneg style keeps :data:`RECORD_SCHEMA`; docs/format.md documents both.
+NEGBENCH_RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("source_row", pa.int64()),
+        pa.field("url", pa.string()),
+        pa.field("image", IMAGE_TYPE),
+        pa.field("image_sha256", pa.string()),
+        pa.field("caption", pa.string()),
+        pa.field("labels", pa.list_(pa.string())),
+        pa.field("present_objects", pa.list_(OBJECT_TYPE)),
+        pa.field("absent_object", pa.string()),  # N: the absent object the options use
+        pa.field("absent_objects", pa.list_(pa.string())),  # every candidate that passed the rules, best first
+        pa.field("absent_source", pa.string()),  # "cooccurrence" or "llm"
+        pa.field("absent_score", pa.float64()),  # co-occurrence score of N, null for an LLM's
+        pa.field("absent_refused", pa.list_(REFUSAL_TYPE)),
+        pa.field("affirmed_objects", pa.list_(pa.string())),  # A (and B) as the options write them
+        pa.field("mcq_options", pa.list_(pa.string())),  # caption_0..caption_3, in the CSV's order
+        pa.field("mcq_templates", pa.list_(pa.string())),  # positive / negative / hybrid per option
+        pa.field("correct_answer", pa.int32()),
+        pa.field("correct_answer_template", pa.string()),
+        pa.field("phrasing", pa.string()),  # the wording family of the row's options
+        pa.field("retrieval_captions", pa.list_(pa.string())),
+        pa.field("paraphrased", pa.bool_()),  # options and retrieval caption rewritten by an LLM
+        pa.field("paraphrase_status", pa.string()),  # --negbench-paraphrase: "kept" or why not; else null
+        pa.field("generator", GENERATOR_TYPE),
+        pa.field("prompt_version", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("visual_checks", pa.list_(VISUAL_CHECK_TYPE)),  # --verify-visual, else null
+        pa.field("visual_model", pa.string()),
+    ],
+    metadata={"ccneg_schema_version": SCHEMA_VERSION, "ccneg_style": "negbench"},
+)
+
+
+def record_schema(style: str) -> pa.Schema:
+    """The record schema of an output style."""
+    return NEGBENCH_RECORD_SCHEMA if style == "negbench" else RECORD_SCHEMA
+
 
 #: Rejected rows keep enough to audit and to retry them.
 REJECT_SCHEMA = pa.schema(
@@ -264,6 +330,17 @@ def new_record(**columns: Any) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"not record columns: {', '.join(sorted(unknown))}")
     return {name: columns.get(name) for name in RECORD_SCHEMA.names}
+
+
+def new_negbench_record(row: SourceRow, **columns: Any) -> dict[str, Any]:
+    """A negbench row in NEGBENCH_RECORD_SCHEMA order: the input row's columns plus ``columns``."""
+    unknown = set(columns) - set(NEGBENCH_RECORD_SCHEMA.names)
+    if unknown:
+        raise TypeError(f"not negbench record columns: {', '.join(sorted(unknown))}")
+    base = {"id": row.id, "source": row.source, "source_row": row.source_row, "url": row.url, "image": row.image,
+            "image_sha256": image_sha256(row.image), "caption": row.caption,
+            "labels": list(row.labels) if row.labels is not None else None}
+    return {name: columns.get(name, base.get(name)) for name in NEGBENCH_RECORD_SCHEMA.names}
 
 
 def record_row(row: SourceRow, negation: Negation, verdict: Verdict) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 * The layering contract in ``pyproject.toml`` (``[tool.importlinter]``), checked with
   import-linter: ``ccneg_build`` and ``ccneg_bench`` sit on ``ccneg_core``, which imports
   neither; the two commands' packages never import each other; no package has an import cycle
-  at any depth (type-checking imports included).
+  at any depth (imports under ``if TYPE_CHECKING:`` left out: they never run).
 * An import of our own code inside a function exists only to keep an optional heavy
   dependency (torch, open_clip, transformers, ray, ...) lazy, and says so in a ``# lazy:``
   comment on its line or the line above.

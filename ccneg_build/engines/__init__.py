@@ -136,7 +136,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         mode = prepare_output(config.out, record, config.overwrite, config.ignored_options())
         if on_start is not None:
             on_start(source, expected_rows)
-        store = PartStore(config.out)
+        store = PartStore.for_style(config.out, config.style)
         resumed = 0
         processed_rows = 0  # this run's work: shards finished by an earlier run do not count
 
@@ -148,6 +148,13 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
             if progress is not None:
                 progress(plan, marker, was_done)
 
+        style_facts: dict[str, Any] = {}
+        if config.style == "negbench":  # corpus statistics, fixed before any shard runs
+            from ccneg_build.negbench.run import before_shards
+
+            statistics = before_shards(config, limited_rows(source, config), fingerprint(record), expected_rows)
+            if statistics is not None:
+                style_facts["cooccurrence"] = statistics
         if config.workers > 1:  # workers build their own; release clients before they start
             close_negator()
         shard_started, shard_cpu_started = time.perf_counter(), time.process_time()
@@ -158,14 +165,23 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         close_negator()
         check_finished(store, plans)
         visual_started = time.perf_counter()
-        if visual is not None:
+        if visual is not None and config.style == "negbench":
+            from ccneg_build.negbench.visual import NegBenchVisualStep
+
+            store = NegBenchVisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
+        elif visual is not None:
             store = VisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
         visual_seconds = time.perf_counter() - visual_started
         check_eval_count(config, store, plans)
 
         publish_started = time.perf_counter()
+        describe = None
+        if config.style == "negbench":
+            from ccneg_build.negbench.run import after_publish, describe_content as describe
         published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
-                            progress=config.progress)
+                            progress=config.progress, describe=describe)
+        if config.style == "negbench":
+            style_facts.update(after_publish(config.out, published))
         publish_seconds = time.perf_counter() - publish_started
         timings = {
             "total_s": time.perf_counter() - started,
@@ -180,6 +196,9 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
                                   published=published, timings=timings, engine=config.engine,
                                   workers=config.workers, created=created)
         manifest["run"] = {"mode": mode, "shards": len(plans), "shards_resumed": resumed}
+        if config.style != "ccneg":  # the default style's manifest stays as it was
+            manifest["style"] = config.style
+            manifest[config.style] = style_facts
         write_manifest(config.out, manifest)
         atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
     return BuildReport(out=Path(config.out), mode=mode, manifest=manifest, shards_total=len(plans),

@@ -65,7 +65,7 @@ def _init_worker(config: BuildConfig, parent_pid: int) -> None:
     """Runs once per worker process: tie it to the parent, build the negator and the steps."""
     tie_to_parent(parent_pid)
     _WORKER["steps"] = build_steps(config, build_negator(config))
-    _WORKER["store"] = PartStore(config.out)
+    _WORKER["store"] = PartStore.for_style(config.out, config.style)
 
 
 def _work(plan: ShardPlan, batch: list[SourceRow]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class ShardActor:
     def __init__(self, config: BuildConfig) -> None:
         self.negator = build_negator(config)
         self.steps = build_steps(config, self.negator)
-        self.store = PartStore(config.out)
+        self.store = PartStore.for_style(config.out, config.style)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         markers = []

@@ -17,14 +17,16 @@ backend and the named stand-in in a :class:`~ccneg_build.negators.fallback.Fallb
 from __future__ import annotations
 
 from pathlib import Path
-
-from ccneg_build.config import BuildConfig
+from typing import TYPE_CHECKING
 from ccneg_build.negators.base import BackendError, Negator
 from ccneg_build.negators.fallback import FallbackNegator
 from ccneg_build.negators.llm.backend import LLMBackend
 from ccneg_build.negators.llm.factory import negator_from_config
 from ccneg_build.negators.registry import backend_class
 from ccneg_build.outdir import STATE_DIR
+
+if TYPE_CHECKING:  # annotations only: the config composes the option groups, which the negators sit below
+    from ccneg_build.config import BuildConfig
 
 
 def state_dir(out: Path, name: str) -> Path:

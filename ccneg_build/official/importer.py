@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable, Sequence
 import pyarrow as pa
 
 from ccneg_build.card import render_card
-from ccneg_build.config import EvalSize, fingerprint
+from ccneg_build.config import fingerprint
+from ccneg_build.splits import EvalSize
 from ccneg_core.image_decode import MISSING, ImageRejected
 from ccneg_build.images.prepare import prepare_image
 from ccneg_build.options.images import ImageOptions

@@ -19,8 +19,13 @@ from ccneg_core.devices import device_flag, precision_flag
 VISUAL_REASONS: dict[str, str] = {
     "object_not_visible": "--verify-visual: the chosen object's visual score is below the threshold",
     "visual_image_unreadable": "--verify-visual: the row's image could not be decoded for scoring",
+    "absent_object_visible": "--verify-visual, --style negbench: the absent object's visual score is at or above "
+                             "the absent threshold",
 }
 
+#: ``--style negbench``: a CLIP-like model "sees" the absent object when it gives it at least half
+#: the probability among the row's affirmed objects and the others; a detector, at its usual threshold.
+DEFAULT_ABSENT_THRESHOLD_CHOICE = 0.5
 #: ``BuildConfig.options`` keys that only change speed: a resumed run may change them. The
 #: precision stays an output setting: it can move a score across the threshold.
 SPEED_OPTIONS = ("verify_visual_batch_size", "verify_visual_device")
@@ -33,6 +38,7 @@ class VisualOptions:
     model: str
     pretrained: str | None = None
     threshold: float | None = None
+    absent_threshold: float | None = None
     batch_size: int = 32
     device: str = DEFAULT_DEVICE
     precision: str = DEFAULT_PRECISION
@@ -44,6 +50,13 @@ class VisualOptions:
     @property
     def effective_threshold(self) -> float:
         return self.threshold if self.threshold is not None else default_threshold(self.model)
+
+    @property
+    def effective_absent_threshold(self) -> float:
+        """``--style negbench``: the score from which the absent object counts as seen."""
+        if self.absent_threshold is not None:
+            return self.absent_threshold
+        return default_threshold(self.model) if self.is_detector else DEFAULT_ABSENT_THRESHOLD_CHOICE
 
     @property
     def label(self) -> str:
@@ -63,13 +76,17 @@ def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
     threshold = config_options.get("verify_visual_threshold")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"--verify-visual-threshold {threshold}: give a score between 0 and 1")
+    absent = config_options.get("verify_visual_absent_threshold")
+    if absent is not None and not 0.0 <= float(absent) <= 1.0:
+        raise ConfigError(f"--verify-visual-absent-threshold {absent}: give a score between 0 and 1")
     batch = int(config_options.get("verify_visual_batch_size") or 32)
     if batch < 1:
         raise ConfigError("--verify-visual-batch-size must be at least 1")
     if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
         raise ConfigError("--verify-visual hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
     return VisualOptions(model=model, pretrained=config_options.get("verify_visual_pretrained"),
-                         threshold=None if threshold is None else float(threshold), batch_size=batch,
+                         threshold=None if threshold is None else float(threshold),
+                         absent_threshold=None if absent is None else float(absent), batch_size=batch,
                          device=config_options.get("verify_visual_device") or DEFAULT_DEVICE,
                          precision=config_options.get("verify_visual_precision") or DEFAULT_PRECISION)
 
@@ -90,6 +107,12 @@ def visual_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                                               help="lowest score kept (default: "
                                                    f"{default_threshold('open_clip:'):g}, chance, for CLIP-like models; "
                                                    f"{default_threshold(DETECTOR_PREFIX):g} for detectors)")),
+        (("--verify-visual-absent-threshold",), dict(metavar="T", type=float, dest="verify_visual_absent_threshold",
+                                                     default=None,
+                                                     help="--style negbench: the absent object must score below T "
+                                                          f"(default: {DEFAULT_ABSENT_THRESHOLD_CHOICE:g} for "
+                                                          f"CLIP-like models, {default_threshold(DETECTOR_PREFIX):g} "
+                                                          "for detectors); present objects use --verify-visual-threshold")),
         (("--verify-visual-batch-size",), dict(metavar="N", type=int, dest="verify_visual_batch_size", default=None,
                                                help="images per model batch (default: 32)")),
         device_flag(dest="verify_visual_device", default=None),

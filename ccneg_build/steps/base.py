@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 from ccneg_core.record import Negation, Rejection, SourceRow
 from ccneg_core.record import Verdict
@@ -28,6 +28,9 @@ class Item:
     row: SourceRow
     negation: Negation | None = None
     verdict: Verdict | None = None
+    #: the finished record, for a step that writes rows of another style's schema itself
+    #: (``--style negbench``); the ccneg style builds it from ``negation`` and ``verdict``
+    record: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

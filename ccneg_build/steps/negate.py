@@ -63,5 +63,8 @@ def negate(negator: Negator, rows: list[SourceRow]) -> list[Outcome]:
     return proposals
 
 
-def make_step(config: "BuildConfig", negator: Negator) -> NegateStep:
+def make_step(config: "BuildConfig", negator: Negator) -> NegateStep | None:
+    """The negate step of the ccneg style (another style, e.g. negbench, writes its rows itself)."""
+    if config.style != "ccneg":
+        return None
     return NegateStep(negator)

@@ -24,6 +24,8 @@ STEPS = Registry("pipeline step", {
     "images": "ccneg_build.steps.images:make_step",
     "negate": "ccneg_build.steps.negate:make_step",
     "verify": "ccneg_build.steps.verify:make_step",
+    # --style negbench: objects present and absent, MCQ and retrieval captions (replaces negate/verify)
+    "negbench": "ccneg_build.negbench.step:make_step",
 })
 
 

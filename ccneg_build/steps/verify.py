@@ -39,5 +39,8 @@ class VerifyStep:
         return {}
 
 
-def make_step(config: "BuildConfig", negator: "Negator") -> VerifyStep:
+def make_step(config: "BuildConfig", negator: "Negator") -> VerifyStep | None:
+    """The filter of the ccneg style's proposals (another style checks its own outputs)."""
+    if config.style != "ccneg":
+        return None
     return VerifyStep()

@@ -128,7 +128,7 @@ class VisualStep:
                 if scorer.needs_distractors else []
             if scorer.needs_distractors and not others:
                 stats.add("visual_no_alternatives")
-            keyed.append((row, obj, others, score_key(scorer.identity, _image_digest(row), obj, others)))
+            keyed.append((row, obj, others, score_key(scorer.identity, image_digest(row), obj, others)))
         cached = cache.get_many(key for *_rest, key in keyed)
         todo = []
         for row, obj, others, key in keyed:
@@ -150,7 +150,7 @@ class VisualStep:
         return results
 
 
-def _image_digest(row: dict[str, Any]) -> str:
+def image_digest(row: dict[str, Any]) -> str:
     if row.get("image_sha256"):
         return str(row["image_sha256"])
     image = row.get("image") or {}

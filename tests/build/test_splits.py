@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ccneg_build.config import EvalSize
+from ccneg_build.splits import EvalSize
 from ccneg_build.options.flags import ConfigError
 from ccneg_core.record import make_id
 from ccneg_build.splits import EVAL, TRAIN, SplitAssigner

@@ -3,7 +3,9 @@
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1 to serve the
 official ``openai`` and ``google-genai`` clients, and answers like a tiny deterministic
 "model": stage 1 splits the caption at prepositions, stage 2 puts "not" (or "without" for
-"with") before the chosen object's predicate.
+"with") before the chosen object's predicate; the negbench style's absent-objects stage lists the
+caption's first object, its plural, "animal", "umbrella" and "bicycle", and its paraphrase stage turns
+"image" into "picture" (and, carelessly, "horse" into "pony").
 
 Faults are requested by the caption itself, so one run can mix them: ``FAULT:<kind>x<n>``
 makes the first ``n`` attempts of each stage fail that way (default n = 1), then answers
@@ -73,6 +75,19 @@ def decompose(caption: str) -> dict[str, Any]:
         if phrase:
             pairs.append({"object": " ".join(phrase), "predicate": " ".join(words[start : start + length])})
     return {"subject": subject, "object-predicate-pairs": pairs}
+
+
+def absent_objects(data: dict[str, Any]) -> list[str]:
+    """The negbench style's stage, answered like a careless model: first the caption's own first
+    object and its plural (which the rules must refuse), then "animal", then two plausible objects."""
+    objects = [str(o) for o in data.get("objects") or []]
+    careless = [objects[0], objects[0] + "s"] if objects else []
+    return careless + ["animal", "umbrella", "bicycle"]
+
+
+def paraphrase(text: str) -> str:
+    """The negbench paraphrase stage: "image" becomes "picture"; a careless "pony" replaces "horse"."""
+    return text.replace("image", "picture").replace("photo", "snapshot").replace("horse", "pony")
 
 
 def form_sentences(data: dict[str, Any]) -> dict[str, str]:
@@ -277,6 +292,10 @@ def _read_request(api: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any
         stage = "relation_parsing"
     elif "sentence-formation" in system:
         stage = "sentence_formation"
+    elif "absent-objects" in system:
+        stage = "absent_objects"
+    elif "paraphrase-sentences" in system:
+        stage = "negbench_paraphrase"
     else:
         return "trivial", {}
     data: dict[str, Any] = {}
@@ -299,6 +318,10 @@ def _model_text(stage: str, data: dict[str, Any], fault: str | None) -> str:
         return "ok"
     if stage == "relation_parsing":
         return json.dumps(decompose(str(data.get("caption", ""))))
+    if stage == "absent_objects":
+        return json.dumps({"absent-objects": absent_objects(data)})
+    if stage == "negbench_paraphrase":
+        return json.dumps({"sentences": [paraphrase(str(t)) for t in data.get("sentences") or []]})
     sentences = form_sentences(data)
     if fault == "leak":
         sentences["negative-prompt"] = "Sure, here is the JSON you asked for: " + sentences["negative-prompt"]

@@ -97,6 +97,12 @@ class LLMNegator:
         self._loop = None
         self.engine.cache.close()
 
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on this negator's event loop: how another step (the negbench style's
+        absent objects) sends its requests through :attr:`engine`, sharing its client, cache,
+        pacing and accounting."""
+        return self._run(coroutine)
+
     # ------------------------------------------------------------------ the two stages
 
     def _run(self, coroutine: Any) -> Any:

@@ -106,3 +106,27 @@ def parse_sentences(text: str | None) -> tuple[str, str] | ParseFailure:
     if isinstance(exclusion, ParseFailure):
         return exclusion
     return negated, exclusion
+
+
+def parse_string_list(text: str | None, field: str, max_items: int) -> list[str] | ParseFailure:
+    """``{field: [str, ...]}`` with at most ``max_items`` non-empty strings (spaces collapsed).
+
+    The negbench style's answers (absent objects, paraphrases) have this shape; what the strings
+    must say is judged by the caller's rules, like every other output.
+    """
+    obj = _load_object(text)
+    if isinstance(obj, ParseFailure):
+        return obj
+    items = obj.get(field)
+    if not isinstance(items, list):
+        return ParseFailure(WRONG_SHAPE, f"field {field!r} must be a list of strings")
+    if len(items) > max_items:
+        return ParseFailure(WRONG_SHAPE, f"field {field!r} has {len(items)} items (at most {max_items})")
+    values: list[str] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            return ParseFailure(WRONG_SHAPE, f"item {index} of {field!r} must be a non-empty string")
+        if len(item) > MAX_FIELD_CHARS:
+            return ParseFailure(WRONG_SHAPE, f"item {index} of {field!r} is {len(item)} characters long")
+        values.append(" ".join(item.split()))
+    return values

@@ -113,6 +113,15 @@ def _parse_template(text: str, name: str) -> StageTemplate:
     )
 
 
+@lru_cache(maxsize=16)
+def load_stage(version: str, stage: str) -> tuple[StageTemplate, str]:
+    """One more stage's template of a prompt version (e.g. the negbench style's ``absent_objects``)
+    and a hash of its text, which goes into the run's settings and the request cache key."""
+    text = (_template_dir(version) / f"{stage}.yaml").read_text(encoding="utf-8")
+    digest = hashlib.sha256(f"{version}\x00{stage}\x00{text}".encode("utf-8")).hexdigest()[:16]
+    return _parse_template(text, stage), digest
+
+
 @lru_cache(maxsize=8)
 def load_prompts(version: str = DEFAULT_PROMPT_VERSION) -> PromptSet:
     """Load and hash one prompt version (cached: templates are read once per process)."""
