@@ -15,7 +15,7 @@ from ccneg_core import __version__  # the one version, defined in ccneg_core
 
 def evaluate(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Score models on a dataset; see :func:`ccneg_bench.evaluation.evaluate` (lazy: no torch on import)."""
-    from ccneg_bench.evaluation import evaluate as _evaluate
+    from ccneg_bench.evaluation import evaluate as _evaluate  # lazy: torch
 
     return _evaluate(*args, **kwargs)
 

@@ -13,6 +13,10 @@ from ccneg_bench.options import PRETRAINED_HELP, HelpFormatter, UsageError, non_
 from ccneg_core.argparsing import OneLineParser
 from ccneg_core.devices import add_device_arguments, resolve_device
 from ccneg_core.pipes import quiet_on_closed_pipe
+from ccneg_bench.options import exit_status
+from ccneg_bench.results import headline
+from ccneg_bench.report import main as report_main
+from ccneg_bench.suite import default_cache_dir
 
 EPILOG = """\
 {model_specs}
@@ -115,7 +119,6 @@ def _failed(err: Exception) -> int:
     output pipe is no error: it goes on up to the entry point, which ends quietly."""
     if isinstance(err, BrokenPipeError):
         raise err
-    from ccneg_bench.options import exit_status
 
     print(f"error: {err}", file=sys.stderr)
     return exit_status(err)
@@ -193,7 +196,6 @@ def _headline(result: dict[str, Any]) -> str:
         return f"acc {100 * metrics['accuracy']:.2f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
     if metrics.get("image_to_text_R@1") is not None and "text_to_image_R@1" in metrics:
         return f"i2t R@1 {100 * metrics['image_to_text_R@1']:.2f}%  t2i R@1 {100 * metrics['text_to_image_R@1']:.2f}%"
-    from ccneg_bench.results import headline
 
     return headline(result)
 
@@ -232,8 +234,6 @@ def print_summary(results: list[dict[str, Any]], stream: Any = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "report":
-        from ccneg_bench.report import main as report_main
-
         return report_main(argv[1:])
     if argv and argv[0] == "suite":
         return suite_main(argv[1:])
@@ -263,8 +263,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_suite_parser() -> argparse.ArgumentParser:
-    from ccneg_bench.suite import default_cache_dir
-
     parser = OneLineParser(
         prog="ccneg-bench suite",
         description="Run a list of (dataset, task) entries from a YAML file in one process: each model is\n"
@@ -293,7 +291,7 @@ def build_suite_parser() -> argparse.ArgumentParser:
 def suite_main(argv: Sequence[str]) -> int:
     args = build_suite_parser().parse_args(argv)
     try:
-        from ccneg_bench.suite import read_suite, run_suite
+        from ccneg_bench.suite import read_suite, run_suite  # lazy: the bench extra (a data-only install lacks it)
     except ModuleNotFoundError as err:
         print(f"error: ccneg-bench needs the '{err.name}' package: pip install 'ccneg[bench]'", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ class BenchConfig:
 
     def check(self) -> None:
         """Every check that needs no model and no data (``ValueError`` naming the option)."""
-        from ccneg_bench.tasks.ties import TIE_RULES
+        from ccneg_bench.tasks.ties import TIE_RULES  # lazy: torch
 
         if self.tie_rule not in TIE_RULES:
             raise ValueError(f"--tie-rule {self.tie_rule!r}: unknown tie rule; choose one of {', '.join(TIE_RULES)}")

@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ccneg_core.intervals import wilson_interval as wilson_of_count
+from ccneg_core.writer import atomic_output
+from ccneg_bench.results import stored_interval
+from ccneg_bench.results import predictions_path
 
 WILSON_NOTE = "error bars: 95% interval (bootstrap from the result file; Wilson score where it has none)"
 #: pixels per inch of the PNGs: the report page shows them one PNG pixel per CSS pixel
@@ -90,8 +93,6 @@ def _error(value: float | None, interval: Sequence[float] | None) -> tuple[float
 
 
 def _save(fig: Any, path: Path) -> None:
-    from ccneg_core.writer import atomic_output
-
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         fig.savefig(handle, dpi=DPI, format="png", bbox_inches="tight")
     _pyplot().close(fig)
@@ -184,8 +185,6 @@ def _hbar_panel(ax: Any, rows: list[tuple[str, list[tuple[float | None, Sequence
 
 def _stored_or_wilson(result: dict[str, Any], metric: str) -> tuple[float | None, Sequence[float] | None]:
     """(value, 95% interval) of a proportion: the file's bootstrap interval, else a Wilson interval."""
-    from ccneg_bench.results import stored_interval
-
     metrics = result["metrics"]
     value = metrics.get(metric)
     return value, stored_interval(result, metric) or wilson_interval(value, metrics.get("n_scored"))
@@ -234,7 +233,6 @@ def _read_margins(result: dict[str, Any]) -> list[float] | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ccneg_bench.results import predictions_path
 
     file = predictions_path(result)
     if file is None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ccneg_bench.datasets import load_eval_dataset
 from ccneg_bench.plots import is_text_only, wilson_interval
 from ccneg_bench.results import headline, main_metric, model_label, predictions_path, stored_interval
 from ccneg_core.highlight import inserted_segments
@@ -101,8 +102,6 @@ class _Datasets:
         key = (str(spec), str(split))
         if key not in self._open and key not in self.errors:
             try:
-                from ccneg_bench.datasets import load_eval_dataset
-
                 self._open[key] = load_eval_dataset(str(spec), split=str(split))
             except Exception as err:  # moved, deleted, offline Hub: the page still shows ids and margins
                 self.errors[key] = f"{type(err).__name__}: {err}"

@@ -15,6 +15,7 @@ import os
 from ccneg_bench.datasets.base import DatasetOptions, EvalDataset, Sample
 from ccneg_bench.datasets.image_files import FileImageTable
 from ccneg_bench.datasets.templates import ClassPrompts, Templates
+from ccneg_bench.datasets.cifar_pickle import ArrayImageTable, read_cifar
 
 #: the file types torchvision's ImageFolder accepts
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -51,8 +52,6 @@ def load_imagefolder(path: str, split: str = "eval", templates: Templates | None
 def load_cifar(path: str, split: str = "eval", templates: Templates | None = None,
                negated_templates: Templates | None = None, expect: str | None = None) -> EvalDataset:
     """CIFAR-10 or CIFAR-100 (``expect`` checks which one the folder holds)."""
-    from ccneg_bench.datasets.cifar_pickle import ArrayImageTable, read_cifar
-
     if not os.path.isdir(path):
         raise ValueError(f"{expect or 'cifar'}:{path}: no such folder")
     data = read_cifar(path, "test" if split in ("eval", "test") else split)

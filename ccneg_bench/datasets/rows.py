@@ -12,6 +12,7 @@ import ast
 import csv
 import os
 from typing import Iterable, Iterator, Sequence
+from ccneg_bench.datasets.image_files import FileImageTable
 
 
 class RowProblem(Exception):
@@ -120,7 +121,6 @@ class ImageIndex:
         return self._rows[key]
 
     def table(self):  # -> FileImageTable (imported lazily: no cycle)
-        from ccneg_bench.datasets.image_files import FileImageTable
 
         ids = [os.path.basename(p) + (f"@{c}" if c else "") for p, c in zip(self.paths, self.crops)]
         return FileImageTable(self.paths, ids, self.crops)

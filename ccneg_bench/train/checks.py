@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from ccneg_bench.models.registry import check_model
 from ccneg_bench.options import UsageError
 from ccneg_bench.datasets import DATASETS
-from ccneg_bench.train.config import TrainConfig
+from ccneg_bench.train.config import TrainConfig, resume_conflicts
+from ccneg_bench.train.run_folder import check_run_folder
 from ccneg_bench.train.objectives.registry import check_loss_name, get_loss
 from ccneg_bench.train.sources import NEGBENCH_PREFIX, check_source, training_source
 from ccneg_bench.train.trainable import cache_needs_locked_tower, parse_trainable, trains_image_tower
@@ -72,8 +73,7 @@ def has_images(files: list[Path]) -> bool:
 def check_train_config(cfg: TrainConfig, world_size: int | None = None) -> None:
     """Every check of a run's settings that needs no model; raises ``UsageError`` (or
     ``WeightsUnavailable`` when weights would need a download that cannot happen)."""
-    from ccneg_bench.tasks import get_task
-    from ccneg_bench.train.run_folder import check_run_folder
+    from ccneg_bench.tasks import get_task  # lazy: torch
 
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
     check_precision(cfg.precision, check_device(cfg.device))
@@ -168,8 +168,7 @@ def check_eval_datasets(cfg: TrainConfig) -> None:
 
 def check_resume_compatible(cfg: TrainConfig) -> None:
     """A resumed run must keep the settings that define a step (checked on the stored config)."""
-    from ccneg_bench.train.checkpoint import peek_config, resolve_resume
-    from ccneg_bench.train.config import resume_conflicts
+    from ccneg_bench.train.checkpoint import peek_config, resolve_resume  # lazy: torch
 
     path = resolve_resume(cfg.resume, Path(cfg.out))
     if path is None:

@@ -27,6 +27,9 @@ from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.model import TrainableClip
 from ccneg_bench.train.sources import NEGBENCH_PREFIX, eval_mcq_file
 from ccneg_core.dataset import split_names
+from ccneg_bench.evaluation import evaluate_with
+from ccneg_bench.models.open_clip_models import OpenClipAdapter
+from ccneg_bench.datasets import load_eval_dataset
 
 
 def headline_metrics(task: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -68,9 +71,6 @@ def evaluate_clip(
     ``config.output_dir`` also writes ccneg-bench's result JSON files. The model is scored on
     the device it sits on, whatever ``config.device`` says.
     """
-    from ccneg_bench.evaluation import evaluate_with
-    from ccneg_bench.models.open_clip_models import OpenClipAdapter
-
     was_training = clip.model.training
     adapter = OpenClipAdapter(
         clip.model, clip.transform, clip.tokenizer, clip.adapter.spec, dict(clip.adapter.describe(), in_training=True)
@@ -134,8 +134,6 @@ def make_eval_fn(cfg: TrainConfig) -> Callable[[TrainableClip, int], dict[str, A
         if target.spec == cfg.data:
             return target.spec
         if target.spec not in loaded:
-            from ccneg_bench.datasets import load_eval_dataset
-
             loaded[target.spec] = load_eval_dataset(target.spec, split=target.split, **dict(target.options))
         return loaded[target.spec]
 

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from ccneg_bench.train.model import TrainableClip
 from ccneg_core.writer import atomic_output, atomic_write_text
+from ccneg_bench.train.checkpoint import load_checkpoint
 
 CONFIG_NAME = "open_clip_config.json"
 WEIGHTS_NAME = "open_clip_model.safetensors"
@@ -65,8 +66,6 @@ def export_state(state_dict: dict[str, torch.Tensor], config: dict[str, Any], ou
 
 def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
     """Export a training checkpoint (``OUT/checkpoints/step_*.pt``) without building the model."""
-    from ccneg_bench.train.checkpoint import load_checkpoint
-
     state = load_checkpoint(checkpoint)
     if "export_config" not in state or "model" not in state:
         raise ValueError(f"{checkpoint}: not a ccneg-train checkpoint (no model / export_config)")

@@ -36,6 +36,8 @@ from ccneg_bench.train.trainable import cache_needs_locked_tower, trains_image_t
 from ccneg_bench.train.run_folder import check_run_folder, clear_run_folder
 from ccneg_core import devices
 from ccneg_core.writer import atomic_write_text
+from ccneg_bench.train.export import export_config
+from ccneg_bench.train.export import WEIGHTS_NAME, export_state
 
 EvalFn = Callable[[TrainableClip, int], dict[str, Any]]
 
@@ -105,7 +107,6 @@ class Trainer:
         self.start_step = 0
         self.bad_images = 0
         self.cache_stats: dict[str, Any] = {}
-        from ccneg_bench.train.export import export_config
 
         self.export_config = export_config(self.clip)
 
@@ -385,8 +386,6 @@ class Trainer:
             self._save(step)
         export_dir = None
         if cfg.export and info.is_main:
-            from ccneg_bench.train.export import WEIGHTS_NAME, export_state
-
             export_dir = str(self.out / "export")
             if not (finished and (self.out / "export" / WEIGHTS_NAME).is_file()):
                 export_state(self.clip.model.state_dict(), self.export_config, self.out / "export", self.cfg.as_dict())

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ccneg_bench.train.trainable import select_trainable
 from ccneg_bench.models.registry import load_model
+from ccneg_bench.models.open_clip_models import can_trim_text, encode_text_trimmed
 
 
 @dataclass
@@ -29,8 +30,6 @@ class TrainableClip:
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         """L2-normalised text features, with gradients; padding trimmed when exact."""
-        from ccneg_bench.models.open_clip_models import can_trim_text, encode_text_trimmed
-
         if can_trim_text(self.model):
             features = encode_text_trimmed(self.model, tokens)
         else:

@@ -42,7 +42,7 @@ def run_files(out: Path) -> list[Path]:
 
 def describe_run(out: Path) -> str:
     """A few words on the run a folder holds: its checkpoint steps and main files."""
-    from ccneg_bench.train.checkpoint import list_checkpoints
+    from ccneg_bench.train.checkpoint import list_checkpoints  # lazy: torch
 
     parts = []
     steps = [step for step, _ in list_checkpoints(Path(out))]

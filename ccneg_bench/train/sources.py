@@ -75,8 +75,8 @@ def eval_mcq_file(data: str, split: str, eval_split: str) -> Path | None:
 def load_rows(cfg: "TrainConfig", needs: Collection[str]) -> "TrainRows":
     """The usable training rows of a run (skipped rows counted by reason)."""
     # the readers import torch and pyarrow; this module stays light for the argument checks
-    from ccneg_bench.train.data import load_train_rows
-    from ccneg_bench.train.mcq_data import load_mcq_rows
+    from ccneg_bench.train.data import load_train_rows  # lazy: torch
+    from ccneg_bench.train.mcq_data import load_mcq_rows  # lazy: torch
 
     source = training_source(cfg.data, cfg.split, needs)
     check_source(source, cfg.loss, needs)

@@ -17,6 +17,9 @@ from typing import Any, Sequence
 
 from ccneg_build.negators.rule_words import FRAME_NOUNS, PLACE_NOUNS
 from ccneg_build.negbench.lexicon import NounLemmatizer, ObjectLexicon, normalise
+from ccneg_build.nlp import load_english
+from ccneg_build.negbench.lexicon import load_lexicon
+from ccneg_build.nlp import model_name_and_version
 
 #: spaCy components the negbench style runs: the parser marks compounds and negated nouns, the
 #: lemmatizer gives singulars.
@@ -82,8 +85,6 @@ class RowObjects:
 
 def load_object_pipeline() -> Any:
     """The English pipeline with the parser and lemmatizer (cached per process)."""
-    from ccneg_build.nlp import load_english
-
     return load_english(disable=OBJECT_DISABLED)
 
 
@@ -155,9 +156,6 @@ class ObjectReader:
     """Parses captions in batches and reads their objects: one per process (the pipeline is cached)."""
 
     def __init__(self, batch_size: int = 256) -> None:
-        from ccneg_build.negbench.lexicon import load_lexicon
-        from ccneg_build.nlp import model_name_and_version
-
         self.nlp = load_object_pipeline()
         self.lexicon = load_lexicon()
         self.lemmatizer = NounLemmatizer(self.nlp, self.lexicon)

@@ -19,6 +19,10 @@ from typing import Any, Sequence
 
 from ccneg_build.verify import check_output_text
 from ccneg_core.lexicon import negation_words_in, word_tokens
+from ccneg_build.negators.llm.prompts import load_stage
+from ccneg_build.negators.base import RowsOwed
+from ccneg_build.negators.llm.engine import RequestOwed
+from ccneg_build.negators.llm.parse import ParseFailure, parse_string_list
 
 PARAPHRASE_STAGE = "negbench_paraphrase"
 KEPT = "kept"
@@ -67,8 +71,6 @@ class Paraphraser:
     """Sends each row's texts to the run's LLM negator's engine and returns the answers' sentences."""
 
     def __init__(self, negator: Any, prompt_version: str) -> None:
-        from ccneg_build.negators.llm.prompts import load_stage
-
         self.negator = negator
         self.template, self.digest = load_stage(prompt_version, PARAPHRASE_STAGE)
 
@@ -77,9 +79,6 @@ class Paraphraser:
         return self.negator.run(self._all(texts))
 
     async def _all(self, texts: Sequence[Sequence[str]]) -> list[tuple[list[str] | None, str | None, str]]:
-        from ccneg_build.negators.base import RowsOwed
-        from ccneg_build.negators.llm.engine import RequestOwed
-
         tasks = [asyncio.ensure_future(self._one(list(row))) for row in texts]
         if not tasks:
             return []
@@ -94,8 +93,6 @@ class Paraphraser:
         return [t.result() for t in tasks]
 
     async def _one(self, texts: list[str]) -> tuple[list[str] | None, str | None, str]:
-        from ccneg_build.negators.llm.parse import ParseFailure, parse_string_list
-
         answer = await self.negator.engine.answer(self.template.request({"sentences": texts}))
         if answer.completion is None:
             return None, None, answer.reason or "negator_error"

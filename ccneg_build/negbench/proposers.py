@@ -19,6 +19,10 @@ from ccneg_build.negbench.cooccurrence import Statistics
 from ccneg_build.negbench.objects import RowObjects
 from ccneg_build.negbench.settings import ABSENT_STAGE, COOCCURRENCE, LLM
 from ccneg_core.record import Rejection, SourceRow
+from ccneg_build.negators.llm.prompts import load_stage
+from ccneg_build.negators.base import RowsOwed
+from ccneg_build.negators.llm.engine import RequestOwed
+from ccneg_build.negators.llm.parse import ParseFailure, parse_string_list
 
 #: Candidates the statistics hand to the rules (the best passing ones are kept).
 STATISTICS_CANDIDATES = 20
@@ -64,8 +68,6 @@ class LLMProposer:
     source = LLM
 
     def __init__(self, negator: Any, prompt_version: str) -> None:
-        from ccneg_build.negators.llm.prompts import load_stage
-
         self.negator = negator
         self.template, self.digest = load_stage(prompt_version, ABSENT_STAGE)
         self.prompt_version = prompt_version
@@ -77,9 +79,6 @@ class LLMProposer:
         return self.negator.take_stats()
 
     async def _all(self, rows: Sequence[SourceRow], objects: Sequence[RowObjects]) -> list[Proposed]:
-        from ccneg_build.negators.base import RowsOwed
-        from ccneg_build.negators.llm.engine import RequestOwed
-
         tasks = [asyncio.ensure_future(self._one(row, found)) for row, found in zip(rows, objects)]
         if not tasks:
             return []
@@ -99,8 +98,6 @@ class LLMProposer:
         return [t.result() for t in tasks]
 
     async def _one(self, row: SourceRow, found: RowObjects) -> Proposed:
-        from ccneg_build.negators.llm.parse import ParseFailure, parse_string_list
-
         data = {"caption": row.caption or "", "objects": [o.name for o in found.present]}
         answer = await self.negator.engine.answer(self.template.request(data))
         generator = self.negator.generator

@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ccneg_build.negbench.settings import uses_statistics
 from ccneg_core.record import SourceRow
+from ccneg_build.negbench.cooccurrence import prepare_statistics
+from ccneg_build.negbench.objects import ObjectReader
+from ccneg_build.shards import iter_shards
+from ccneg_build.publish import _generator_label
+from ccneg_build.negbench.export import export_negbench
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
@@ -25,9 +30,6 @@ def before_shards(config: "BuildConfig", rows: Iterable[SourceRow], run_fingerpr
     """Run (or resume) the co-occurrence pass over the same shards the build will process."""
     if not uses_statistics(config):
         return None
-    from ccneg_build.negbench.cooccurrence import prepare_statistics
-    from ccneg_build.negbench.objects import ObjectReader
-    from ccneg_build.shards import iter_shards
 
     reader = ObjectReader()
     return prepare_statistics(config.out, iter_shards(rows, config.shard_size, run_fingerprint), reader.concepts,
@@ -37,8 +39,6 @@ def before_shards(config: "BuildConfig", rows: Iterable[SourceRow], run_fingerpr
 def describe_content(store: "PartStore", plans: Sequence["ShardPlan"], published: "Published",
                      max_examples: int = 5) -> None:
     """Distributions (correct template, phrasing, absent source, options' templates) and a few examples."""
-    from ccneg_build.publish import _generator_label
-
     columns = ["id", "caption", "present_objects", "absent_object", "absent_source", "mcq_options", "mcq_templates",
                "correct_answer", "correct_answer_template", "phrasing", "retrieval_captions", "generator"]
     dist: dict[str, dict[str, int]] = {"correct_answer_template": {}, "correct_answer": {}, "phrasing": {},
@@ -61,8 +61,6 @@ def describe_content(store: "PartStore", plans: Sequence["ShardPlan"], published
 
 def after_publish(out: Path, published: "Published") -> dict[str, Any]:
     """Write ``OUT/negbench/`` and add its CSVs to the published files; returns the manifest's ``negbench`` facts."""
-    from ccneg_build.negbench.export import export_negbench
-
     exported = export_negbench(out)
     published.files.extend(exported["files"])
     return {"csv_files": [f["path"] for f in exported["files"]], "images": exported["images"],

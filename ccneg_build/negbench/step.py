@@ -27,6 +27,10 @@ from ccneg_build.negbench.templates import Phrase, build_mcq, retrieval_caption,
 from ccneg_core.record import Generator, Rejection, SourceRow, StepStats, new_negbench_record
 from ccneg_build.steps.base import BatchContext, Item
 from ccneg_build.verify import check_output_text
+from ccneg_build.negbench.paraphrase import KEPT, check_paraphrase
+from ccneg_build.negbench.cooccurrence import load_statistics
+from ccneg_build.negators.registry import BackendError
+from ccneg_build.negbench.paraphrase import Paraphraser
 
 if TYPE_CHECKING:
     from ccneg_build.config import BuildConfig
@@ -100,8 +104,6 @@ class NegBenchStep:
 
     def _paraphrase(self, records: list[dict[str, Any]]) -> None:
         """``--negbench-paraphrase``: each record's texts reworded by the LLM, kept only when checked."""
-        from ccneg_build.negbench.paraphrase import KEPT, check_paraphrase
-
         texts = [[*record["mcq_options"], *record["retrieval_captions"]] for record in records]
         for record, original, (sentences, _raw, status) in zip(records, texts, self.paraphraser.rewrite(texts)):
             if sentences is not None:
@@ -201,7 +203,6 @@ def make_step(config: "BuildConfig", negator: "Negator") -> NegBenchStep | None:
     """The negbench step for ``--style negbench`` (``None`` otherwise)."""
     if config.style != "negbench":
         return None
-    from ccneg_build.negbench.cooccurrence import load_statistics
 
     reader = ObjectReader()
     statistics = None
@@ -216,26 +217,18 @@ def make_step(config: "BuildConfig", negator: "Negator") -> NegBenchStep | None:
         return NegBenchStep(config.seed, reader, statistics, generator)
     llm = getattr(negator, "primary", negator)  # --fallback composes the LLM negator with the rules
     if not hasattr(llm, "engine"):
-        from ccneg_build.negators.registry import BackendError
-
         raise BackendError(f"--style negbench --backend {config.backend}: the backend is neither rule nor an LLM "
                            "provider, so it cannot propose absent objects")
     version = prompt_version(config)
     try:
         proposer = LLMProposer(llm, version)
     except FileNotFoundError as exc:
-        from ccneg_build.negators.registry import BackendError
-
         raise BackendError(f"--prompt-version {version}: no absent_objects prompt ({exc})") from None
     paraphraser = None
     if config.options.get("negbench_paraphrase"):
-        from ccneg_build.negbench.paraphrase import Paraphraser
-
         try:
             paraphraser = Paraphraser(llm, version)
         except FileNotFoundError as exc:
-            from ccneg_build.negators.registry import BackendError
-
             raise BackendError(f"--prompt-version {version}: no negbench_paraphrase prompt ({exc})") from None
     return NegBenchStep(config.seed, reader, proposer, llm.generator, fallback=statistics, prompt_version=version,
                         paraphraser=paraphraser)

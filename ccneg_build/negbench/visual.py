@@ -37,6 +37,7 @@ from ccneg_core.presence import DISTRACTORS, scorer_provider
 from ccneg_build.visual.step import CACHE_PATH, STAGE, image_digest
 from ccneg_build.visual.vocabulary import distractors, vocabulary_fingerprint
 from ccneg_core.writer import atomic_write_json, atomic_write_table
+from ccneg_core.image_decode import ImageRejected, decode_image
 
 PRESENT, ABSENT = "present", "absent"
 CHECK_TYPE = pa.struct([("object", pa.string()), ("role", pa.string()), ("score", pa.float64())])
@@ -134,8 +135,6 @@ class NegBenchVisualStep:
 
     def _score_batch(self, batch: list[dict[str, Any]], scorer: Any, cache: ScoreCache, vocabulary: Sequence[str],
                      stats: StepStats) -> dict[str, tuple[list[dict[str, Any]], str | None, str | None]]:
-        from ccneg_core.image_decode import ImageRejected, decode_image
-
         keyed: list[tuple[dict[str, Any], str, str, list[str], str]] = []
         for row in batch:
             for obj, role in row_checks(row):

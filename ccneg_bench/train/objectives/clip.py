@@ -7,7 +7,7 @@ from ccneg_bench.train.objectives.spec import LossBatch, LossSpec
 
 def clip_objective(batch: LossBatch):
     # torch loads with the first step, not when --help lists the losses
-    from ccneg_bench.train.losses import clip_loss
+    from ccneg_bench.train.losses import clip_loss  # lazy: torch
 
     local = batch.local
     return clip_loss(local["image"], local["text"], batch.logit_scale, all_image=batch.every("image"),

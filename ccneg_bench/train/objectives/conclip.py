@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 
 def conclip_inputs(config: "TrainConfig") -> frozenset[str]:
     """Negated captions always; distractor images for the terms that look at them (L2, L3)."""
-    from ccneg_bench.train.losses import check_terms  # torch loads with the run, not with --help
+    from ccneg_bench.train.losses import check_terms  # torch loads with the run, not with --help  # lazy: torch
 
     uses_distractors = bool({"l2", "l3"} & set(check_terms(config.terms)))
     return frozenset({NEGATED_CAPTIONS, DISTRACTORS} if uses_distractors else {NEGATED_CAPTIONS})
 
 
 def check_conclip(config: "TrainConfig") -> None:
-    from ccneg_bench.train.losses import check_terms  # torch loads with the run, not with --help
+    from ccneg_bench.train.losses import check_terms  # torch loads with the run, not with --help  # lazy: torch
 
     try:
         check_terms(config.terms)
@@ -33,7 +33,7 @@ def check_conclip(config: "TrainConfig") -> None:
 
 def conclip_objective(batch: LossBatch):
     # torch loads with the first step, not when --help lists the losses
-    from ccneg_bench.train.losses import conclip_loss
+    from ccneg_bench.train.losses import conclip_loss  # lazy: torch
 
     local = batch.local
     # without L2/L3 no distractor is loaded; the terms that would read it are not computed

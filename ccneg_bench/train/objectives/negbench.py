@@ -29,7 +29,7 @@ def check_negbench(config: "TrainConfig") -> None:
 
 def negbench_objective(batch: LossBatch):
     # torch loads with the first step, not when --help lists the losses
-    from ccneg_bench.train.losses import clip_loss, mcq_loss
+    from ccneg_bench.train.losses import clip_loss, mcq_loss  # lazy: torch
 
     local, weight = batch.local, batch.config.mcq_weight
     contrastive = clip_loss(local["image"], local["text"], batch.logit_scale, all_image=batch.every("image"),

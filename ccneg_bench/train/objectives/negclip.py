@@ -10,7 +10,7 @@ from ccneg_bench.train.objectives.spec import NEGATED_CAPTIONS, LossBatch, LossS
 
 def negclip_objective(batch: LossBatch):
     # torch loads with the first step, not when --help lists the losses
-    from ccneg_bench.train.losses import negclip_loss
+    from ccneg_bench.train.losses import negclip_loss  # lazy: torch
 
     local = batch.local
     return negclip_loss(local["image"], local["text"], local["negated"], batch.logit_scale,
