@@ -1,7 +1,9 @@
 """``OUT/README.md``: the dataset card the Hugging Face Hub shows and ``load_dataset`` reads.
 
-The YAML header declares the ``configs`` (which files are which split) and the features
-(so the viewer shows the image, both captions, the decomposition and the split); the body
+The YAML header declares the ``configs`` (which files are which split: the exact files of
+the manifest, never a glob, so ``load_dataset`` reads one publication and nothing else; see
+:mod:`ccneg_build.publication`) and the features (so the viewer shows the image, both
+captions, the decomposition and the split); the body
 gives statistics, examples, how the data was generated, the Conceptual Captions licence
 note and the paper's citation. Everything comes from the manifest, so the card never
 says something the manifest does not.
@@ -9,6 +11,7 @@ says something the manifest does not.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -69,9 +72,10 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
             {
                 "config_name": "default",
                 "default": True,
-                "data_files": [{"split": s, "path": f"{DATA_DIR}/{s}-*.parquet"} for s in present],
+                "data_files": [{"split": s, "path": _paths(manifest, DATA_DIR, s)} for s in present],
             },
-            {"config_name": "rejected", "data_files": [{"split": "rejected", "path": f"{REJECTED_DIR}/*.parquet"}]},
+            {"config_name": "rejected",
+             "data_files": [{"split": "rejected", "path": _paths(manifest, REJECTED_DIR, "rejected")}]},
         ],
         "dataset_info": [
             {
@@ -84,8 +88,64 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _paths(manifest: dict[str, Any], folder: str, split: str) -> list[str]:
+    """The exact published files of ``split`` under ``folder``, as the manifest lists them."""
+    return [f["path"] for f in manifest.get("files", [])
+            if f.get("split") == split and str(f.get("path", "")).startswith(folder + "/")]
+
+
 def _split_bytes(manifest: dict[str, Any], split: str) -> int:
-    return sum(int(f.get("bytes", 0)) for f in manifest.get("files", []) if f.get("split") == split)
+    return sum(int(f.get("bytes", 0)) for f in manifest.get("files", [])
+               if f.get("split") == split and str(f.get("path", "")).startswith(DATA_DIR + "/"))
+
+
+class CardError(ValueError):
+    """The card's YAML header cannot be read; the message says why."""
+
+
+def parse_header(card_text: str) -> dict[str, Any]:
+    """The YAML header of a card (between ``---`` lines at the top) as a dict; raises :class:`CardError`."""
+    match = re.match(r"\A---\r?\n(.*?)\r?\n---\r?\n", card_text, re.DOTALL)
+    if not match:
+        raise CardError("no YAML header between '---' lines at the top")
+    try:
+        header = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 2})" if where is not None else ""
+        raise CardError(f"the YAML header does not parse{line}: {getattr(error, 'problem', error)}") from None
+    if not isinstance(header, dict):
+        raise CardError("the YAML header is not a mapping of keys to values")
+    return header
+
+
+def config_patterns(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(split, path or glob) pairs of one ``configs`` entry, in every form the Hub accepts."""
+    data_files = config.get("data_files")
+    pairs: list[tuple[str, str]] = []
+    if isinstance(data_files, str):
+        return [("train", data_files)]
+    if isinstance(data_files, dict):
+        data_files = [{"split": k, "path": v} for k, v in data_files.items()]
+    for entry in data_files or []:
+        if isinstance(entry, str):
+            pairs.append(("train", entry))
+        elif isinstance(entry, dict):
+            paths = entry.get("path")
+            for path in [paths] if isinstance(paths, str) else paths or []:
+                pairs.append((str(entry.get("split", "train")), str(path)))
+    return pairs
+
+
+def named_data_files(card_text: str) -> list[str] | None:
+    """Every path (or glob) the card's ``configs`` name, or None when it has no readable ``configs``."""
+    try:
+        configs = parse_header(card_text).get("configs")
+    except CardError:
+        return None
+    if not isinstance(configs, list):
+        return None
+    return [pattern for config in configs if isinstance(config, dict) for _, pattern in config_patterns(config)]
 
 
 def render_card(manifest: dict[str, Any]) -> str:

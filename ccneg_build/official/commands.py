@@ -65,12 +65,13 @@ def import_command(argv: Sequence[str]) -> int:
     from ccneg_build.manifest import OutputFolderError
     from ccneg_build.official.importer import import_official
     from ccneg_build.official.released_format import ReleasedFormatError
+    from ccneg_build.publish import NothingAccepted
 
     bar = _RowProgress(enabled=not args.no_progress)
     try:
         report = import_official(args.folder, args.out, args.shard_size, args.rows_per_file, args.eval_size,
                                  args.check_images, args.overwrite, progress=bar.update)
-    except (ReleasedFormatError, OutputFolderError) as error:
+    except (ReleasedFormatError, OutputFolderError, NothingAccepted) as error:
         return _error("import-official", str(error))
     finally:
         bar.close()
