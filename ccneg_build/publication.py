@@ -268,7 +268,10 @@ def record_files(folder: Path, names: Sequence[str]) -> None:
         if name.startswith(DATA_DIR + "/") and split_of_file(name):
             entry["split"] = split_of_file(name)
         if name.endswith(".parquet"):
-            entry["rows"] = pq.ParquetFile(file).metadata.num_rows
+            try:
+                entry["rows"] = pq.ParquetFile(file).metadata.num_rows
+            except (OSError, pa.ArrowException):  # listed as it is: its readers name the damage
+                pass
         entries[name] = entry
     manifest["files"] = [entries[name] for name in sorted(entries)]
     atomic_write_json(path, manifest)
