@@ -72,6 +72,14 @@ def incomplete(folder: str | Path, what: str) -> IncompleteDatasetError:
     )
 
 
+def unpublished(folder: str | Path) -> IncompleteDatasetError:
+    """The one-line refusal of a folder with no publication at all."""
+    return IncompleteDatasetError(
+        f"{folder}: no published dataset (no {MANIFEST}: its build did not finish, or accepted no row); "
+        "rerun the ccneg-build command that made it to finish it or to see why"
+    )
+
+
 def published_files(folder: str | Path, check_hashes: bool = False) -> list[dict[str, Any]]:
     """The manifest's file list, after checking that every listed file is there with its size.
 
@@ -86,7 +94,7 @@ def published_files(folder: str | Path, check_hashes: bool = False) -> list[dict
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise incomplete(folder, f"no {MANIFEST}: publishing did not finish") from None
+        raise unpublished(folder) from None
     except (OSError, ValueError) as err:
         raise incomplete(folder, f"{MANIFEST} cannot be read: {err}") from None
     files = manifest.get("files") if isinstance(manifest, dict) else None

@@ -132,5 +132,5 @@ def test_a_folder_that_does_not_match_its_manifest_is_refused_in_one_line(tmp_pa
     assert "\n" not in message and "eval-00000-of-00001.parquet has" in message
     assert "rerun the ccneg-build command" in message
     (folder / "manifest.json").unlink()
-    with pytest.raises(ValueError, match="no manifest.json: publishing did not finish.*rerun"):
+    with pytest.raises(ValueError, match="no published dataset .no manifest.json.*rerun the ccneg-build command"):
         load_eval_dataset(str(folder))
