@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from ccneg_build.card import CardError, config_patterns, named_data_files, parse_header
 from ccneg_build.dataset import DatasetFolderError, incomplete, published_files
-from ccneg_build.layout import CARD, MANIFEST, REVIEW_DIR
+from ccneg_build.layout import CARD, MANIFEST, PUBLISHING, REVIEW_DIR
 from ccneg_build.argparsing import OneLineParser
 
 #: The Hub refuses single files above 50 GB.
@@ -155,14 +155,17 @@ def check_sizes(files: Sequence[tuple[str, int]]) -> list[str]:
 def check_publication(folder: Path, uploads: Sequence[str]) -> str | None:
     """The one-line refusal of a folder that is not exactly one complete publication, or None.
 
-    Every file of ``manifest.json`` must be there with its sha256, no other file may sit in
-    the folders it publishes into (another publication's, left by an interrupted build), and
-    the card may name only files of the manifest.
+    Every file of ``manifest.json`` must be there with its sha256, no publication may be under
+    way (a build killed while publishing leaves that mark), no other file may sit in the
+    folders it publishes into (another publication's, left by an interrupted build), and the
+    card may name only files of the manifest.
     """
     try:
         listed = {entry["path"] for entry in published_files(folder, check_hashes=True)}
     except DatasetFolderError as error:
         return str(error)
+    if (folder / PUBLISHING).exists():
+        return str(incomplete(folder, "its build was killed while publishing"))
     folders = {path.rpartition("/")[0] for path in listed} - {""}
     stray = [name for name in uploads if name.rpartition("/")[0] in folders and name not in listed]
     if stray:

@@ -16,7 +16,7 @@ command is always found by the others. The one reader of the folder is
 ``{publication}`` is the publication id (:mod:`ccneg_build.publication`): 12 hex digits of a hash
 of everything one publication wrote, so files of two publications never share a name.
       distractors/assignments.parquet, images.parquet, manifest.json   mined distractor images
-      .ccneg/                          run state: run.json, written.json, lock, parts/, images/
+      .ccneg/                          run state: run.json, written.json, lock, publishing.json, parts/, images/
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ STATE_DIR = ".ccneg"
 RUN_RECORD = Path(STATE_DIR) / "run.json"
 LEDGER = Path(STATE_DIR) / "written.json"
 LOCK = Path(STATE_DIR) / "lock"
+#: Present while a publication is under way (from its first staged file to its last clean-up):
+#: a folder holding it was left by a build killed while publishing, which ``push`` refuses.
+PUBLISHING = Path(STATE_DIR) / "publishing.json"
 #: Working state of a run: every file in these folders is ours (parts, image stores).
 WORK_DIRS = (Path(STATE_DIR) / "parts", Path(STATE_DIR) / "images")
 #: Review pages and judgments (`ccneg-build review`): a reviewer's notes on the data, not the

@@ -30,6 +30,7 @@ from ccneg_build.layout import (  # the paths are named in one place
     LEDGER,
     LOCK,
     MANIFEST,
+    PUBLISHING,
     REJECTED_DIR,
     RUN_RECORD,
     SPLITS_DIR,
@@ -190,6 +191,7 @@ def remove_written(out: Path) -> None:
         _rmdir_if_empty(out / folder)
     (out / LEDGER).unlink(missing_ok=True)
     (out / RUN_RECORD).unlink(missing_ok=True)
+    (out / PUBLISHING).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the lock

@@ -22,6 +22,10 @@ names are skipped by ``load_dataset``, the Hub upload and :mod:`ccneg_build.data
    readers reads a row;
 5. files of earlier publications in the same folders are deleted, only then.
 
+``.ccneg/publishing.json`` exists from the first staged file to the end of step 5, so a folder
+left by a build killed while publishing is recognisable (``push`` refuses it) even where its
+readers still see the previous complete dataset.
+
 A kill at any point leaves the previous complete dataset, the new complete one, or a folder
 every reader refuses; rerunning the same command completes the publication.
 """
@@ -41,7 +45,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_build.card import named_data_files
-from ccneg_build.layout import CARD, DATA_DIR, FIXED_FILES, MANIFEST, PUBLICATION_ID_LENGTH, published_name, split_of_file
+from ccneg_build.layout import (
+    CARD,
+    DATA_DIR,
+    FIXED_FILES,
+    MANIFEST,
+    PUBLICATION_ID_LENGTH,
+    PUBLISHING,
+    published_name,
+    split_of_file,
+)
 from ccneg_build.outdir import Ledger
 from ccneg_build.writer import (
     COMPRESSION,
@@ -90,6 +103,7 @@ class Publication:
         self.out = Path(out)
         self._staged: dict[str, _Staged] = {}
         self._cleaned: set[Path] = set()
+        self._marked = False
         self._id: str | None = None
 
     # ------------------------------------------------------------------ writing
@@ -101,6 +115,9 @@ class Publication:
         _check_name(name)
         if name in self._staged:
             raise ValueError(f"{name}: written twice in one publication")
+        if not self._marked:  # from now on, a crash leaves the mark
+            atomic_write_json(self.out / PUBLISHING, {"pid": os.getpid()})
+            self._marked = True
         pending = PendingFile(self.out / name)
         self._remove_temporaries(pending.path.parent)
         return pending
@@ -140,6 +157,7 @@ class Publication:
         for staged in self._staged.values():
             staged.pending.discard()
         self._staged.clear()
+        (self.out / PUBLISHING).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ the file list
 
@@ -185,6 +203,7 @@ class Publication:
         atomic_write_json(self.out / MANIFEST, manifest)
         checkpoint("manifest")
         self._remove_earlier(set(names))
+        (self.out / PUBLISHING).unlink(missing_ok=True)
         return manifest
 
     def _remove_earlier(self, keep: set[str]) -> None:
