@@ -267,11 +267,13 @@ def _fsync_folders(folders: set[Path]) -> None:
 
 
 def record_files(folder: Path, names: Sequence[str]) -> None:
-    """List files a program wrote into ``folder`` itself in its ``manifest.json`` (merged with what is there).
+    """List files a program wrote into ``folder`` itself in its ``manifest.json``.
 
-    For dataset folders made without ``ccneg-build`` (generated worlds, test fixtures): their
-    readers check the folder against the manifest like any other. ``split`` and ``rows`` of
-    ``data/`` files are read from their names and Parquet footers.
+    For dataset folders made or edited without ``ccneg-build`` (generated worlds, test
+    fixtures): their readers check the folder against the manifest like any other. Each of
+    ``names`` is listed with its current size and sha256 (``split`` and ``rows`` of ``data/``
+    files read from their names and Parquet footers; what the manifest said about it before is
+    kept otherwise); listed files that no longer exist are dropped.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -279,11 +281,13 @@ def record_files(folder: Path, names: Sequence[str]) -> None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = {}
-    entries = {entry["path"]: entry for entry in manifest.get("files", []) if isinstance(entry, dict)}
+    entries = {entry["path"]: entry for entry in manifest.get("files", [])
+               if isinstance(entry, dict) and isinstance(entry.get("path"), str) and (folder / entry["path"]).is_file()}
     for name in names:
         _check_name(name)
         file = folder / name
-        entry: dict[str, Any] = {"path": name, "bytes": file.stat().st_size, "sha256": file_sha256(file)}
+        entry: dict[str, Any] = {**entries.get(name, {}), "path": name, "bytes": file.stat().st_size,
+                                 "sha256": file_sha256(file)}
         if name.startswith(DATA_DIR + "/") and split_of_file(name):
             entry["split"] = split_of_file(name)
         if name.endswith(".parquet"):
