@@ -207,10 +207,12 @@ class Publication:
         return manifest
 
     def _remove_earlier(self, keep: set[str]) -> None:
-        """Delete the files of earlier publications in the folders this one wrote (ledger files only)."""
+        """Delete the files of earlier publications in the folders this one wrote: files the ledger
+        names, and files under this publication's names without an id (as versions before ids wrote them)."""
         folders = {name.rpartition("/")[0] for name in keep}
         ledger = Ledger(self.out)
-        ours = ledger.names() | {n for n in FIXED_FILES if (self.out / n).is_file()}
+        unnamed = set(FIXED_FILES) | set(self._staged)
+        ours = ledger.names() | {n for n in unnamed if (self.out / n).is_file()}
         earlier = sorted(n for n in ours if n.rpartition("/")[0] in folders and n not in keep
                          and n not in (CARD, MANIFEST))
         for name in earlier:
