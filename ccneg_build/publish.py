@@ -105,9 +105,10 @@ def _nothing_accepted(store: PartStore, plans: Sequence[ShardPlan], stats: StepS
             first = rejects.slice(0, 1).to_pylist()[0]
             example = f"; first: row {first['source_row']}: {first['reason']} ({first['detail']})"
             break
-    return (f"no row was accepted: {stats.counts.get('rows_read', 0)} rows read, all rejected "
-            f"({leading or 'no reason recorded'}){example}; nothing was published: check the input's columns "
-            "and encoding (`ccneg-build reasons` explains every code)")
+    rows = stats.counts.get("rows_read", 0)
+    advice = "check the input's columns and encoding; " if stats.counts.get("stage:read", 0) * 2 > rows else ""
+    return (f"no row was accepted: {rows} rows read, all rejected ({leading or 'no reason recorded'}){example}; "
+            f"nothing was published: {advice}`ccneg-build reasons` explains every code")
 
 
 def _with_bar(plans: Sequence[ShardPlan], enabled: bool) -> Sequence[ShardPlan]:
