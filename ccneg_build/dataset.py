@@ -89,7 +89,8 @@ def published_files(folder: str | Path, check_hashes: bool = False) -> list[dict
     folder = Path(folder)
     if not is_dataset_folder(folder):
         raise DatasetFolderError(
-            f"{folder}: no ccneg dataset here (no {MANIFEST} or {DATA_DIR}/); give the --out folder of a ccneg-build run"
+            f"{folder}: no ccneg dataset here (no {MANIFEST} or {DATA_DIR}/); give the --out folder of a "
+            "ccneg-build run"
         )
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))

@@ -4,11 +4,11 @@ Validation runs first. A folder that does not match its manifest (a build that d
 finish publishing, a changed file, files of another publication beside it) is refused with
 one line saying to rerun the build, before anything else is looked at; otherwise every
 problem gets a line, because a bad card or a ``configs`` path that matches nothing uploads
-fine and only breaks later, in the Hub's dataset viewer, where it is slow to diagnose. The upload itself is resumable: with
-``huggingface_hub``'s ``upload_large_folder`` (or, in releases where it was folded in,
-``upload_folder``, which resumes through Xet), rerunning an interrupted push sends only
-what is missing. The token comes from ``HF_TOKEN`` or the saved ``huggingface-cli
-login`` and is never printed, logged or written anywhere.
+fine and only breaks later, in the Hub's dataset viewer, where it is slow to diagnose. The
+upload itself is resumable: with ``huggingface_hub``'s ``upload_large_folder`` (or, in
+releases where it was folded in, ``upload_folder``, which resumes through Xet), rerunning an
+interrupted push sends only what is missing. The token comes from ``HF_TOKEN`` or the saved
+``huggingface-cli login`` and is never printed, logged or written anywhere.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def checkpoint(step: str) -> None:
         return
     _reached[step] = _reached.get(step, 0) + 1
     name, _, count = wanted.partition(":")
-    if name == step and _reached[step] == int(count or 1):
+    if name == step and str(_reached[step]) == (count or "1"):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -36,7 +36,8 @@ def _as_an_older_version_wrote_it(out: Path) -> None:
     meta = yaml.safe_load(header)
     for config in meta["configs"]:
         for entry in config["data_files"]:
-            entry["path"] = f"data/{entry['split']}-*.parquet" if config["config_name"] == "default" else "rejected/*.parquet"
+            default = config["config_name"] == "default"
+            entry["path"] = f"data/{entry['split']}-*.parquet" if default else "rejected/*.parquet"
     (out / "README.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body)
     (out / ".ccneg" / "written.json").write_text(json.dumps({"files": [f["path"] for f in files]}))
 

@@ -76,7 +76,8 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     done = _build(out)
     assert done.returncode == 0, done.stderr[-3000:]
     shutil.copytree(out, root / "a")  # the folder holding A, with its finished shards
-    a = {"snapshot": _snapshot(out), "ids": _ids(out), "files": len(json.loads((out / "manifest.json").read_text())["files"])}
+    files = len(json.loads((out / "manifest.json").read_text())["files"])
+    a = {"snapshot": _snapshot(out), "ids": _ids(out), "files": files}
     done = _build(out, *OTHER)
     assert done.returncode == 0, done.stderr[-3000:]
     b = {"snapshot": _snapshot(out), "ids": _ids(out)}
@@ -191,7 +192,8 @@ def test_kills_at_moments_picked_from_outside(references, tmp_path: Path) -> Non
         victim = subprocess.Popen([str(BIN / "ccneg-build"), "--out", str(out), *BUILD, *extra], env=ENV,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 300
-        while victim.poll() is None and time.monotonic() < deadline and not (out / ".ccneg" / "publishing.json").exists():
+        marker = out / ".ccneg" / "publishing.json"
+        while victim.poll() is None and time.monotonic() < deadline and not marker.exists():
             time.sleep(0.002)
         time.sleep(delay)
         os.killpg(victim.pid, signal.SIGKILL)
