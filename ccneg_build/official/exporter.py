@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 
 from ccneg_build.images.decode import ImageRejected, decode_image
-from ccneg_build.dataset import DatasetFolderError, data_files, published_path
+from ccneg_build.dataset import DatasetFolderError, IncompleteDatasetError, data_files, published_path
 from ccneg_build.layout import split_of_file
 from ccneg_build.official.importer import ANNOTATIONS_FILE, EXTRAS_FILE, OFFICIAL_DIR, from_json_safe
 from ccneg_build.official.released_format import (
@@ -71,6 +71,8 @@ def _data_files(folder: Path) -> list[Path]:
     """The folder's data files, train before eval (a row's split is its file's, as everywhere)."""
     try:
         files = data_files(folder)
+    except IncompleteDatasetError as error:
+        raise ExportError(str(error)) from None
     except DatasetFolderError as error:
         raise ExportError(f"{error} (or of import-official)") from None
     return sorted(files, key=lambda f: (_SPLIT_ORDER.get(split_of_file(f) or "", 2), f.name))
