@@ -1,7 +1,9 @@
 """``OUT/README.md``: the dataset card the Hugging Face Hub shows and ``load_dataset`` reads.
 
-The YAML header declares the ``configs`` (which files are which split) and the features
-(so the viewer shows the image, both captions, the decomposition and the split); the body
+The YAML header declares the ``configs`` (which files are which split: the exact files of
+the manifest, never a glob, so ``load_dataset`` reads one publication and nothing else; see
+:mod:`ccneg_build.publication`) and the features (so the viewer shows the image, both
+captions, the decomposition and the split); the body
 gives statistics, examples, how the data was generated, the Conceptual Captions licence
 note and the paper's citation. Everything comes from the manifest, so the card never
 says something the manifest does not.
@@ -62,9 +64,10 @@ def _header(manifest: dict[str, Any], present: list[str], total: int, schema: An
             {
                 "config_name": "default",
                 "default": True,
-                "data_files": [{"split": s, "path": f"{DATA_DIR}/{s}-*.parquet"} for s in present],
+                "data_files": [{"split": s, "path": _paths(manifest, DATA_DIR, s)} for s in present],
             },
-            {"config_name": "rejected", "data_files": [{"split": "rejected", "path": f"{REJECTED_DIR}/*.parquet"}]},
+            {"config_name": "rejected",
+             "data_files": [{"split": "rejected", "path": _paths(manifest, REJECTED_DIR, "rejected")}]},
         ],
         "dataset_info": [
             {
@@ -77,10 +80,16 @@ def _header(manifest: dict[str, Any], present: list[str], total: int, schema: An
     }
 
 
+def _paths(manifest: dict[str, Any], folder: str, split: str) -> list[str]:
+    """The exact published files of ``split`` under ``folder``, as the manifest lists them."""
+    return [f["path"] for f in manifest.get("files", [])
+            if f.get("split") == split and str(f.get("path", "")).startswith(folder + "/")]
+
+
 def _split_bytes(manifest: dict[str, Any], split: str) -> int:
     """Bytes of a split's Parquet files (other published files, e.g. the negbench CSVs, are not the split)."""
     return sum(int(f.get("bytes", 0)) for f in manifest.get("files", [])
-               if f.get("split") == split and str(f.get("path", "")).startswith(f"{DATA_DIR}/"))
+               if f.get("split") == split and str(f.get("path", "")).startswith(DATA_DIR + "/"))
 
 
 def render_card(manifest: dict[str, Any]) -> str:

@@ -1,10 +1,14 @@
 """Pieces of a dataset card that every output style's card shares: the citation, the licence
 note, the images line and the statistics table (``ccneg_build.card`` and
-``ccneg_build.negbench.card`` assemble them)."""
+``ccneg_build.negbench.card`` assemble them), and the reading of a card's YAML header (which
+files its ``configs`` name), used by publishing and by the Hub upload."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import yaml
 
 from ccneg_build.options.visual import options_from_config
 
@@ -83,3 +87,52 @@ def statistics(manifest: dict[str, Any]) -> str:
         if dist:
             lines.append(f"{title}: " + ", ".join(f"`{k}` {v}" for k, v in dist.items()) + "\n")
     return "\n".join(lines)
+
+
+class CardError(ValueError):
+    """The card's YAML header cannot be read; the message says why."""
+
+
+def parse_header(card_text: str) -> dict[str, Any]:
+    """The YAML header of a card (between ``---`` lines at the top) as a dict; raises :class:`CardError`."""
+    match = re.match(r"\A---\r?\n(.*?)\r?\n---\r?\n", card_text, re.DOTALL)
+    if not match:
+        raise CardError("no YAML header between '---' lines at the top")
+    try:
+        header = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 2})" if where is not None else ""
+        raise CardError(f"the YAML header does not parse{line}: {getattr(error, 'problem', error)}") from None
+    if not isinstance(header, dict):
+        raise CardError("the YAML header is not a mapping of keys to values")
+    return header
+
+
+def config_patterns(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(split, path or glob) pairs of one ``configs`` entry, in every form the Hub accepts."""
+    data_files = config.get("data_files")
+    pairs: list[tuple[str, str]] = []
+    if isinstance(data_files, str):
+        return [("train", data_files)]
+    if isinstance(data_files, dict):
+        data_files = [{"split": k, "path": v} for k, v in data_files.items()]
+    for entry in data_files or []:
+        if isinstance(entry, str):
+            pairs.append(("train", entry))
+        elif isinstance(entry, dict):
+            paths = entry.get("path")
+            for path in [paths] if isinstance(paths, str) else paths or []:
+                pairs.append((str(entry.get("split", "train")), str(path)))
+    return pairs
+
+
+def named_data_files(card_text: str) -> list[str] | None:
+    """Every path (or glob) the card's ``configs`` name, or None when it has no readable ``configs``."""
+    try:
+        configs = parse_header(card_text).get("configs")
+    except CardError:
+        return None
+    if not isinstance(configs, list):
+        return None
+    return [pattern for config in configs if isinstance(config, dict) for _, pattern in config_patterns(config)]

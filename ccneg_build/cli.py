@@ -11,7 +11,8 @@ Extending it:
   (``name -> (help, "module:function")``; the function takes the remaining argv and
   returns an exit code).
 
-Exit codes: 0 done; 2 bad input, settings or output folder (nothing written); 1 a
+Exit codes: 0 done; 2 bad input, settings or output folder, or no row accepted (nothing
+published); 1 a
 service (the LLM server) unreachable or rows still owed (rerun the same command to
 finish), or an unexpected failure; 130 interrupted (rerun the same command to resume).
 """
@@ -37,6 +38,7 @@ from ccneg_build.hub import main as push_main
 from ccneg_build.engines import RunIncomplete, run_build
 from ccneg_build.negators.base import BackendError, ServiceUnreachable
 from ccneg_build.outdir import OutputFolderError
+from ccneg_build.publish import NothingAccepted
 from ccneg_build.sources import InputError
 from ccneg_build.verify import REASONS
 from ccneg_build.options.images import IMAGE_REASONS
@@ -83,8 +85,8 @@ other jobs: ccneg-build SUBCOMMAND --help, with SUBCOMMAND one of: {subcommands}
 rejected rows carry a reason code, e.g. markup (HTML in a caption), bad_characters (control or
 bidirectional-control characters such as U+202E), private_address (an image URL, or a redirect,
 on a private, loopback or link-local address); `ccneg-build reasons` lists every code.
-exit codes: 0 done; 2 bad input, flag value or output folder (nothing written); 1 the LLM server
-is unreachable or rows are still owed (rerun the same command to finish them); 130 interrupted.
+exit codes: 0 done; 2 bad input, flag value or output folder, or no row accepted (nothing published);
+1 the LLM server is unreachable or rows are still owed (rerun the same command to finish them); 130 interrupted.
 
 examples:
   ccneg-build --out ccneg-sample
@@ -252,7 +254,7 @@ def run(config: BuildConfig) -> int:
     bar = _ProgressBar(config.progress)
     try:
         report = run_build(config, progress=bar.update, on_start=bar.start)
-    except (InputError, ConfigError, OutputFolderError, BackendError) as exc:
+    except (InputError, ConfigError, OutputFolderError, BackendError, NothingAccepted) as exc:
         bar.close()
         _error(str(exc))
         return EXIT_USAGE

@@ -1,12 +1,14 @@
 """``ccneg-build push``: validate a built folder as the Hub will read it, then upload it.
 
-Validation runs first and refuses with one line per problem, because a bad card or a
-``configs`` glob that matches nothing uploads fine and only breaks later, in the Hub's
-dataset viewer, where it is slow to diagnose. The upload itself is resumable: with
-``huggingface_hub``'s ``upload_large_folder`` (or, in releases where it was folded in,
-``upload_folder``, which resumes through Xet), rerunning an interrupted push sends only
-what is missing. The token comes from ``HF_TOKEN`` or the saved ``huggingface-cli
-login`` and is never printed, logged or written anywhere.
+Validation runs first. A folder that does not match its manifest (a build that did not
+finish publishing, a changed file, files of another publication beside it) is refused with
+one line saying to rerun the build, before anything else is looked at; otherwise every
+problem gets a line, because a bad card or a ``configs`` path that matches nothing uploads
+fine and only breaks later, in the Hub's dataset viewer, where it is slow to diagnose. The
+upload itself is resumable: with ``huggingface_hub``'s ``upload_large_folder`` (or, in
+releases where it was folded in, ``upload_folder``, which resumes through Xet), rerunning an
+interrupted push sends only what is missing. The token comes from ``HF_TOKEN`` or the saved
+``huggingface-cli login`` and is never printed, logged or written anywhere.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
-import yaml
-
-from ccneg_core.layout import CARD, REVIEW_DIR
+from ccneg_build.card_parts import CardError, config_patterns, named_data_files, parse_header
+from ccneg_core.dataset import DatasetFolderError, incomplete, published_files
+from ccneg_core.layout import CARD, MANIFEST, PUBLISHING, REVIEW_DIR
 from ccneg_core.argparsing import OneLineParser
 
 #: The Hub refuses single files above 50 GB.
@@ -99,37 +101,10 @@ def read_card(folder: Path) -> tuple[dict[str, Any], list[str]]:
     card_path = folder / CARD
     if not card_path.is_file():
         return {}, [f"{card_path}: missing; the Hub needs a dataset card (build the folder with ccneg-build)"]
-    text = card_path.read_text(encoding="utf-8", errors="replace")
-    match = re.match(r"\A---\r?\n(.*?)\r?\n---\r?\n", text, re.DOTALL)
-    if not match:
-        return {}, [f"{card_path}: no YAML header between '---' lines at the top"]
     try:
-        header = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" (line {where.line + 2})" if where is not None else ""
-        return {}, [f"{card_path}: the YAML header does not parse{line}: {getattr(error, 'problem', error)}"]
-    if not isinstance(header, dict):
-        return {}, [f"{card_path}: the YAML header is not a mapping of keys to values"]
-    return header, []
-
-
-def _config_patterns(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """(split, glob) pairs of one ``configs`` entry, in every form the Hub accepts."""
-    data_files = config.get("data_files")
-    pairs: list[tuple[str, str]] = []
-    if isinstance(data_files, str):
-        return [("train", data_files)]
-    if isinstance(data_files, dict):
-        data_files = [{"split": k, "path": v} for k, v in data_files.items()]
-    for entry in data_files or []:
-        if isinstance(entry, str):
-            pairs.append(("train", entry))
-        elif isinstance(entry, dict):
-            paths = entry.get("path")
-            for path in [paths] if isinstance(paths, str) else paths or []:
-                pairs.append((str(entry.get("split", "train")), str(path)))
-    return pairs
+        return parse_header(card_path.read_text(encoding="utf-8", errors="replace")), []
+    except CardError as problem:
+        return {}, [f"{card_path}: {problem}"]
 
 
 def check_configs(card: dict[str, Any], files: Sequence[str]) -> list[str]:
@@ -145,7 +120,7 @@ def check_configs(card: dict[str, Any], files: Sequence[str]) -> list[str]:
             problems.append(f"README.md: a 'configs' entry has no config_name: {config!r}"[:200])
             continue
         name = config["config_name"]
-        pairs = _config_patterns(config)
+        pairs = config_patterns(config)
         if not pairs:
             problems.append(f"README.md: config {name!r} lists no data_files")
         for split, pattern in pairs:
@@ -177,6 +152,37 @@ def check_sizes(files: Sequence[tuple[str, int]]) -> list[str]:
     return problems
 
 
+def check_publication(folder: Path, uploads: Sequence[str]) -> str | None:
+    """The one-line refusal of a folder that is not exactly one complete publication, or None.
+
+    Every file of ``manifest.json`` must be there with its sha256, no publication may be under
+    way (a build killed while publishing leaves that mark), no other file may sit in the
+    folders it publishes into (another publication's, left by an interrupted build), and the
+    card may name only files of the manifest.
+    """
+    try:
+        listed = {entry["path"] for entry in published_files(folder, check_hashes=True)}
+    except DatasetFolderError as error:
+        return str(error)
+    if (folder / PUBLISHING).exists():
+        return str(incomplete(folder, "its build was killed while publishing"))
+    folders = {path.rpartition("/")[0] for path in listed} - {""}
+    stray = [name for name in uploads if name.rpartition("/")[0] in folders and name not in listed]
+    if stray:
+        return str(incomplete(folder, f"{stray[0]} is not in {MANIFEST}"
+                              + (f", nor are {len(stray) - 1} more files" if len(stray) > 1 else "")))
+    try:
+        named = named_data_files((folder / CARD).read_text(encoding="utf-8", errors="replace")) or []
+    except OSError:
+        named = []
+    for pattern in named:  # an older card's globs must match listed files only
+        matched = [name for name in uploads if glob_to_regex(pattern).match(name)] if "*" in pattern else [pattern]
+        unlisted = [name for name in matched if name not in listed]
+        if unlisted:
+            return str(incomplete(folder, f"{CARD} names {unlisted[0]}, which {MANIFEST} does not list"))
+    return None
+
+
 def validate_folder(folder: Path) -> FolderReport:
     """Check the folder as the Hub will read it; problems are listed, not raised."""
     folder = Path(folder)
@@ -185,9 +191,13 @@ def validate_folder(folder: Path) -> FolderReport:
         report.problems.append(f"{folder}: not a folder (give the --out folder of a build)")
         return report
     report.files = list_upload_files(folder)
+    names = [name for name, _ in report.files]
+    refusal = check_publication(folder, names)
+    if refusal is not None:
+        report.problems.append(refusal)
+        return report
     report.card, card_problems = read_card(folder)
     report.problems += card_problems
-    names = [name for name, _ in report.files]
     if not any(name.endswith(".parquet") for name in names):
         report.problems.append(f"{folder}: no Parquet files to upload")
     report.problems += check_configs(report.card, names)

@@ -31,6 +31,7 @@ from ccneg_core.layout import (  # the paths are named in one place
     LOCK,
     MANIFEST,
     NEGBENCH_DIR,
+    PUBLISHING,
     REJECTED_DIR,
     RUN_RECORD,
     SPLITS_DIR,
@@ -171,16 +172,6 @@ def _is_safe_relative(name: str) -> bool:
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts
 
 
-def remove_stale(out: Path, folder: str, keep: set[str]) -> None:
-    """Delete ledger files under ``folder`` that this publication did not write (``keep``)."""
-    ledger = Ledger(out)
-    stale = [n for n in ledger.names() if n.startswith(folder.rstrip("/") + "/") and n not in keep]
-    for name in stale:
-        (Path(out) / name).unlink(missing_ok=True)
-    if stale:
-        ledger.forget(stale)
-
-
 def remove_written(out: Path) -> None:
     """``--overwrite``: delete what ccneg wrote into OUT (ledger files, fixed files, working state).
 
@@ -204,6 +195,7 @@ def remove_written(out: Path) -> None:
         _rmdir_if_empty(out / NEGBENCH_DIR)
     (out / LEDGER).unlink(missing_ok=True)
     (out / RUN_RECORD).unlink(missing_ok=True)
+    (out / PUBLISHING).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the lock

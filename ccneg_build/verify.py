@@ -38,7 +38,7 @@ MAX_NEW_WORDS = 1
 REASONS: dict[str, str] = {
     # --- reading (stage "read"): the row never reached a negator
     "bad_columns": "the row has the wrong number of columns for its format",
-    "bad_encoding": "the row's bytes are not valid UTF-8",
+    "bad_encoding": "the row's bytes do not decode (UTF-8, or UTF-16/32 after a byte order mark); its text is kept with U+FFFD for them",
     "bad_json": "the JSON line does not parse as an object",
     "empty_caption": "the caption is missing or blank",
     "nul_byte": "the caption contains a NUL byte",

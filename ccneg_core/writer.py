@@ -9,9 +9,10 @@ Two kinds of Parquet files are written:
 
 * *parts*: one records file and one rejects file per processed shard, under
   ``OUT/.ccneg/parts/`` (working state, see :mod:`ccneg_build.shards`);
-* the *published* files: ``OUT/data/{split}-NNNNN-of-NNNNN.parquet`` and
-  ``OUT/rejected/rejected-NNNNN-of-NNNNN.parquet``, assembled from the parts in input
-  order by :class:`SplitFileWriter`.
+* the *published* files: ``OUT/data/{split}-NNNNN-of-NNNNN-{publication}.parquet`` and
+  ``OUT/rejected/rejected-NNNNN-of-NNNNN-{publication}.parquet``, assembled from the parts in
+  input order by :class:`SplitFileWriter` and staged in a
+  :class:`~ccneg_build.publication.Publication`, which renames them all into place at once.
 
 Every file goes to a temporary name first and is renamed into place, so a crash never
 leaves a half-written file under a final name.
@@ -24,13 +25,16 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccneg_core import __version__
 from ccneg_core.layout import shard_name
+
+if TYPE_CHECKING:
+    from ccneg_build.publication import Publication
 
 COMPRESSION = "zstd"
 #: Row groups small enough for the Hub viewer to page through image rows.
@@ -79,8 +83,14 @@ class PendingFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = _temporary(self.path)
 
-    def commit(self) -> None:
-        """Make the temporary file ``path`` in one rename (after an fsync and a chmod)."""
+    def commit(self, to: Path | None = None) -> None:
+        """Make the temporary file ``path`` in one rename (after an fsync and a chmod).
+
+        ``to`` renames it to another name in the same folder instead (a publication learns its
+        files' final names only when every file is written).
+        """
+        if to is not None:
+            self.path = Path(to)
         with self.tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(self.tmp, 0o666 & ~_umask())
@@ -147,14 +157,15 @@ class SplitFileWriter:
     """Writes one split's rows, in order, into ``count`` files of at most ``rows_per_file``.
 
     The number of files is known in advance (from the counted rows), so names follow the
-    Hub's ``{split}-NNNNN-of-NNNNN`` convention. Each file is renamed into place when full.
+    Hub's ``{split}-NNNNN-of-NNNNN`` convention. Each full file is handed to ``publication``,
+    which keeps it under a temporary name until the whole dataset is published.
     """
 
-    def __init__(self, folder: Path, prefix: str, total_rows: int, rows_per_file: int, schema: pa.Schema):
-        self.folder, self.prefix, self.schema = folder, prefix, schema
+    def __init__(self, publication: "Publication", folder: str, prefix: str, total_rows: int, rows_per_file: int,
+                 schema: pa.Schema, split: str):
+        self.publication, self.folder, self.prefix, self.schema, self.split = publication, folder, prefix, schema, split
         self.rows_per_file = rows_per_file
         self.count = max(1, -(-total_rows // rows_per_file))
-        self.files: list[dict[str, Any]] = []
         self._index = 0
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
@@ -173,28 +184,27 @@ class SplitFileWriter:
             if self._rows_in_file >= self.rows_per_file:
                 self._finish_file()
 
-    def close(self) -> list[dict[str, Any]]:
+    def close(self) -> None:
         """Finish the last file; write empty files for any planned but unused names."""
         if self._writer is not None:
             self._finish_file()
         while self._index < self.count:
             self._ensure_open()
             self._finish_file()
-        return self.files
+
+    def _name(self) -> str:
+        return f"{self.folder}/{shard_name(self.prefix, self._index, self.count)}"
 
     def _ensure_open(self) -> None:
         if self._writer is None:
-            self._pending = PendingFile(self.folder / shard_name(self.prefix, self._index, self.count))
+            self._pending = self.publication.stage(self._name())
             self._writer = pq.ParquetWriter(self._pending.tmp, self.schema, compression=COMPRESSION)
             self._rows_in_file = 0
 
     def _finish_file(self) -> None:
         assert self._writer is not None and self._pending is not None
         self._writer.close()
-        self._pending.commit()
-        final = self._pending.path
-        self.files.append({"path": final.name, "rows": self._rows_in_file, "bytes": final.stat().st_size,
-                           "sha256": file_sha256(final)})
+        self.publication.add(self._name(), self._pending, split=self.split, rows=self._rows_in_file)
         self._writer, self._pending = None, None
         self._index += 1
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
+from ccneg_build.publication import record_files
 from ccneg_core.record import RECORD_SCHEMA, make_id
 from ccneg_core.writer import atomic_output, atomic_write_text
 
@@ -220,7 +221,8 @@ def write_shapes_dataset(
     n_pretrain: int = 0, n_train_pool: int = 0, n_eval_pool: int = 0, single_fraction: float = 0.4,
     eval_pair_fraction: float = EVAL_PAIR_FRACTION,
 ) -> Path:
-    """Write a shapes world as a ccneg dataset folder (``data/{split}-00000-of-00001.parquet``).
+    """Write a shapes world as a ccneg dataset folder (``data/{split}-00000-of-00001.parquet``,
+    listed in ``manifest.json``).
 
     ``train`` and ``eval`` hold negation samples (two-thing scenes), ``train`` from the
     training pairs and ``eval`` from the held-out pairs (:func:`split_pairs`). The optional
@@ -239,6 +241,7 @@ def write_shapes_dataset(
             ("eval_pool", n_eval_pool, single_fraction, None)]
     data_dir = Path(out_dir) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    written = []
     row = 0
     for split, count, singles, pairs in plan:
         if count == 0:
@@ -250,6 +253,8 @@ def write_shapes_dataset(
             row += 1
         with atomic_output(data_dir / f"{split}-00000-of-00001.parquet") as tmp:
             pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), tmp, row_group_size=256)
+        written.append(f"data/{split}-00000-of-00001.parquet")
+    record_files(Path(out_dir), written)  # the readers check a dataset folder against its manifest
     world = {"seed": seed, "train_pairs": train_pairs, "eval_pairs": eval_pairs,
              "training_splits": list(TRAINING_SPLITS), "eval_splits": list(EVAL_SPLITS)}
     atomic_write_text(Path(out_dir) / "world.json", json.dumps(world, indent=1))

@@ -5,7 +5,9 @@ settings against it (failing before any write), checks and creates the output fo
 (:mod:`ccneg_build.outdir`), takes the folder's lock before anything in it changes, builds
 the negator through the registry, prepares the folder (resume, refuse or overwrite), lets
 the chosen engine process the shards, refuses to publish while a shard's rows are owed,
-then publishes the dataset files, the manifest and the card. Engines only differ in where
+then publishes the dataset files, the manifest and the card in one switch
+(:mod:`ccneg_build.publication`); a run that accepted no row publishes nothing and fails
+(:class:`~ccneg_build.publish.NothingAccepted`). Engines only differ in where
 shards run; ``ENGINES`` maps ``--engine`` names to them (lazily imported).
 """
 
@@ -23,7 +25,7 @@ from typing import Any, Callable
 from ccneg_build.card import render_card
 from ccneg_build.config import BuildConfig, fingerprint
 from ccneg_build.options.flags import ConfigError
-from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.manifest import build_manifest, prepare_output, run_record
 from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
 from ccneg_build.negators.compose import build_negator
 from ccneg_build.publish import publish
@@ -32,7 +34,6 @@ from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.sources import Source, open_source
 from ccneg_build.options.visual import VisualOptions, check_config as check_visual
 from ccneg_build.visual.step import VisualStep
-from ccneg_core.writer import atomic_write_text
 
 #: ``--engine`` name -> "module:function" with the signature of ``local.run_shards``.
 ENGINES: dict[str, str] = {"local": "ccneg_build.engines.local:run_shards",
@@ -180,6 +181,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
             from ccneg_build.negbench.run import after_publish, describe_content as describe
         published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
                             progress=config.progress, describe=describe)
+        cleanup.callback(published.publication.discard)  # a failure before the switch leaves no staged file
         if config.style == "negbench":
             style_facts.update(after_publish(config.out, published))
         publish_seconds = time.perf_counter() - publish_started
@@ -199,8 +201,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         if config.style != "ccneg":  # the default style's manifest stays as it was
             manifest["style"] = config.style
             manifest[config.style] = style_facts
-        write_manifest(config.out, manifest)
-        atomic_write_text(Path(config.out) / "README.md", render_card(manifest))
+        manifest = published.publication.commit(manifest, render_card(manifest))
     return BuildReport(out=Path(config.out), mode=mode, manifest=manifest, shards_total=len(plans),
                        shards_resumed=resumed)
 
@@ -223,7 +224,7 @@ def check_eval_count(config: BuildConfig, store: PartStore, plans: list[ShardPla
     if not count:
         return
     accepted = sum(store.marker(p)["accepted"] for p in plans)
-    if count >= accepted:
+    if count >= accepted and accepted:  # none accepted: publish() says so, naming the reasons
         raise ConfigError(
             f"--eval-size {count}: only {accepted} rows were accepted, so no row would be left for train; "
             "rerun with a smaller count or a fraction (finished shards are kept and reused)"

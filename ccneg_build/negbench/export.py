@@ -24,11 +24,11 @@ from __future__ import annotations
 import csv
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pyarrow.parquet as pq
 
-from ccneg_core.layout import DATA_DIR, NEGBENCH_DIR, split_of_file
+from ccneg_core.layout import NEGBENCH_DIR, split_of_file
 from ccneg_build.outdir import Ledger, remove_stale
 from ccneg_core.writer import atomic_output, atomic_write_bytes, file_sha256
 
@@ -68,16 +68,19 @@ def image_file(row_id: str, data: bytes) -> str:
     return f"{IMAGES_DIR}/{row_id[:2]}/{row_id}.{image_extension(data)}"
 
 
-def export_negbench(out: Path) -> dict[str, Any]:
-    """Write ``OUT/negbench/`` from the published data files; returns the file entries and counts.
+def export_negbench(out: Path, data_files: Sequence[tuple[str, Path]]) -> dict[str, Any]:
+    """Write ``OUT/negbench/`` from a publication's data files, given as (name, path to read) pairs
+    (the staged files, before the switch); returns the file entries and counts.
 
-    ``files`` lists the CSVs as the manifest lists every published file; ``images`` counts the
+    The CSVs keep NegBench's fixed names (its code opens ``mcq_{split}.csv`` by name), so they
+    are not in the manifest's ``files`` (whose names carry the publication id) but in its
+    ``negbench`` facts, with the same fields; each is replaced atomically. ``images`` counts the
     image files (listed in the ledger, not one by one in the manifest).
     """
     out = Path(out)
     by_split: dict[str, list[Path]] = {}
-    for path in sorted((out / DATA_DIR).glob("*.parquet")):
-        split = split_of_file(path)
+    for name, path in data_files:
+        split = split_of_file(name)
         if split:
             by_split.setdefault(split, []).append(path)
     ledger = Ledger(out)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ccneg_build.negbench.settings import uses_statistics
+from ccneg_core.layout import DATA_DIR
 from ccneg_core.record import SourceRow
 from ccneg_build.negbench.cooccurrence import prepare_statistics
 from ccneg_build.negbench.objects import ObjectReader
@@ -61,7 +62,5 @@ def describe_content(store: "PartStore", plans: Sequence["ShardPlan"], published
 
 def after_publish(out: Path, published: "Published") -> dict[str, Any]:
     """Write ``OUT/negbench/`` and add its CSVs to the published files; returns the manifest's ``negbench`` facts."""
-    exported = export_negbench(out)
-    published.files.extend(exported["files"])
-    return {"csv_files": [f["path"] for f in exported["files"]], "images": exported["images"],
-            "image_bytes": exported["image_bytes"]}
+    exported = export_negbench(out, published.publication.staged(DATA_DIR))
+    return {"csv_files": exported["files"], "images": exported["images"], "image_bytes": exported["image_bytes"]}

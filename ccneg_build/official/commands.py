@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from ccneg_core.argparsing import OneLineParser
 from ccneg_build.outdir import OutputFolderError
+from ccneg_build.publish import NothingAccepted
 from ccneg_build.official.importer import import_official
 from ccneg_core.released_format import ReleasedFormatError
 from ccneg_build.official.exporter import ExportError, export_official
@@ -69,7 +70,7 @@ def import_command(argv: Sequence[str]) -> int:
     try:
         report = import_official(args.folder, args.out, args.shard_size, args.rows_per_file, args.eval_size,
                                  args.check_images, args.overwrite, progress=bar.update)
-    except (ReleasedFormatError, OutputFolderError) as error:
+    except (ReleasedFormatError, OutputFolderError, NothingAccepted) as error:
         return _error("import-official", str(error))
     finally:
         bar.close()

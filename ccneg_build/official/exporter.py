@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 
 from ccneg_core.image_decode import ImageRejected, decode_image
-from ccneg_core.dataset import DatasetFolderError, data_files
+from ccneg_core.dataset import DatasetFolderError, IncompleteDatasetError, data_files, published_path
 from ccneg_core.layout import split_of_file
 from ccneg_build.official.importer import ANNOTATIONS_FILE, EXTRAS_FILE, OFFICIAL_DIR, from_json_safe
 from ccneg_core.released_format import (
@@ -71,6 +71,8 @@ def _data_files(folder: Path) -> list[Path]:
     """The folder's data files, train before eval (a row's split is its file's, as everywhere)."""
     try:
         files = data_files(folder)
+    except IncompleteDatasetError as error:
+        raise ExportError(str(error)) from None
     except DatasetFolderError as error:
         raise ExportError(f"{error} (or of import-official)") from None
     return sorted(files, key=lambda f: (_SPLIT_ORDER.get(split_of_file(f) or "", 2), f.name))
@@ -78,15 +80,15 @@ def _data_files(folder: Path) -> list[Path]:
 
 def _imported(folder: Path) -> tuple[dict[str, tuple[int, str, dict[str, Any]]], dict[str, Any]]:
     """Original (index, image path, annotation) by id, and the file's extra entries, if imported."""
-    path = folder / OFFICIAL_DIR / ANNOTATIONS_FILE
-    if not path.is_file():
+    path = published_path(folder, f"{OFFICIAL_DIR}/{ANNOTATIONS_FILE}")
+    if path is None:
         return {}, {}
     originals = {}
     for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
         for row in batch.to_pylist():
             originals[row["id"]] = (row["index"], row["image_path"], json.loads(row["annotation"]))
-    extras_path = folder / OFFICIAL_DIR / EXTRAS_FILE
-    extras = from_json_safe(json.loads(extras_path.read_text(encoding="utf-8"))) if extras_path.is_file() else {}
+    extras_path = published_path(folder, f"{OFFICIAL_DIR}/{EXTRAS_FILE}")
+    extras = from_json_safe(json.loads(extras_path.read_text(encoding="utf-8"))) if extras_path is not None else {}
     return originals, extras
 
 

@@ -32,7 +32,7 @@ from ccneg_build.splits import EvalSize
 from ccneg_core.image_decode import MISSING, ImageRejected
 from ccneg_build.images.prepare import prepare_image
 from ccneg_build.options.images import ImageOptions
-from ccneg_build.manifest import build_manifest, prepare_output, run_record, write_manifest
+from ccneg_build.manifest import build_manifest, prepare_output, run_record
 from ccneg_core.released_format import (
     GENERATOR,
     PROMPT_VERSION,
@@ -50,7 +50,7 @@ from ccneg_core.record import Rejection, SourceRow, StepStats, image_sha256, new
 from ccneg_build.runner import BatchResult
 from ccneg_build.shards import PartStore, ShardLedger, ShardPlan, plan_shard
 from ccneg_build.splits import EVAL, TRAIN
-from ccneg_core.writer import atomic_write_json, atomic_write_table, atomic_write_text
+from ccneg_build.publication import Publication
 
 #: changes whenever a release row maps to different record columns (a folder made by an older
 #: reading is then not resumed silently)
@@ -148,7 +148,11 @@ def import_official(
 
     eval_ids = set(ids[total - n_eval:]) if n_eval else set()
     published = publish(out, store, plans, EvalSize(count=n_eval), rows_per_file, assigner=FixedSplits(eval_ids))
-    _write_official(out, ids, paths, annotations, data)
+    try:
+        _write_official(published.publication, ids, paths, annotations, data)
+    except BaseException:
+        published.publication.discard()
+        raise
     seconds = time.perf_counter() - started
     manifest = build_manifest(config_settings=settings, source=source, negator=negator, published=published,
                               timings={"total_s": seconds, "rows_per_s": total / seconds if seconds else 0.0},
@@ -156,8 +160,7 @@ def import_official(
     manifest["split_rule"] = (f"the release's split: the last {n_eval} of {total} rows (in the file's order) "
                               "are eval, the others train")
     manifest["run"] = {"mode": mode, "shards": len(plans)}
-    write_manifest(out, manifest)
-    atomic_write_text(out / "README.md", render_card(manifest))
+    manifest = published.publication.commit(manifest, render_card(manifest))
     return ImportReport(out=out, mode=mode, manifest=manifest)
 
 
@@ -197,7 +200,7 @@ def _read_image(folder: Path, original: str, check: bool, options: ImageOptions
     return None, {"bytes": data, "path": found.name}
 
 
-def _write_official(out: Path, ids: Sequence[str], paths: Sequence[Any], annotations: Sequence[Any],
+def _write_official(publication: Publication, ids: Sequence[str], paths: Sequence[Any], annotations: Sequence[Any],
                     data: dict[str, Any]) -> None:
     """Keep the original annotations and the file's other entries for a faithful export."""
     table = pa.table({
@@ -206,9 +209,9 @@ def _write_official(out: Path, ids: Sequence[str], paths: Sequence[Any], annotat
         "image_path": pa.array([str(p) for p in paths], pa.string()),
         "annotation": pa.array([json.dumps(a, ensure_ascii=False, default=str) for a in annotations], pa.string()),
     }, schema=ANNOTATION_SCHEMA)
-    atomic_write_table(out / OFFICIAL_DIR / ANNOTATIONS_FILE, table)
+    publication.write_table(f"{OFFICIAL_DIR}/{ANNOTATIONS_FILE}", table)
     extras = {k: v for k, v in data.items() if k not in ("image_paths", "annotations")}
-    atomic_write_json(out / OFFICIAL_DIR / EXTRAS_FILE, _json_safe(extras))
+    publication.write_json(f"{OFFICIAL_DIR}/{EXTRAS_FILE}", _json_safe(extras))
 
 
 def _json_safe(value: Any) -> Any:

@@ -48,15 +48,15 @@ def split_files(out: Path, split: str) -> list[Path]:
         raise ReviewInputError(f"{out}: no such folder (give the --out folder of a ccneg-build run)")
     if split not in REVIEW_SPLITS:
         raise ReviewInputError(f"--split {split!r}: choose one of {', '.join(REVIEW_SPLITS)}")
-    if split == "rejected":
-        files = sorted((out / REJECTED_DIR).glob("*.parquet"))
-        if not files:
-            raise ReviewInputError(f"{out}: no Parquet files for split 'rejected' (no {REJECTED_DIR}/*.parquet)")
-        return files
     if not dataset.is_dataset_folder(out):
         raise ReviewInputError(f"{out}: no Parquet files for split {split!r} (no data/*.parquet: is it a "
                                "ccneg-build folder?)")
     try:
+        if split == "rejected":
+            files = dataset.rejected_files(out)
+            if not files:
+                raise ReviewInputError(f"{out}: no Parquet files for split 'rejected' (no {REJECTED_DIR}/*.parquet)")
+            return files
         present = dataset.split_names(out)
         if split != "accepted" and split not in present:
             raise ReviewInputError(f"{out}: no Parquet files for split {split!r} (splits present: {', '.join(present)})")

@@ -11,9 +11,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ccneg_build.sources.base import InputError, Source, file_facts, open_checked, strip_bom
+from ccneg_build.sources.base import InputError, Source, file_facts, open_checked
 from ccneg_build.sources.hf import HuggingFaceSource
 from ccneg_build.sources.tabular import CsvSource, JsonLinesSource, ParquetSource
+from ccneg_build.sources.text import open_text
 from ccneg_build.sources.tsv import CC3MSource, sniff_columns
 
 FORMATS = ("auto", "cc3m", "cc3m-labels", "parquet", "jsonl", "csv", "hf")
@@ -38,10 +39,11 @@ def detect_format(path: Path) -> str:
     if by_extension:
         return by_extension
     with path.open("rb") as handle:
-        head = strip_bom(handle.read(8))
-    if head[:4] == b"PAR1":
-        return "parquet"
-    if head[:1] == b"{":
+        if handle.read(4) == b"PAR1":
+            return "parquet"
+    with open_text(path) as text:
+        head = text.read(8)
+    if head[:1] == "{":
         return "jsonl"
     columns = sniff_columns(path)
     if columns == 2:

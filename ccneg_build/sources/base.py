@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ccneg_core.record import SourceRow, make_id
+from ccneg_build.sources.text import DEFAULT_ENCODING, file_encoding, open_text
 from ccneg_build.verify import check_caption
-
-
-#: The UTF-8 byte order mark some editors (and Excel) put at the start of a text file.
-UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def strip_bom(first_line: bytes) -> bytes:
-    """The first line of a text input without its UTF-8 byte order mark (every reader calls this)."""
-    return first_line[len(UTF8_BOM):] if first_line.startswith(UTF8_BOM) else first_line
 
 
 class InputError(Exception):
@@ -75,20 +67,32 @@ def make_row(
     )
 
 
-def bad_row(source: str, index: int, reason: str, detail: str, caption: str | None = None) -> SourceRow:
-    """A row the reader could not make sense of (wrong columns, bad bytes, ...)."""
+def bad_row(source: str, index: int, reason: str, detail: str, caption: str | None = None,
+            url: str | None = None) -> SourceRow:
+    """A row the reader could not make sense of (wrong columns, bad bytes, ...), with what it could read."""
     return SourceRow(
         id=make_id(source, index, caption),
         source=source,
         source_row=index,
         caption=caption,
+        url=url or None,
         error=reason,
         error_detail=detail,
     )
 
 
 def file_facts(path: Path, count_lines: bool) -> dict[str, Any]:
-    """sha256, size and (optionally) line count of a file, in one streaming pass."""
+    """sha256, size and (optionally) line count of a file, in one streaming pass.
+
+    A text file in UTF-16 or UTF-32 (by its byte order mark) also gets ``encoding``, and its
+    lines are counted in a second pass over the decoded text.
+    """
+    encoding = file_encoding(path) if count_lines else DEFAULT_ENCODING
+    if encoding != DEFAULT_ENCODING:
+        facts = file_facts(path, count_lines=False)
+        with open_text(path) as text:
+            facts["lines"] = sum(1 for _ in text)
+        return {**facts, "encoding": encoding}
     digest = hashlib.sha256()
     lines = 0
     last = b""

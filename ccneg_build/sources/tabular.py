@@ -3,7 +3,8 @@
 Columns are named by ``--caption-column``, ``--url-column``, ``--image-column`` and
 ``--labels-column``; when a name is not given, the first usual name present is used
 (``caption``, ``text``, ...). Every format is streamed: Parquet by record batches, JSONL
-and CSV line by line.
+and CSV line by line, as UTF-8 or UTF-16/32 with a byte order mark (:mod:`.text`); a row
+with undecodable bytes is rejected with its text kept.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ccneg_core.record import SourceRow
-from ccneg_build.sources.base import InputError, Source, bad_row, make_row, strip_bom
+from ccneg_build.sources.base import InputError, Source, bad_row, make_row
+from ccneg_build.sources.text import open_text, readable, undecodable_at, undecodable_detail
 
 CAPTION_CANDIDATES = ("caption", "text", "TEXT", "alt_text", "sentence", "Caption")
 URL_CANDIDATES = ("url", "URL", "image_url", "img_url")
@@ -122,10 +124,10 @@ class JsonLinesSource(Source):
 
     def _first_object(self) -> dict[str, Any]:
         assert self.path is not None
-        with Path(self.path).open("rb") as handle:
-            for index, raw in enumerate(handle):
+        with open_text(Path(self.path)) as text:
+            for line in text:
                 try:
-                    value = json.loads(strip_bom(raw) if index == 0 else raw)
+                    value = json.loads(readable(line))
                 except ValueError:
                     continue
                 if isinstance(value, dict):
@@ -134,15 +136,14 @@ class JsonLinesSource(Source):
 
     def iter_rows(self) -> Iterator[SourceRow]:
         assert self.path is not None
-        with Path(self.path).open("rb") as handle:
-            for index, raw in enumerate(handle):
-                yield self._parse(index, strip_bom(raw) if index == 0 else raw)
+        with open_text(Path(self.path)) as text:
+            for index, line in enumerate(text):
+                yield self._parse(index, line, text.encoding)
 
-    def _parse(self, index: int, raw: bytes) -> SourceRow:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return bad_row(self.name, index, "bad_encoding", f"line {index + 1}: invalid UTF-8 at byte {exc.start}")
+    def _parse(self, index: int, text: str, encoding: str) -> SourceRow:
+        undecodable = undecodable_detail(f"line {index + 1}", text.rstrip("\r\n"), encoding)
+        if undecodable is not None:
+            return self._undecodable(index, readable(text).strip(), undecodable)
         try:
             value = json.loads(text)
         except ValueError as exc:
@@ -150,6 +151,17 @@ class JsonLinesSource(Source):
         if not isinstance(value, dict):
             return bad_row(self.name, index, "bad_json", f"line {index + 1}: a JSON {type(value).__name__}, expected an object")
         return row_from_record(self.name, index, value, self.columns)
+
+    def _undecodable(self, index: int, line: str, detail: str) -> SourceRow:
+        """A ``bad_encoding`` row keeping its caption and URL (or, unparsed, the whole line)."""
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            return bad_row(self.name, index, "bad_encoding", detail, caption=line)
+        return bad_row(self.name, index, "bad_encoding", detail, caption=_text_cell(value.get(self.columns.caption)),
+                       url=_text_cell(value.get(self.columns.url)) if self.columns.url else None)
 
 
 class CsvSource(Source):
@@ -170,10 +182,7 @@ class CsvSource(Source):
 
     def _text(self) -> io.TextIOWrapper:
         assert self.path is not None
-        raw = Path(self.path).open("rb")
-        # surrogateescape keeps undecodable bytes visible per row instead of failing the file;
-        # utf-8-sig drops a leading byte order mark (the CSV reader's way of strip_bom)
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return open_text(Path(self.path), newline="")  # the csv module splits lines itself
 
     def iter_rows(self) -> Iterator[SourceRow]:
         csv.field_size_limit(1 << 24)
@@ -190,17 +199,23 @@ class CsvSource(Source):
                     yield bad_row(self.name, index, "bad_columns", f"row {index}: unreadable CSV ({exc})")
                     index += 1
                     continue
-                yield self._parse(index, fields)
+                yield self._parse(index, fields, text.encoding)
                 index += 1
 
-    def _parse(self, index: int, fields: list[str]) -> SourceRow:
-        if any(_has_surrogate(value) for value in fields):
-            return bad_row(self.name, index, "bad_encoding", f"row {index}: invalid UTF-8 bytes")
+    def _parse(self, index: int, fields: list[str], encoding: str) -> SourceRow:
+        bad = next((i for i, value in enumerate(fields) if undecodable_at(value) is not None), None)
+        if bad is not None:
+            column = self.header[bad] if bad < len(self.header) else f"field {bad + 1}"
+            cells = dict(zip(self.header, (readable(value) for value in fields)))
+            return bad_row(self.name, index, "bad_encoding", f"row {index}: invalid {encoding.upper()} bytes in column "
+                           f"{column!r}", caption=_text_cell(cells.get(self.columns.caption)),
+                           url=_text_cell(cells.get(self.columns.url)) if self.columns.url else None)
         if len(fields) != len(self.header):
             return bad_row(self.name, index, "bad_columns",
                            f"row {index}: {len(fields)} fields, header has {len(self.header)}")
         return row_from_record(self.name, index, dict(zip(self.header, fields)), self.columns)
 
 
-def _has_surrogate(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+def _text_cell(value: Any) -> str | None:
+    """A cell as text for a rejected row (stripped; None when it is not text)."""
+    return value.strip() if isinstance(value, str) else None

@@ -1,8 +1,9 @@
 """Google's Conceptual Captions TSV files: plain (caption, url) and Image Labels.
 
 Both have no header. The plain file has two columns ``caption<TAB>url``; the Image Labels
-file adds ``labels`` (comma-separated), ``MIDs`` and ``confidence_scores``. Lines are read
-as bytes and decoded one by one, so one undecodable line costs only that line.
+file adds ``labels`` (comma-separated), ``MIDs`` and ``confidence_scores``. The text is
+UTF-8, or UTF-16/32 with a byte order mark (:mod:`.text`); an undecodable line costs only
+that line, which is rejected with its text kept.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ccneg_core.record import SourceRow
-from ccneg_build.sources.base import Source, bad_row, make_row, strip_bom
+from ccneg_build.sources.base import Source, bad_row, make_row
+from ccneg_build.sources.text import open_text, readable, undecodable_detail
 
 COLUMNS = {"cc3m": 2, "cc3m-labels": 5}
 
@@ -22,17 +24,16 @@ class CC3MSource(Source):
     def iter_rows(self) -> Iterator[SourceRow]:
         expected = COLUMNS[self.format]
         assert self.path is not None
-        with Path(self.path).open("rb") as handle:
-            for index, raw in enumerate(handle):
-                yield self._parse(index, strip_bom(raw) if index == 0 else raw, expected)
+        with open_text(Path(self.path)) as text:
+            for index, line in enumerate(text):
+                yield self._parse(index, line.rstrip("\r\n"), expected, text.encoding)
 
-    def _parse(self, index: int, raw: bytes, expected: int) -> SourceRow:
-        line = raw.rstrip(b"\r\n")
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return bad_row(self.name, index, "bad_encoding", f"line {index + 1}: invalid UTF-8 at byte {exc.start}")
-        fields = text.split("\t")
+    def _parse(self, index: int, line: str, expected: int, encoding: str) -> SourceRow:
+        fields = line.split("\t")
+        undecodable = undecodable_detail(f"line {index + 1}", line, encoding)
+        if undecodable is not None:
+            return bad_row(self.name, index, "bad_encoding", undecodable, caption=readable(fields[0]).strip(),
+                           url=readable(fields[1]).strip() if len(fields) > 1 else None)
         if len(fields) != expected:
             return bad_row(
                 self.name,
@@ -51,9 +52,9 @@ class CC3MSource(Source):
 def sniff_columns(path: Path, sample_lines: int = 20) -> int | None:
     """The most common tab-separated column count among the first lines, if any."""
     counts: dict[int, int] = {}
-    with path.open("rb") as handle:
-        for _, raw in zip(range(sample_lines), handle):
-            n = raw.rstrip(b"\r\n").count(b"\t") + 1
+    with open_text(path) as text:
+        for _, line in zip(range(sample_lines), text):
+            n = line.rstrip("\r\n").count("\t") + 1
             counts[n] = counts.get(n, 0) + 1
     if not counts:
         return None

@@ -9,6 +9,7 @@ import torch
 
 import ccneg_bench
 from ccneg_bench.datasets import load_eval_dataset
+from ccneg_build.publication import record_files
 from tests.helpers.data import make_rows, write_ccneg_folder, write_distractors, write_released_folder, write_rows
 
 
@@ -50,6 +51,7 @@ def test_distractor_ids_column_in_data_points_at_samples(tiny_spec, tmp_path):
         row["distractor_ids"] = [rows[(i + 1) % len(rows)]["id"]]
     (tmp_path / "ds" / "data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "ds" / "data" / "eval-00000-of-00001.parquet")
+    record_files(tmp_path / "ds", ["data/eval-00000-of-00001.parquet"])
     dataset = load_eval_dataset(str(tmp_path / "ds"))
     assert dataset.distractor_rows == [1, 2, 3, 4, 5, 6, 7, 0]
     spec, weights = tiny_spec
@@ -114,6 +116,8 @@ def test_released_row_without_negation_is_reported_not_fatal(tmp_path):
 def test_corrupt_shard_is_named(tmp_path):
     folder = write_ccneg_folder(tmp_path / "ds", n=4)
     (folder / "data" / "eval-00001-of-00002.parquet").write_bytes(b"PAR1 not really")
+    load_eval_dataset(str(folder))  # a file the manifest does not list is never read
+    record_files(folder, ["data/eval-00001-of-00002.parquet"])  # listed: read, and its damage named
     with pytest.raises(ValueError, match="eval-00001-of-00002.parquet: unreadable Parquet shard"):
         load_eval_dataset(str(folder))
 
@@ -142,3 +146,17 @@ def test_a_dataset_kind_plugs_in_with_one_registry_line(tmp_path, monkeypatch, c
     with pytest.raises(ValueError, match="KIND one of released, hf, negbench") as refused:
         load_eval_dataset(f"lines:{lines}")
     assert "lines" not in str(refused.value).split("KIND one of")[1]
+
+
+def test_a_folder_that_does_not_match_its_manifest_is_refused_in_one_line(tmp_path):
+    folder = write_ccneg_folder(tmp_path / "ds", n=4)
+    data = folder / "data" / "eval-00000-of-00001.parquet"
+    data.write_bytes(data.read_bytes()[:-10])
+    with pytest.raises(ValueError) as refused:
+        load_eval_dataset(str(folder))
+    message = str(refused.value)
+    assert "\n" not in message and "eval-00000-of-00001.parquet has" in message
+    assert "rerun the ccneg-build command" in message
+    (folder / "manifest.json").unlink()
+    with pytest.raises(ValueError, match="no published dataset .no manifest.json.*rerun the ccneg-build command"):
+        load_eval_dataset(str(folder))

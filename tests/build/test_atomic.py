@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ccneg_build.publication import Publication
 from ccneg_build.publish import _IdList
 from ccneg_core.writer import PendingFile, atomic_output, atomic_write_json, write_id_list
 
@@ -51,7 +52,7 @@ def test_streamed_file_is_invisible_until_commit_and_gets_the_umask_mode(tmp_pat
 
 
 def test_discarded_id_list_leaves_nothing(tmp_path):
-    ids = _IdList(tmp_path / "splits" / "train.txt")
+    ids = _IdList(Publication(tmp_path), "train")
     ids.extend(["x", "y"])
     ids.discard()
     assert list((tmp_path / "splits").iterdir()) == []

@@ -41,11 +41,16 @@ def test_sample_build_layout_manifest_and_both_loaders(build, tmp_path: Path) ->
     assert set(manifest["reject_reasons"]) <= set(REASONS)
     assert {"total_s", "shards_s", "publish_s"} <= set(manifest["timings"])
 
+    publication = manifest["publication"]
+    assert len(publication) == 12 and int(publication, 16) >= 0
     assert sorted(p.name for p in (out / "data").iterdir()) == [
-        "eval-00000-of-00001.parquet", "train-00000-of-00001.parquet"]
-    data = pq.read_table(out / "data" / "train-00000-of-00001.parquet")
+        f"eval-00000-of-00001-{publication}.parquet", f"train-00000-of-00001-{publication}.parquet"]
+    listed = {f["path"] for f in manifest["files"]}  # every published file, and only those
+    assert listed == {str(p.relative_to(out)) for p in out.rglob("*")
+                      if p.is_file() and p.parts[len(out.parts)] in ("data", "rejected", "splits")}
+    data = pq.read_table(out / "data" / f"train-00000-of-00001-{publication}.parquet")
     assert data.schema.remove_metadata().equals(RECORD_SCHEMA.remove_metadata())
-    rejected = pq.read_table(out / "rejected" / "rejected-00000-of-00001.parquet")
+    rejected = pq.read_table(out / "rejected" / f"rejected-00000-of-00001-{publication}.parquet")
     assert rejected.schema.remove_metadata().equals(REJECT_SCHEMA.remove_metadata())
     assert rejected.num_rows == counts["rejected"]
 
@@ -55,9 +60,9 @@ def test_sample_build_layout_manifest_and_both_loaders(build, tmp_path: Path) ->
     assert isinstance(loaded["train"].features["image"], datasets.Image)
     row = loaded["train"][0]
     assert row["negated_caption"] != row["caption"] and row["relations"] and row["negation_cue"]
-    eval_ids = (out / "splits" / "eval.txt").read_text().split()
+    eval_ids = (out / "splits" / f"eval-{publication}.txt").read_text().split()
     assert eval_ids == loaded["eval"]["id"]
-    assert (out / "splits" / "train.txt").read_text().split() == loaded["train"]["id"]
+    assert (out / "splits" / f"train-{publication}.txt").read_text().split() == loaded["train"]["id"]
 
     # the generic Parquet loader maps the file-name keyword "eval" to its split name "test"
     generic = datasets.load_dataset("parquet", data_dir=str(out / "data"))
@@ -68,8 +73,9 @@ def test_sample_build_layout_manifest_and_both_loaders(build, tmp_path: Path) ->
     card = (out / "README.md").read_text()
     header = yaml.safe_load(card.split("---\n")[1])
     default = next(c for c in header["configs"] if c["config_name"] == "default")
-    for entry in default["data_files"]:  # every configs glob matches published files
-        assert list(out.glob(entry["path"])), entry
+    for entry in default["data_files"]:  # the card names exactly the manifest's files of each split
+        assert entry["path"] == sorted(f["path"] for f in manifest["files"]
+                                       if f["path"].startswith("data/") and f["split"] == entry["split"])
     features = {f["name"]: f for f in header["dataset_info"][0]["features"]}
     assert features["image"]["dtype"] == "image" and "list" in features["relations"]
     assert {"caption", "negated_caption", "exclusion_caption", "split"} <= set(features)
@@ -139,7 +145,8 @@ def test_workers_and_shard_files_do_not_change_the_data(build, tmp_path: Path) -
     assert build("--out", two, "--limit", "160", "--shard-size", "40", "--rows-per-file", "60", "--workers", "2")[0] == 0
     assert _files(one) == _files(two)
     names = sorted(p.name for p in (one / "data").iterdir())
-    assert names[0].startswith("eval-00000-of-") and "train-00002-of-00003.parquet" in names
+    publication = json.loads((one / "manifest.json").read_text())["publication"]
+    assert names[0].startswith("eval-00000-of-") and f"train-00002-of-00003-{publication}.parquet" in names
     assert len(datasets.load_dataset(str(one))["train"]) == json.loads((one / "manifest.json").read_text())["counts"]["splits"]["train"]
 
 

@@ -78,7 +78,8 @@ def test_overwrite_removes_only_what_ccneg_wrote(tmp_path: Path) -> None:
     assert {name: (out / name).read_text() for name in mine} == mine
     assert json.loads((out / "manifest.json").read_text())["seed"] == 1
     ledger = json.loads((out / ".ccneg" / "written.json").read_text())["files"]
-    assert "data/extra.parquet" not in ledger and "data/train-00000-of-00001.parquet" in ledger
+    publication = json.loads((out / "manifest.json").read_text())["publication"]
+    assert "data/extra.parquet" not in ledger and f"data/train-00000-of-00001-{publication}.parquet" in ledger
 
 
 def test_a_second_run_with_overwrite_cannot_touch_a_folder_being_written(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from pathlib import Path
@@ -174,14 +175,14 @@ def test_readers_stream_instead_of_loading_everything(tmp_path: Path) -> None:
     rows = open_source(str(path)).iter_rows()
     first = next(rows)
     assert first.source_row == 0 and first.caption == "a dog number 0 on a couch"
-    handle_position = rows.gi_frame.f_locals["handle"].tell()  # type: ignore[attr-defined]
+    handle_position = rows.gi_frame.f_locals["text"].buffer.tell()  # type: ignore[attr-defined]
     assert handle_position < path.stat().st_size / 10
 
 
 BOM = "\ufeff"
 
 
-@pytest.mark.parametrize("name, body, extra", [
+READERS = [
     ("val.tsv", "a flag on a dome\thttp://x/1.jpg\na dog on a couch\thttp://x/2.jpg\n", {}),
     ("labels.tsv", "a flag on a dome\thttp://x/1.jpg\tflag\t/m/1\t0.9\na dog on a couch\thttp://x/2.jpg\tdog\t/m/2\t0.8\n",
      {}),
@@ -190,7 +191,10 @@ BOM = "\ufeff"
      {"caption_column": "caption"}),
     ("in.jsonl", '{"caption": "a flag on a dome"}\n{"caption": "a dog on a couch"}\n', {}),
     ("no_extension", '{"caption": "a flag on a dome"}\n{"caption": "a dog on a couch"}\n', {}),
-])
+]
+
+
+@pytest.mark.parametrize("name, body, extra", READERS)
 def test_every_reader_strips_a_leading_utf8_bom(tmp_path: Path, name: str, body: str, extra: dict) -> None:
     path = tmp_path / name
     path.write_bytes((BOM + body).encode("utf-8"))
@@ -201,6 +205,58 @@ def test_every_reader_strips_a_leading_utf8_bom(tmp_path: Path, name: str, body:
     plain = tmp_path / "plain" / name
     plain.write_bytes(body.encode("utf-8"))
     assert [r.id for r in open_source(str(plain), **extra).iter_rows()] == [r.id for r in rows]  # same ids
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("name, body, extra", READERS)
+def test_utf16_and_utf32_with_a_byte_order_mark_read_like_utf8(tmp_path: Path, name: str, body: str, extra: dict,
+                                                               encoding: str) -> None:
+    """Spreadsheet programs export "Unicode text" as UTF-16 with a mark: same rows, same ids as UTF-8."""
+    body = body.replace("a dog on a couch", "a dog on a couch in the caf\u00e9 \u0a41\U0001F436")  # U+0A41: 0x0A byte
+    path = tmp_path / name
+    path.write_bytes((BOM + body).encode(encoding))
+    source = open_source(str(path), **extra)
+    rows = list(source.iter_rows())
+    assert [r.caption for r in rows] == ["a flag on a dome", "a dog on a couch in the caf\u00e9 \u0a41\U0001F436"]
+    assert all(r.error is None for r in rows), [r.error_detail for r in rows]
+    assert source.describe()["encoding"] == encoding
+    if source.total_rows is not None:
+        assert source.total_rows == 2  # lines counted in the decoded text, not by 0x0A bytes
+    (tmp_path / "utf8").mkdir()
+    plain = tmp_path / "utf8" / name
+    plain.write_bytes(body.encode("utf-8"))
+    assert [r.id for r in open_source(str(plain), **extra).iter_rows()] == [r.id for r in rows]
+    assert "encoding" not in open_source(str(plain), **extra).describe()  # UTF-8 runs resume as before
+
+
+def test_undecodable_rows_are_rejected_with_their_text_kept(tmp_path: Path) -> None:
+    """Each reader rejects only the bad row, as bad_encoding, keeping its text with U+FFFD in place."""
+    tsv = tmp_path / "bad.tsv"
+    tsv.write_bytes(b"a flag on a dome\thttp://x/1.jpg\ncaf\xe9 with a dog\thttp://x/\xff2.jpg\n")
+    good, bad = open_source(str(tsv)).iter_rows()
+    assert good.error is None and bad.error == "bad_encoding"
+    assert bad.caption == "caf\ufffd with a dog" and bad.url == "http://x/\ufffd2.jpg"
+    assert bad.error_detail == "line 2: invalid UTF-8 at byte 3"
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(b'{"caption": "a flag on a dome", "url": "http://x/1"}\n'
+                      b'{"caption": "caf\xe9 on a hill", "url": "http://x/3"}\n'
+                      b'{broken \xff\n')
+    rows = list(open_source(str(jsonl)).iter_rows())
+    assert [r.error for r in rows] == [None, "bad_encoding", "bad_encoding"]
+    assert rows[1].caption == "caf\ufffd on a hill" and rows[1].url == "http://x/3"
+    assert rows[2].caption == "{broken \ufffd"  # no caption to pick out: the whole line
+    csv_path = tmp_path / "bad.csv"
+    csv_path.write_bytes(b"url,caption\nhttp://x/1,a flag on a dome\nhttp://x/2,caf\xe9 by the sea\n")
+    rows = list(open_source(str(csv_path)).iter_rows())
+    assert [r.error for r in rows] == [None, "bad_encoding"]
+    assert rows[1].caption == "caf\ufffd by the sea" and rows[1].url == "http://x/2"
+    assert rows[1].error_detail == "row 1: invalid UTF-8 bytes in column 'caption'"
+    utf16 = tmp_path / "bad16.tsv"  # a lone surrogate: undecodable UTF-16
+    utf16.write_bytes(codecs.BOM_UTF16_LE + "a flag on a dome\thttp://x/1\nbad ".encode("utf-16-le") + b"\x00\xd8"
+                      + " dog\thttp://x/2\n".encode("utf-16-le"))
+    good, bad = open_source(str(utf16)).iter_rows()
+    assert good.error is None and bad.error == "bad_encoding" and bad.caption == "bad \ufffd dog"
+    assert bad.error_detail == "line 2: invalid UTF-16-LE at byte 8"
 
 
 def test_markup_and_bidi_controls_are_rejected_when_read(tmp_path: Path) -> None:

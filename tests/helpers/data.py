@@ -1,7 +1,7 @@
 """Small ccneg datasets with generated images, in the real record schema (shared test helper).
 
-``write_ccneg_folder`` writes ``OUT/data/{split}-00000-of-00001.parquet`` exactly as
-ccneg-build lays a dataset out, with PNG/JPEG images drawn here (coloured shapes on random
+``write_ccneg_folder`` writes ``OUT/data/{split}-00000-of-00001.parquet`` as ccneg-build lays
+a dataset out (listed in ``OUT/manifest.json``, which every reader checks), with PNG/JPEG images drawn here (coloured shapes on random
 backgrounds), plus optionally the trainer miner's ``OUT/distractors/`` files.
 ``write_released_folder`` writes the released CC-Neg layout (``ccneg_preprocessed.pt`` and
 ``ccneg_images/cc3m_subset_images_extracted_final/<key>.jpg``).
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
+from ccneg_build.publication import record_files
 from ccneg_core.record import RECORD_SCHEMA, make_id
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
@@ -81,7 +82,7 @@ def make_rows(n: int, split: str = "eval", source: str = "synthetic", seed: int 
 
 
 def write_rows(out: Path, rows: list[dict[str, Any]], split: str, shards: int = 1, row_group_size: int = 16) -> list[Path]:
-    """Write rows as ``OUT/data/{split}-0000i-of-0000n.parquet`` shards."""
+    """Write rows as ``OUT/data/{split}-0000i-of-0000n.parquet`` shards, listed in ``OUT/manifest.json``."""
     data_dir = Path(out) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -91,6 +92,7 @@ def write_rows(out: Path, rows: list[dict[str, Any]], split: str, shards: int = 
         path = data_dir / f"{split}-{s:05d}-of-{shards:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part, schema=RECORD_SCHEMA), path, row_group_size=row_group_size)
         paths.append(path)
+    record_files(out, [f"data/{path.name}" for path in paths])
     return paths
 
 

@@ -18,6 +18,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from ccneg_build.publication import record_files
 from ccneg_core.record import RECORD_SCHEMA
 from tests.helpers.data import make_rows
 from tests.review.browser import screenshot, wait_for_file
@@ -113,6 +114,7 @@ def _hostile_folder(out: Path) -> list[dict]:
                             "fallback_from": None}
     (out / "data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), out / "data" / "train-00000-of-00001.parquet")
+    record_files(out, ["data/train-00000-of-00001.parquet"])
     return rows
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ccneg_build.publication import record_files
 from ccneg_core.record import RECORD_SCHEMA, REJECT_SCHEMA
 from ccneg_build.review import command
 from ccneg_core.highlight import inserted_segments
@@ -107,6 +108,7 @@ def _write(out: Path, rows: list[dict], split: str, schema: pa.Schema = RECORD_S
     for i in range(files):
         pq.write_table(pa.Table.from_pylist(rows[i * per:(i + 1) * per], schema=schema),
                        out / "data" / f"{split}-{i:05d}-of-{files:05d}.parquet", row_group_size=7)
+    record_files(out, [f"data/{split}-{i:05d}-of-{files:05d}.parquet" for i in range(files)])
 
 
 def test_sample_is_seeded_stable_and_independent_of_file_layout(tmp_path):
@@ -146,6 +148,7 @@ def test_rejected_page_shows_reason_and_detail(tmp_path, capsys):
                 "raw_response": None, "negated_caption": f"no caption {i}", "exclusion_caption": "caption",
                 "generator": None} for i in range(4)]
     pq.write_table(pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA), tmp_path / "rejected" / "rejected-00000-of-00001.parquet")
+    record_files(tmp_path, ["rejected/rejected-00000-of-00001.parquet"])
     target = tmp_path / "page.html"
     assert command.main([str(tmp_path), "--split", "rejected", "--html", str(target), "--no-progress"]) == 0
     text = target.read_text(encoding="utf-8")

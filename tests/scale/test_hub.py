@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ccneg_build.hub import HUB_MAX_FILE_BYTES, glob_to_regex, validate_folder
 from tests.scale.helpers import REPO, build_env, ccneg_build_command, run_ccneg_build
@@ -49,7 +51,8 @@ def test_a_built_folder_validates_and_dry_run_lists_it_without_the_token(folder)
     result = _push(str(folder), "my-lab/ccneg-test", "--dry-run", "--revision", "v1")
     assert result.returncode == 0, result.stderr
     assert "would upload" in result.stdout and "my-lab/ccneg-test@v1" in result.stdout
-    assert "data/train-00000-of-00001.parquet" in result.stdout
+    publication = json.loads((folder / "manifest.json").read_text())["publication"]
+    assert f"data/train-00000-of-00001-{publication}.parquet" in result.stdout
     assert SECRET not in result.stdout + result.stderr
 
 
@@ -76,15 +79,20 @@ def test_a_card_whose_yaml_does_not_parse_is_refused(folder):
 
 
 def test_a_config_glob_that_matches_nothing_is_refused(folder):
-    for path in (folder / "data").glob("eval-*.parquet"):
-        path.unlink()
+    card = folder / "README.md"
+    _, header, body = card.read_text().split("---\n", 2)
+    meta = yaml.safe_load(header)  # a card edited by hand: a glob in place of ccneg's exact files
+    default = next(c for c in meta["configs"] if c["config_name"] == "default")
+    next(e for e in default["data_files"] if e["split"] == "eval")["path"] = "data/validation-*.parquet"
+    card.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body)
     result = _push(str(folder), "my-lab/ccneg-test", "--dry-run")
-    assert result.returncode == 2
-    assert "config 'default' split 'eval': data_files 'data/eval-*.parquet' matches no file" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "config 'default' split 'eval': data_files 'data/validation-*.parquet' matches no file" in result.stderr
 
 
 def test_a_file_over_the_hub_limit_is_refused(folder):
-    huge = folder / "data" / "train-99999-of-99999.parquet"
+    huge = folder / "extra" / "train-99999-of-99999.parquet"
+    huge.parent.mkdir()
     with huge.open("wb") as handle:  # sparse: reports the size without using the disk
         handle.truncate(HUB_MAX_FILE_BYTES + 1)
     if huge.stat().st_size <= HUB_MAX_FILE_BYTES:
@@ -92,6 +100,39 @@ def test_a_file_over_the_hub_limit_is_refused(folder):
     report = validate_folder(folder)
     assert any("train-99999-of-99999.parquet" in p and "per-file limit" in p for p in report.problems)
     huge.unlink()
+
+
+def _one_refusal(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("ccneg-build push: refused: ")
+    return lines[0]
+
+
+def test_a_file_changed_after_the_build_is_refused_in_one_line(folder):
+    data = next((folder / "data").glob("train-*.parquet"))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size, other bytes: only the sha256 tells
+    data.write_bytes(bytes(raw))
+    line = _one_refusal(_push(str(folder), "my-lab/ccneg-test", "--dry-run"))
+    assert f"{data.relative_to(folder).as_posix()} does not have the sha256" in line and "rerun the ccneg-build" in line
+
+
+def test_files_of_another_publication_are_refused_in_one_line(folder):
+    stale = folder / "data" / "train-00000-of-00002-0123456789ab.parquet"
+    stale.write_bytes(b"left by a killed build")
+    line = _one_refusal(_push(str(folder), "my-lab/ccneg-test", "--dry-run"))
+    assert "data/train-00000-of-00002-0123456789ab.parquet is not in manifest.json" in line
+
+
+def test_a_build_that_accepted_no_row_is_refused_in_one_line(tmp_path):
+    source = tmp_path / "unreadable.tsv"
+    source.write_bytes(b"caf\xe9 on a hill\thttp://x/1.jpg\n\xff\xfe\xfd\thttp://x/2.jpg\n")
+    out = tmp_path / "nothing"
+    built = run_ccneg_build(str(source), "--out", str(out), "--no-progress")
+    assert built.returncode == 2 and "no row was accepted" in built.stderr
+    line = _one_refusal(_push(str(out), "my-lab/ccneg-test", "--dry-run"))
+    assert "no published dataset" in line
 
 
 def test_no_token_means_a_clear_refusal_before_any_network(folder, tmp_path):
@@ -106,7 +147,7 @@ def test_bad_repo_ids_and_missing_folders_are_refused(tmp_path):
     assert report.problems and "not a folder" in report.problems[0]
     (tmp_path / "empty").mkdir()
     problems = validate_folder(tmp_path / "empty").problems
-    assert any("README.md: missing" in p for p in problems) and any("no Parquet" in p for p in problems)
+    assert len(problems) == 1 and "no ccneg dataset here" in problems[0]
 
 
 def test_build_with_push_to_hub_builds_then_refuses_without_a_token(tmp_path):

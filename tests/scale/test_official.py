@@ -26,6 +26,7 @@ from ccneg_core.released_format import (  # noqa: E402
     released_eval_size,
     split_range,
 )
+from ccneg_build.publication import record_files  # noqa: E402
 from tests.scale.helpers import read_folder  # noqa: E402
 from tests.scale.released_fixture import AUTHOR_PREFIX, SUBDIR, user_command, write_release  # noqa: E402
 
@@ -75,8 +76,13 @@ def test_import_keeps_the_release_split_fields_and_images(release, tmp_path):
     assert "every row is eval" in done.stdout and "--eval-size N" in done.stdout
     evaluation = read_folder_split(out, "eval")
     assert [r["source_row"] for r in evaluation] == list(range(ROWS)) and read_folder_split(out, "train") == []
-    assert (out / "splits" / "eval.txt").read_text().split() == [r["id"] for r in evaluation]
-    assert "last 24 of 24" in json.loads((out / "manifest.json").read_text())["split_rule"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    (eval_list,) = [f["path"] for f in manifest["files"] if f["name"] == "splits/eval.txt"]
+    assert (out / eval_list).read_text().split() == [r["id"] for r in evaluation]
+    assert "last 24 of 24" in manifest["split_rule"]
+    # the release's own fields travel in official/, published and listed like every other file
+    assert {f["name"] for f in manifest["files"] if f["path"].startswith("official/")} == {
+        "official/annotations.parquet", "official/released.json"}
     first = evaluation[0]
     annotation = original["annotations"][0]
     assert first["caption"] == annotation["json"]["caption"]
@@ -162,6 +168,7 @@ def test_export_of_a_plain_dataset_reads_with_release_style_code(release, tmp_pa
     out = tmp_path / "imported"
     assert _import(folder, out, "--eval-size", "4", "--no-progress") == 0
     shutil.rmtree(out / "official")  # now just a ccneg dataset like any build with images
+    record_files(out, [])  # listed anew without official/, as the readers check
     exported = tmp_path / "exported"
     done = user_command("ccneg-build", "export-official", str(out), "--to", str(exported))
     assert done.returncode == 0 and "--released-eval-size 4" in done.stdout, done.stderr[-3000:]
@@ -232,6 +239,7 @@ def _replace_first_image(out: Path, data: bytes) -> str:
     rows = table.to_pylist()
     rows[0]["image"] = {"bytes": data, "path": "x.png"}
     pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    record_files(out, [path.relative_to(out).as_posix()])  # edited by hand: listed anew
     return rows[0]["id"]
 
 
@@ -240,6 +248,7 @@ def test_export_converts_images_with_the_shared_decoder_and_names_a_bad_one(rele
     out = tmp_path / "imported"
     assert _import(folder, out, "--eval-size", "4", "--no-progress") == 0
     shutil.rmtree(out / "official")
+    record_files(out, [])
     transparent = io.BytesIO()
     Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(transparent, "PNG")
     row_id = _replace_first_image(out, transparent.getvalue())

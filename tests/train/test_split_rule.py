@@ -2,7 +2,7 @@
 same rows of a split, the rows of ``data/{split}-*.parquet``, whatever the ``split`` column says.
 
 The expected ids come from an independent restatement that imports nothing from ccneg: the
-published id lists ``splits/{split}.txt`` and a plain reading of the files named after the split.
+published id lists ``splits/{split}-ID.txt`` and a plain reading of the files named after the split.
 The folder is made by the real ``ccneg-build`` command, with images, as a user makes it.
 """
 
@@ -25,6 +25,7 @@ from ccneg_bench.options import UsageError
 from ccneg_bench.train.checks import check_split
 from ccneg_bench.train.data import load_train_rows
 from ccneg_core.dataset import DatasetFolderError, read_split, split_names
+from ccneg_build.publication import record_files
 from tests.helpers.data import write_image_input
 from tests.scale.helpers import build_env, run_ccneg_build, sample_captions
 
@@ -54,21 +55,24 @@ def folder(built, tmp_path) -> Path:
         wrong = "train" if path.name.startswith("eval-") else "eval"
         column = pa.array([wrong] * table.num_rows, pa.string())
         pq.write_table(table.set_column(table.schema.get_field_index("split"), "split", column), path)
+        record_files(copy, [f"data/{path.name}"])  # edited by hand: listed anew, as the readers check
     return copy
 
 
 def _published_ids(folder: Path, split: str) -> list[str]:
     """The id list ccneg-build published for ``split`` (independent of the readers)."""
-    return (folder / "splits" / f"{split}.txt").read_text(encoding="utf-8").split()
+    (listed,) = [f["path"] for f in json.loads((folder / "manifest.json").read_text())["files"]
+                 if f.get("name") == f"splits/{split}.txt"]
+    return (folder / listed).read_text(encoding="utf-8").split()
 
 
 def _ids_in_named_files(folder: Path, split: str) -> list[str]:
-    """Plain restatement of the rule: the rows of the files named ``{split}-NNNNN-of-NNNNN.parquet``."""
+    """Plain restatement of the rule: the rows of the files named ``{split}-NNNNN-of-NNNNN-ID.parquet``."""
     ids: list[str] = []
     for name in sorted(os.listdir(folder / "data")):
         stem = name[: -len(".parquet")] if name.endswith(".parquet") else ""
-        parts = stem.rsplit("-", 3)
-        if len(parts) == 4 and parts[0] == split and parts[2] == "of" and parts[1].isdigit() and parts[3].isdigit():
+        parts = stem.rsplit("-", 4)
+        if len(parts) == 5 and parts[0] == split and parts[2] == "of" and parts[1].isdigit() and parts[3].isdigit():
             ids.extend(pq.read_table(folder / "data" / name, columns=["id"]).column(0).to_pylist())
     return ids
 
@@ -103,6 +107,7 @@ def test_a_split_the_files_do_not_have_is_an_error_everywhere(folder):
 
 def test_a_data_file_without_a_split_in_its_name_is_named(folder):
     shutil.copy(next((folder / "data").glob("train-*.parquet")), folder / "data" / "extra.parquet")
+    record_files(folder, ["data/extra.parquet"])
     for read in (lambda: load_eval_dataset(str(folder), split="eval"),
                  lambda: load_train_rows(folder, split="train", need_distractors=False),
                  lambda: open_pool(str(folder), "eval"),
@@ -115,12 +120,14 @@ def test_columns_a_file_lacks_read_as_typed_nulls_and_required_ones_are_named(fo
     path = next((folder / "data").glob("eval-*.parquet"))
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["negation_cue", "num_relations"]), path)
+    record_files(folder, [f"data/{path.name}"])
     both = read_split(folder, None, ["id", "negation_cue", "num_relations"])
     assert both.schema.field("num_relations").type == pa.int32()  # the record schema's type, not a string
     eval_ids = set(_published_ids(folder, "eval"))
     for row in both.to_pylist():
         assert (row["negation_cue"] is None) == (row["id"] in eval_ids)
     pq.write_table(table.drop_columns(["caption"]), path)
+    record_files(folder, [f"data/{path.name}"])
     with pytest.raises(DatasetFolderError, match=rf"{path.name}: missing required column\(s\) \['caption'\]"):
         load_eval_dataset(str(folder), split="eval")
 
