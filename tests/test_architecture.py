@@ -105,3 +105,38 @@ def test_the_shared_base_and_the_build_import_no_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+REGISTRIES = {
+    "ccneg_build.steps.registry": "STEPS",
+    "ccneg_build.negators.registry": "BACKENDS",
+    "ccneg_build.engines": "ENGINES",
+    "ccneg_build.sources": "FILE_FORMATS",
+    "ccneg_bench.datasets": "DATASETS",
+    "ccneg_bench.tasks": "TASKS",
+    "ccneg_bench.models.registry": "MODEL_KINDS",
+    "ccneg_bench.train.objectives.registry": "LOSSES",
+}
+
+
+@pytest.mark.parametrize("module, name", sorted(REGISTRIES.items()))
+def test_every_entry_of_every_registry_loads(module, name):
+    """One registry style (ccneg_core.registry.Registry), and no entry names a module or attribute that moved."""
+    import importlib
+
+    from ccneg_core.registry import Registry
+
+    registry = getattr(importlib.import_module(module), name)
+    assert isinstance(registry, Registry), f"{module}.{name} is not a ccneg_core Registry"
+    loaded = registry.load_all()
+    assert loaded and all(thing is not None for thing in loaded.values())
+
+
+def test_every_build_subcommand_names_a_function_that_exists():
+    import importlib
+
+    from ccneg_build.cli import SUBCOMMANDS
+
+    for name, (_, target) in SUBCOMMANDS.items():
+        module, _, function = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
