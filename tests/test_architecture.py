@@ -140,3 +140,21 @@ def test_every_build_subcommand_names_a_function_that_exists():
     for name, (_, target) in SUBCOMMANDS.items():
         module, _, function = target.partition(":")
         assert callable(getattr(importlib.import_module(module), function)), name
+
+
+def test_every_import_of_our_code_names_something_that_exists():
+    """Also the imports inside functions, which only fail when that path runs (a moved name)."""
+    import importlib.util
+
+    missing = []
+    for package in (*PACKAGES, "benchmarks", "tests"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+                if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                        and node.module.split(".")[0] in PACKAGES):
+                    continue
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name) and importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                        missing.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.module}.{alias.name}")
+    assert missing == []
