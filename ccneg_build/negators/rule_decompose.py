@@ -9,8 +9,8 @@ Whether a word is a verb we can negate is :mod:`ccneg_build.negators.rule_verbs`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import Callable, Union
 
 from spacy.attrs import DEP
 from spacy.strings import get_string_id
@@ -20,6 +20,7 @@ from ccneg_build.negators.rule_verbs import (
     NOUN_POS,
     SUBJECT_DEPS,
     VERB_POS,
+    WordClasses,
     adjective_in_disguise,
     glued_to_bare_noun,
     negation_site,
@@ -27,16 +28,19 @@ from ccneg_build.negators.rule_verbs import (
 )
 from ccneg_build.negators.rule_words import (
     BE_FORMS,
+    COMPLEMENT_VERBS,
     CONTAINER_NOUNS,
     DEPICTION_NOUNS,
     IDIOMS,
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     INTENSIFIERS,
+    LIGHT_OBJECTS,
     LINKING_VERB_FORMS,
     NEGATIVE_PRONOUNS,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
+    STANDALONE_VERBS,
     WITH_VERBS,
     SKIPPED_PREPOSITIONS,
 )
@@ -65,12 +69,24 @@ _NEG_ID = get_string_id("neg")
 _ROOT_ID = get_string_id("ROOT")
 _NEGATIVE_WORDS = NEGATIVE_PRONOUNS | {"no"}
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
-_OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
+_OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos", "amod"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
 #: Left dependents that belong to a clause we drop ("while sitting", "who moved", "to go").
 _CLAUSE_OPENER_DEPS = frozenset(("aux", "auxpass", "mark", "neg", "advmod"))
 _RELATIVE_TAGS = frozenset(("WDT", "WP", "WP$", "WRB"))
 _FINITE_PLURAL = frozenset(("VBP",))
+#: Words that open a how-to or wh- clause ("how to add texture", "it 's impressive how ...").
+_WH_OPENERS = frozenset("how what why where when whether which who whom".split())
+#: Dependents a verb's own complement can have besides the chosen phrase: when one of
+#: them follows the verb, negating the verb would negate it too ("feeding apples to an
+#: elephant"), so the phrase is negated instead ("feeding apples, not to an elephant").
+_COMPLEMENT_DEPS = frozenset(("dobj", "dative", "attr", "oprd", "acomp", "ccomp", "xcomp", "prep", "agent"))
+#: Dependents inside a noun phrase before its head ("a fast moving red car", "rock and roll artist").
+_INNER_NOUN_DEPS = frozenset(
+    ("det", "predet", "amod", "compound", "nummod", "poss", "nmod", "case", "punct", "advmod", "quantmod", "cc", "conj")
+)
+#: Parts of speech a listed object may be made of ("bird and butterfly", "ice cream , cupcakes").
+_LIST_POS = frozenset(("NOUN", "PROPN", "ADJ", "DET", "CCONJ", "PUNCT", "NUM", "PRON", "PART"))
 
 
 #: Turns a verb token into its base form ("dealing" -> "deal").
@@ -100,18 +116,35 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """A pair the rules found but will not negate, and why (a reason code of the shared filter)."""
+
+    position: int  # first token of the pair, to report the earliest refusal
+    reason: str
+    detail: str
+    stage: str = "decompose"  # "negate" when the refusal came from writing the captions
+
+
+@dataclass(frozen=True, slots=True)
 class Parse:
     """What step 1 found in one caption."""
 
     subject: str
     candidates: tuple[Candidate, ...]
+    refused: tuple[Refusal, ...] = ()
 
 
-def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
+#: What a pair-finding rule returns: a pair, a refused pair, or nothing to say.
+Found = Union[Candidate, Refusal, None]
+
+
+def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasses = WordClasses()) -> Parse | None:
     """The subject and every pair the rules can negate; ``None`` if there is no root.
 
-    ``lemmatize`` gives a verb's base form; it is called only for the few verbs whose
-    meaning decides how to negate ("dealing with" is negated as a verb).
+    ``lemmatize`` gives a word's base form; it is called only for the few words whose
+    meaning decides how to negate ("dealing with" is negated as a verb) or whether an
+    object is a noun at all. ``word_classes`` says which base forms English uses as nouns.
+    Pairs found but not negatable come back in ``refused`` with the reason.
     """
     indices, roots, has_negation = _read_arrays(doc)
     root = _main_root(doc, roots)
@@ -120,23 +153,39 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
     used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
     subject = _subject_token(root)
     candidates: list[Candidate] = []
+    refused: list[Refusal] = []
+    objects = _ObjectCheck(lemmatize, word_classes)
     for index in indices:
         token = doc[index]
         dep = token.dep_
+        found: Found
         if dep in ("prep", "agent") or (dep == "ROOT" and token.pos_ == "ADP") or (
             dep in ("prt", "pcomp") and token.pos_ == "ADP" and token.n_rights > 0
         ):
             if token.i in used:
                 continue
-            candidate = _prepositional(doc, token, used, lemmatize)
+            found = _prepositional(doc, token, used, lemmatize, objects)
         elif dep == "dobj":
-            candidate = _direct_object(doc, token, root)
+            found = _direct_object(doc, token, root, objects)
         elif dep == "attr":
-            candidate = _attribute(doc, token, root)
+            found = _attribute(doc, token, root, objects)
         else:
             continue
-        if candidate is not None and not (has_negation and _under_negation(doc[candidate.anchor])):
-            candidates.append(candidate)
+        if found is None:
+            continue
+        if isinstance(found, Refusal):
+            refused.append(found)
+            continue
+        if has_negation and _under_negation(doc[found.anchor]):
+            continue
+        if _in_wh_clause(doc[found.anchor]):
+            refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a how-to or wh- clause"))
+            continue
+        written = _without_stranded_verb(doc, found, lemmatize)
+        if isinstance(written, Refusal):
+            refused.append(written)
+        else:
+            candidates.append(written)
     conj = _listed_with_subject(doc, subject) if subject is not None else None
     if conj is None and subject is not None and root.i != subject.i and root.pos_ in _NOUNS:
         conj = _listed_with_subject(doc, root)  # "a group of students and a professor"
@@ -144,7 +193,7 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
         candidates.append(conj)
         candidates.sort(key=lambda c: c.anchor)
     subject_text = _object_text(doc, subject)[0] if subject is not None else root.text
-    return Parse(subject=subject_text, candidates=tuple(candidates))
+    return Parse(subject=subject_text, candidates=tuple(candidates), refused=tuple(refused))
 
 
 def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
@@ -264,7 +313,7 @@ def _phrase_end(noun: Token) -> int:
 # ----------------------------------------------------------------------------- candidates
 
 
-def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer) -> Candidate | None:
+def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer, objects: "_ObjectCheck") -> Found:
     word = prep.lower_
     if word == "without":
         return None
@@ -292,17 +341,27 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
             if child.dep_ == "advmod" and child.lower_ in INTENSIFIERS:  # "right in front of"
                 start = min(start, child.i)
 
-    text, object_start, determiner = _object_text(doc, noun)
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, determiner, object_end = found
     predicate = doc[start:object_start].text
     remove = (start, _phrase_end(noun))
+    if determiner >= 0 and doc[determiner].lower_ == "no":
+        return None  # "with no plans", "at no charge" are already negative
 
     if word == "with":
-        if determiner >= 0 and doc[determiner].lower_ == "no":
-            return None  # "with no plans" is already negative
         if head.pos_ in _VERBS and lemmatize(head) in WITH_VERBS:
             verb = negation_site(head)  # "dealing with" -> "not dealing with", not "without"
-            return Candidate("verbal", text, predicate, start, verb.i, remove) if verb is not None else None
-        return _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
+            if verb is None:
+                return None
+            refusal = _verb_scope_refusal(verb, start) or _list_refusal(doc, object_end, text)
+            if refusal is None and _has_other_complement(head, start, remove[1]):
+                # "helping his grandson with homework": "not helping" negates the grandson
+                refusal = Refusal(start, "negation_scope", f"{head.text!r} has another object besides {text!r}")
+            return refusal or Candidate("verbal", text, predicate, start, verb.i, remove)
+        refusal = _list_refusal(doc, object_end, text)
+        return refusal or _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
     if is_root:
         kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
         return Candidate(kind, text, predicate, start, -1, remove)
@@ -310,7 +369,19 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
     if verb is not None and word == "of" and glued_to_bare_noun(verb):
         verb = None  # "the stone ruins of the villas": a noun the tagger took for a verb
     if verb is not None:
-        return Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
+        if head.i > start:
+            return Refusal(start, "negation_scope", f"{predicate!r} {text!r} comes before its verb {head.text!r}")
+        refusal = _verb_scope_refusal(verb, start)
+        if refusal is not None:
+            return refusal
+        if verb.i != head.i and _has_other_complement(verb, start, remove[1], beside=head):
+            # "ask industry to do in our family room": "do not ask" negates the industry
+            return Refusal(start, "negation_scope", f"{verb.text!r}, which takes the negation, has another object")
+        if head.pos_ in _VERBS and _has_other_complement(head, start, remove[1]):
+            # "person feeding apples to an elephant": "not feeding" would negate the apples
+            return Candidate("noun_prep", text, predicate, start, -1, remove)
+        refusal = _list_refusal(doc, object_end, text)
+        return refusal or Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
     if head.i > start or any(c.dep_ == "neg" for c in head.children):
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
     if head.pos_ not in _PHRASE_HEAD_POS and word in ("to", "from", "till", "until"):
@@ -323,6 +394,45 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
         # "an image of a door handle" -> "an image, not of a door handle", if nothing else
         return Candidate("noun_prep", text, predicate, start, -1, remove, fallback=True)
     return Candidate("noun_prep", text, predicate, start, -1, remove)
+
+
+def _verb_scope_refusal(verb: Token, position: int) -> Refusal | None:
+    """Refuse to negate a verb of a how-to or wh- clause, or an infinitive.
+
+    "how not to add texture" negates the instructions; "ready not to sail" states an
+    intention, not an absence.
+    """
+    if _in_wh_clause(verb):
+        return Refusal(position, "negation_scope", f"the verb {verb.text!r} is inside a how-to or wh- clause")
+    lefts = list(verb.lefts)
+    if any(c.dep_ == "aux" and c.tag_ == "TO" for c in lefts) and not any(
+        c.dep_ in ("aux", "auxpass") and c.tag_ in ("MD", "VBZ", "VBP", "VBD") for c in lefts
+    ):
+        return Refusal(position, "negation_scope", f"the verb {verb.text!r} is an infinitive ('not to {verb.lower_}')")
+    return None
+
+
+def _has_other_complement(verb: Token, start: int, end: int, beside: Token | None = None) -> bool:
+    """Does ``verb`` have an object or phrase after it besides the span ``[start, end)``?
+
+    "makes her way through the snow" has none worth the name (a light object), "soldiers
+    stand next to a tank at an air base" has one ("next to a tank") for "air base".
+    ``beside``: a token inside one of the verb's complements that does not count (the verb
+    a complement verb hangs on: "tend *to play* this album").
+    """
+    for child in verb.rights:
+        if start <= child.i < end:
+            continue
+        if beside is not None and child.left_edge.i <= beside.i <= child.right_edge.i:
+            continue
+        dep = child.dep_
+        if dep == "dobj" and child.lower_ in LIGHT_OBJECTS:
+            continue
+        if dep in _COMPLEMENT_DEPS:
+            return True
+        if dep == "advmod" and child.lower_ in PREPOSITION_OPENERS and any(g.dep_ == "prep" for g in child.children):
+            return True  # "next to a tank"
+    return False
 
 
 def _with_bare_link(doc: Doc, head: Token, prep: Token, remove: tuple[int, int]) -> tuple[int, int]:
@@ -370,14 +480,22 @@ def _linking_verb(head: Token) -> Token | None:
     return negation_site(head)
 
 
-def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
+def _direct_object(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") -> Found:
     verb = noun.head
     if noun.pos_ not in _NOUNS or verb.pos_ not in _VERBS:
         return None
+    if verb.i < noun.i and any(t.is_punct and t.text != "-" for t in doc[verb.i + 1 : noun.left_edge.i]):
+        return None  # "image may contain : person , ...": a list after a colon, not an object
     site = negation_site(verb)
     if site is None:
         return None
-    text, object_start, _determiner = _object_text(doc, noun)
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, _determiner, object_end = found
+    refusal = _verb_scope_refusal(site, verb.i) or _list_refusal(doc, object_end, text)
+    if refusal is not None:
+        return refusal
     if object_start == verb.i + 1 and verb.tag_ == "VBG" and verb.dep_ in _NOUN_LIKE_DEPS:
         return None  # "with quiet sea and setting sun": a participle used as an adjective
     between = doc[verb.i + 1 : object_start]
@@ -389,8 +507,8 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     if verb.i == root.i:
         start = verb.i
         for child in verb.lefts:
-            if child.dep_ in ("aux", "auxpass", "neg", "advmod") and child.i < start:
-                start = child.i
+            if child.dep_ in ("aux", "auxpass", "neg") or (child.dep_ == "advmod" and child.tag_.startswith("RB")):
+                start = min(start, child.i)
         end = max(verb.right_edge.i + 1, _phrase_end(noun))
         while end - 1 > verb.i and doc[end - 1].is_punct:
             end -= 1
@@ -423,7 +541,7 @@ def _clause_start(verb: Token) -> int:
     return start
 
 
-def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
+def _attribute(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") -> Found:
     """ "romanesque structure is a historic church" -> "... is not a historic church"."""
     verb = noun.head
     if noun.pos_ not in _NOUNS or verb.lower_ not in BE_FORMS or verb.i > noun.i:
@@ -433,7 +551,10 @@ def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.pos_ == "PRON":
         return None  # without a noun subject the exclusion would be "it in the sea"
-    text, object_start, _determiner = _object_text(doc, noun)
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, _determiner, _object_end = found
     predicate = doc[verb.i : object_start].text
     start = verb.i
     for child in verb.lefts:
@@ -443,6 +564,180 @@ def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     while end - 1 > noun.i and doc[end - 1].is_punct:
         end -= 1
     return Candidate("verbal", text, predicate, verb.i, verb.i, (start, end))
+
+
+# ----------------------------------------------------------------------------- checks on a pair
+
+
+class _ObjectCheck:
+    """The object's text if it is a noun phrase the parse can be trusted with, else a refusal.
+
+    Parse errors make objects of fragments: "stump playing guitar" (a participle inside),
+    "left greets" (a verb taken for a noun), "pregnant step" (a compound cut before its
+    head). Listed nouns are one object ("a bird and butterfly"), so that "without a bird
+    and butterfly" negates exactly the object it names.
+    """
+
+    __slots__ = ("lemmatize", "word_classes")
+
+    def __init__(self, lemmatize: Lemmatizer, word_classes: WordClasses) -> None:
+        self.lemmatize = lemmatize
+        self.word_classes = word_classes
+
+    def span(self, doc: Doc, noun: Token) -> tuple[str, int, int, int] | Refusal:
+        """(text, first token, determiner or -1, end) of the object headed by ``noun``."""
+        _text, start, determiner = _object_text(doc, noun)
+        end = _listed_end(doc, noun)
+        text = doc[start:end].text
+        problem = self._problem(doc, noun, start, end, text)
+        if problem is not None:
+            return Refusal(start, "object_not_noun_phrase", problem)
+        return text, start, determiner, end
+
+    def _problem(self, doc: Doc, noun: Token, start: int, end: int, text: str) -> str | None:
+        if not text[:1].isalnum():
+            return f"object {text!r} does not start with a word"
+        for token in doc[start : noun.i]:
+            if token.dep_ not in _INNER_NOUN_DEPS or (token.pos_ in _VERBS and token.dep_ != "amod"):
+                return f"object {text!r} has {token.text!r} ({token.dep_}) inside"
+            if token.tag_ == "VBG" and token.i > start and doc[token.i - 1].pos_ in _NOUNS:
+                return f"object {text!r} has a clause inside ({doc[token.i - 1].text!r} {token.text!r})"
+        following = doc[end] if end < len(doc) else None
+        if following is not None and following.pos_ in _NOUNS and following.dep_ in ("compound", "amod", "nmod"):
+            return f"object {text!r} is cut before the noun {following.text!r} it modifies"
+        listed = _listed_after(doc, end, commas=False)
+        if listed is not None:
+            return f"object {text!r} is listed with {listed!r}: a negation would cover the list"
+        if noun.tag_ in ("NN", "NNS"):
+            base = self.lemmatize(noun)
+            if noun.lower_ not in self.word_classes.nouns and self.word_classes.verb_not_noun(base, base):
+                return f"object {text!r}: {noun.text!r} is a verb, not a noun"
+        return None
+
+
+def _list_refusal(doc: Doc, end: int, text: str) -> Refusal | None:
+    """Refuse an object followed by ", noun" when the negation would spread over the list.
+
+    "with no cute lambs , apples" and "not playing a guitar , night" read as negating
+    every item; a negated phrase set off by commas ("a man , not in the air , 3d render")
+    does not, so :func:`_prepositional` asks this only for "with" and verbs.
+    """
+    listed = _listed_after(doc, end, commas=True)
+    if listed is None:
+        return None
+    return Refusal(end, "negation_scope", f"object {text!r} is listed with {listed!r}: a negation would cover the list")
+
+
+def _listed_end(doc: Doc, noun: Token) -> int:
+    """End of the object with the nouns listed after it ("a bird and butterfly")."""
+    last = noun
+    for _ in range(12):
+        conjs = [c for c in last.rights if c.dep_ == "conj"]
+        if not conjs or conjs[-1].pos_ not in _NOUNS:
+            break
+        last = conjs[-1]
+    if last is noun or any(t.pos_ not in _LIST_POS for t in doc[noun.i + 1 : last.i]):
+        return noun.i + 1
+    return last.i + 1
+
+
+def _listed_after(doc: Doc, end: int, commas: bool) -> str | None:
+    """A noun listed right after the object that the parse left out of it ("a dog and a cat").
+
+    "without a dog and a cat" reads as negating the whole list, so such an object cannot
+    be negated alone; "... and people have flocked" starts a clause, not a list. With
+    ``commas``, ", apples" counts too.
+    """
+    if end + 1 >= len(doc):
+        return None
+    joint, after = doc[end], doc[end + 1]
+    if joint.lower_ in ("and", "or", "&") and after.pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
+        head = after
+        while head.dep_ in ("det", "amod", "compound", "nummod", "poss") and head.head.i > head.i:
+            head = head.head
+        return None if head.dep_ in _SUBJECT_DEPS else after.text
+    if commas and joint.text == "," and after.pos_ in _NOUNS:
+        return after.text
+    return None
+
+
+def _in_wh_clause(token: Token) -> bool:
+    """Is ``token`` inside a how-to or wh- clause ("how to add texture to any window")?
+
+    A "not" there negates the instructions or the question ("how not to add ..."), and
+    the exclusion breaks the clause. Relative clauses ("the house where we stayed") are
+    fine: they describe a noun.
+    """
+    current = token
+    for _ in range(16):
+        if current.pos_ in _VERBS and current.dep_ != "relcl":
+            for child in current.lefts:
+                if child.lower_ in _WH_OPENERS and child.tag_ in _RELATIVE_TAGS:
+                    return True
+        if current.head.i == current.i:
+            return False
+        current = current.head
+    return False
+
+
+def _without_stranded_verb(doc: Doc, candidate: Candidate, lemmatize: Lemmatizer) -> Candidate | Refusal:
+    """Widen the exclusion so that it never stops on a verb that needed what it removed.
+
+    "a buddha statue seen on the grounds" without "on the grounds" is "a buddha statue",
+    not "a buddha statue seen"; "this property sits on a beach" is "this property". A
+    verb that ends a caption well ("the plane flies", "a woman walking", "is displayed")
+    is kept.
+    """
+    start, end = candidate.remove
+    widened = start
+    for _ in range(3):
+        if widened == 0:
+            break
+        verb = doc[widened - 1]
+        if verb.pos_ not in _VERBS or not _hangs_on(doc, widened, end, verb):
+            break
+        if any(c.i >= end and c.dep_ != "punct" for c in verb.rights):
+            break  # the verb keeps a complement after the span
+        if _stands_alone(verb, lemmatize):
+            break
+        subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+        if subject is not None and subject.tag_ not in _RELATIVE_TAGS and (verb.dep_ != "ROOT" or subject.pos_ == "PRON"):
+            # "... but i live in a city and ...": dropping "live" would leave "but i and"
+            return Refusal(
+                candidate.anchor, "exclusion_not_caption",
+                f"without its phrase {verb.text!r} stops short, and without {verb.text!r} its subject "
+                f"{subject.text!r} stands alone",
+                stage="negate",
+            )
+        widened = _clause_start(verb)
+    if widened == start:
+        return candidate
+    return replace(candidate, remove=(widened, end))
+
+
+def _hangs_on(doc: Doc, start: int, end: int, verb: Token) -> bool:
+    """Does the span ``[start, end)`` depend on ``verb`` (through tokens of the span)?"""
+    token = doc[start]
+    for _ in range(8):
+        head = token.head
+        if head.i == token.i or not (start <= head.i < end):
+            return head.i == verb.i
+        token = head
+    return False
+
+
+def _stands_alone(verb: Token, lemmatize: Lemmatizer) -> bool:
+    """Can ``verb`` end a caption once its phrase is gone? ("the plane flies", not "you were")."""
+    if verb.lower_ in BE_FORMS or verb.tag_ == "MD" or verb.dep_ in ("aux", "auxpass"):
+        return False
+    lemma = lemmatize(verb)
+    if lemma in COMPLEMENT_VERBS:
+        return False
+    if verb.tag_ == "VBG":
+        return verb.dep_ != "pcomp"  # "a woman walking", "cars are driving"; not "by looking"
+    if verb.tag_ == "VBN":
+        return any(c.dep_ in ("aux", "auxpass") for c in verb.lefts)  # "is displayed", not "a statue seen"
+    return lemma in STANDALONE_VERBS
 
 
 def _listed_with_subject(doc: Doc, subject: Token) -> Candidate | None:

@@ -14,10 +14,24 @@ from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Token
 
 from ccneg_build.negators.rule_decompose import Candidate
+from ccneg_build.negators.rule_verbs import WordClasses
 from ccneg_build.negators.rule_words import BE_FORMS, FRAMING_ADVERBS, HEDGING_ADVERBS
 
 #: Turns a verb token into its base form ("flies" -> "fly").
 Lemmatizer = Callable[[Token], str]
+
+
+class Unnegatable(Exception):
+    """The chosen pair's verb cannot be negated in fluent English; ``reason`` is a filter code.
+
+    "spooky food at the party" would need "do not spooky" (not a verb); "a dress totally
+    made from balloons" would need "not totally made" (negating the adverb).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason, self.detail = reason, detail
+
 
 _SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
 _ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
@@ -117,9 +131,17 @@ def exclusion_caption(surface: Surface, candidate: Candidate, spaced: bool) -> s
 
 
 def negated_caption(
-    doc: Doc, surface: Surface, candidate: Candidate, spaced: bool, lemmatize: Lemmatizer
+    doc: Doc,
+    surface: Surface,
+    candidate: Candidate,
+    spaced: bool,
+    lemmatize: Lemmatizer,
+    word_classes: WordClasses = WordClasses(),
 ) -> str:
-    """The caption with the chosen object's link to the subject negated."""
+    """The caption with the chosen object's link to the subject negated.
+
+    Raises :class:`Unnegatable` when the verb cannot carry the negation fluently.
+    """
     edit = _Edit(surface)
     kind = candidate.kind
     if kind == "without":
@@ -131,7 +153,7 @@ def negated_caption(
     elif kind == "conj":
         edit.texts[candidate.anchor] = "without"
     elif kind == "verbal":
-        _negate_verb(edit, doc[candidate.verb], lemmatize)
+        _negate_verb(edit, doc[candidate.verb], lemmatize, word_classes)
     elif kind == "bare_prep":
         edit.insert_before(candidate.anchor, "not ")
     else:  # noun_prep: "a woman, not next to a table, in the dining area"
@@ -194,7 +216,7 @@ def _participle_after_comma(verb: Token) -> bool:
     return doc[verb.i - 2].dep_ not in _SUBJECT_DEPS
 
 
-def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
+def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer, word_classes: WordClasses) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
     if auxiliaries:
@@ -207,15 +229,44 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
         edit.texts[verb.i] = verb.text + " not"
     elif tag in ("VBZ", "VBP") or (tag == "VBD" and has_subject and not _participle_after_comma(verb)):
         base = present_base(word) if tag == "VBZ" else word if tag == "VBP" else lemmatize(verb)
+        _require_verb(base, verb, word_classes)
         helper = "does" if tag == "VBP" and _singular_noun_subject(verb) else _DO_SUPPORT[tag]
         _do_support(edit, verb, helper, base)  # "does not make", "little girl does not speak"
     elif _past_after_adverb(verb):
         _do_support(edit, verb, "did", lemmatize(verb))  # "the bar did not officially open"
     elif tag == "VB" and verb.dep_ == "ROOT":
+        _require_verb(word, verb, word_classes)
         helper = "does" if _singular_noun_subject(verb) else "do"
         edit.insert_before(verb.i, f"{helper} not ")  # "do not keep an eye out", "the dentist does not drill"
+    elif tag == "VBD" and verb.i == 0:
+        # "clad your home in ...": an opening past form with no subject is an imperative the
+        # tagger misread or a headline; neither takes a bare "not"
+        raise Unnegatable("verb_not_negatable", f"{verb.text!r} opens the caption with no subject")
     else:
+        _require_adverb_free(verb)
         edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"
+
+
+def _require_verb(base: str, verb: Token, word_classes: WordClasses) -> None:
+    """Do-support only before a verb: "do not spooky food" is what a misread adjective gives."""
+    if not word_classes.is_verb(base):
+        raise Unnegatable("verb_not_negatable", f"{verb.text!r} ({base!r}) is not an English verb")
+
+
+def _require_adverb_free(verb: Token) -> None:
+    """A participle with an adverb right before it cannot take a bare "not" fluently.
+
+    "totally made" gives "not totally made" (negating "totally") or "totally not made"
+    (not English); "currently sitting" may keep a framing adverb before "not".
+    """
+    if verb.i == 0:
+        return
+    before = verb.doc[verb.i - 1]
+    if before.dep_ != "advmod" or before.head.i != verb.i or not before.tag_.startswith("RB"):
+        return
+    if verb.tag_ == "VBG" and before.lower_ in FRAMING_ADVERBS:
+        return
+    raise Unnegatable("negation_scope", f"'not' would fall on the adverb {before.text!r} before {verb.text!r}")
 
 
 def _singular_noun_subject(verb: Token) -> bool:
@@ -238,9 +289,9 @@ def _past_after_adverb(verb: Token) -> bool:
     if verb.tag_ != "VBN" or verb.dep_ != "ROOT" or verb.i < 2:
         return False
     before = verb.doc[verb.i - 1]
-    if before.dep_ != "advmod" or before.head.i != verb.i or before.lower_ in FRAMING_ADVERBS:
+    if before.dep_ != "advmod" or before.head.i != verb.i or not before.tag_.startswith("RB"):
         return False
-    return any(c.dep_ == "nsubj" for c in verb.lefts)
+    return any(c.dep_ == "nsubj" for c in verb.lefts)  # "person recently did not lecture"
 
 
 def present_base(word: str) -> str:
@@ -264,7 +315,12 @@ def _do_support(edit: _Edit, verb: Token, helper: str, base: str) -> None:
     """ "gently glides" -> "does not gently glide": the helper goes before adverbs."""
     start = verb.i
     for child in reversed(list(verb.lefts)):
-        if child.dep_ == "advmod" and child.i == start - 1 and child.lower_ not in FRAMING_ADVERBS:
+        if (
+            child.dep_ == "advmod"
+            and child.i == start - 1
+            and child.tag_.startswith("RB")
+            and child.lower_ not in FRAMING_ADVERBS
+        ):
             start = child.i  # a manner adverb goes with the verb; "also", "just" stay before
     edit.texts[verb.i] = base
     edit.insert_before(start, f"{helper} not ")
