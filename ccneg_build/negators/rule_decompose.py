@@ -301,12 +301,20 @@ def _phrase_end(noun: Token) -> int:
 
     Prepositional phrases after the object are kept (except "of", which belongs to its
     noun): the parser often hangs "in the dining area" on "table" when it describes the
-    whole scene.
+    whole scene. The period of an abbreviation goes with it ("the late 3rd century a.d.
+    to make ..."), or dropping the phrase would leave a stray full stop.
     """
     end = noun.i + 1
     for child in noun.rights:
         if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of"):
             end = max(end, child.right_edge.i + 1)
+    return _with_abbreviation_period(noun.doc, end)
+
+
+def _with_abbreviation_period(doc: Doc, end: int) -> int:
+    """Move ``end`` past the full stop of an abbreviation the span ends with ("a.d. to make")."""
+    if end + 1 < len(doc) and doc[end].text == "." and not doc[end - 1].whitespace_ and doc[end + 1].is_alpha:
+        return end + 1
     return end
 
 
@@ -608,6 +616,12 @@ class _ObjectCheck:
         listed = _listed_after(doc, end, commas=False)
         if listed is not None:
             return f"object {text!r} is listed with {listed!r}: a negation would cover the list"
+        if any(c.dep_ in ("xcomp", "ccomp", "dobj", "nsubj") for c in noun.children):
+            return f"object {text!r}: {noun.text!r} takes a verb's dependents, so it is a verb"
+        if noun.tag_ == "NNS" and following is not None and following.tag_ == "TO":
+            stem = noun.lower_[:-1] if noun.lower_.endswith("s") else noun.lower_
+            if self.word_classes.is_verb(stem) and self.word_classes.verbs:
+                return f"object {text!r}: {noun.text!r} before 'to' reads as a verb ('waits to hear')"
         if noun.tag_ in ("NN", "NNS"):
             base = self.lemmatize(noun)
             if noun.lower_ not in self.word_classes.nouns and self.word_classes.verb_not_noun(base, base):
@@ -674,6 +688,9 @@ def _in_wh_clause(token: Token) -> bool:
             for child in current.lefts:
                 if child.lower_ in _WH_OPENERS and child.tag_ in _RELATIVE_TAGS:
                     return True
+            opener = current.left_edge
+            if opener.lower_ in _WH_OPENERS and opener.tag_ in _RELATIVE_TAGS:
+                return True  # "how many triangles are there"
         if current.head.i == current.i:
             return False
         current = current.head
@@ -689,6 +706,9 @@ def _without_stranded_verb(doc: Doc, candidate: Candidate, lemmatize: Lemmatizer
     is kept.
     """
     start, end = candidate.remove
+    if _with_abbreviation_period(doc, end) != end:
+        candidate = replace(candidate, remove=(start, end + 1))
+        end += 1
     widened = start
     for _ in range(3):
         if widened == 0:

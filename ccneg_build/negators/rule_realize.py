@@ -185,7 +185,9 @@ def _starts_new_phrase(token: Token, start: int) -> bool:
     """
     if token.pos_ == "ADP" or token.tag_ in _FINITE_AUX_TAGS:
         return True  # "..., in the dining area"; "the view, not from the top, shows the city"
-    return token.tag_ in ("VBG", "VBN") and token.head.i < start
+    if token.tag_ in ("WDT", "WP") and token.head.head.i < start:
+        return True  # "a group of objects, not in space, that orbit a star"
+    return token.tag_ in ("VBG", "VBN") and (token.head.i < start or token.head.i == token.i)
 
 
 def _whole_contraction(token: Token) -> Token:
@@ -230,8 +232,11 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer, word_classes: 
     elif tag in ("VBZ", "VBP") or (tag == "VBD" and has_subject and not _participle_after_comma(verb)):
         base = present_base(word) if tag == "VBZ" else word if tag == "VBP" else lemmatize(verb)
         _require_verb(base, verb, word_classes)
-        helper = "does" if tag == "VBP" and _singular_noun_subject(verb) else _DO_SUPPORT[tag]
-        _do_support(edit, verb, helper, base)  # "does not make", "little girl does not speak"
+        if tag == "VBP" and _singular_noun_subject(verb):
+            # "abstract speech bubble in the shape of clouds": a singular noun before a plural
+            # verb is nearly always a noun compound the tagger split, not a clause
+            raise Unnegatable("verb_not_negatable", f"{verb.text!r} does not agree with its subject: a noun, not a verb")
+        _do_support(edit, verb, _DO_SUPPORT[tag], base)  # "does not make"
     elif _past_after_adverb(verb):
         _do_support(edit, verb, "did", lemmatize(verb))  # "the bar did not officially open"
     elif tag == "VB" and verb.dep_ == "ROOT":
@@ -248,9 +253,18 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer, word_classes: 
 
 
 def _require_verb(base: str, verb: Token, word_classes: WordClasses) -> None:
-    """Do-support only before a verb: "do not spooky food" is what a misread adjective gives."""
+    """Do-support only before a verb: "do not spooky food" is what a misread adjective gives.
+
+    A subject that English only uses as a verb ("celebrity performs live") shows the same
+    misreading one word earlier.
+    """
     if not word_classes.is_verb(base):
         raise Unnegatable("verb_not_negatable", f"{verb.text!r} ({base!r}) is not an English verb")
+    subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+    if subject is not None and subject.tag_ in ("NN", "NNS") and subject.lower_ not in word_classes.nouns:
+        stem = present_base(subject.lower_) if subject.tag_ == "NNS" else subject.lower_
+        if word_classes.verb_not_noun(stem, stem):
+            raise Unnegatable("verb_not_negatable", f"the subject {subject.text!r} of {verb.text!r} is a verb")
 
 
 def _require_adverb_free(verb: Token) -> None:
@@ -270,9 +284,15 @@ def _require_adverb_free(verb: Token) -> None:
 
 
 def _singular_noun_subject(verb: Token) -> bool:
-    """A singular noun subject of its own ("little girl speak"): "does", not "do"."""
+    """A singular noun subject of its own ("the dentist drill"): "does", not "do".
+
+    A "subject" across a colon or dash is a title, not a subject ("futuristic style : share
+    a moment" is an imperative).
+    """
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.tag_ not in _SINGULAR_NOUN_TAGS:
+        return False
+    if any(t.text in _OPENING_PUNCTUATION for t in verb.doc[subject.i + 1 : verb.i]):
         return False
     for token in subject.subtree:
         if token.dep_ in ("cc", "conj") or (token.dep_ == "det" and token.lower_ in _PLURAL_DETERMINERS):

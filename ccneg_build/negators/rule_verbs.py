@@ -83,8 +83,8 @@ def negatable(verb: Token) -> bool:
     a noun for a verb ("plus size formal dress").
     """
     tag = verb.tag_
-    if not (tag.startswith("VB") or tag == "MD") or verb.dep_ == "amod":
-        return False
+    if not (tag.startswith("VB") or tag == "MD") or verb.dep_ in ("amod", "advmod", "nsubj", "nsubjpass", "csubj", "pobj"):
+        return False  # "lettering and arrows on the floor showed ...": a gerund is a noun
     if noun_in_disguise(verb):
         return False
     for child in verb.children:
