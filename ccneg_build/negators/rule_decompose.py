@@ -24,6 +24,7 @@ from ccneg_build.negators.rule_verbs import (
     adjective_in_disguise,
     glued_to_bare_noun,
     negation_site,
+    noun_in_disguise,
     negative_noun_phrase,
 )
 from ccneg_build.negators.rule_words import (
@@ -38,6 +39,7 @@ from ccneg_build.negators.rule_words import (
     LIGHT_OBJECTS,
     LINKING_VERB_FORMS,
     NEGATIVE_PRONOUNS,
+    NOUNS_TAKING_TO,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
     STANDALONE_VERBS,
@@ -85,6 +87,8 @@ _COMPLEMENT_DEPS = frozenset(("dobj", "dative", "attr", "oprd", "acomp", "ccomp"
 _INNER_NOUN_DEPS = frozenset(
     ("det", "predet", "amod", "compound", "nummod", "poss", "nmod", "case", "punct", "advmod", "quantmod", "cc", "conj")
 )
+#: "not in all weather" means "in some weather": the negation falls on the quantifier.
+_UNIVERSAL_DETERMINERS = frozenset("all every each both".split())
 #: Parts of speech a listed object may be made of ("bird and butterfly", "ice cream , cupcakes").
 _LIST_POS = frozenset(("NOUN", "PROPN", "ADJ", "DET", "CCONJ", "PUNCT", "NUM", "PRON", "PART"))
 
@@ -306,8 +310,10 @@ def _phrase_end(noun: Token) -> int:
     """
     end = noun.i + 1
     for child in noun.rights:
-        if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of"):
-            end = max(end, child.right_edge.i + 1)
+        if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of") or (
+            child.dep_ == "prep" and child.lower_ == "to" and noun.lower_ in NOUNS_TAKING_TO
+        ):
+            end = max(end, child.right_edge.i + 1)  # "access to a bathroom" goes as a whole
     return _with_abbreviation_period(noun.doc, end)
 
 
@@ -357,6 +363,8 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer,
     remove = (start, _phrase_end(noun))
     if determiner >= 0 and doc[determiner].lower_ == "no":
         return None  # "with no plans", "at no charge" are already negative
+    if determiner >= 0 and doc[determiner].lower_ in _UNIVERSAL_DETERMINERS:
+        return Refusal(start, "negation_scope", f"'not {predicate} {text}' negates '{doc[determiner].text}', not the pair")
 
     if word == "with":
         if head.pos_ in _VERBS and lemmatize(head) in WITH_VERBS:
@@ -665,14 +673,26 @@ def _listed_after(doc: Doc, end: int, commas: bool) -> str | None:
     if end + 1 >= len(doc):
         return None
     joint, after = doc[end], doc[end + 1]
+    if joint.lower_ == "as" and doc[end : end + 3].text.lower() == "as well as":
+        return doc[end + 3].text if end + 3 < len(doc) else None
     if joint.lower_ in ("and", "or", "&") and after.pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
-        head = after
-        while head.dep_ in ("det", "amod", "compound", "nummod", "poss") and head.head.i > head.i:
-            head = head.head
+        head = _noun_head(after)
         return None if head.dep_ in _SUBJECT_DEPS else after.text
-    if commas and joint.text == "," and after.pos_ in _NOUNS:
-        return after.text
+    if commas and joint.text == "," and after.pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
+        head = _noun_head(after)
+        if head.pos_ in _NOUNS and head.dep_ not in _SUBJECT_DEPS:
+            return after.text  # "cute lambs , apples", "a king size bed , private bathroom"
     return None
+
+
+def _noun_head(token: Token) -> Token:
+    """The noun a determiner or modifier belongs to ("private" -> "bathroom")."""
+    head = token
+    for _ in range(6):
+        if head.dep_ not in ("det", "amod", "compound", "nummod", "poss") or head.head.i <= head.i:
+            break
+        head = head.head
+    return head
 
 
 def _in_wh_clause(token: Token) -> bool:
@@ -714,8 +734,8 @@ def _without_stranded_verb(doc: Doc, candidate: Candidate, lemmatize: Lemmatizer
         if widened == 0:
             break
         verb = doc[widened - 1]
-        if verb.pos_ not in _VERBS or not _hangs_on(doc, widened, end, verb):
-            break
+        if verb.pos_ not in _VERBS or not _hangs_on(doc, widened, end, verb) or noun_in_disguise(verb):
+            break  # "vector sketch with a mug": "sketch" is a noun whatever the tagger says
         if any(c.i >= end and c.dep_ != "punct" for c in verb.rights):
             break  # the verb keeps a complement after the span
         if _stands_alone(verb, lemmatize):

@@ -75,6 +75,17 @@ IDIOMS = frozenset(
     )
 )
 
+#: Nouns whose "to" phrase completes them ("access to a bathroom", "the road to the sea"):
+#: an exclusion drops the phrase with the noun, or "with access to a bathroom" would
+#: leave "to a bathroom" behind.
+NOUNS_TAKING_TO = frozenset(
+    """
+    access entrance entry door doors gate gates road roads path paths way route trip trips visit
+    visits journey key keys answer approach gateway passage guide introduction tribute letter
+    ticket tickets stairs steps bridge
+    """.split()
+)
+
 #: Objects that only carry their verb's meaning ("makes her way through the snow"): the
 #: verb is negated for a phrase after them as if they were not there.
 LIGHT_OBJECTS = frozenset("way ways".split())
