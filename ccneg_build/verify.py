@@ -365,7 +365,7 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
     placement_problem = negation_placement_problem(caption, negated)
     if placement_problem:
         return _fail(*placement_problem, negation)
-    caption_problem = exclusion_problem(caption, exclusion)
+    caption_problem = exclusion_problem(caption, exclusion, relation.object)
     if caption_problem:
         return _fail(*caption_problem, negation)
     length_problem = _length_problem(caption, negated, exclusion)
@@ -441,11 +441,12 @@ def _past_form(word: str) -> bool:
     return (len(word) > 4 and word.endswith("ed")) or word in _IRREGULAR_PAST
 
 
-def exclusion_problem(caption: str, exclusion: str) -> tuple[str, str] | None:
+def exclusion_problem(caption: str, exclusion: str, obj: str = "") -> tuple[str, str] | None:
     """Is the exclusion caption a caption? ``("exclusion_not_caption", detail)`` if not.
 
     A caption names something the image shows and does not stop short: "they .", "no ."
-    name nothing; "a buddha statue seen", "when all else fails , you" and "you were" stop
+    name nothing, and "recipe !" (the caption's second "recipe") names only the object it
+    was meant to drop; "a buddha statue seen", "when all else fails , you" and "you were" stop
     on a word that needs what was removed; "into cool waters" is a bare phrase. A word
     the caption itself ends or opens with is fine ("when you are not sure where to go").
     """
@@ -453,8 +454,11 @@ def exclusion_problem(caption: str, exclusion: str) -> tuple[str, str] | None:
     caption_tokens = _tokens(caption)
     if not tokens:
         return None  # exclusion_empty is reported first
-    if all(token in FUNCTION_WORDS or token.isdigit() for token in tokens):
+    content = [token for token in tokens if token not in FUNCTION_WORDS and not token.isdigit()]
+    if not content:
         return "exclusion_not_caption", f"exclusion caption {exclusion[:60]!r} names nothing the image shows"
+    if obj and set(content) <= set(_tokens(obj)):
+        return "exclusion_not_caption", f"exclusion caption {exclusion[:60]!r} names only the removed object {obj!r}"
     last = tokens[-1]
     if last in _PRONOUNS_AFTER_CONJUNCTION and len(tokens) > 1 and tokens[-2] in _CLAUSE_CONJUNCTIONS:
         return "exclusion_not_caption", f"exclusion caption stops on a new clause's subject: {exclusion[-60:]!r}"

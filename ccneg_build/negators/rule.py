@@ -230,7 +230,7 @@ class RuleNegator:
             exclusion = exclusion_caption(surface, candidate, spaced)
             if not _removes_object(caption_words, words(exclusion), words(candidate.object)):
                 continue
-            problem = exclusion_problem(caption, exclusion)
+            problem = exclusion_problem(caption, exclusion, candidate.object)
             if problem is None:
                 try:
                     negated = negated_caption(doc, surface, candidate, spaced, self._lemma, self.word_classes)

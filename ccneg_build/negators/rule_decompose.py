@@ -87,6 +87,8 @@ _COMPLEMENT_DEPS = frozenset(("dobj", "dative", "attr", "oprd", "acomp", "ccomp"
 _INNER_NOUN_DEPS = frozenset(
     ("det", "predet", "amod", "compound", "nummod", "poss", "nmod", "case", "punct", "advmod", "quantmod", "cc", "conj")
 )
+#: Adverbs that complete a verb's direction ("looks out over the fields"), not its manner.
+_DIRECTION_ADVERBS = frozenset("out up down away back off over around along together home in".split())
 #: "not in all weather" means "in some weather": the negation falls on the quantifier.
 _UNIVERSAL_DETERMINERS = frozenset("all every each both".split())
 #: Parts of speech a listed object may be made of ("bird and butterfly", "ice cream , cupcakes").
@@ -448,6 +450,8 @@ def _has_other_complement(verb: Token, start: int, end: int, beside: Token | Non
             return True
         if dep == "advmod" and child.lower_ in PREPOSITION_OPENERS and any(g.dep_ == "prep" for g in child.children):
             return True  # "next to a tank"
+        if dep == "advmod" and child.lower_ not in _DIRECTION_ADVERBS:
+            return True  # "waits patiently for its owner": "not" would fall on "patiently"
     return False
 
 
