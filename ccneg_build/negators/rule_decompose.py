@@ -187,6 +187,9 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasse
         if _in_wh_clause(doc[found.anchor]):
             refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a how-to or wh- clause"))
             continue
+        if _in_preposed_phrase(doc[found.anchor]):
+            refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a phrase before its verb"))
+            continue
         written = _without_stranded_verb(doc, found, lemmatize)
         if isinstance(written, Refusal):
             refused.append(written)
@@ -450,7 +453,7 @@ def _has_other_complement(verb: Token, start: int, end: int, beside: Token | Non
             return True
         if dep == "advmod" and child.lower_ in PREPOSITION_OPENERS and any(g.dep_ == "prep" for g in child.children):
             return True  # "next to a tank"
-        if dep == "advmod" and child.lower_ not in _DIRECTION_ADVERBS:
+        if dep == "advmod" and child.i < start and child.lower_ not in _DIRECTION_ADVERBS:
             return True  # "waits patiently for its owner": "not" would fall on "patiently"
     return False
 
@@ -713,11 +716,44 @@ def _in_wh_clause(token: Token) -> bool:
                 if child.lower_ in _WH_OPENERS and child.tag_ in _RELATIVE_TAGS:
                     return True
             opener = current.left_edge
-            if opener.lower_ in _WH_OPENERS and opener.tag_ in _RELATIVE_TAGS:
+            if opener.lower_ in _WH_OPENERS and opener.tag_ in _RELATIVE_TAGS and _opens(opener, current):
                 return True  # "how many triangles are there"
         if current.head.i == current.i:
             return False
         current = current.head
+    return False
+
+
+def _opens(opener: Token, verb: Token) -> bool:
+    """Does the wh-word ``opener`` open ``verb``'s own clause, not a clause before it?
+
+    "how many triangles are there": yes; "when all else fails , you can jump": no, "when"
+    opens "fails".
+    """
+    token = opener
+    for _ in range(8):
+        if token.head.i == verb.i:
+            return token.dep_ not in ("advcl", "ccomp", "csubj", "acl", "relcl", "prep", "npadvmod")
+        if token.head.i == token.i or token.dep_ in ("advcl", "ccomp", "csubj", "acl", "relcl"):
+            return False
+        token = token.head
+    return False
+
+
+def _in_preposed_phrase(token: Token) -> bool:
+    """Is ``token`` inside a phrase that comes before the verb it belongs to?
+
+    "on my way to class i saw a python": "to class" is inside "on my way ...", which
+    sets the scene before "saw"; negating inside it needs commas a rule cannot place.
+    """
+    current = token
+    for _ in range(16):
+        head = current.head
+        if head.i == current.i:
+            return False
+        if head.pos_ in _VERBS and current.i < head.i and current.dep_ in ("prep", "npadvmod", "advmod"):
+            return current.i != token.i or token.dep_ != "prep"  # the phrase itself is judged by its rule
+        current = head
     return False
 
 

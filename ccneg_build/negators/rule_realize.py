@@ -261,10 +261,23 @@ def _require_verb(base: str, verb: Token, word_classes: WordClasses) -> None:
     if not word_classes.is_verb(base):
         raise Unnegatable("verb_not_negatable", f"{verb.text!r} ({base!r}) is not an English verb")
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
-    if subject is not None and subject.tag_ in ("NN", "NNS") and subject.lower_ not in word_classes.nouns:
-        stem = present_base(subject.lower_) if subject.tag_ == "NNS" else subject.lower_
-        if word_classes.verb_not_noun(stem, stem):
-            raise Unnegatable("verb_not_negatable", f"the subject {subject.text!r} of {verb.text!r} is a verb")
+    if subject is None or subject.tag_ not in ("NN", "NNS"):
+        return
+    stem = present_base(subject.lower_) if subject.tag_ == "NNS" else subject.lower_
+    if subject.lower_ not in word_classes.nouns and word_classes.verb_not_noun(stem, stem):
+        raise Unnegatable("verb_not_negatable", f"the subject {subject.text!r} of {verb.text!r} is a verb")
+    doc = verb.doc
+    if (
+        subject.tag_ == "NNS"
+        and subject.i == verb.i - 1
+        and subject.i > 0
+        and doc[subject.i - 1].pos_ in ("NOUN", "PROPN")
+        and not any(c.dep_ in ("det", "poss") for c in subject.lefts)
+        and word_classes.verbs
+        and word_classes.is_verb(stem)
+    ):
+        # "football tight end catches pass": after a bare noun chain, the "subject" is the verb
+        raise Unnegatable("verb_not_negatable", f"{subject.text!r} before {verb.text!r} may be the verb itself")
 
 
 def _require_adverb_free(verb: Token) -> None:

@@ -153,8 +153,9 @@ CC3M_CASES = (
     RuleCase(
         caption='a sheltered walkway between the building and tower',
         subject='sheltered walkway',
-        relations=(('building', 'between the'),),
-        chosen='building',
+        relations=(('building and tower', 'between the'),),
+        chosen='building and tower',
+        # "between" names both: the listed nouns are one object, so the negation covers exactly it
         negated='a sheltered walkway , not between the building and tower',
         exclusion='a sheltered walkway',
     ),
@@ -217,8 +218,10 @@ CC3M_CASES = (
     RuleCase(
         caption='image may contain : person , on stage , playing a musical instrument , guitar , night and indoor',
         subject='image',
-        relations=(('person', 'contain'), ('stage', 'on'), ('musical instrument', 'playing')),
+        relations=(('stage', 'on'),),
         chosen='stage',
+        # "person" after the colon is a list item, not an object of "contain"; "musical instrument" is
+        # listed with "guitar": "not playing" would negate the whole list
         negated='image may contain : person , not on stage , playing a musical instrument , guitar , night and indoor',
         exclusion='image may contain : person , playing a musical instrument , guitar , night and indoor',
     ),
@@ -297,8 +300,10 @@ CC3M_CASES = (
     RuleCase(
         caption='image of a man helping his grandson with homework',
         subject='man',
-        relations=(('his grandson', 'helping'), ('homework', 'with')),
+        relations=(('his grandson', 'helping'),),
         chosen='his grandson',
+        # "helping ... with homework": the "with" belongs to the verb, whose object is the grandson, so
+        # "homework" cannot be negated alone and is not offered
         negated='image of a man not helping his grandson with homework',
         exclusion='image of a man',
     ),
@@ -315,13 +320,15 @@ CC3M_CASES = (
         subject='person',
         relations=(('gold chain', 'lost'), ('process', 'in the')),
         chosen='process',
-        negated='person reported that person did not lose a gold chain in the process , but no harm was done and police were not called',
+        # "lost" has its own object: "did not lose a gold chain in the process" would negate the chain,
+        # so the phrase is negated
+        negated='person reported that person lost a gold chain , not in the process , but no harm was done and police were not called',
         exclusion='person reported that person lost a gold chain , but no harm was done and police were not called',
     ),
     RuleCase(
         caption='cowboy boots are a major hit for spring and summer !',
         subject='cowboy boots',
-        relations=(('major hit', 'are a'), ('spring', 'for')),
+        relations=(('major hit', 'are a'), ('spring and summer', 'for')),
         chosen='major hit',
         negated='cowboy boots are not a major hit for spring and summer !',
         exclusion='cowboy boots !',
@@ -387,7 +394,8 @@ CC3M_CASES = (
         subject='color guard',
         relations=(('parade', 'during the'),),
         chosen='parade',
-        negated='the color guard does not make its way down main street during the parade .',
+        # "makes its way down main street" stays true; only the link to the parade is negated
+        negated='the color guard makes its way down main street , not during the parade .',
         exclusion='the color guard makes its way down main street .',
     ),
     RuleCase(
@@ -419,7 +427,8 @@ CC3M_CASES = (
         subject='sticker',
         relations=(('bathroom and bedroom walls', 'on'),),
         chosen='bathroom and bedroom walls',
-        negated='this sticker does not look great on bathroom and bedroom walls .',
+        # "does not look great" would negate "great"; the walls are negated as a phrase
+        negated='this sticker looks great , not on bathroom and bedroom walls .',
         exclusion='this sticker looks great .',
     ),
     RuleCase(
@@ -451,7 +460,8 @@ CC3M_CASES = (
         subject='soldiers',
         relations=(('tank', 'next to a'), ('air base', 'at an')),
         chosen='air base',
-        negated='soldiers do not stand next to a tank at an air base .',
+        # "do not stand next to a tank at an air base" would negate the tank too
+        negated='soldiers stand next to a tank , not at an air base .',
         exclusion='soldiers stand next to a tank .',
     ),
     RuleCase(
@@ -466,8 +476,8 @@ CC3M_CASES = (
     RuleCase(
         caption='i feel morally compelled to remain on the side of other uprooted men and women everywhere .',
         subject='i',
-        relations=(('other uprooted men', 'on the side of'),),
-        chosen='other uprooted men',
+        relations=(('other uprooted men and women', 'on the side of'),),
+        chosen='other uprooted men and women',
         negated='i do not feel morally compelled to remain on the side of other uprooted men and women everywhere .',
         exclusion='i feel morally compelled to remain everywhere .',
     ),
@@ -500,7 +510,8 @@ CC3M_CASES = (
         subject='hot air balloon',
         relations=(('air', 'through the'), ('summer evening', 'on a')),
         chosen='air',
-        negated='a hot air balloon does not gently glide through the air on a summer evening',
+        # the verb has a second phrase ("on a summer evening"): the chosen phrase is negated alone
+        negated='a hot air balloon gently glides , not through the air , on a summer evening',
         exclusion='a hot air balloon gently glides on a summer evening',
     ),
     RuleCase(
@@ -540,8 +551,10 @@ CC3M_CASES = (
         subject='organisation',
         relations=(('huge rate', 'with a'),),
         chosen='huge rate',
+        # "dealing with" is negated as a verb, not as "without"; "organisation is dealing" would stop short,
+        # so the exclusion drops the verb with its phrase
         negated='organisation is not dealing with a huge rate of abandoned animals',
-        exclusion='organisation is dealing',
+        exclusion='organisation',
     ),
     RuleCase(
         caption='this house looks like a spaceship .',
@@ -564,8 +577,9 @@ CC3M_CASES = (
         subject='bottle',
         relations=(('beer', 'of'),),
         chosen='beer',
+        # a container's "of" gives "without"; the parse hangs "ready to be reviewed" on the beer, so it goes with it
         negated='a bottle without beer ready to be reviewed .',
-        exclusion='a bottle ready to be reviewed .',
+        exclusion='a bottle .',
     ),
     RuleCase(
         caption='mounted police during a demonstration',
@@ -577,30 +591,12 @@ CC3M_CASES = (
         exclusion='mounted police',
     ),
     RuleCase(
-        caption='little girl speak on the phone',
-        subject='little girl',
-        relations=(('phone', 'on the'),),
-        chosen='phone',
-        # a singular noun subject takes "does", even when the caption says "speak"
-        negated='little girl does not speak on the phone',
-        exclusion='little girl speak',
-    ),
-    RuleCase(
-        caption='gender reveal shower invite idea .',
-        subject='gender',
-        relations=(('shower invite idea', 'reveal'),),
-        chosen='shower invite idea',
-        # agreement with the singular subject, for a base form too
-        negated='gender does not reveal shower invite idea .',
-        exclusion='gender .',
-    ),
-    RuleCase(
         caption='the first bar officially opened on sunday after a soft opening .',
         subject='first bar',
         relations=(('sunday', 'on'), ('soft opening', 'after a')),
         chosen='sunday',
-        # a past tense tagged as a participle: do-support goes before the adverb
-        negated='the first bar did not officially open on sunday after a soft opening .',
+        # the verb has a second phrase ("after a soft opening"): the chosen phrase is negated alone
+        negated='the first bar officially opened , not on sunday , after a soft opening .',
         exclusion='the first bar officially opened after a soft opening .',
     ),
     RuleCase(
@@ -622,15 +618,6 @@ CC3M_CASES = (
         exclusion='repeating map - for easy making seamless pattern use it',
     ),
     RuleCase(
-        caption="it 's impressive how these fish take better care of their offspring than some people ...",
-        subject='it',
-        relations=(('better care', 'take'),),
-        chosen='better care',
-        # "these" makes the subject plural: "do" stays
-        negated="it 's impressive how these fish do not take better care of their offspring than some people ...",
-        exclusion="it 's impressive ...",
-    ),
-    RuleCase(
         caption='actor and theatre actor attend opening night performance .',
         subject='actor and theatre actor',
         relations=(('opening night performance', 'attend'),),
@@ -641,8 +628,15 @@ CC3M_CASES = (
     ),
 )
 
-#: Real CC3M captions with nothing the rules can negate, and the reason they give.
+#: Real CC3M captions with nothing the rules can negate well, and the reason they give.
 CC3M_REJECTED = (
+    # a singular noun before a plural verb is the tagger splitting a noun compound ("speech bubble"),
+    # so do-support is refused; in this caption the cost is a fine row
+    ("little girl speak on the phone", "verb_not_negatable"),
+    # a noun compound, not a clause: "gender does not reveal" was written before
+    ("gender reveal shower invite idea .", "no_relation"),
+    # "how these fish ...": a wh- clause, where "do not take better care" negates the claim
+    ("it 's impressive how these fish take better care of their offspring than some people ...", "negation_scope"),
     ("love this small house plan .", "no_relation"),
     ("a wearable work of art .", "no_relation"),
     ("the long wait is finally over !", "no_relation"),
