@@ -462,7 +462,8 @@ def exclusion_problem(caption: str, exclusion: str, obj: str = "") -> tuple[str,
     last = tokens[-1]
     if last in _PRONOUNS_AFTER_CONJUNCTION and len(tokens) > 1 and tokens[-2] in _CLAUSE_CONJUNCTIONS:
         return "exclusion_not_caption", f"exclusion caption stops on a new clause's subject: {exclusion[-60:]!r}"
-    if last in UNFINISHED_END_WORDS and (not caption_tokens or last != caption_tokens[-1]):
+    object_pronoun = last == "you" and len(tokens) > 1 and tokens[-2] in PREPOSITIONS  # "a card for you"
+    if last in UNFINISHED_END_WORDS and not object_pronoun and (not caption_tokens or last != caption_tokens[-1]):
         return "exclusion_not_caption", f"exclusion caption stops on {last!r}, which needs what was removed: {exclusion[-60:]!r}"
     first = tokens[0]
     if first in PREPOSITIONS and caption_tokens and first != caption_tokens[0]:

@@ -628,6 +628,8 @@ class _ObjectCheck:
         following = doc[end] if end < len(doc) else None
         if following is not None and following.pos_ in _NOUNS and following.dep_ in ("compound", "amod", "nmod"):
             return f"object {text!r} is cut before the noun {following.text!r} it modifies"
+        if end + 1 < len(doc) and doc[end].lower_ in ("by", "to", "after") and doc[end + 1].lower_ == noun.lower_:
+            return f"{noun.text!r} is part of the idiom {doc[noun.i : end + 2].text!r}, not an object"
         listed = _listed_after(doc, end, commas=False)
         if listed is not None:
             return f"object {text!r} is listed with {listed!r}: a negation would cover the list"

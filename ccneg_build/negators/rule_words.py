@@ -72,6 +72,7 @@ IDIOMS = frozenset(
         "in order", "of all", "on purpose", "by far", "in short", "in turn", "for now",
         "in time", "on time", "at times", "in advance", "in person", "at time", "for time",
         "on way", "in way", "by way", "in case", "at hand", "in touch", "to arms",
+        "by step", "by day", "by side", "by one", "to face", "to back", "after day",
     )
 )
 

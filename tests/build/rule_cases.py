@@ -644,3 +644,139 @@ CC3M_REJECTED = (
     ("pop artist & pop rock artist .", "no_relation"),
     ("film of a garbage truck", "no_relation"),
 )
+
+
+@dataclass(frozen=True)
+class ScopeCase:
+    """A kind of failure a careful reader found, stated as a caption and the outcome it must get.
+
+    ``chosen`` names the pair to write, with the expected ``negated`` and ``exclusion``
+    captions; without ``chosen`` the caption must be rejected with ``reason``. ``not_offered``
+    lists objects the rules must not offer as pairs at all. Captions marked "reviewer" are the
+    ones the reader reported (CC3M); the others are our own captions of the same kind.
+    """
+
+    kind: str
+    caption: str
+    chosen: str | None = None
+    negated: str = ""
+    exclusion: str = ""
+    reason: str = ""
+    not_offered: tuple[str, ...] = ()
+
+
+#: Every failure kind of the negated and the exclusion captions, with its expected outcome.
+SCOPE_CASES = (
+    # --- do-support only before a verb: a misread adjective, noun or adverb is not negated as a verb
+    ScopeCase("do-support before a non-verb", "spooky food at the party",  # reviewer: "do not spooky food"
+              chosen="party", negated="spooky food , not at the party", exclusion="spooky food"),
+    ScopeCase("do-support before a non-verb", "basketball small forward attends festival",  # reviewer
+              chosen="festival", negated="basketball small forward does not attend festival",
+              exclusion="basketball small forward"),
+    ScopeCase("do-support before a non-verb", "football tight end catches pass in the end zone",
+              reason="verb_not_negatable"),
+    ScopeCase("do-support before a non-verb", "leaves vector illustration on a seamless pattern background",
+              chosen="seamless pattern background",
+              negated="leaves vector illustration , not on a seamless pattern background",
+              exclusion="leaves vector illustration"),
+    ScopeCase("do-support before a non-verb", "abstract speech bubble in the shape of clouds",
+              chosen="clouds", negated="abstract speech bubble , not in the shape of clouds",
+              exclusion="abstract speech bubble"),
+    ScopeCase("do-support before a non-verb", "celebrity performs live in concert .",
+              chosen="concert", negated="celebrity performs live , not in concert .", exclusion="celebrity performs ."),
+    ScopeCase("do-support before a non-verb", "clad your home in person",  # reviewer: "not clad your home in person"
+              reason="no_relation"),
+    # --- never move the negation onto a how-to or wh- clause
+    ScopeCase("wh- or how-to clause", "how to add privacy and texture to any window or industry for less than $20 .",
+              reason="negation_scope"),  # reviewer: "how not to add privacy ..."
+    ScopeCase("wh- or how-to clause", "how to draw in internet publishing and broadcasting and web search portals business",
+              reason="negation_scope"),  # reviewer: exclusion "how to draw portals business"
+    ScopeCase("wh- or how-to clause", "how to make a wreath with pine cones", reason="negation_scope"),
+    ScopeCase("wh- or how-to clause", "what to wear to a wedding in the fall", reason="negation_scope"),
+    # --- never negate a verb whose object is another one: the phrase is negated instead
+    ScopeCase("verb with another object", "person feeding apples to an elephant in captivity",  # reviewer
+              chosen="elephant", negated="person feeding apples , not to an elephant , in captivity",
+              exclusion="person feeding apples in captivity"),
+    ScopeCase("verb with another object", "a boy throws a ball to his dog in the park",
+              chosen="his dog", negated="a boy throws a ball , not to his dog , in the park",
+              exclusion="a boy throws a ball in the park"),
+    ScopeCase("verb with another object", "a woman hangs laundry on the line in the yard",
+              chosen="line", negated="a woman hangs laundry , not on the line , in the yard",
+              exclusion="a woman hangs laundry in the yard"),
+    ScopeCase("verb with another object", "a dog waits patiently for its owner",
+              chosen="its owner", negated="a dog waits patiently , not for its owner", exclusion="a dog waits patiently"),
+    ScopeCase("verb with another object", "when all else fails , you can always jump your car onto a boat",
+              chosen="boat", negated="when all else fails , you can always jump your car , not onto a boat",
+              exclusion="when all else fails , you can always jump your car",
+              not_offered=("your car",)),  # reviewer: exclusion "when all else fails , you"
+    # --- a phrase before its verb, or an infinitive: the negation cannot reach the pair alone
+    ScopeCase("phrase before the verb", "after an incredible long weekend we headed to the airport .",
+              reason="negation_scope"),
+    ScopeCase("phrase before the verb",
+              "on my way to class i saw this huge python slithering along a main road , right outside the train station .",
+              chosen="main road",
+              negated="on my way to class i saw this huge python not slithering along a main road , right outside the train station .",
+              exclusion="on my way to class i saw this huge python slithering , right outside the train station .",
+              not_offered=("my way", "class")),
+    ScopeCase("infinitive", "members getting ready to sail on the sea", reason="negation_scope"),
+    ScopeCase("infinitive", "the vivid use of color to give life to every type of flower and plants .",
+              reason="negation_scope"),
+    ScopeCase("infinitive", "you need thissized custom pool to get through the summer here !", reason="negation_scope"),
+    # --- adverbs placed as English places them, never negated instead of the pair
+    ScopeCase("adverb", "person recently lectured at annual event",  # reviewer: "person recently not lectured"
+              chosen="annual event", negated="person recently did not lecture at annual event", exclusion="person"),
+    ScopeCase("adverb", "the museum recently opened in the city centre",
+              chosen="city centre", negated="the museum recently did not open in the city centre",
+              exclusion="the museum recently opened"),
+    ScopeCase("adverb", "a dress totally made from balloons", reason="negation_scope"),
+    ScopeCase("adverb", "a car completely covered in snow", reason="negation_scope"),
+    ScopeCase("adverb", "ready - the champion you 'll always find the chip there , my boy !", reason="negation_scope"),
+    ScopeCase("adverb", "there is always some kind of fish at a party .",
+              chosen="party", negated="there is always some kind of fish , not at a party .",
+              exclusion="there is always some kind of fish ."),
+    ScopeCase("adverb", "fencing in all weather , including snow", chosen="snow",
+              negated="fencing in all weather , not including snow", exclusion="fencing in all weather",
+              not_offered=("weather",)),
+    # --- objects are noun phrases, and a listed object is negated whole or not at all
+    ScopeCase("object not a noun phrase", "organisation founder on the left greets a fan at the race",
+              chosen="race", negated="organisation founder on the left greets a fan , not at the race",
+              exclusion="organisation founder on the left greets a fan", not_offered=("left greets",)),
+    ScopeCase("object not a noun phrase", "man on the stump playing guitar in forest",
+              chosen="forest", negated="man on the stump playing guitar , not in forest",
+              exclusion="man on the stump playing guitar", not_offered=("stump playing guitar",)),
+    ScopeCase("object not a noun phrase", "woman with pregnant step by step on the stairs",  # the kind of "pregnant step"
+              chosen="stairs", negated="woman with pregnant step by step , not on the stairs",
+              exclusion="woman with pregnant step by step", not_offered=("pregnant step", "step")),
+    ScopeCase("object not a noun phrase", "images vs. boys basketball game .", reason="object_not_noun_phrase"),
+    ScopeCase("listed object", "person with a bird and butterfly",
+              chosen="bird and butterfly", negated="person without a bird and butterfly", exclusion="person"),
+    ScopeCase("listed object", "traveling with a passport or an id", reason="object_not_noun_phrase"),
+    ScopeCase("listed object", "seamless vector pattern with cute lambs , apples on purple backdrop .",
+              chosen="purple backdrop", negated="seamless vector pattern with cute lambs , apples , not on purple backdrop .",
+              exclusion="seamless vector pattern with cute lambs , apples .", not_offered=("cute lambs",)),
+    # --- every exclusion caption is a caption
+    ScopeCase("exclusion not a caption", "a buddha statue seen on the grounds",  # reviewer: "a buddha statue seen"
+              chosen="grounds", negated="a buddha statue not seen on the grounds", exclusion="a buddha statue"),
+    ScopeCase("exclusion not a caption", "a tractor parked in a farmyard",
+              chosen="farmyard", negated="a tractor not parked in a farmyard", exclusion="a tractor"),
+    ScopeCase("exclusion not a caption", "this property sits on a beautiful white sand beach .",
+              chosen="beautiful white sand beach", negated="this property does not sit on a beautiful white sand beach .",
+              exclusion="this property ."),
+    ScopeCase("exclusion not a caption", "tower is seen in the snow .",
+              chosen="snow", negated="tower is not seen in the snow .", exclusion="tower ."),
+    ScopeCase("exclusion not a caption", "the baseball hat - get on the trend",  # reviewer
+              reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption", "i hear a mouse close by .", reason="exclusion_not_caption"),  # kind of "i ."
+    ScopeCase("exclusion not a caption", "you can see the condition of the road", reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption", "just imagine if you were inside the car", reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption",
+              "they created a wall of shelves for trinkets to marvel at as you head up the stairs .",  # reviewer: "they ."
+              chosen="trinkets",
+              negated="they created a wall of shelves , not for trinkets to marvel at as you head up the stairs .",
+              exclusion="they created a wall of shelves to marvel at as you head up the stairs .",
+              not_offered=("wall",)),
+    ScopeCase("exclusion not a caption", "make a recipe that will please the whole family with this recipe !",
+              chosen="recipe",  # reviewer: "recipe !" (the other "recipe" was dropped)
+              negated="make a recipe that will please the whole family without this recipe !",
+              exclusion="make a recipe that will please the whole family !"),
+)
