@@ -41,6 +41,7 @@ from ccneg_build.negators.rule_words import (
     NEGATIVE_PRONOUNS,
     NOUNS_TAKING_TO,
     PLACE_NOUNS,
+    PHRASE_VERBS,
     PREPOSITION_OPENERS,
     STANDALONE_VERBS,
     WITH_VERBS,
@@ -182,7 +183,7 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasse
         if isinstance(found, Refusal):
             refused.append(found)
             continue
-        if has_negation and _under_negation(doc[found.anchor]):
+        if has_negation and (_under_negation(doc[found.anchor]) or _negated_before(doc, found.anchor)):
             continue
         if _in_wh_clause(doc[found.anchor]):
             refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a how-to or wh- clause"))
@@ -217,6 +218,20 @@ def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
     roots = [i for i in interesting if deps[i] == _ROOT_ID]
     negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(doc.text.lower().split())
     return interesting, roots, negated
+
+
+def _negated_before(doc: Doc, anchor: int) -> bool:
+    """A negation earlier in the same stretch of the caption ("i 'm not one for piercings").
+
+    The parse of such captions is often broken, so the words are read: a "not" between the
+    last comma or full stop and the pair would make a second negation a double negative.
+    """
+    for token in reversed(doc[:anchor]):
+        if token.is_punct and token.text in (",", ".", ";", ":", "!", "?"):
+            return False
+        if token.dep_ == "neg" or token.lower_ in ("not", "n't", "never", "no"):
+            return True
+    return False
 
 
 def _under_negation(token: Token) -> bool:
@@ -400,6 +415,9 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer,
             return Refusal(start, "negation_scope", f"{verb.text!r}, which takes the negation, has another object")
         if head.pos_ in _VERBS and _has_other_complement(head, start, remove[1]):
             # "person feeding apples to an elephant": "not feeding" would negate the apples
+            if _required_phrase(head, prep, lemmatize):
+                return Refusal(start, "negation_scope", f"{head.text!r} needs {predicate!r} {text!r}: "
+                               "the phrase can be neither negated nor dropped apart from the verb")
             return Candidate("noun_prep", text, predicate, start, -1, remove)
         refusal = _list_refusal(doc, object_end, text)
         return refusal or Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
@@ -415,6 +433,19 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer,
         # "an image of a door handle" -> "an image, not of a door handle", if nothing else
         return Candidate("noun_prep", text, predicate, start, -1, remove, fallback=True)
     return Candidate("noun_prep", text, predicate, start, -1, remove)
+
+
+def _required_phrase(verb: Token, prep: Token, lemmatize: Lemmatizer) -> bool:
+    """Is ``prep``'s phrase the complement ``verb`` cannot do without ("opted *for a style*")?
+
+    For verbs that take a phrase as their complement (:data:`PHRASE_VERBS`: "opt for", "rely
+    on", "put ... on"), the first phrase after the verb is that complement: "person opted ,
+    not for a style , in her dress" and "person opted in her dress" are not English.
+    """
+    if lemmatize(verb) not in PHRASE_VERBS or any(c.dep_ == "prt" for c in verb.children):
+        return False  # "putting on ice skates near a lake": "on" makes "put on" a verb of its own
+    first = next((c for c in verb.rights if c.dep_ in ("prep", "agent")), None)
+    return first is not None and first.i == prep.i
 
 
 def _verb_scope_refusal(verb: Token, position: int) -> Refusal | None:
@@ -517,6 +548,9 @@ def _direct_object(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") 
         return found
     text, object_start, _determiner, object_end = found
     refusal = _verb_scope_refusal(site, verb.i) or _list_refusal(doc, object_end, text)
+    if refusal is None and site.i != verb.i and _has_other_complement(site, verb.i, verb.i + 1, beside=verb):
+        # "someone spent several hours creating this brooch": "did not spend" negates the hours
+        refusal = Refusal(verb.i, "negation_scope", f"{site.text!r}, which takes the negation, has another object")
     if refusal is not None:
         return refusal
     if object_start == verb.i + 1 and verb.tag_ == "VBG" and verb.dep_ in _NOUN_LIKE_DEPS:
@@ -545,6 +579,9 @@ def _direct_object(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") 
         # "a way, not of doing" and "not without taking" are not English, so those go
         if site.head.lower_ in SKIPPED_PREPOSITIONS or site.head.lower_ == "without":
             return None
+        if any(c.dep_ == "conj" for c in site.children):
+            # "behind building your network and getting results": "not behind" negates both
+            return Refusal(start, "negation_scope", f"{site.text!r} is listed with another verb")
         return Candidate("noun_prep", text, predicate, start, -1, (start, end))
     return Candidate("verbal", text, predicate, verb.i, site.i, (start, end))
 
@@ -574,6 +611,10 @@ def _attribute(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") -> F
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.pos_ == "PRON":
         return None  # without a noun subject the exclusion would be "it in the sea"
+    if verb.dep_ not in ("ROOT", "conj"):
+        # "if red is your favourite hue then ...": without "is your favourite hue" the clause is "if red"
+        return Refusal(verb.i, "exclusion_not_caption", f"without its attribute the clause of {verb.text!r} keeps only its subject",
+                       stage="negate")
     found = objects.span(doc, noun)
     if isinstance(found, Refusal):
         return found
@@ -816,6 +857,8 @@ def _stands_alone(verb: Token, lemmatize: Lemmatizer) -> bool:
     if lemma in COMPLEMENT_VERBS:
         return False
     if verb.tag_ == "VBG":
+        if verb.dep_ == "conj" and verb.head.tag_ in ("VBZ", "VBP", "VBD"):
+            return False  # "carries out the research and looking": the participle needs its phrase
         return verb.dep_ != "pcomp"  # "a woman walking", "cars are driving"; not "by looking"
     if verb.tag_ == "VBN":
         return any(c.dep_ in ("aux", "auxpass") for c in verb.lefts)  # "is displayed", not "a statue seen"

@@ -172,11 +172,11 @@ def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
         return
     edit.insert_before(start, ", not ")
     end = candidate.remove[1]
-    if end < len(doc) and _starts_new_phrase(doc[end], start):
+    if end < len(doc) and _starts_new_phrase(doc[end], start, end):
         edit.insert_before(end, ", ")
 
 
-def _starts_new_phrase(token: Token, start: int) -> bool:
+def _starts_new_phrase(token: Token, start: int, end: int) -> bool:
     """Does the caption go on with a phrase of its own after the negated one?
 
     "a woman, not next to a table, in the dining area" needs the closing comma; "a man
@@ -187,6 +187,8 @@ def _starts_new_phrase(token: Token, start: int) -> bool:
         return True  # "..., in the dining area"; "the view, not from the top, shows the city"
     if token.tag_ in ("WDT", "WP") and token.head.head.i < start:
         return True  # "a group of objects, not in space, that orbit a star"
+    if (token.tag_ == "WRB" or token.dep_ == "mark") and not start <= token.head.i < end:
+        return True  # "deliver the letter, not to the right door, when they hear the number"
     return token.tag_ in ("VBG", "VBN") and (token.head.i < start or token.head.i == token.i)
 
 

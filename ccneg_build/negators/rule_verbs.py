@@ -113,8 +113,8 @@ def noun_in_disguise(verb: Token) -> bool:
     "reading room" (a caption-initial -ing form glued to a bare noun), "giant light up
     letters" (an adjective as its subject).
     """
-    if verb.dep_ == "conj" and verb.head.pos_ in NOUN_POS:
-        return True
+    if verb.dep_ == "conj" and verb.head.pos_ not in VERB_POS:
+        return True  # "vendor and produce", "that kiss : left , and kiss": listed with a non-verb
     tag = verb.tag_
     lefts = list(verb.lefts)
     has_subject = any(c.dep_ in SUBJECT_DEPS for c in lefts)

@@ -76,6 +76,10 @@ IDIOMS = frozenset(
     )
 )
 
+#: Verbs (base forms) whose first phrase is their complement ("opt for", "rely on", "put the
+#: vase on the table"): that phrase is never negated or dropped apart from the verb.
+PHRASE_VERBS = frozenset("opt rely depend belong consist refer apply insist dwell put place lean".split())
+
 #: Nouns whose "to" phrase completes them ("access to a bathroom", "the road to the sea"):
 #: an exclusion drops the phrase with the noun, or "with access to a bathroom" would
 #: leave "to a bathroom" behind.
@@ -113,7 +117,8 @@ COMPLEMENT_VERBS = frozenset(
     isolate consist contain include depict feature surround decorate line top pack stuff set
     compose cram load equip adorn frame inspire attach tie clad clothe wrap face reach enter
     deal cope agree disagree interact communicate comply familiarize associate collide see spot
-    find hear notice
+    find hear notice task ask require force allow expect encourage invite schedule opt rely
+    depend belong consist refer apply
     """.split()
 )
 

@@ -653,7 +653,8 @@ class ScopeCase:
     ``chosen`` names the pair to write, with the expected ``negated`` and ``exclusion``
     captions; without ``chosen`` the caption must be rejected with ``reason``. ``not_offered``
     lists objects the rules must not offer as pairs at all. Captions marked "reviewer" are the
-    ones the reader reported (CC3M); the others are our own captions of the same kind.
+    ones the reader reported (CC3M), "reviewed" ones failed in our own reading of the dev
+    sample (benchmarks/judgments/); the others are our own captions of the same kinds.
     """
 
     kind: str
@@ -709,6 +710,23 @@ SCOPE_CASES = (
               chosen="boat", negated="when all else fails , you can always jump your car , not onto a boat",
               exclusion="when all else fails , you can always jump your car",
               not_offered=("your car",)),  # reviewer: exclusion "when all else fails , you"
+    ScopeCase("verb with another object", "no doubt someone spent several hours creating this intricate brooch .",
+              reason="negation_scope"),  # reviewed: "did not spend several hours" negated the hours
+    ScopeCase("verb with another object", "person put the vase on the table in the kitchen",
+              chosen="kitchen", negated="person put the vase on the table , not in the kitchen",
+              exclusion="person put the vase on the table", not_offered=("table",)),
+    ScopeCase("verb with another object",
+              "chic : person opted for a very different style in her plunging neckline black mini dress during event",
+              chosen="event",
+              negated="chic : person opted for a very different style in her plunging neckline black mini dress , not during event",
+              exclusion="chic : person opted for a very different style in her plunging neckline black mini dress",
+              not_offered=("very different style",)),  # reviewed: "person opted , not for a very different style"
+    ScopeCase("verb with another object", "cups of tea : the principle behind building your network and getting results",
+              chosen="tea", negated="cups without tea : the principle behind building your network and getting results",
+              exclusion="cups : the principle behind building your network and getting results",
+              not_offered=("your network",)),  # reviewed: "not behind building your network and getting results"
+    ScopeCase("double negation", "i 'm not one for facial piercings , but i must say that fictional character can be really beautiful !",
+              reason="no_relation"),  # reviewed: "i 'm not one , not for facial piercings"
     # --- a phrase before its verb, or an infinitive: the negation cannot reach the pair alone
     ScopeCase("phrase before the verb", "after an incredible long weekend we headed to the airport .",
               reason="negation_scope"),
@@ -775,6 +793,17 @@ SCOPE_CASES = (
               negated="they created a wall of shelves , not for trinkets to marvel at as you head up the stairs .",
               exclusion="they created a wall of shelves to marvel at as you head up the stairs .",
               not_offered=("wall",)),
+    ScopeCase("exclusion not a caption", "style notes : if red is your favourite hue then this is time is your time .",
+              reason="exclusion_not_caption"),  # reviewed: exclusion "style notes : if red then ..."
+    ScopeCase("exclusion not a caption", "a young doctor carries out the research and looking through a microscope",
+              chosen="microscope",
+              negated="a young doctor carries out the research and not looking through a microscope",
+              exclusion="a young doctor carries out the research"),  # reviewed: "... the research and looking"
+    ScopeCase("exclusion not a caption", "are tasked to deliver the letter to the right door when they hear the number .",
+              chosen="right door",
+              negated="are tasked to deliver the letter , not to the right door , when they hear the number .",
+              exclusion="are tasked to deliver the letter when they hear the number .",
+              not_offered=("letter",)),  # reviewed: exclusion "are tasked ."
     ScopeCase("exclusion not a caption", "make a recipe that will please the whole family with this recipe !",
               chosen="recipe",  # reviewer: "recipe !" (the other "recipe" was dropped)
               negated="make a recipe that will please the whole family without this recipe !",
