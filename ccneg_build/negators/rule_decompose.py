@@ -192,6 +192,9 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasse
             refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a phrase before its verb"))
             continue
         written = _without_stranded_verb(doc, found, lemmatize)
+        if isinstance(written, Candidate) and _leaves_subject_before_clause(doc, written):
+            written = Refusal(found.anchor, "exclusion_not_caption",
+                              "without its predicate the subject would run into the next clause", stage="negate")
         if isinstance(written, Refusal):
             refused.append(written)
         else:
@@ -383,6 +386,8 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer,
     remove = (start, _phrase_end(noun))
     if determiner >= 0 and doc[determiner].lower_ == "no":
         return None  # "with no plans", "at no charge" are already negative
+    if word == "with" and head.lower_ in LIGHT_OBJECTS:
+        return None  # "have a way with geraniums": an idiom, not a relation to geraniums
     if determiner >= 0 and doc[determiner].lower_ in _UNIVERSAL_DETERMINERS:
         return Refusal(start, "negation_scope", f"'not {predicate} {text}' negates '{doc[determiner].text}', not the pair")
 
@@ -571,6 +576,12 @@ def _direct_object(doc: Doc, noun: Token, root: Token, objects: "_ObjectCheck") 
             end -= 1
     else:
         start, end = _clause_start(verb), verb.right_edge.i + 1
+        subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+        if subject is not None and subject.tag_ not in _RELATIVE_TAGS and verb.dep_ != "conj":
+            # "did you know the skin releases gallons of water": without its clause the
+            # exclusion would keep "the skin" alone ("did you know the skin ?")
+            return Refusal(verb.i, "exclusion_not_caption",
+                           f"without {text!r} the clause of {verb.text!r} keeps only its subject", stage="negate")
     if end <= noun.i:
         return None
     if site.tag_ == "VBG" and site.dep_ == "pcomp" and site.head.pos_ == "ADP" and site.head.i == start:
@@ -680,10 +691,11 @@ class _ObjectCheck:
             stem = noun.lower_[:-1] if noun.lower_.endswith("s") else noun.lower_
             if self.word_classes.is_verb(stem) and self.word_classes.verbs:
                 return f"object {text!r}: {noun.text!r} before 'to' reads as a verb ('waits to hear')"
-        if noun.tag_ in ("NN", "NNS"):
-            base = self.lemmatize(noun)
-            if noun.lower_ not in self.word_classes.nouns and self.word_classes.verb_not_noun(base, base):
-                return f"object {text!r}: {noun.text!r} is a verb, not a noun"
+        for token in doc[start : noun.i + 1]:
+            if token.tag_ in ("NN", "NNS") and token.lower_ not in self.word_classes.nouns:
+                base = self.lemmatize(token)
+                if self.word_classes.verb_not_noun(base, base):
+                    return f"object {text!r}: {token.text!r} is a verb, not a noun"
         return None
 
 
@@ -819,7 +831,12 @@ def _without_stranded_verb(doc: Doc, candidate: Candidate, lemmatize: Lemmatizer
         verb = doc[widened - 1]
         if verb.pos_ not in _VERBS or not _hangs_on(doc, widened, end, verb) or noun_in_disguise(verb):
             break  # "vector sketch with a mug": "sketch" is a noun whatever the tagger says
-        if any(c.i >= end and c.dep_ != "punct" for c in verb.rights):
+        after = [c for c in verb.rights if c.i >= end and c.dep_ != "punct"]
+        if after:
+            if lemmatize(verb) in COMPLEMENT_VERBS and not any(c.dep_ in _COMPLEMENT_DEPS for c in after):
+                # "was involved while riding": what follows does not give "involved" its phrase back
+                return Refusal(candidate.anchor, "exclusion_not_caption",
+                               f"without its phrase {verb.text!r} stops short", stage="negate")
             break  # the verb keeps a complement after the span
         if _stands_alone(verb, lemmatize):
             break
@@ -836,6 +853,23 @@ def _without_stranded_verb(doc: Doc, candidate: Candidate, lemmatize: Lemmatizer
     if widened == start:
         return candidate
     return replace(candidate, remove=(widened, end))
+
+
+def _leaves_subject_before_clause(doc: Doc, candidate: Candidate) -> bool:
+    """Would the exclusion run a bare subject into the next clause ("hot dogs but they originated")?
+
+    When the removed span is a main clause's whole predicate and a conjunction with a
+    clause of its own follows, what is left is not a caption.
+    """
+    start, end = candidate.remove
+    if end >= len(doc) or start == 0:
+        return False
+    after = doc[end]
+    if after.is_punct and end + 1 < len(doc):
+        after = doc[end + 1]
+    if after.pos_ != "CCONJ" or doc[start - 1].dep_ not in _SUBJECT_DEPS:
+        return False
+    return any(t.dep_ in _SUBJECT_DEPS for t in doc[after.i + 1 : after.i + 4])
 
 
 def _hangs_on(doc: Doc, start: int, end: int, verb: Token) -> bool:

@@ -48,6 +48,11 @@ _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
 _FINITE_AUX_TAGS = frozenset(("MD", "VBZ", "VBP", "VBD"))
 #: Marks after which a phrase needs no comma of its own ("the skirted table -- not in fabric").
 _OPENING_PUNCTUATION = frozenset(("--", "-", "\u2013", "\u2014", ":", ";", ","))
+#: Marks that end a title before a clause ("futuristic style : share a moment"); a comma does
+#: not ("person , read an original poem" has a subject).
+_TITLE_PUNCTUATION = _OPENING_PUNCTUATION - {","}
+#: Adverbs whose meaning changes under a negation ("already" becomes "yet").
+_NEGATION_CHANGING_ADVERBS = frozenset(("already", "sometimes", "somewhat"))
 #: Tags of a noun that takes "does" ("little girl does not speak"), unlike "soldiers".
 _SINGULAR_NOUN_TAGS = frozenset(("NN", "NNP"))
 _PLURAL_DETERMINERS = frozenset("these those many several both few all".split())
@@ -249,6 +254,10 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer, word_classes: 
         # "clad your home in ...": an opening past form with no subject is an imperative the
         # tagger misread or a headline; neither takes a bare "not"
         raise Unnegatable("verb_not_negatable", f"{verb.text!r} opens the caption with no subject")
+    elif tag == "VB":
+        # "fans had gathered to watch the team take a victory": a bare infinitive after another
+        # verb; "not take" negates what they watched, not the pair
+        raise Unnegatable("negation_scope", f"{verb.text!r} is a bare infinitive after another verb")
     else:
         _require_adverb_free(verb)
         edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"
@@ -307,7 +316,7 @@ def _singular_noun_subject(verb: Token) -> bool:
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.tag_ not in _SINGULAR_NOUN_TAGS:
         return False
-    if any(t.text in _OPENING_PUNCTUATION for t in verb.doc[subject.i + 1 : verb.i]):
+    if any(t.text in _TITLE_PUNCTUATION for t in verb.doc[subject.i + 1 : verb.i]):
         return False
     for token in subject.subtree:
         if token.dep_ in ("cc", "conj") or (token.dep_ == "det" and token.lower_ in _PLURAL_DETERMINERS):
@@ -349,6 +358,9 @@ def present_base(word: str) -> str:
 def _do_support(edit: _Edit, verb: Token, helper: str, base: str) -> None:
     """ "gently glides" -> "does not gently glide": the helper goes before adverbs."""
     start = verb.i
+    if verb.i > 0 and verb.doc[verb.i - 1].lower_ in _NEGATION_CHANGING_ADVERBS:
+        # "already pack a punch" negated is "do not pack a punch yet", not "already do not pack"
+        raise Unnegatable("negation_scope", f"'{verb.doc[verb.i - 1].text}' before {verb.text!r} changes under 'not'")
     for child in reversed(list(verb.lefts)):
         if (
             child.dep_ == "advmod"

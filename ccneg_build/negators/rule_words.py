@@ -118,7 +118,7 @@ COMPLEMENT_VERBS = frozenset(
     compose cram load equip adorn frame inspire attach tie clad clothe wrap face reach enter
     deal cope agree disagree interact communicate comply familiarize associate collide see spot
     find hear notice task ask require force allow expect encourage invite schedule opt rely
-    depend belong consist refer apply
+    depend belong consist refer apply involve
     """.split()
 )
 

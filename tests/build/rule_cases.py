@@ -318,10 +318,11 @@ CC3M_CASES = (
     RuleCase(
         caption='person reported that person lost a gold chain in the process , but no harm was done and police were not called',
         subject='person',
-        relations=(('gold chain', 'lost'), ('process', 'in the')),
+        relations=(('process', 'in the'),),
         chosen='process',
         # "lost" has its own object: "did not lose a gold chain in the process" would negate the chain,
-        # so the phrase is negated
+        # so the phrase is negated; "gold chain" is not offered, as without it the clause would keep
+        # only its subject ("person reported that person , but ...")
         negated='person reported that person lost a gold chain , not in the process , but no harm was done and police were not called',
         exclusion='person reported that person lost a gold chain , but no harm was done and police were not called',
     ),
@@ -737,6 +738,8 @@ SCOPE_CASES = (
               exclusion="on my way to class i saw this huge python slithering , right outside the train station .",
               not_offered=("my way", "class")),
     ScopeCase("infinitive", "members getting ready to sail on the sea", reason="negation_scope"),
+    ScopeCase("infinitive", "we saw the kids play in the garden", reason="negation_scope"),
+    # held-out: "... to watch american football team not take a clear victory"
     ScopeCase("infinitive", "the vivid use of color to give life to every type of flower and plants .",
               reason="negation_scope"),
     ScopeCase("infinitive", "you need thissized custom pool to get through the summer here !", reason="negation_scope"),
@@ -747,6 +750,8 @@ SCOPE_CASES = (
               chosen="city centre", negated="the museum recently did not open in the city centre",
               exclusion="the museum recently opened"),
     ScopeCase("adverb", "a dress totally made from balloons", reason="negation_scope"),
+    ScopeCase("adverb", "your fresh - cut blooms already pack a punch , but there 's no such thing as too many flowers .",
+              reason="negation_scope"),  # held-out: "already do not pack a punch"
     ScopeCase("adverb", "a car completely covered in snow", reason="negation_scope"),
     ScopeCase("adverb", "ready - the champion you 'll always find the chip there , my boy !", reason="negation_scope"),
     ScopeCase("adverb", "there is always some kind of fish at a party .",
@@ -766,6 +771,13 @@ SCOPE_CASES = (
               chosen="stairs", negated="woman with pregnant step by step , not on the stairs",
               exclusion="woman with pregnant step by step", not_offered=("pregnant step", "step")),
     ScopeCase("object not a noun phrase", "images vs. boys basketball game .", reason="object_not_noun_phrase"),
+    ScopeCase("object not a noun phrase", "sunset behind suspension bridge greets visitors",
+              reason="object_not_noun_phrase"),  # held-out: object "suspension bridge greets visitors"
+    ScopeCase("object not a noun phrase", "country have a way with geraniums !", reason="no_relation"),
+    # held-out: "have a way with" is an idiom: "with no geraniums" broke it
+    ScopeCase("do-support before a non-verb", "person , read an original poem .", chosen="original poem",
+              negated="person , does not read an original poem .", exclusion="person ."),
+    # a comma does not end a title: the subject before it still takes "does"
     ScopeCase("listed object", "person with a bird and butterfly",
               chosen="bird and butterfly", negated="person without a bird and butterfly", exclusion="person"),
     ScopeCase("listed object", "traveling with a passport or an id", reason="object_not_noun_phrase"),
@@ -804,6 +816,18 @@ SCOPE_CASES = (
               negated="are tasked to deliver the letter , not to the right door , when they hear the number .",
               exclusion="are tasked to deliver the letter when they hear the number .",
               not_offered=("letter",)),  # reviewed: exclusion "are tasked ."
+    ScopeCase("exclusion not a caption", "did you know the skin releases gallons of water in hot weather ? refresh it !",
+              chosen="hot weather",
+              negated="did you know the skin releases gallons of water , not in hot weather ? refresh it !",
+              exclusion="did you know the skin releases gallons of water ? refresh it !",
+              not_offered=("gallons",)),  # held-out: exclusion "did you know the skin ? refresh it !"
+    ScopeCase("exclusion not a caption", "bacon - wrapped hot dogs may be the quintessential street food but they originated .",
+              reason="exclusion_not_caption"),  # held-out: exclusion "bacon - wrapped hot dogs but they originated ."
+    ScopeCase("exclusion not a caption", "person of computer was involved in an accident while riding her horse last week .",
+              chosen="her horse",
+              negated="person of computer was involved in an accident while not riding her horse last week .",
+              exclusion="person of computer was involved in an accident .",
+              not_offered=("accident",)),  # held-out: exclusion "person of computer was involved while riding ..."
     ScopeCase("exclusion not a caption", "make a recipe that will please the whole family with this recipe !",
               chosen="recipe",  # reviewer: "recipe !" (the other "recipe" was dropped)
               negated="make a recipe that will please the whole family without this recipe !",
