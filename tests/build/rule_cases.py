@@ -753,7 +753,11 @@ SCOPE_CASES = (
     ScopeCase("adverb", "your fresh - cut blooms already pack a punch , but there 's no such thing as too many flowers .",
               reason="negation_scope"),  # held-out: "already do not pack a punch"
     ScopeCase("adverb", "a car completely covered in snow", reason="negation_scope"),
-    ScopeCase("adverb", "ready - the champion you 'll always find the chip there , my boy !", reason="negation_scope"),
+    ScopeCase("adverb", "ready - the champion you 'll always find the chip there , my boy !",
+              reason="exclusion_not_caption"),  # the exclusion fails first; "'ll not always find" would too
+    ScopeCase("adverb", "the team will always win the cup at home", chosen="home",
+              negated="the team will always win the cup , not at home", exclusion="the team will always win the cup",
+              not_offered=("cup",)),  # "will not always win" negates "always"
     ScopeCase("adverb", "there is always some kind of fish at a party .",
               chosen="party", negated="there is always some kind of fish , not at a party .",
               exclusion="there is always some kind of fish ."),
