@@ -52,6 +52,8 @@ RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
 RULE_DISABLED = ("ner", "lemmatizer", "senter")
 
 DEFAULT_BATCH_SIZE = 256
+#: Lemmas remembered per process before the memory is cleared.
+_LEMMA_CACHE_SIZE = 50_000
 
 #: Reason codes this backend returns (all at stage "negate" or "decompose"). When a caption
 #: has pairs but none can be negated well, the reason is the earliest pair's: the shared
@@ -96,6 +98,7 @@ class RuleNegator:
         self.nlp = load_rule_pipeline()
         self._lemmatizer = self.nlp.get_pipe("lemmatizer") if "lemmatizer" in self.nlp.component_names else None
         self.word_classes = WordClasses.from_lemmatizer(self._lemmatizer) if self._lemmatizer else WordClasses()
+        self._lemmas: dict[tuple[str, str], str] = {}
         self.generator = Generator(
             backend=self.backend, model=model_name_and_version(self.nlp), version=ccneg_build.__version__
         )
@@ -164,12 +167,12 @@ class RuleNegator:
             )
 
     def _negate_doc(self, row: SourceRow, doc: Doc, pick: int | None = None) -> Negation | Rejection:
-        parse = decompose(doc, self._lemma, self.word_classes)
+        caption = row.caption or ""
+        parse = decompose(doc, self._lemma, self.word_classes, caption)
         if parse is None:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
-        caption = row.caption or ""
         spaced = is_spaced_style(caption)
-        surface = Surface(doc)
+        surface = Surface(doc, caption)
         refused: list[Refusal] = list(parse.refused)
         usable = self._usable(doc, surface, caption, spaced, [c for c in parse.candidates if not c.fallback], refused)
         if not usable:
@@ -245,15 +248,27 @@ class RuleNegator:
         return usable
 
     def _lemma(self, token: Token) -> str:
-        """Base form of one verb, computed only for the verb being negated."""
+        """Base form of one word, computed only for the few words the rules ask about.
+
+        Remembered per (word, part of speech): the rule lemmatizer costs more than the rest
+        of the rules for a word, and captions repeat their words.
+        """
+        key = (token.lower_, token.pos_)
+        cached = self._lemmas.get(key)
+        if cached is not None:
+            return cached
+        lemma = token.lower_
         if self._lemmatizer is not None:
             try:
                 forms = self._lemmatizer.rule_lemmatize(token)
                 if forms:
-                    return forms[0]
+                    lemma = forms[0]
             except Exception:  # noqa: BLE001 - fall back to the surface form
                 pass
-        return token.lower_
+        if len(self._lemmas) >= _LEMMA_CACHE_SIZE:
+            self._lemmas.clear()
+        self._lemmas[key] = lemma
+        return lemma
 
 
 def _removes_object(caption: list[str], exclusion: list[str], obj: list[str]) -> bool:

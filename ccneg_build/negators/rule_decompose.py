@@ -145,15 +145,18 @@ class Parse:
 Found = Union[Candidate, Refusal, None]
 
 
-def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasses = WordClasses()) -> Parse | None:
+def decompose(
+    doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasses = WordClasses(), text: str | None = None
+) -> Parse | None:
     """The subject and every pair the rules can negate; ``None`` if there is no root.
 
     ``lemmatize`` gives a word's base form; it is called only for the few words whose
     meaning decides how to negate ("dealing with" is negated as a verb) or whether an
     object is a noun at all. ``word_classes`` says which base forms English uses as nouns.
-    Pairs found but not negatable come back in ``refused`` with the reason.
+    Pairs found but not negatable come back in ``refused`` with the reason. ``text`` is the
+    parsed string when the caller has it (cheaper than ``doc.text``).
     """
-    indices, roots, has_negation = _read_arrays(doc)
+    indices, roots, has_negation = _read_arrays(doc, doc.text if text is None else text)
     root = _main_root(doc, roots)
     if root is None:
         return None
@@ -209,7 +212,7 @@ def decompose(doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasse
     return Parse(subject=subject_text, candidates=tuple(candidates), refused=tuple(refused))
 
 
-def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
+def _read_arrays(doc: Doc, text: str) -> tuple[list[int], list[int], bool]:
     """Tokens that can open a pair, the sentence roots, and whether anything is negated.
 
     All three are read from the parse's arrays: building a Python object per token costs
@@ -219,7 +222,7 @@ def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
     deps = doc.to_array(DEP).tolist()
     interesting = [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS]
     roots = [i for i in interesting if deps[i] == _ROOT_ID]
-    negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(doc.text.lower().split())
+    negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(text.lower().split())
     return interesting, roots, negated
 
 
@@ -691,12 +694,22 @@ class _ObjectCheck:
             stem = noun.lower_[:-1] if noun.lower_.endswith("s") else noun.lower_
             if self.word_classes.is_verb(stem) and self.word_classes.verbs:
                 return f"object {text!r}: {noun.text!r} before 'to' reads as a verb ('waits to hear')"
+        nouns = self.word_classes.nouns
         for token in doc[start : noun.i + 1]:
-            if token.tag_ in ("NN", "NNS") and token.lower_ not in self.word_classes.nouns:
+            if token.tag_ in ("NN", "NNS") and token.lower_ not in nouns and _singular(token.lower_) not in nouns:
                 base = self.lemmatize(token)
                 if self.word_classes.verb_not_noun(base, base):
                     return f"object {text!r}: {token.text!r} is a verb, not a noun"
         return None
+
+
+def _singular(word: str) -> str:
+    """A cheap singular for a plural noun ("walls" -> "wall", "berries" -> "berry")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[-3:-2] in ("s", "x", "z", "h"):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _list_refusal(doc: Doc, end: int, text: str) -> Refusal | None:

@@ -76,8 +76,10 @@ class Surface:
 
     __slots__ = ("texts", "spaces")
 
-    def __init__(self, doc: Doc) -> None:
-        text = doc.text
+    def __init__(self, doc: Doc, text: str | None = None) -> None:
+        # ``text``: the string that was parsed, which spaCy keeps exactly (``doc.text`` would
+        # rebuild it from the tokens)
+        text = doc.text if text is None else text
         texts: list[str] = []
         spaces: list[str] = []
         for start, length, space in doc.to_array(_SURFACE_ATTRS).tolist():
