@@ -23,7 +23,8 @@ from typing import Any, Sequence
 from spacy.tokens import Doc, Token
 
 import ccneg_build
-from ccneg_build.negators.rule_decompose import Candidate, Refusal, decompose
+from ccneg_build.negators.rule_decompose import decompose
+from ccneg_build.negators.rule_pairs import Candidate, Refusal
 from ccneg_build.negators.rule_verbs import WordClasses
 from ccneg_build.negators.rule_words import DANGLING_END_WORDS
 from ccneg_build.negators.rule_realize import (

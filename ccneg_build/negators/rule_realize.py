@@ -13,7 +13,7 @@ from typing import Callable
 from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Token
 
-from ccneg_build.negators.rule_decompose import Candidate
+from ccneg_build.negators.rule_pairs import Candidate
 from ccneg_build.negators.rule_verbs import WordClasses
 from ccneg_build.negators.rule_words import BE_FORMS, FRAMING_ADVERBS, HEDGING_ADVERBS
 
