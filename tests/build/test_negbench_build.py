@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -66,10 +67,14 @@ def test_embedded_sample_as_a_user_types_it(build, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["style"] == "negbench" and manifest["settings"]["style"] == "negbench"
     assert manifest["negbench"]["cooccurrence"]["rows"] == 300
-    listed = {f["path"] for f in manifest["files"]}
+    # the CSVs keep NegBench's fixed names, so they are listed in the negbench facts (with their
+    # sha256), not among the publication's files, whose names carry the publication id
+    listed = {f["path"]: f for f in manifest["negbench"]["csv_files"]}
     written = set(json.loads((out / ".ccneg" / "written.json").read_text())["files"])
     for split in ("train", "eval"):
-        assert {f"negbench/mcq_{split}.csv", f"negbench/retrieval_{split}.csv"} <= listed & written
+        assert {f"negbench/mcq_{split}.csv", f"negbench/retrieval_{split}.csv"} <= set(listed) & written
+    for name, entry in listed.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == entry["sha256"]
     train = _check_csvs_match_records(out, "train")
     evaluation = _check_csvs_match_records(out, "eval")
     rows = train + evaluation
