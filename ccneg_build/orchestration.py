@@ -24,6 +24,8 @@ from typing import Any, Callable
 from ccneg_build.card import render_card
 from ccneg_build.config import BuildConfig, fingerprint
 from ccneg_build.engines import resolve_engine
+from ccneg_build.negbench.run import after_publish, before_shards, describe_content as describe_negbench
+from ccneg_build.negbench.visual import NegBenchVisualStep
 from ccneg_build.options.flags import ConfigError
 from ccneg_build.manifest import build_manifest, prepare_output, run_record
 from ccneg_build.outdir import RunLock, discard_if_untouched, open_output_folder
@@ -137,8 +139,6 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
 
         style_facts: dict[str, Any] = {}
         if config.style == "negbench":  # corpus statistics, fixed before any shard runs
-            from ccneg_build.negbench.run import before_shards
-
             statistics = before_shards(config, limited_rows(source, config), fingerprint(record), expected_rows)
             if statistics is not None:
                 style_facts["cooccurrence"] = statistics
@@ -149,8 +149,6 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         check_finished(store, plans)
         visual_started = time.perf_counter()
         if visual is not None and config.style == "negbench":
-            from ccneg_build.negbench.visual import NegBenchVisualStep
-
             store = NegBenchVisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
         elif visual is not None:
             store = VisualStep(visual, config.seed, progress=config.progress).run(config.out, store, plans)
@@ -158,9 +156,7 @@ def _locked_build(config: BuildConfig, source: Source, engine: Callable[..., lis
         check_eval_count(config, store, plans)
 
         publish_started = time.perf_counter()
-        describe = None
-        if config.style == "negbench":
-            from ccneg_build.negbench.run import after_publish, describe_content as describe
+        describe = describe_negbench if config.style == "negbench" else None
         published = publish(config.out, store, plans, config.eval_size, config.rows_per_file,
                             progress=config.progress, describe=describe)
         cleanup.callback(published.publication.discard)  # a failure before the switch leaves no staged file
