@@ -172,6 +172,17 @@ def _is_safe_relative(name: str) -> bool:
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts
 
 
+def remove_stale(out: Path, folder: str, keep: set[str]) -> None:
+    """Delete ledger files under ``folder`` that this publication did not write (``keep``), so a
+    rebuild's NegBench views never keep a dropped row's image."""
+    ledger = Ledger(out)
+    stale = [n for n in ledger.names() if n.startswith(folder.rstrip("/") + "/") and n not in keep]
+    for name in stale:
+        (Path(out) / name).unlink(missing_ok=True)
+    if stale:
+        ledger.forget(stale)
+
+
 def remove_written(out: Path) -> None:
     """``--overwrite``: delete what ccneg wrote into OUT (ledger files, fixed files, working state).
 
