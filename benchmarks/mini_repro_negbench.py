@@ -167,7 +167,7 @@ def score(spec: str, world: Path, mcq_file: Path, zeroshot: Path, seed: int) -> 
     mcq = _evaluate(spec, f"negbench:{mcq_file}", ("mcq",), shuffle_options=seed)["mcq"]
     if mcq.get("status") != "ok":
         raise RuntimeError(f"{spec}: mcq failed: {mcq.get('error')}")
-    row["MCQ"] = mcq["metrics"]["accuracy"]
+    row["MCQ"] = mcq["metrics"]["total_accuracy"]
     by_template = _template_accuracy(mcq)
     for template in TEMPLATES:
         row[f"MCQ {template}"] = by_template.get(template)
@@ -182,13 +182,8 @@ def score(spec: str, world: Path, mcq_file: Path, zeroshot: Path, seed: int) -> 
 
 
 def _template_accuracy(result: dict) -> dict[str, float]:
-    """MCQ accuracy by the right answer's template, from the result's breakdowns."""
-    breakdowns = result.get("breakdowns") or {}
-    for key in ("correct_answer_template", "template", "question_type"):
-        if key in breakdowns:
-            groups = breakdowns[key]
-            return {name: (g["accuracy"] if isinstance(g, dict) else g) for name, g in groups.items()}
-    return {}
+    """MCQ accuracy by the right answer's template, from the result's ``breakdowns``."""
+    return {name: group["accuracy"] for name, group in (result.get("breakdowns") or {}).get("template", {}).items()}
 
 
 def run(out: Path, size: str, seed: int = 0, threads: int | None = None) -> dict:
