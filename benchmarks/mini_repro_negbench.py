@@ -50,6 +50,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.*, when run as a script
 
 from ccneg_bench.evaluation import evaluate
+from ccneg_build.publication import record_files
 from ccneg_bench.mining import mine_distractors
 from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.loop import train
@@ -111,8 +112,8 @@ def write_object_world(out: Path, seed: int, counts: dict[str, int]) -> Path:
         world[key] = [sorted(OBJECT_NAMES[x] for x in pair) for pair in world[key]]
     world["object_names"] = OBJECT_NAMES
     atomic_write_text(data / "world.json", json.dumps(world, indent=1))
-    from ccneg_build.publication import record_files  # the manifest lists the rewritten files' hashes
-    record_files(data, [f"data/{p.name}" for p in sorted((data / "data").glob("*.parquet"))])
+    record_files(data,  # the manifest lists the rewritten files' hashes, which every reader checks
+                 [f"data/{p.name}" for p in sorted((data / "data").glob("*.parquet"))])
     return data
 
 
