@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ccneg_build.config import BuildConfig
 from ccneg_build.splits import EvalSize
-from ccneg_build.engines import run_build
+from ccneg_build.orchestration import run_build
 from ccneg_build.negators.rule import DEFAULT_BATCH_SIZE, load_rule_pipeline
 from ccneg_build.sources import sample_path
 

@@ -35,11 +35,13 @@ from ccneg_build.options.llm import llm_flags
 from ccneg_build.options.visual import visual_flags
 from ccneg_core.argparsing import OneLineParser
 from ccneg_build.hub import main as push_main
-from ccneg_build.engines import RunIncomplete, run_build
+from ccneg_build.engines import ENGINES
+from ccneg_build.orchestration import RunIncomplete, run_build
 from ccneg_build.negators.base import BackendError, ServiceUnreachable
 from ccneg_build.outdir import OutputFolderError
 from ccneg_build.publish import NothingAccepted
-from ccneg_build.sources import InputError
+from ccneg_build.sources import input_formats
+from ccneg_build.sources.base import InputError
 from ccneg_build.verify import REASONS
 from ccneg_build.options.images import IMAGE_REASONS
 from ccneg_build.options.visual import VISUAL_REASONS
@@ -128,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     source = parser.add_argument_group("input")
     source.add_argument("--input-format", default="auto",
-                        choices=("auto", "cc3m", "cc3m-labels", "parquet", "jsonl", "csv", "hf"),
+                        choices=input_formats(),
                         help="input format (default: detected from the extension and first lines)")
     source.add_argument("--caption-column", help="caption column of Parquet/JSONL/CSV/hf input (default: caption, text, ...)")
     source.add_argument("--url-column", help="image URL column (default: url, URL, image_url if present)")
@@ -174,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes, at most one per shard (default: 1)")
     run.add_argument("--shard-size", type=positive_int, default=1000,
                      help="rows per shard, the unit of resuming (default: 1000)")
-    run.add_argument("--engine", default="local", choices=("local", "ray"),
-                     help="where shards run: local processes, or a Ray cluster (RAY_ADDRESS, else a local one "
-                          "with --workers CPUs); same dataset either way (default: local)")
+    run.add_argument("--engine", default="local", choices=ENGINES.names(),
+                     help="where shards run: local (this process, or a pool of --workers processes), pool, or "
+                          "ray, a Ray cluster (RAY_ADDRESS, else a local one with --workers CPUs); same dataset "
+                          "either way (default: local)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     images = parser.add_argument_group("images")

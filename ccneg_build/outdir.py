@@ -172,6 +172,20 @@ def _is_safe_relative(name: str) -> bool:
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts
 
 
+def remove_stale(out: Path, folder: str, keep: set[str]) -> None:
+    """Delete ledger files under ``folder`` that this publication did not write (``keep``).
+
+    For files that keep fixed names across publications (the negbench CSVs and images); the
+    files of a publication are replaced by :class:`ccneg_build.publication.Publication`.
+    """
+    ledger = Ledger(out)
+    stale = [n for n in ledger.names() if n.startswith(folder.rstrip("/") + "/") and n not in keep]
+    for name in stale:
+        (Path(out) / name).unlink(missing_ok=True)
+    if stale:
+        ledger.forget(stale)
+
+
 def remove_written(out: Path) -> None:
     """``--overwrite``: delete what ccneg wrote into OUT (ledger files, fixed files, working state).
 

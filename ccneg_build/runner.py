@@ -8,8 +8,8 @@ completion marker, each written atomically. A rerun skips every shard whose mark
 so after a crash only the missing shards are computed, and because every step depends only
 on the row (never on order, batch or worker), the result is identical.
 
-Engines decide *where* shards run: :mod:`ccneg_build.engines.local` (this process or a
-process pool); a distributed engine builds the steps once per worker with
+Engines (:mod:`ccneg_build.engines`: this process, a process pool, Ray) decide *where* shards
+run; each builds the steps once where the shards run with
 :func:`ccneg_build.steps.registry.build_steps`, calls :func:`process_batch` / :func:`process_shard`
 and then the same :func:`ccneg_build.publish.publish` step.
 """

@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from typing import Sequence
 
-from ccneg_core.lexicon import DANGLING_END_WORDS, NEGATION_CUES, NEGATION_TYPES, cue_of, is_negation_word, word_tokens
+from ccneg_core.lexicon import (
+    AUXILIARIES,
+    COMPLEMENT_VERB_FORMS,
+    DANGLING_END_WORDS,
+    FUNCTION_WORDS,
+    PREPOSITIONS,
+    SCOPE_ADVERBS,
+    UNFINISHED_END_WORDS,
+    is_negation_word,
+    word_tokens,
+)
+from ccneg_core.negation_labels import added_negations, inserted_position, negation_labels
 from ccneg_core.record import Negation, Rejection, SourceRow, Verdict
 
 #: Captions longer than this are rejected when read (CC3M captions stay under ~400).
@@ -72,7 +82,19 @@ REASONS: dict[str, str] = {
     "length_out_of_range": "an output is much longer or shorter than the caption",
     "dangling_end": "an output ends cut off: with a conjunction, article, preposition, colon or comma "
     "that the caption does not end with",
-    "misplaced_negation": "the added negation directly follows an article (\"the not ...\")",
+    "misplaced_negation": "the added negation sits where English does not put it: after an article (\"the not ...\"), "
+    "between an adverb and the verb it modifies (\"recently not lectured\"), or after a verb it cuts off from "
+    "its complement (\"get , not on the trend\")",
+    "negation_scope": "the added negation would negate something other than the chosen pair: an adverb (\"not "
+    "always\"), a how-to or wh- clause (\"how not to\"), an infinitive (\"ready not to sail\"), or, for the "
+    "rule backend, a verb whose object is another one, a clause before the verb, or a list",
+    "exclusion_not_caption": "the exclusion caption is not a caption: it names nothing (a lone pronoun or "
+    "determiner), stops on a word that needs what was removed (\"a statue seen\", \"you were\"), or is a bare "
+    "prepositional phrase",
+    "object_not_noun_phrase": "the chosen object is not a noun phrase the parse can trust (\"pregnant step\", "
+    "\"left greets\", \"stump playing guitar\")",
+    "verb_not_negatable": "the word the rules would negate is not a verb they can trust (\"spooky food at the "
+    "party\", \"leaves vector illustration\")",
     "added_content": "the negated caption adds words that the caption does not contain",
     "commentary": "an output contains instructions, labels or commentary instead of a caption",
 }
@@ -83,15 +105,21 @@ _BAD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202
 #: HTML in a caption: a tag (``<b>``, ``</a>``, ``<br/>``), a comment, or an entity (``&amp;``, ``&#39;``).
 #: Plain ``<`` and ``&`` ("<3", "sand & sea") are text.
 _HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_PREPOSITIONS = frozenset(
-    "about above across after against along amid among around as at atop before behind below "
-    "beneath beside besides between beyond by down during for from in inside into like near "
-    "next of off on onto opposite out outside over past through throughout to toward towards "
-    "under underneath upon via with within".split()
-)
-_AUXILIARIES = frozenset(
-    "do does did is are was were am be been being has have had can could will would shall "
-    "should may might must".split()
+_PREPOSITIONS = PREPOSITIONS
+_AUXILIARIES = AUXILIARIES
+#: Words that open a how-to or wh- clause: "how not to ..." negates the instructions.
+_WH_WORDS = frozenset("how what when where why which whether who".split())
+#: "not to" with no comma before it negates an infinitive ("ready not to sail"), which
+#: states an intention, not that the pair is absent; ", not to the sea" is a relation.
+_NOT_BEFORE_INFINITIVE = re.compile(r"(?<![,;:\-–—(])\s+not\s+to\b", re.IGNORECASE)
+#: ", not" right after a verb form that needs a complement cuts the verb off from it
+#: ("the baseball hat - get , not on the trend").
+_COMMA_NOT = re.compile(r"\b([\w']+)\s*,\s*not\b", re.IGNORECASE)
+#: Irregular past forms an "-ly" adverb cannot be separated from by "not".
+_IRREGULAR_PAST = frozenset(
+    "made seen taken given done built held worn grown known shown sold told found left kept put set "
+    "shot brought bought caught taught written driven ridden eaten fallen broken chosen spoken stolen "
+    "frozen hidden drawn thrown flown torn born lit cut hit sung begun won spun hung stuck struck".split()
 )
 _ARTICLES = frozenset({"a", "an", "the"})
 #: A sentence cut after a colon, comma or semicolon ("raisins good for heart : .").
@@ -120,11 +148,6 @@ def words(text: str) -> list[str]:
 def _tokens(text: str) -> tuple[str, ...]:
     """Cached :func:`words`: the filter looks at the same few strings many times per row."""
     return tuple(word_tokens(text))
-
-
-@functools.lru_cache(maxsize=8192)
-def _negation_tokens(text: str) -> tuple[str, ...]:
-    return tuple(t for t in _tokens(text) if is_negation_word(t))
 
 
 def phrase_count(phrase: str, text: str) -> int:
@@ -207,78 +230,6 @@ def _starts_a_word(phrase: str, text: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(phrase), text) is not None
 
 
-def added_negations(caption: str, negated: str) -> list[str]:
-    """Negation tokens the negated caption has beyond those of the caption, in order."""
-    before = Counter(_negation_tokens(caption))
-    added: list[str] = []
-    for token in _negation_tokens(negated):
-        if before[token] > 0:
-            before[token] -= 1
-        else:
-            added.append(token)
-    return added
-
-
-def negation_labels(caption: str, negated: str) -> Verdict | None:
-    """Derive (cue, type) from the caption and its negation; ``None`` if nothing was added.
-
-    The type follows the cue and the words around it (see docs/format.md):
-    ``without`` -> without; ``no`` -> absence; ``never`` -> verbal; ``not`` -> verbal when
-    it follows an auxiliary, is contracted or precedes a participle ("does not make",
-    "isn't", "not staring"), unless the next word is a preposition, which makes it a
-    negated relation ("not on a dome"); any other ``not`` is a relation.
-    """
-    added = added_negations(caption, negated)
-    if not added:
-        return None
-    token = added[0]
-    cue = cue_of(token)
-    if cue == "without":
-        kind = "without"
-    elif cue == "no":
-        kind = "absence"
-    elif cue == "never":
-        kind = "verbal"
-    else:
-        kind = _kind_of_not(caption, negated, token)
-    assert cue in NEGATION_CUES and kind in NEGATION_TYPES
-    return Verdict(negation_cue=cue, negation_type=kind)
-
-
-def _kind_of_not(caption: str, negated: str, token: str) -> str:
-    tokens = _tokens(negated)
-    index = _inserted_position(_tokens(caption), tokens, token)
-    following = tokens[index + 1] if index + 1 < len(tokens) else ""
-    preceding = tokens[index - 1] if index > 0 else ""
-    if following in _PREPOSITIONS:
-        return "relation"
-    if token != "not" or preceding in _AUXILIARIES or _looks_verbal(following):
-        return "verbal"
-    return "relation"
-
-
-def _looks_verbal(word: str) -> bool:
-    """A participle or gerund after "not" ("not staring", "not painted"): a negated verb."""
-    return len(word) > 4 and (word.endswith("ing") or word.endswith("ed"))
-
-
-def _inserted_position(caption_tokens: Sequence[str], negated_tokens: Sequence[str], token: str) -> int:
-    """Index in ``negated_tokens`` of the inserted negation ``token``.
-
-    The first occurrence at or after the point where the two token sequences start to
-    differ (an insertion cannot come before it); else the first occurrence.
-    """
-    diverge = 0
-    for a, b in zip(caption_tokens, negated_tokens):
-        if a != b:
-            break
-        diverge += 1
-    for j in range(diverge, len(negated_tokens)):
-        if negated_tokens[j] == token:
-            return j
-    return negated_tokens.index(token)
-
-
 def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
     """Judge one proposal: a :class:`Verdict` (accepted) or a :class:`Rejection` with reason.
 
@@ -327,6 +278,12 @@ def verify(row: SourceRow, negation: Negation) -> Verdict | Rejection:
     grammar_problem = _grammar_problem(caption, negated, exclusion)
     if grammar_problem:
         return _fail(*grammar_problem, negation)
+    placement_problem = negation_placement_problem(caption, negated)
+    if placement_problem:
+        return _fail(*placement_problem, negation)
+    caption_problem = exclusion_problem(caption, exclusion, relation.object)
+    if caption_problem:
+        return _fail(*caption_problem, negation)
     length_problem = _length_problem(caption, negated, exclusion)
     if length_problem:
         return _fail("length_out_of_range", length_problem, negation)
@@ -354,6 +311,79 @@ def _grammar_problem(caption: str, negated: str, exclusion: str) -> tuple[str, s
     for i, token in enumerate(tokens[1:], start=1):
         if is_negation_word(token) and token == "not" and tokens[i - 1] in _ARTICLES:
             return "misplaced_negation", f"{tokens[i - 1]!r} directly before 'not'"
+    return None
+
+
+def negation_placement_problem(caption: str, negated: str) -> tuple[str, str] | None:
+    """Does the added "not" negate something other than the pair, or sit where English does not put it?
+
+    Read from the words around the added "not" alone, so that it judges every backend:
+    "not always" and "not totally" negate the adverb; "how not to" and "ready not to sail"
+    negate a clause or an intention; "recently not lectured" strands the adverb before a
+    past form ("recently did not lecture"); "get , not on the trend" cuts a verb off from
+    its complement. ``None`` when none of these applies.
+    """
+    added = added_negations(caption, negated)
+    if added != ["not"]:
+        return None
+    tokens = _tokens(negated)
+    index = inserted_position(_tokens(caption), tokens, "not")
+    preceding = tokens[index - 1] if index > 0 else ""
+    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    caption_words = set(_tokens(caption))
+    if following in SCOPE_ADVERBS and following in caption_words:
+        return "negation_scope", f"'not {following}' negates {following!r}, not the chosen pair"
+    if following == "to" and preceding in _WH_WORDS:
+        return "negation_scope", f"'{preceding} not to' moves the negation onto the {preceding}-clause"
+    if _NOT_BEFORE_INFINITIVE.search(negated) and not _NOT_BEFORE_INFINITIVE.search(caption):
+        return "negation_scope", "'not to' negates an infinitive (an intention), not the chosen pair"
+    if preceding.endswith("ly") and len(preceding) > 4 and _past_form(following):
+        return "misplaced_negation", f"'{preceding} not {following}': the adverb belongs after the negated verb"
+    for match in _COMMA_NOT.finditer(negated):
+        word = match.group(1).lower()
+        if word in COMPLEMENT_VERB_FORMS and word not in _BE_FORMS and match.group(0).lower() not in caption.lower():
+            return "misplaced_negation", f"', not' cuts {word!r} off from its complement"
+    return None
+
+
+_BE_FORMS = frozenset("is are was were am be been being s re m".split())
+#: "... is fashionable and it .": a pronoun after a conjunction opens a clause that stops.
+_PRONOUNS_AFTER_CONJUNCTION = frozenset("it this that there".split())
+_CLAUSE_CONJUNCTIONS = frozenset("and but or so because if when as while".split())
+
+
+def _past_form(word: str) -> bool:
+    """A past tense or participle: "lectured", "made" (the adverb before it cannot be left before "not")."""
+    return (len(word) > 4 and word.endswith("ed")) or word in _IRREGULAR_PAST
+
+
+def exclusion_problem(caption: str, exclusion: str, obj: str = "") -> tuple[str, str] | None:
+    """Is the exclusion caption a caption? ``("exclusion_not_caption", detail)`` if not.
+
+    A caption names something the image shows and does not stop short: "they .", "no ."
+    name nothing, and "recipe !" (the caption's second "recipe") names only the object it
+    was meant to drop; "a buddha statue seen", "when all else fails , you" and "you were" stop
+    on a word that needs what was removed; "into cool waters" is a bare phrase. A word
+    the caption itself ends or opens with is fine ("when you are not sure where to go").
+    """
+    tokens = _tokens(exclusion)
+    caption_tokens = _tokens(caption)
+    if not tokens:
+        return None  # exclusion_empty is reported first
+    content = [token for token in tokens if token not in FUNCTION_WORDS and not token.isdigit()]
+    if not content:
+        return "exclusion_not_caption", f"exclusion caption {exclusion[:60]!r} names nothing the image shows"
+    if obj and set(content) <= set(_tokens(obj)):
+        return "exclusion_not_caption", f"exclusion caption {exclusion[:60]!r} names only the removed object {obj!r}"
+    last = tokens[-1]
+    if last in _PRONOUNS_AFTER_CONJUNCTION and len(tokens) > 1 and tokens[-2] in _CLAUSE_CONJUNCTIONS:
+        return "exclusion_not_caption", f"exclusion caption stops on a new clause's subject: {exclusion[-60:]!r}"
+    object_pronoun = last == "you" and len(tokens) > 1 and tokens[-2] in PREPOSITIONS  # "a card for you"
+    if last in UNFINISHED_END_WORDS and not object_pronoun and (not caption_tokens or last != caption_tokens[-1]):
+        return "exclusion_not_caption", f"exclusion caption stops on {last!r}, which needs what was removed: {exclusion[-60:]!r}"
+    first = tokens[0]
+    if first in PREPOSITIONS and caption_tokens and first != caption_tokens[0]:
+        return "exclusion_not_caption", f"exclusion caption is a bare phrase opening with {first!r}: {exclusion[:60]!r}"
     return None
 
 

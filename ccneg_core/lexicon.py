@@ -34,6 +34,68 @@ DANGLING_END_WORDS: frozenset[str] = frozenset(
     "and or but of with the a an to in on at for by from into onto that which who while as".split()
 )
 
+#: Prepositions, as whole words: a phrase that opens with one is a place or a time, not a caption.
+PREPOSITIONS: frozenset[str] = frozenset(
+    "about above across after against along amid among around as at atop before behind below "
+    "beneath beside besides between beyond by down during for from in inside into like near "
+    "next of off on onto opposite out outside over past through throughout to toward towards "
+    "under underneath upon via with within".split()
+)
+
+#: Auxiliaries and modals, with the pieces :func:`word_tokens` leaves of a spaced contraction
+#: ("it 's" gives "s", "you 'll" gives "ll").
+AUXILIARIES: frozenset[str] = frozenset(
+    "do does did is are was were am be been being has have had can could will would shall "
+    "should may might must s re m ll ve d".split()
+)
+
+#: Subject pronouns: a caption does not stop on one ("when all else fails , you").
+SUBJECT_PRONOUNS: frozenset[str] = frozenset("i you he she we they".split())
+
+#: Words that name nothing: pronouns, determiners, auxiliaries, prepositions, conjunctions,
+#: wh-words and a few particles. An exclusion caption made only of them ("they .", "no .")
+#: names nothing the image shows.
+FUNCTION_WORDS: frozenset[str] = PREPOSITIONS | AUXILIARIES | SUBJECT_PRONOUNS | frozenset(
+    """
+    me my mine your yours him his her hers it its us our ours them their theirs myself yourself
+    itself this that these those a an the some any no every each all both either neither another
+    other such what which whose who whom how when where why whether and or but nor so yet if then
+    than because while though although unless until not there here very too just also only even
+    still ever never one ones
+    """.split()
+)
+
+#: Verb forms that need a complement to make a caption: an exclusion that stops on one lost
+#: it with the object ("a buddha statue seen", "you were", "i tend", "stairs that go").
+#: Auxiliaries and modals belong here too (:data:`AUXILIARIES`). Forms that are also common
+#: nouns or stand alone in a caption ("looks", "set", "walking", "parked") are left out.
+COMPLEMENT_VERB_FORMS: frozenset[str] = AUXILIARIES | frozenset(
+    """
+    get gets got gotten getting tend tends tended seem seems seemed become becomes became
+    make makes made making put puts putting place placed take takes took taken taking give
+    gives gave given giving see sees saw seen keep keeps kept bring brings brought using used
+    uses fill fills filled cover covers covered locate located situated based dressed isolated
+    consist consists consisted contain contains contained include includes included depict
+    depicts depicted decorated surrounded topped lined packed stuffed grown go goes went
+    headed want wants wanted need needed looked sits
+    """.split()
+)
+
+#: Words that end no finished caption (unless the caption ends with them too): subject
+#: pronouns, wh-words and conjunctions that open a clause, and the verb forms above.
+UNFINISHED_END_WORDS: frozenset[str] = SUBJECT_PRONOUNS | COMPLEMENT_VERB_FORMS | frozenset(
+    "how what when where why whether if than because though although unless until very".split()
+)
+
+#: Adverbs that a "not" placed right before them would negate instead of the pair: "not
+#: always" (sometimes), "not totally" (partly), "not just" (also something else).
+SCOPE_ADVERBS: frozenset[str] = frozenset(
+    """
+    always usually often generally sometimes all every totally completely entirely fully quite
+    very really necessarily just only even exactly merely simply absolutely mostly
+    """.split()
+)
+
 #: A word: letters and digits of any script, with an inner apostrophe ("doesn't" is one word).
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ccneg_core.record import make_id
-from ccneg_build.verify import negation_labels
+from ccneg_core.negation_labels import negation_labels
 from ccneg_core.writer import atomic_output
 
 RELEASED_FILE = "ccneg_preprocessed.pt"

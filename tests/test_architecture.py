@@ -105,3 +105,56 @@ def test_the_shared_base_and_the_build_import_no_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+REGISTRIES = {
+    "ccneg_build.steps.registry": "STEPS",
+    "ccneg_build.negators.registry": "BACKENDS",
+    "ccneg_build.engines": "ENGINES",
+    "ccneg_build.sources": "FILE_FORMATS",
+    "ccneg_bench.datasets": "DATASETS",
+    "ccneg_bench.tasks": "TASKS",
+    "ccneg_bench.models.registry": "MODEL_KINDS",
+    "ccneg_bench.train.objectives.registry": "LOSSES",
+}
+
+
+@pytest.mark.parametrize("module, name", sorted(REGISTRIES.items()))
+def test_every_entry_of_every_registry_loads(module, name):
+    """One registry style (ccneg_core.registry.Registry), and no entry names a module or attribute that moved."""
+    import importlib
+
+    from ccneg_core.registry import Registry
+
+    registry = getattr(importlib.import_module(module), name)
+    assert isinstance(registry, Registry), f"{module}.{name} is not a ccneg_core Registry"
+    loaded = registry.load_all()
+    assert loaded and all(thing is not None for thing in loaded.values())
+
+
+def test_every_build_subcommand_names_a_function_that_exists():
+    import importlib
+
+    from ccneg_build.cli import SUBCOMMANDS
+
+    for name, (_, target) in SUBCOMMANDS.items():
+        module, _, function = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
+
+
+def test_every_import_of_our_code_names_something_that_exists():
+    """Also the imports inside functions, which only fail when that path runs (a moved name)."""
+    import importlib.util
+
+    missing = []
+    for package in (*PACKAGES, "benchmarks", "tests"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+                if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                        and node.module.split(".")[0] in PACKAGES):
+                    continue
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name) and importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                        missing.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.module}.{alias.name}")
+    assert missing == []

@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from ccneg_build.config import BuildConfig
-from ccneg_build.negators.base import Negator, RowsOwed, ServiceUnreachable
+from ccneg_build.negators.base import RowsOwed, ServiceUnreachable
 from ccneg_core.record import SOURCE_ROW_SCHEMA, SourceRow, source_rows_from_table, source_rows_table
 from ccneg_build.runner import process_shard
 from ccneg_build.shards import OnShard, PartStore, ShardLedger, ShardPlan, iter_shards
@@ -93,14 +93,8 @@ def _start_ray(config: BuildConfig) -> bool:
     return True
 
 
-def run_shards(
-    config: BuildConfig,
-    rows: Iterable[SourceRow],
-    run_fingerprint: str,
-    store: PartStore,
-    negator: Negator | None,
-    on_shard: OnShard,
-) -> list[ShardPlan]:
+def run_shards(config: BuildConfig, rows: Iterable[SourceRow], run_fingerprint: str, store: PartStore,
+               on_shard: OnShard) -> list[ShardPlan]:
     """Process every unfinished shard on Ray; returns all shard plans in input order."""
     import ray
 

@@ -23,9 +23,17 @@ from typing import Any, Sequence
 from spacy.tokens import Doc, Token
 
 from ccneg_core import __version__
-from ccneg_build.negators.rule_decompose import Candidate, decompose
+from ccneg_build.negators.rule_decompose import decompose
+from ccneg_build.negators.rule_pairs import Candidate, Refusal
+from ccneg_build.negators.rule_verbs import WordClasses
 from ccneg_core.lexicon import DANGLING_END_WORDS
-from ccneg_build.negators.rule_realize import Surface, exclusion_caption, is_spaced_style, negated_caption
+from ccneg_build.negators.rule_realize import (
+    Surface,
+    Unnegatable,
+    exclusion_caption,
+    is_spaced_style,
+    negated_caption,
+)
 from ccneg_build.nlp import load_english, model_name_and_version
 from ccneg_core.record import (
     Decomposition,
@@ -36,7 +44,7 @@ from ccneg_core.record import (
     SourceRow,
 )
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import count_tokens, words
+from ccneg_build.verify import count_tokens, exclusion_problem, negation_placement_problem, words
 
 #: Pipeline components the rule negator runs; benchmarks parse with exactly these.
 RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
@@ -45,13 +53,23 @@ RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")
 RULE_DISABLED = ("ner", "lemmatizer", "senter")
 
 DEFAULT_BATCH_SIZE = 256
+#: Lemmas remembered per process before the memory is cleared.
+_LEMMA_CACHE_SIZE = 50_000
 
-#: Reason codes this backend returns (all at stage "negate" or "decompose").
+#: Reason codes this backend returns (all at stage "negate" or "decompose"). When a caption
+#: has pairs but none can be negated well, the reason is the earliest pair's: the shared
+#: filter's own codes, so that a row reads the same whichever step refused it.
 REJECTION_REASONS = {
     "parse_failed": "spaCy could not parse the caption",
     "no_subject": "the parse has no root to take a subject from",
     "no_relation": "the caption has no object-predicate pair the rules can negate",
     "negator_error": "an unexpected error while writing the captions (detail says which)",
+    "negation_scope": "every pair sits where a negation would negate more than the pair (a how-to or wh- "
+    "clause, an infinitive, a phrase before its verb, an adverb)",
+    "object_not_noun_phrase": "every object the parse offers is a parse error, not a noun phrase",
+    "verb_not_negatable": "every pair's verb is a word the tagger misread as a verb",
+    "exclusion_not_caption": "without any of its objects the caption is no longer a caption",
+    "misplaced_negation": "every pair's negation would sit where English does not put it",
 }
 
 
@@ -80,6 +98,8 @@ class RuleNegator:
         self.n_process = n_process
         self.nlp = load_rule_pipeline()
         self._lemmatizer = self.nlp.get_pipe("lemmatizer") if "lemmatizer" in self.nlp.component_names else None
+        self.word_classes = WordClasses.from_lemmatizer(self._lemmatizer) if self._lemmatizer else WordClasses()
+        self._lemmas: dict[tuple[str, str], str] = {}
         self.generator = Generator(
             backend=self.backend, model=model_name_and_version(self.nlp), version=__version__
         )
@@ -148,25 +168,21 @@ class RuleNegator:
             )
 
     def _negate_doc(self, row: SourceRow, doc: Doc, pick: int | None = None) -> Negation | Rejection:
-        parse = decompose(doc, self._lemma)
+        caption = row.caption or ""
+        parse = decompose(doc, self._lemma, self.word_classes, caption)
         if parse is None:
             return Rejection("no_subject", "the parse has no root", stage="decompose", generator=self.generator)
-        caption = row.caption or ""
         spaced = is_spaced_style(caption)
-        surface = Surface(doc)
-        usable = self._usable(surface, caption, spaced, [c for c in parse.candidates if not c.fallback])
+        surface = Surface(doc, caption)
+        refused: list[Refusal] = list(parse.refused)
+        usable = self._usable(doc, surface, caption, spaced, [c for c in parse.candidates if not c.fallback], refused)
         if not usable:
-            usable = self._usable(surface, caption, spaced, [c for c in parse.candidates if c.fallback])
+            usable = self._usable(doc, surface, caption, spaced, [c for c in parse.candidates if c.fallback], refused)
         if not usable:
-            return Rejection(
-                "no_relation",
-                f"no object-predicate pair to negate (found {len(parse.candidates)} unusable)",
-                stage="decompose",
-                generator=self.generator,
-            )
+            return self._refusal(parse.candidates, refused)
         decomposition = Decomposition(
             subject=parse.subject,
-            relations=tuple(Relation(object=c.object, predicate=c.predicate) for c, _ in usable),
+            relations=tuple(Relation(object=c.object, predicate=c.predicate) for c, _, _ in usable),
         )
         if pick is None:
             chosen = choose_relation(self.seed, row.id, len(usable))
@@ -174,8 +190,7 @@ class RuleNegator:
             chosen = pick
         else:
             raise IndexError(f"pair {pick} asked for, the caption has {len(usable)}")
-        candidate, exclusion = usable[chosen]
-        negated = negated_caption(doc, surface, candidate, spaced, self._lemma)
+        _candidate, negated, exclusion = usable[chosen]
         return Negation(
             decomposition=decomposition,
             chosen=chosen,
@@ -184,29 +199,77 @@ class RuleNegator:
             generator=self.generator,
         )
 
-    @staticmethod
+    def _refusal(self, candidates: tuple[Candidate, ...], refused: list[Refusal]) -> Rejection:
+        """No pair can be written well: say why for the earliest pair the rules refused."""
+        if not refused:
+            return Rejection(
+                "no_relation",
+                f"no object-predicate pair to negate (found {len(candidates)} unusable)",
+                stage="decompose",
+                generator=self.generator,
+            )
+        first = min(refused, key=lambda r: r.position)
+        more = f" (and {len(refused) - 1} more pairs refused)" if len(refused) > 1 else ""
+        return Rejection(first.reason, first.detail + more, stage=first.stage, generator=self.generator)
+
     def _usable(
-        surface: Surface, caption: str, spaced: bool, candidates: list[Candidate]
-    ) -> list[tuple[Candidate, str]]:
-        """Candidates whose exclusion caption really drops the object, with that caption."""
-        usable: list[tuple[Candidate, str]] = []
+        self,
+        doc: Doc,
+        surface: Surface,
+        caption: str,
+        spaced: bool,
+        candidates: list[Candidate],
+        refused: list[Refusal],
+    ) -> list[tuple[Candidate, str, str]]:
+        """Candidates written out well, each with its negated and exclusion caption.
+
+        A candidate is dropped when its exclusion does not really drop the object, and
+        refused (with the shared filter's reason, added to ``refused``) when its exclusion is
+        not a caption or its negation cannot be placed on the pair alone: the seeded choice
+        then picks among the pairs that read well.
+        """
+        usable: list[tuple[Candidate, str, str]] = []
         caption_words = words(caption)
         for candidate in candidates:
             exclusion = exclusion_caption(surface, candidate, spaced)
-            if _removes_object(caption_words, words(exclusion), words(candidate.object)):
-                usable.append((candidate, exclusion))
+            if not _removes_object(caption_words, words(exclusion), words(candidate.object)):
+                continue
+            problem = exclusion_problem(caption, exclusion, candidate.object)
+            if problem is None:
+                try:
+                    negated = negated_caption(doc, surface, candidate, spaced, self._lemma, self.word_classes)
+                except Unnegatable as refusal:
+                    problem = (refusal.reason, refusal.detail)
+                else:
+                    problem = negation_placement_problem(caption, negated)
+            if problem is not None:
+                refused.append(Refusal(candidate.anchor, *problem, stage="negate"))
+                continue
+            usable.append((candidate, negated, exclusion))
         return usable
 
     def _lemma(self, token: Token) -> str:
-        """Base form of one verb, computed only for the verb being negated."""
+        """Base form of one word, computed only for the few words the rules ask about.
+
+        Remembered per (word, part of speech): the rule lemmatizer costs more than the rest
+        of the rules for a word, and captions repeat their words.
+        """
+        key = (token.lower_, token.pos_)
+        cached = self._lemmas.get(key)
+        if cached is not None:
+            return cached
+        lemma = token.lower_
         if self._lemmatizer is not None:
             try:
                 forms = self._lemmatizer.rule_lemmatize(token)
                 if forms:
-                    return forms[0]
+                    lemma = forms[0]
             except Exception:  # noqa: BLE001 - fall back to the surface form
                 pass
-        return token.lower_
+        if len(self._lemmas) >= _LEMMA_CACHE_SIZE:
+            self._lemmas.clear()
+        self._lemmas[key] = lemma
+        return lemma
 
 
 def _removes_object(caption: list[str], exclusion: list[str], obj: list[str]) -> bool:

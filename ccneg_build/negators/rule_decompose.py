@@ -4,26 +4,44 @@ Every pair comes with what step 3 needs to write it out (which token to negate, 
 tokens to drop), so that writing the chosen pair costs no second look at the parse.
 This runs for every caption and must stay a small fraction of the parse itself, so the
 parse's arrays are read once and only tokens that can open a pair become Python objects.
-Whether a word is a verb we can negate is :mod:`ccneg_build.negators.rule_verbs`' job.
+Whether a word is a verb we can negate is :mod:`ccneg_build.negators.rule_verbs`' job;
+whether an object is a noun phrase, :mod:`~ccneg_build.negators.rule_objects`'; where a
+"not" can go, :mod:`~ccneg_build.negators.rule_scope`'; what the exclusion must drop with
+the object, :mod:`~ccneg_build.negators.rule_exclusion`'. A pair found but not negatable
+comes back as a :class:`~ccneg_build.negators.rule_pairs.Refusal` with the reason.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
 
 from spacy.attrs import DEP
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
+from ccneg_build.negators.rule_exclusion import (
+    clause_start,
+    leaves_subject_before_clause,
+    with_abbreviation_period,
+    without_stranded_verb,
+)
+from ccneg_build.negators.rule_objects import ObjectCheck, list_refusal, object_text
+from ccneg_build.negators.rule_pairs import Candidate, Found, Lemmatizer, Parse, Refusal
+from ccneg_build.negators.rule_scope import (
+    has_other_complement,
+    in_preposed_phrase,
+    in_wh_clause,
+    negated_before,
+    required_phrase,
+    under_negation,
+    verb_scope_refusal,
+)
 from ccneg_build.negators.rule_verbs import (
     NOUN_POS,
     SUBJECT_DEPS,
     VERB_POS,
+    WordClasses,
     adjective_in_disguise,
     glued_to_bare_noun,
     negation_site,
-    negative_noun_phrase,
 )
 from ccneg_build.negators.rule_words import (
     BE_FORMS,
@@ -33,22 +51,16 @@ from ccneg_build.negators.rule_words import (
     FRAME_NOUNS,
     INDEFINITE_DETERMINERS,
     INTENSIFIERS,
+    LIGHT_OBJECTS,
     LINKING_VERB_FORMS,
     NEGATIVE_PRONOUNS,
+    NOUNS_TAKING_TO,
     PLACE_NOUNS,
     PREPOSITION_OPENERS,
     WITH_VERBS,
     SKIPPED_PREPOSITIONS,
 )
 
-#: How a candidate pair is negated (see :mod:`ccneg_build.negators.rule_realize`).
-#: - ``noun_prep``: "not" before a phrase attached to a noun ("a woman, not next to a table")
-#: - ``bare_prep``: "not" before a phrase that stands alone ("not in front of the castle")
-#: - ``without``:   "with" becomes "without" ("without a mountain")
-#: - ``absence``:   "with" becomes "with no" before a bare noun ("with no clouds")
-#: - ``verbal``:    the verb that links the object is negated ("does not make her way")
-#: - ``conj``:      "X and Y" becomes "X without Y"
-KINDS = ("noun_prep", "bare_prep", "without", "absence", "verbal", "conj")
 
 _NOUNS = NOUN_POS
 #: Objects of prepositions: the tagger often calls a rare noun an adjective ("in a souk").
@@ -65,89 +77,86 @@ _NEG_ID = get_string_id("neg")
 _ROOT_ID = get_string_id("ROOT")
 _NEGATIVE_WORDS = NEGATIVE_PRONOUNS | {"no"}
 _NOUN_LIKE_DEPS = frozenset(("conj", "amod", "compound", "pobj", "nmod", "dobj", "appos"))
-_OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos"))
+_OBJECT_TAIL_DEPS = frozenset(("conj", "cc", "acl", "relcl", "appos", "amod"))
 _OPENER_DEPS = frozenset(("advmod", "prt", "prep", "amod", "acomp"))
-#: Left dependents that belong to a clause we drop ("while sitting", "who moved", "to go").
-_CLAUSE_OPENER_DEPS = frozenset(("aux", "auxpass", "mark", "neg", "advmod"))
 _RELATIVE_TAGS = frozenset(("WDT", "WP", "WP$", "WRB"))
 _FINITE_PLURAL = frozenset(("VBP",))
-
-
-#: Turns a verb token into its base form ("dealing" -> "deal").
-Lemmatizer = Callable[[Token], str]
+#: "not in all weather" means "in some weather": the negation falls on the quantifier.
+_UNIVERSAL_DETERMINERS = frozenset("all every each both".split())
 
 
 def _lower(token: Token) -> str:
     return token.lower_
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One object-predicate pair and how to negate and remove it.
-
-    Token indices refer to the parsed caption; ``remove`` is the half-open span the
-    exclusion caption drops.
-    """
-
-    kind: str
-    object: str
-    predicate: str
-    anchor: int  # first token of the predicate (preposition, "with", "and")
-    verb: int  # the verb to negate for ``verbal``, else -1
-    remove: tuple[int, int]
-    determiner: int = -1  # determiner dropped by "with no" ("with some X"), else -1
-    fallback: bool = False  # offered only when a caption has no other pair ("an image, not of a cat")
-
-
-@dataclass(frozen=True, slots=True)
-class Parse:
-    """What step 1 found in one caption."""
-
-    subject: str
-    candidates: tuple[Candidate, ...]
-
-
-def decompose(doc: Doc, lemmatize: Lemmatizer = _lower) -> Parse | None:
+def decompose(
+    doc: Doc, lemmatize: Lemmatizer = _lower, word_classes: WordClasses = WordClasses(), text: str | None = None
+) -> Parse | None:
     """The subject and every pair the rules can negate; ``None`` if there is no root.
 
-    ``lemmatize`` gives a verb's base form; it is called only for the few verbs whose
-    meaning decides how to negate ("dealing with" is negated as a verb).
+    ``lemmatize`` gives a word's base form; it is called only for the few words whose
+    meaning decides how to negate ("dealing with" is negated as a verb) or whether an
+    object is a noun at all. ``word_classes`` says which base forms English uses as nouns.
+    Pairs found but not negatable come back in ``refused`` with the reason. ``text`` is the
+    parsed string when the caller has it (cheaper than ``doc.text``).
     """
-    indices, roots, has_negation = _read_arrays(doc)
+    indices, roots, has_negation = _read_arrays(doc, doc.text if text is None else text)
     root = _main_root(doc, roots)
     if root is None:
         return None
     used: set[int] = set()  # "of" tokens consumed by complex prepositions ("in front of")
     subject = _subject_token(root)
     candidates: list[Candidate] = []
+    refused: list[Refusal] = []
+    objects = ObjectCheck(lemmatize, word_classes)
     for index in indices:
         token = doc[index]
         dep = token.dep_
+        found: Found
         if dep in ("prep", "agent") or (dep == "ROOT" and token.pos_ == "ADP") or (
             dep in ("prt", "pcomp") and token.pos_ == "ADP" and token.n_rights > 0
         ):
             if token.i in used:
                 continue
-            candidate = _prepositional(doc, token, used, lemmatize)
+            found = _prepositional(doc, token, used, lemmatize, objects)
         elif dep == "dobj":
-            candidate = _direct_object(doc, token, root)
+            found = _direct_object(doc, token, root, objects)
         elif dep == "attr":
-            candidate = _attribute(doc, token, root)
+            found = _attribute(doc, token, root, objects)
         else:
             continue
-        if candidate is not None and not (has_negation and _under_negation(doc[candidate.anchor])):
-            candidates.append(candidate)
+        if found is None:
+            continue
+        if isinstance(found, Refusal):
+            refused.append(found)
+            continue
+        if has_negation and (under_negation(doc[found.anchor]) or negated_before(doc, found.anchor)):
+            continue
+        if in_wh_clause(doc[found.anchor]):
+            refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a how-to or wh- clause"))
+            continue
+        if in_preposed_phrase(doc[found.anchor]):
+            refused.append(Refusal(found.anchor, "negation_scope", "the pair is inside a phrase before its verb"))
+            continue
+        written = without_stranded_verb(doc, found, lemmatize)
+        if isinstance(written, Candidate) and leaves_subject_before_clause(doc, written):
+            written = Refusal(found.anchor, "exclusion_not_caption",
+                              "without its predicate the subject would run into the next clause", stage="negate")
+        if isinstance(written, Refusal):
+            refused.append(written)
+        else:
+            candidates.append(written)
     conj = _listed_with_subject(doc, subject) if subject is not None else None
     if conj is None and subject is not None and root.i != subject.i and root.pos_ in _NOUNS:
         conj = _listed_with_subject(doc, root)  # "a group of students and a professor"
     if conj is not None:
         candidates.append(conj)
         candidates.sort(key=lambda c: c.anchor)
-    subject_text = _object_text(doc, subject)[0] if subject is not None else root.text
-    return Parse(subject=subject_text, candidates=tuple(candidates))
+    subject_text = object_text(doc, subject)[0] if subject is not None else root.text
+    return Parse(subject=subject_text, candidates=tuple(candidates), refused=tuple(refused))
 
 
-def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
+def _read_arrays(doc: Doc, text: str) -> tuple[list[int], list[int], bool]:
     """Tokens that can open a pair, the sentence roots, and whether anything is negated.
 
     All three are read from the parse's arrays: building a Python object per token costs
@@ -157,22 +166,8 @@ def _read_arrays(doc: Doc) -> tuple[list[int], list[int], bool]:
     deps = doc.to_array(DEP).tolist()
     interesting = [i for i, dep in enumerate(deps) if dep in _INTERESTING_DEP_IDS]
     roots = [i for i in interesting if deps[i] == _ROOT_ID]
-    negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(doc.text.lower().split())
+    negated = _NEG_ID in deps or not _NEGATIVE_WORDS.isdisjoint(text.lower().split())
     return interesting, roots, negated
-
-
-def _under_negation(token: Token) -> bool:
-    """Is ``token`` inside a clause the caption already negates?
-
-    "a boy doesn't have a hat on his head", "no dog of mine is allowed on the sofa".
-
-    A second negation there would read as a double negative.
-    """
-    for ancestor in token.ancestors:
-        for child in ancestor.children:
-            if child.dep_ == "neg" or (child.dep_ in _SUBJECT_DEPS and negative_noun_phrase(child)):
-                return True
-    return False
 
 
 # ----------------------------------------------------------------------------- the subject
@@ -235,36 +230,27 @@ def _of_object(token: Token) -> tuple[Token, Token] | None:
 # ----------------------------------------------------------------------------- noun phrases
 
 
-def _object_text(doc: Doc, noun: Token) -> tuple[str, int, int]:
-    """The noun phrase without its leading determiner: (text, start, index of determiner)."""
-    start = noun.left_edge.i
-    determiner = -1
-    if start < noun.i and doc[start].dep_ in ("det", "predet"):
-        determiner = start
-        start += 1
-        if start < noun.i and doc[start].dep_ == "det":  # "all the"
-            start += 1
-    return doc[start : noun.i + 1].text, start, determiner
-
-
 def _phrase_end(noun: Token) -> int:
     """End (exclusive) of a noun phrase with its lists and clauses, not its prepositions.
 
     Prepositional phrases after the object are kept (except "of", which belongs to its
     noun): the parser often hangs "in the dining area" on "table" when it describes the
-    whole scene.
+    whole scene. The period of an abbreviation goes with it ("the late 3rd century a.d.
+    to make ..."), or dropping the phrase would leave a stray full stop.
     """
     end = noun.i + 1
     for child in noun.rights:
-        if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of"):
-            end = max(end, child.right_edge.i + 1)
-    return end
+        if child.dep_ in _OBJECT_TAIL_DEPS or (child.dep_ == "prep" and child.lower_ == "of") or (
+            child.dep_ == "prep" and child.lower_ == "to" and noun.lower_ in NOUNS_TAKING_TO
+        ):
+            end = max(end, child.right_edge.i + 1)  # "access to a bathroom" goes as a whole
+    return with_abbreviation_period(noun.doc, end)
 
 
 # ----------------------------------------------------------------------------- candidates
 
 
-def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer) -> Candidate | None:
+def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer, objects: ObjectCheck) -> Found:
     word = prep.lower_
     if word == "without":
         return None
@@ -292,17 +278,31 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
             if child.dep_ == "advmod" and child.lower_ in INTENSIFIERS:  # "right in front of"
                 start = min(start, child.i)
 
-    text, object_start, determiner = _object_text(doc, noun)
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, determiner, object_end = found
     predicate = doc[start:object_start].text
     remove = (start, _phrase_end(noun))
+    if determiner >= 0 and doc[determiner].lower_ == "no":
+        return None  # "with no plans", "at no charge" are already negative
+    if word == "with" and head.lower_ in LIGHT_OBJECTS:
+        return None  # "have a way with geraniums": an idiom, not a relation to geraniums
+    if determiner >= 0 and doc[determiner].lower_ in _UNIVERSAL_DETERMINERS:
+        return Refusal(start, "negation_scope", f"'not {predicate} {text}' negates '{doc[determiner].text}', not the pair")
 
     if word == "with":
-        if determiner >= 0 and doc[determiner].lower_ == "no":
-            return None  # "with no plans" is already negative
         if head.pos_ in _VERBS and lemmatize(head) in WITH_VERBS:
             verb = negation_site(head)  # "dealing with" -> "not dealing with", not "without"
-            return Candidate("verbal", text, predicate, start, verb.i, remove) if verb is not None else None
-        return _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
+            if verb is None:
+                return None
+            refusal = verb_scope_refusal(verb, start) or list_refusal(doc, object_end, text)
+            if refusal is None and has_other_complement(head, start, remove[1]):
+                # "helping his grandson with homework": "not helping" negates the grandson
+                refusal = Refusal(start, "negation_scope", f"{head.text!r} has another object besides {text!r}")
+            return refusal or Candidate("verbal", text, predicate, start, verb.i, remove)
+        refusal = list_refusal(doc, object_end, text)
+        return refusal or _with_candidate(doc, prep, text, predicate, object_start, determiner, remove)
     if is_root:
         kind = "noun_prep" if start > 0 and not doc[start - 1].is_punct else "bare_prep"
         return Candidate(kind, text, predicate, start, -1, remove)
@@ -310,7 +310,22 @@ def _prepositional(doc: Doc, prep: Token, used: set[int], lemmatize: Lemmatizer)
     if verb is not None and word == "of" and glued_to_bare_noun(verb):
         verb = None  # "the stone ruins of the villas": a noun the tagger took for a verb
     if verb is not None:
-        return Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
+        if head.i > start:
+            return Refusal(start, "negation_scope", f"{predicate!r} {text!r} comes before its verb {head.text!r}")
+        refusal = verb_scope_refusal(verb, start)
+        if refusal is not None:
+            return refusal
+        if verb.i != head.i and has_other_complement(verb, start, remove[1], beside=head):
+            # "ask industry to do in our family room": "do not ask" negates the industry
+            return Refusal(start, "negation_scope", f"{verb.text!r}, which takes the negation, has another object")
+        if head.pos_ in _VERBS and has_other_complement(head, start, remove[1]):
+            # "person feeding apples to an elephant": "not feeding" would negate the apples
+            if required_phrase(head, prep, lemmatize):
+                return Refusal(start, "negation_scope", f"{head.text!r} needs {predicate!r} {text!r}: "
+                               "the phrase can be neither negated nor dropped apart from the verb")
+            return Candidate("noun_prep", text, predicate, start, -1, remove)
+        refusal = list_refusal(doc, object_end, text)
+        return refusal or Candidate("verbal", text, predicate, start, verb.i, _with_bare_link(doc, head, prep, remove))
     if head.i > start or any(c.dep_ == "neg" for c in head.children):
         return None  # a preposed phrase ("in the park, ...") or an already negated verb
     if head.pos_ not in _PHRASE_HEAD_POS and word in ("to", "from", "till", "until"):
@@ -370,14 +385,25 @@ def _linking_verb(head: Token) -> Token | None:
     return negation_site(head)
 
 
-def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
+def _direct_object(doc: Doc, noun: Token, root: Token, objects: ObjectCheck) -> Found:
     verb = noun.head
     if noun.pos_ not in _NOUNS or verb.pos_ not in _VERBS:
         return None
+    if verb.i < noun.i and any(t.is_punct and t.text != "-" for t in doc[verb.i + 1 : noun.left_edge.i]):
+        return None  # "image may contain : person , ...": a list after a colon, not an object
     site = negation_site(verb)
     if site is None:
         return None
-    text, object_start, _determiner = _object_text(doc, noun)
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, _determiner, object_end = found
+    refusal = verb_scope_refusal(site, verb.i) or list_refusal(doc, object_end, text)
+    if refusal is None and site.i != verb.i and has_other_complement(site, verb.i, verb.i + 1, beside=verb):
+        # "someone spent several hours creating this brooch": "did not spend" negates the hours
+        refusal = Refusal(verb.i, "negation_scope", f"{site.text!r}, which takes the negation, has another object")
+    if refusal is not None:
+        return refusal
     if object_start == verb.i + 1 and verb.tag_ == "VBG" and verb.dep_ in _NOUN_LIKE_DEPS:
         return None  # "with quiet sea and setting sun": a participle used as an adjective
     between = doc[verb.i + 1 : object_start]
@@ -389,13 +415,19 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     if verb.i == root.i:
         start = verb.i
         for child in verb.lefts:
-            if child.dep_ in ("aux", "auxpass", "neg", "advmod") and child.i < start:
-                start = child.i
+            if child.dep_ in ("aux", "auxpass", "neg") or (child.dep_ == "advmod" and child.tag_.startswith("RB")):
+                start = min(start, child.i)
         end = max(verb.right_edge.i + 1, _phrase_end(noun))
         while end - 1 > verb.i and doc[end - 1].is_punct:
             end -= 1
     else:
-        start, end = _clause_start(verb), verb.right_edge.i + 1
+        start, end = clause_start(verb), verb.right_edge.i + 1
+        subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+        if subject is not None and subject.tag_ not in _RELATIVE_TAGS and verb.dep_ != "conj":
+            # "did you know the skin releases gallons of water": without its clause the
+            # exclusion would keep "the skin" alone ("did you know the skin ?")
+            return Refusal(verb.i, "exclusion_not_caption",
+                           f"without {text!r} the clause of {verb.text!r} keeps only its subject", stage="negate")
     if end <= noun.i:
         return None
     if site.tag_ == "VBG" and site.dep_ == "pcomp" and site.head.pos_ == "ADP" and site.head.i == start:
@@ -404,26 +436,14 @@ def _direct_object(doc: Doc, noun: Token, root: Token) -> Candidate | None:
         # "a way, not of doing" and "not without taking" are not English, so those go
         if site.head.lower_ in SKIPPED_PREPOSITIONS or site.head.lower_ == "without":
             return None
+        if any(c.dep_ == "conj" for c in site.children):
+            # "behind building your network and getting results": "not behind" negates both
+            return Refusal(start, "negation_scope", f"{site.text!r} is listed with another verb")
         return Candidate("noun_prep", text, predicate, start, -1, (start, end))
     return Candidate("verbal", text, predicate, verb.i, site.i, (start, end))
 
 
-def _clause_start(verb: Token) -> int:
-    """First token of a dependent clause we drop: its verb, or "while", "who", "to" before it.
-
-    A noun on the left is kept: when the parser makes "sari" the subject of "crossing"
-    in "woman in sari crossing the street", dropping it would leave "woman in".
-    """
-    start = verb.i
-    for child in verb.lefts:
-        if child.dep_ in _CLAUSE_OPENER_DEPS or child.tag_ in _RELATIVE_TAGS:
-            start = min(start, child.left_edge.i)
-    if verb.dep_ == "pcomp" and verb.head.i == start - 1:
-        start = verb.head.i  # "after divorcing businessperson" goes with its "after"
-    return start
-
-
-def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
+def _attribute(doc: Doc, noun: Token, root: Token, objects: ObjectCheck) -> Found:
     """ "romanesque structure is a historic church" -> "... is not a historic church"."""
     verb = noun.head
     if noun.pos_ not in _NOUNS or verb.lower_ not in BE_FORMS or verb.i > noun.i:
@@ -433,7 +453,14 @@ def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.pos_ == "PRON":
         return None  # without a noun subject the exclusion would be "it in the sea"
-    text, object_start, _determiner = _object_text(doc, noun)
+    if verb.dep_ not in ("ROOT", "conj"):
+        # "if red is your favourite hue then ...": without "is your favourite hue" the clause is "if red"
+        return Refusal(verb.i, "exclusion_not_caption", f"without its attribute the clause of {verb.text!r} keeps only its subject",
+                       stage="negate")
+    found = objects.span(doc, noun)
+    if isinstance(found, Refusal):
+        return found
+    text, object_start, _determiner, _object_end = found
     predicate = doc[verb.i : object_start].text
     start = verb.i
     for child in verb.lefts:
@@ -443,6 +470,9 @@ def _attribute(doc: Doc, noun: Token, root: Token) -> Candidate | None:
     while end - 1 > noun.i and doc[end - 1].is_punct:
         end -= 1
     return Candidate("verbal", text, predicate, verb.i, verb.i, (start, end))
+
+
+# ----------------------------------------------------------------------------- checks on a pair
 
 
 def _listed_with_subject(doc: Doc, subject: Token) -> Candidate | None:
@@ -458,5 +488,5 @@ def _listed_with_subject(doc: Doc, subject: Token) -> Candidate | None:
         return None  # "a cat without a dog are sleeping" would break agreement
     if not (subject.i < cc.i < other.i):
         return None
-    text, _start, _determiner = _object_text(doc, other)
+    text, _start, _determiner = object_text(doc, other)
     return Candidate("conj", text, cc.text, cc.i, -1, (cc.i, other.i + 1))

@@ -13,11 +13,25 @@ from typing import Callable
 from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Token
 
-from ccneg_build.negators.rule_decompose import Candidate
+from ccneg_build.negators.rule_pairs import Candidate
+from ccneg_build.negators.rule_verbs import WordClasses
 from ccneg_build.negators.rule_words import BE_FORMS, FRAMING_ADVERBS, HEDGING_ADVERBS
 
 #: Turns a verb token into its base form ("flies" -> "fly").
 Lemmatizer = Callable[[Token], str]
+
+
+class Unnegatable(Exception):
+    """The chosen pair's verb cannot be negated in fluent English; ``reason`` is a filter code.
+
+    "spooky food at the party" would need "do not spooky" (not a verb); "a dress totally
+    made from balloons" would need "not totally made" (negating the adverb).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason, self.detail = reason, detail
+
 
 _SPACED_PUNCTUATION = re.compile(r"\s[,.!?;:]|\s'[a-z]")
 _ANY_PUNCTUATION = re.compile(r"[,.!?;:](?:\s|$)")
@@ -34,6 +48,11 @@ _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass", "expl"))
 _FINITE_AUX_TAGS = frozenset(("MD", "VBZ", "VBP", "VBD"))
 #: Marks after which a phrase needs no comma of its own ("the skirted table -- not in fabric").
 _OPENING_PUNCTUATION = frozenset(("--", "-", "\u2013", "\u2014", ":", ";", ","))
+#: Marks that end a title before a clause ("futuristic style : share a moment"); a comma does
+#: not ("person , read an original poem" has a subject).
+_TITLE_PUNCTUATION = _OPENING_PUNCTUATION - {","}
+#: Adverbs whose meaning changes under a negation ("already" becomes "yet").
+_NEGATION_CHANGING_ADVERBS = frozenset(("already", "sometimes", "somewhat"))
 #: Tags of a noun that takes "does" ("little girl does not speak"), unlike "soldiers".
 _SINGULAR_NOUN_TAGS = frozenset(("NN", "NNP"))
 _PLURAL_DETERMINERS = frozenset("these those many several both few all".split())
@@ -57,8 +76,10 @@ class Surface:
 
     __slots__ = ("texts", "spaces")
 
-    def __init__(self, doc: Doc) -> None:
-        text = doc.text
+    def __init__(self, doc: Doc, text: str | None = None) -> None:
+        # ``text``: the string that was parsed, which spaCy keeps exactly (``doc.text`` would
+        # rebuild it from the tokens)
+        text = doc.text if text is None else text
         texts: list[str] = []
         spaces: list[str] = []
         for start, length, space in doc.to_array(_SURFACE_ATTRS).tolist():
@@ -117,9 +138,17 @@ def exclusion_caption(surface: Surface, candidate: Candidate, spaced: bool) -> s
 
 
 def negated_caption(
-    doc: Doc, surface: Surface, candidate: Candidate, spaced: bool, lemmatize: Lemmatizer
+    doc: Doc,
+    surface: Surface,
+    candidate: Candidate,
+    spaced: bool,
+    lemmatize: Lemmatizer,
+    word_classes: WordClasses = WordClasses(),
 ) -> str:
-    """The caption with the chosen object's link to the subject negated."""
+    """The caption with the chosen object's link to the subject negated.
+
+    Raises :class:`Unnegatable` when the verb cannot carry the negation fluently.
+    """
     edit = _Edit(surface)
     kind = candidate.kind
     if kind == "without":
@@ -131,7 +160,7 @@ def negated_caption(
     elif kind == "conj":
         edit.texts[candidate.anchor] = "without"
     elif kind == "verbal":
-        _negate_verb(edit, doc[candidate.verb], lemmatize)
+        _negate_verb(edit, doc[candidate.verb], lemmatize, word_classes)
     elif kind == "bare_prep":
         edit.insert_before(candidate.anchor, "not ")
     else:  # noun_prep: "a woman, not next to a table, in the dining area"
@@ -150,11 +179,11 @@ def _negate_phrase(edit: _Edit, doc: Doc, candidate: Candidate) -> None:
         return
     edit.insert_before(start, ", not ")
     end = candidate.remove[1]
-    if end < len(doc) and _starts_new_phrase(doc[end], start):
+    if end < len(doc) and _starts_new_phrase(doc[end], start, end):
         edit.insert_before(end, ", ")
 
 
-def _starts_new_phrase(token: Token, start: int) -> bool:
+def _starts_new_phrase(token: Token, start: int, end: int) -> bool:
     """Does the caption go on with a phrase of its own after the negated one?
 
     "a woman, not next to a table, in the dining area" needs the closing comma; "a man
@@ -163,7 +192,11 @@ def _starts_new_phrase(token: Token, start: int) -> bool:
     """
     if token.pos_ == "ADP" or token.tag_ in _FINITE_AUX_TAGS:
         return True  # "..., in the dining area"; "the view, not from the top, shows the city"
-    return token.tag_ in ("VBG", "VBN") and token.head.i < start
+    if token.tag_ in ("WDT", "WP") and token.head.head.i < start:
+        return True  # "a group of objects, not in space, that orbit a star"
+    if (token.tag_ == "WRB" or token.dep_ == "mark") and not start <= token.head.i < end:
+        return True  # "deliver the letter, not to the right door, when they hear the number"
+    return token.tag_ in ("VBG", "VBN") and (token.head.i < start or token.head.i == token.i)
 
 
 def _whole_contraction(token: Token) -> Token:
@@ -194,7 +227,7 @@ def _participle_after_comma(verb: Token) -> bool:
     return doc[verb.i - 2].dep_ not in _SUBJECT_DEPS
 
 
-def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
+def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer, word_classes: WordClasses) -> None:
     """Negate a verb as English does: "is not", "does not make", "not sitting"."""
     auxiliaries = [c for c in verb.lefts if c.dep_ in ("aux", "auxpass")]
     if auxiliaries:
@@ -207,21 +240,85 @@ def _negate_verb(edit: _Edit, verb: Token, lemmatize: Lemmatizer) -> None:
         edit.texts[verb.i] = verb.text + " not"
     elif tag in ("VBZ", "VBP") or (tag == "VBD" and has_subject and not _participle_after_comma(verb)):
         base = present_base(word) if tag == "VBZ" else word if tag == "VBP" else lemmatize(verb)
-        helper = "does" if tag == "VBP" and _singular_noun_subject(verb) else _DO_SUPPORT[tag]
-        _do_support(edit, verb, helper, base)  # "does not make", "little girl does not speak"
+        _require_verb(base, verb, word_classes)
+        if tag == "VBP" and _singular_noun_subject(verb):
+            # "abstract speech bubble in the shape of clouds": a singular noun before a plural
+            # verb is nearly always a noun compound the tagger split, not a clause
+            raise Unnegatable("verb_not_negatable", f"{verb.text!r} does not agree with its subject: a noun, not a verb")
+        _do_support(edit, verb, _DO_SUPPORT[tag], base)  # "does not make"
     elif _past_after_adverb(verb):
         _do_support(edit, verb, "did", lemmatize(verb))  # "the bar did not officially open"
     elif tag == "VB" and verb.dep_ == "ROOT":
+        _require_verb(word, verb, word_classes)
         helper = "does" if _singular_noun_subject(verb) else "do"
         edit.insert_before(verb.i, f"{helper} not ")  # "do not keep an eye out", "the dentist does not drill"
+    elif tag == "VBD" and verb.i == 0:
+        # "clad your home in ...": an opening past form with no subject is an imperative the
+        # tagger misread or a headline; neither takes a bare "not"
+        raise Unnegatable("verb_not_negatable", f"{verb.text!r} opens the caption with no subject")
+    elif tag == "VB":
+        # "fans had gathered to watch the team take a victory": a bare infinitive after another
+        # verb; "not take" negates what they watched, not the pair
+        raise Unnegatable("negation_scope", f"{verb.text!r} is a bare infinitive after another verb")
     else:
+        _require_adverb_free(verb)
         edit.insert_before(verb.i, "not ")  # participles and infinitives: "not sitting"
 
 
+def _require_verb(base: str, verb: Token, word_classes: WordClasses) -> None:
+    """Do-support only before a verb: "do not spooky food" is what a misread adjective gives.
+
+    A subject that English only uses as a verb ("celebrity performs live") shows the same
+    misreading one word earlier.
+    """
+    if not word_classes.is_verb(base):
+        raise Unnegatable("verb_not_negatable", f"{verb.text!r} ({base!r}) is not an English verb")
+    subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
+    if subject is None or subject.tag_ not in ("NN", "NNS"):
+        return
+    stem = present_base(subject.lower_) if subject.tag_ == "NNS" else subject.lower_
+    if subject.lower_ not in word_classes.nouns and word_classes.verb_not_noun(stem, stem):
+        raise Unnegatable("verb_not_negatable", f"the subject {subject.text!r} of {verb.text!r} is a verb")
+    doc = verb.doc
+    if (
+        subject.tag_ == "NNS"
+        and subject.i == verb.i - 1
+        and subject.i > 0
+        and doc[subject.i - 1].pos_ in ("NOUN", "PROPN")
+        and not any(c.dep_ in ("det", "poss") for c in subject.lefts)
+        and word_classes.verbs
+        and word_classes.is_verb(stem)
+    ):
+        # "football tight end catches pass": after a bare noun chain, the "subject" is the verb
+        raise Unnegatable("verb_not_negatable", f"{subject.text!r} before {verb.text!r} may be the verb itself")
+
+
+def _require_adverb_free(verb: Token) -> None:
+    """A participle with an adverb right before it cannot take a bare "not" fluently.
+
+    "totally made" gives "not totally made" (negating "totally") or "totally not made"
+    (not English); "currently sitting" may keep a framing adverb before "not".
+    """
+    if verb.i == 0:
+        return
+    before = verb.doc[verb.i - 1]
+    if before.dep_ != "advmod" or before.head.i != verb.i or not before.tag_.startswith("RB"):
+        return
+    if verb.tag_ == "VBG" and before.lower_ in FRAMING_ADVERBS:
+        return
+    raise Unnegatable("negation_scope", f"'not' would fall on the adverb {before.text!r} before {verb.text!r}")
+
+
 def _singular_noun_subject(verb: Token) -> bool:
-    """A singular noun subject of its own ("little girl speak"): "does", not "do"."""
+    """A singular noun subject of its own ("the dentist drill"): "does", not "do".
+
+    A "subject" across a colon or dash is a title, not a subject ("futuristic style : share
+    a moment" is an imperative).
+    """
     subject = next((c for c in verb.lefts if c.dep_ in _SUBJECT_DEPS), None)
     if subject is None or subject.tag_ not in _SINGULAR_NOUN_TAGS:
+        return False
+    if any(t.text in _TITLE_PUNCTUATION for t in verb.doc[subject.i + 1 : verb.i]):
         return False
     for token in subject.subtree:
         if token.dep_ in ("cc", "conj") or (token.dep_ == "det" and token.lower_ in _PLURAL_DETERMINERS):
@@ -238,9 +335,9 @@ def _past_after_adverb(verb: Token) -> bool:
     if verb.tag_ != "VBN" or verb.dep_ != "ROOT" or verb.i < 2:
         return False
     before = verb.doc[verb.i - 1]
-    if before.dep_ != "advmod" or before.head.i != verb.i or before.lower_ in FRAMING_ADVERBS:
+    if before.dep_ != "advmod" or before.head.i != verb.i or not before.tag_.startswith("RB"):
         return False
-    return any(c.dep_ == "nsubj" for c in verb.lefts)
+    return any(c.dep_ == "nsubj" for c in verb.lefts)  # "person recently did not lecture"
 
 
 def present_base(word: str) -> str:
@@ -263,8 +360,16 @@ def present_base(word: str) -> str:
 def _do_support(edit: _Edit, verb: Token, helper: str, base: str) -> None:
     """ "gently glides" -> "does not gently glide": the helper goes before adverbs."""
     start = verb.i
+    if verb.i > 0 and verb.doc[verb.i - 1].lower_ in _NEGATION_CHANGING_ADVERBS:
+        # "already pack a punch" negated is "do not pack a punch yet", not "already do not pack"
+        raise Unnegatable("negation_scope", f"'{verb.doc[verb.i - 1].text}' before {verb.text!r} changes under 'not'")
     for child in reversed(list(verb.lefts)):
-        if child.dep_ == "advmod" and child.i == start - 1 and child.lower_ not in FRAMING_ADVERBS:
+        if (
+            child.dep_ == "advmod"
+            and child.i == start - 1
+            and child.tag_.startswith("RB")
+            and child.lower_ not in FRAMING_ADVERBS
+        ):
             start = child.i  # a manner adverb goes with the verb; "also", "just" stay before
     edit.texts[verb.i] = base
     edit.insert_before(start, f"{helper} not ")

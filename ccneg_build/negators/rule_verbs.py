@@ -8,6 +8,9 @@ when the linking verb is a complement ("would not help boost", "did not get marr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from spacy.tokens import Token
 
 from ccneg_build.negators.rule_words import INTRANSITIVE_IMPERATIVES, NEGATIVE_PRONOUNS
@@ -15,6 +18,43 @@ from ccneg_build.negators.rule_words import INTRANSITIVE_IMPERATIVES, NEGATIVE_P
 NOUN_POS = frozenset(("NOUN", "PROPN"))
 VERB_POS = frozenset(("VERB", "AUX"))
 SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
+
+
+@dataclass(frozen=True)
+class WordClasses:
+    """Which base forms English uses as nouns and as verbs (WordNet's lists, shipped with spaCy's lemmatizer).
+
+    The tagger guesses from context and telegraphic captions mislead it: "spooky food" makes
+    "spooky" a verb and "on the left greets a fan" makes "greets" a noun. A word that
+    English never uses in the class the tagger chose is a parse error. Empty lists (a
+    pipeline without the lemmatizer's tables) disable the checks.
+    """
+
+    nouns: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_lemmatizer(cls, lemmatizer: Any) -> "WordClasses":
+        """Read the lists from a rule lemmatizer's lookup tables (empty if it has none)."""
+        try:
+            index = lemmatizer.lookups.get_table("lemma_index")
+            exceptions = lemmatizer.lookups.get_table("lemma_exc")
+        except (AttributeError, KeyError):
+            return cls()
+        verbs = set(index.get("verb", ()))
+        for forms in exceptions.get("verb", {}).values():
+            verbs.update(forms)
+        return cls(nouns=frozenset(index.get("noun", ())), verbs=frozenset(verbs))
+
+    def is_verb(self, base: str) -> bool:
+        """Can ``base`` be the base form of an English verb? (True when the lists are absent.)"""
+        return not self.verbs or base in self.verbs
+
+    def verb_not_noun(self, noun_lemma: str, verb_lemma: str) -> bool:
+        """A word the tagger made a noun that English only uses as a verb ("greets")."""
+        if not self.nouns or not self.verbs:
+            return False
+        return noun_lemma not in self.nouns and verb_lemma in self.verbs
 
 
 def negation_site(verb: Token) -> Token | None:
@@ -43,8 +83,8 @@ def negatable(verb: Token) -> bool:
     a noun for a verb ("plus size formal dress").
     """
     tag = verb.tag_
-    if not (tag.startswith("VB") or tag == "MD") or verb.dep_ == "amod":
-        return False
+    if not (tag.startswith("VB") or tag == "MD") or verb.dep_ in ("amod", "advmod", "nsubj", "nsubjpass", "csubj", "pobj"):
+        return False  # "lettering and arrows on the floor showed ...": a gerund is a noun
     if noun_in_disguise(verb):
         return False
     for child in verb.children:
@@ -73,11 +113,15 @@ def noun_in_disguise(verb: Token) -> bool:
     "reading room" (a caption-initial -ing form glued to a bare noun), "giant light up
     letters" (an adjective as its subject).
     """
-    if verb.dep_ == "conj" and verb.head.pos_ in NOUN_POS:
-        return True
+    if verb.dep_ == "conj" and verb.head.pos_ not in VERB_POS:
+        return True  # "vendor and produce", "that kiss : left , and kiss": listed with a non-verb
     tag = verb.tag_
     lefts = list(verb.lefts)
     has_subject = any(c.dep_ in SUBJECT_DEPS for c in lefts)
+    if verb.i == 0 and tag == "VBZ" and not has_subject:
+        return True  # "leaves vector illustration": a caption opening with a plural noun
+    if verb.i == 1 and tag in ("VB", "VBP") and _bare_singular_subject(verb.doc[0], verb):
+        return True  # "gender reveal shower invite idea": a noun compound, not a clause
     if (
         tag == "VB"
         and verb.i == 0
@@ -91,11 +135,34 @@ def noun_in_disguise(verb: Token) -> bool:
     for child in lefts:
         if child.dep_ in SUBJECT_DEPS and child.pos_ == "ADJ":
             return True
+        if tag == "VBG" and child.dep_ in ("amod", "det") and not has_subject:
+            return True  # "nice open walking along river": a noun with an adjective
+    if tag == "VBG" and verb.dep_ in ("advcl", "conj") and verb.i > 0 and verb.i + 1 < len(verb.doc):
+        before, after = verb.doc[verb.i - 1], verb.doc[verb.i + 1]
+        if (
+            before.pos_ == "VERB"
+            and not any(c.dep_ == "dobj" for c in before.children)
+            and after.dep_ == "dobj"
+            and after.head.i == verb.i
+            and after.n_lefts == 0
+        ):
+            return True  # "install reversing cameras": the participle describes the object
     if verb.tag_ == "VBG" and (verb.i == 0 or verb.doc[verb.i - 1].pos_ in ("DET", "ADJ")):
         following = verb.doc[verb.i + 1] if verb.i + 1 < len(verb.doc) else None
         if following is not None and following.dep_ == "dobj" and following.head.i == verb.i:
             return True
     return False
+
+
+def _bare_singular_subject(noun: Token, verb: Token) -> bool:
+    """A lone singular noun opening the caption as the "subject" of the base form after it."""
+    return (
+        noun.head.i == verb.i
+        and noun.dep_ in SUBJECT_DEPS
+        and noun.tag_ == "NN"
+        and noun.n_lefts == 0
+        and noun.n_rights == 0
+    )
 
 
 def negative_noun_phrase(noun: Token) -> bool:

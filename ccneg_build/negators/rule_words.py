@@ -70,8 +70,56 @@ IDIOMS = frozenset(
         "of course", "in fact", "at least", "at most", "at all", "in general", "at first",
         "at last", "in particular", "for example", "for instance", "in addition", "at once",
         "in order", "of all", "on purpose", "by far", "in short", "in turn", "for now",
-        "in time", "on time", "at times", "in advance",
+        "in time", "on time", "at times", "in advance", "in person", "at time", "for time",
+        "on way", "in way", "by way", "in case", "at hand", "in touch", "to arms",
+        "by step", "by day", "by side", "by one", "to face", "to back", "after day",
     )
+)
+
+#: Verbs (base forms) whose first phrase is their complement ("opt for", "rely on", "put the
+#: vase on the table"): that phrase is never negated or dropped apart from the verb.
+PHRASE_VERBS = frozenset("opt rely depend belong consist refer apply insist dwell put place lean".split())
+
+#: Nouns whose "to" phrase completes them ("access to a bathroom", "the road to the sea"):
+#: an exclusion drops the phrase with the noun, or "with access to a bathroom" would
+#: leave "to a bathroom" behind.
+NOUNS_TAKING_TO = frozenset(
+    """
+    access entrance entry door doors gate gates road roads path paths way route trip trips visit
+    visits journey key keys answer approach gateway passage guide introduction tribute letter
+    ticket tickets stairs steps bridge
+    """.split()
+)
+
+#: Objects that only carry their verb's meaning ("makes her way through the snow"): the
+#: verb is negated for a phrase after them as if they were not there.
+LIGHT_OBJECTS = frozenset("way ways".split())
+
+#: Verbs (base forms) that end a caption well once their phrase is gone ("the plane flies",
+#: "actor arrives"). Any other finite verb left without its complement by an exclusion is
+#: dropped with it, so that the subject stands alone ("this property sits" -> "this property").
+STANDALONE_VERBS = frozenset(
+    """
+    fly flow perform arrive walk run swim play dance smile laugh sleep rest wait pose compete
+    celebrate speak sing work cry jump fall rise shine glide float stand race train bloom burn
+    shop cook eat drink drive ride fish hunt graze relax pray kneel march protest gather
+    vote travel climb hike surf ski skate paint read write study talk chat sail row paddle
+    wave cheer applaud kiss hug marry smoke sunbathe meditate exercise practise practice
+    rain snow melt open close land depart erupt blossom grow
+    """.split()
+)
+
+#: Verbs (base forms) whose participle needs its complement even after "is" or "being":
+#: "the ground is covered", "the office is located" stop short.
+COMPLEMENT_VERBS = frozenset(
+    """
+    get go head use make put place take give keep bring fill cover locate situate base dress
+    isolate consist contain include depict feature surround decorate line top pack stuff set
+    compose cram load equip adorn frame inspire attach tie clad clothe wrap face reach enter
+    deal cope agree disagree interact communicate comply familiarize associate collide see spot
+    find hear notice task ask require force allow expect encourage invite schedule opt rely
+    depend belong consist refer apply involve
+    """.split()
 )
 
 #: Verbs (base forms) whose "with" belongs to the verb ("dealing with", "covered with
@@ -81,7 +129,8 @@ WITH_VERBS = frozenset(
     deal cope agree disagree interact communicate compete collide cooperate fill cover
     associate comply familiarize equip pack crowd line decorate adorn top stuff load cram
     dot plant litter coat sprinkle garnish fight argue connect merge combine mix pair
-    replace trim paint stain clothe surround flood swarm teem brim fit face present
+    replace trim paint stain clothe surround flood swarm teem brim fit face present help
+    assist
     """.split()
 )
 

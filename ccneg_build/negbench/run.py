@@ -1,6 +1,6 @@
 """The negbench style's parts of a build around the shards: the statistics pass, the card's content, the CSVs.
 
-:func:`run_build <ccneg_build.engines.run_build>` calls :func:`before_shards` once the output
+:func:`run_build <ccneg_build.orchestration.run_build>` calls :func:`before_shards` once the output
 folder is prepared (the co-occurrence pass, when the run's absent objects need it),
 :func:`describe_content` while publishing (distributions and examples for the card) and
 :func:`after_publish` once the data files are written (``OUT/negbench/``).

@@ -20,7 +20,6 @@ and distractor draw it reuses), it runs once all shards are finished, scores eac
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,10 +32,9 @@ from ccneg_core.record import REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
 from ccneg_build.visual.cache import ScoreCache, score_key
 from ccneg_build.options.visual import VisualOptions
-from ccneg_core.presence import DISTRACTORS, scorer_provider
-from ccneg_build.visual.step import CACHE_PATH, STAGE, image_digest
-from ccneg_build.visual.vocabulary import distractors, vocabulary_fingerprint
-from ccneg_core.writer import atomic_write_json, atomic_write_table
+from ccneg_core.presence import DISTRACTORS
+from ccneg_build.visual.step import VisualStep, STAGE, image_digest
+from ccneg_build.visual.vocabulary import distractors
 from ccneg_core.image_decode import ImageRejected, decode_image
 
 PRESENT, ABSENT = "present", "absent"
@@ -61,71 +59,30 @@ def row_checks(row: dict[str, Any]) -> list[tuple[str, str]]:
     return checks
 
 
-class NegBenchVisualStep:
+class NegBenchVisualStep(VisualStep):
     """Scores every shard of a negbench run (see the module doc); ``run`` returns the verified view."""
 
-    def __init__(self, options: VisualOptions, seed: int, progress: bool = False, device: str | None = None) -> None:
-        self.options = options
-        self.seed = seed
-        self.progress = progress
-        self.device = device
+    read_columns = ["id", "caption", "affirmed_objects", "absent_object", "image", "image_sha256"]
+    result_column = "checks"
+    scores_schema = SCORES_SCHEMA
 
-    def run(self, out: Path, store: PartStore, plans: Sequence[ShardPlan]) -> "NegBenchVerifiedStore":
+    def scores_file(self, store: PartStore, plan: ShardPlan) -> Path:
+        return scores_path(store, plan)
+
+    def marker_file(self, store: PartStore, plan: ShardPlan) -> Path:
+        return marker_path(store, plan)
+
+    def vocabulary(self, store: PartStore, plans: Sequence[ShardPlan]) -> list[str]:
+        """Every object a row affirms or calls absent, across the run."""
         found: set[str] = set()
         for plan in plans:
             for row in store.read_records(plan, columns=["affirmed_objects", "absent_object"]).to_pylist():
                 found.update(obj for obj, _role in row_checks(row))
         found.discard("")
-        vocabulary = sorted(found)
-        fingerprint = vocabulary_fingerprint(vocabulary)
-        todo = [plan for plan in plans if not self._is_current(store, plan, fingerprint)]
-        if todo:
-            scorer = scorer_provider().load(self.options.model, self.options.pretrained,
-                                            self.device or self.options.device, self.options.precision)
-            cache = ScoreCache(Path(out) / CACHE_PATH)
-            bar = self._bar(sum(store.marker(plan)["accepted"] for plan in todo))
-            try:
-                for plan in todo:
-                    self._score_shard(store, plan, scorer, cache, vocabulary, fingerprint, bar)
-            finally:
-                cache.close()
-                if bar is not None:
-                    bar.close()
+        return sorted(found)
+
+    def verified(self, store: PartStore) -> "NegBenchVerifiedStore":
         return NegBenchVerifiedStore(store, self.options)
-
-    def _is_current(self, store: PartStore, plan: ShardPlan, fingerprint: str) -> bool:
-        path = marker_path(store, plan)
-        if not path.exists() or not scores_path(store, plan).exists():
-            return False
-        marker = json.loads(path.read_text(encoding="utf-8"))
-        return marker.get("vocabulary") == fingerprint and marker.get("model") == self.options.label
-
-    def _bar(self, total: int) -> Any:
-        if not self.progress or total == 0:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc=f"visual check ({self.options.model})", unit="img", file=sys.stderr,
-                    dynamic_ncols=True)
-
-    def _score_shard(self, store: PartStore, plan: ShardPlan, scorer: Any, cache: ScoreCache,
-                     vocabulary: Sequence[str], fingerprint: str, bar: Any) -> None:
-        rows = store.read_records(plan, columns=["id", "caption", "affirmed_objects", "absent_object", "image",
-                                                 "image_sha256"]).to_pylist()
-        stats = StepStats()
-        results: dict[str, tuple[list[dict[str, Any]], str | None, str | None]] = {}
-        for start in range(0, len(rows), self.options.batch_size):
-            batch = rows[start:start + self.options.batch_size]
-            results.update(self._score_batch(batch, scorer, cache, vocabulary, stats))
-            if bar is not None:
-                bar.update(len(batch))
-        ids = [row["id"] for row in rows]
-        table = pa.table({"id": ids, "checks": [results[i][0] for i in ids], "reason": [results[i][1] for i in ids],
-                          "detail": [results[i][2] for i in ids]}, schema=SCORES_SCHEMA)
-        atomic_write_table(scores_path(store, plan), table)
-        atomic_write_json(marker_path(store, plan), {"vocabulary": fingerprint, "vocabulary_size": len(vocabulary),
-                                                     "model": self.options.label,
-                                                     "counts": dict(sorted(stats.counts.items()))})
 
     def _alternatives(self, row: dict[str, Any], obj: str, role: str, vocabulary: Sequence[str]) -> list[str]:
         affirmed = [o for o, r in row_checks(row) if r == PRESENT]

@@ -13,11 +13,20 @@ from pathlib import Path
 
 from ccneg_build.sources.base import InputError, Source, file_facts, open_checked
 from ccneg_build.sources.hf import HuggingFaceSource
-from ccneg_build.sources.tabular import CsvSource, JsonLinesSource, ParquetSource
 from ccneg_build.sources.text import open_text
-from ccneg_build.sources.tsv import CC3MSource, sniff_columns
+from ccneg_build.sources.tsv import sniff_columns
+from ccneg_core.registry import Registry
 
-FORMATS = ("auto", "cc3m", "cc3m-labels", "parquet", "jsonl", "csv", "hf")
+#: input file format -> "module:function(path, format, facts, columns) -> Source"; add a format
+#: with one module and one line here (``--input-format`` offers them, besides auto and hf).
+FILE_FORMATS = Registry("input format", {
+    "cc3m": "ccneg_build.sources.tsv:open_file",
+    "cc3m-labels": "ccneg_build.sources.tsv:open_file",
+    "parquet": "ccneg_build.sources.tabular:open_parquet",
+    "jsonl": "ccneg_build.sources.tabular:open_jsonl",
+    "csv": "ccneg_build.sources.tabular:open_csv",
+})
+
 SAMPLE_NAME = "cc3m_sample.tsv"
 _EXTENSIONS = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -25,7 +34,11 @@ _EXTENSIONS = {
     ".csv": "csv",
 }
 
-__all__ = ["FORMATS", "InputError", "Source", "open_source", "detect_format", "sample_path"]
+
+
+def input_formats() -> list[str]:
+    """What ``--input-format`` accepts: ``auto`` (detect), every registered file format, ``hf``."""
+    return ["auto", *FILE_FORMATS, "hf"]
 
 
 def sample_path() -> Path:
@@ -52,7 +65,7 @@ def detect_format(path: Path) -> str:
         return "cc3m-labels"
     raise InputError(
         f"input {path}: cannot tell its format (first lines have {columns} tab-separated columns); "
-        f"give --input-format ({', '.join(FORMATS[1:])})"
+        f"give --input-format ({', '.join(input_formats()[1:])})"
     )
 
 
@@ -65,8 +78,8 @@ def open_source(
     labels_column: str | None = None,
 ) -> Source:
     """Resolve an input and check it is readable; raises :class:`InputError` otherwise."""
-    if input_format not in FORMATS:
-        raise InputError(f"--input-format {input_format!r}: use one of {', '.join(FORMATS)}")
+    if input_format not in input_formats():
+        raise InputError(f"--input-format {input_format!r}: use one of {', '.join(input_formats())}")
     columns = (caption_column, url_column, image_column, labels_column)
     if spec is not None and (spec.startswith("hf:") or input_format == "hf"):
         name = spec if spec.startswith("hf:") else f"hf:{spec}"
@@ -77,21 +90,6 @@ def open_source(
     path = sample_path() if spec is None else Path(spec).expanduser()
     open_checked(path)
     fmt = detect_format(path) if input_format == "auto" else input_format
-    name = path.name
     facts = file_facts(path, count_lines=fmt != "parquet")
     facts["path"] = SAMPLE_NAME + " (embedded sample)" if spec is None else str(spec)
-    if fmt in ("cc3m", "cc3m-labels"):
-        named = [flag for flag, value in zip(("--caption-column", "--url-column", "--image-column",
-                                              "--labels-column"), columns) if value]
-        if named:
-            raise InputError(f"input {path}: {', '.join(named)} applies to Parquet/JSONL/CSV/hf inputs, "
-                             f"not to a {fmt} TSV with fixed columns")
-        source: Source = CC3MSource(name=name, format=fmt, path=path, facts=facts)
-        source.total_rows = facts["lines"]
-        return source
-    cls = {"parquet": ParquetSource, "jsonl": JsonLinesSource, "csv": CsvSource}[fmt]
-    source = cls(name=name, format=fmt, path=path, facts=facts)
-    source.prepare(*columns)  # type: ignore[attr-defined]
-    if fmt == "jsonl":
-        source.total_rows = facts["lines"]
-    return source
+    return FILE_FORMATS.load(fmt)(path, fmt, facts, columns)

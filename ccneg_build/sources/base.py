@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from ccneg_core.record import SourceRow, make_id
 from ccneg_build.sources.text import DEFAULT_ENCODING, file_encoding, open_text
@@ -125,3 +125,7 @@ def open_checked(path: Path) -> None:
         raise InputError(f"input {path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
     if not first:
         raise InputError(f"input {path}: the file is empty; nothing to build")
+
+
+#: The ``--caption-column``, ``--url-column``, ``--image-column`` and ``--labels-column`` values.
+ColumnFlags = tuple[Optional[str], Optional[str], Optional[str], Optional[str]]

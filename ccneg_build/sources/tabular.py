@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ccneg_core.record import SourceRow
-from ccneg_build.sources.base import InputError, Source, bad_row, make_row
+from ccneg_build.sources.base import ColumnFlags, InputError, Source, bad_row, make_row
 from ccneg_build.sources.text import open_text, readable, undecodable_at, undecodable_detail
 
 CAPTION_CANDIDATES = ("caption", "text", "TEXT", "alt_text", "sentence", "Caption")
@@ -219,3 +219,25 @@ class CsvSource(Source):
 def _text_cell(value: Any) -> str | None:
     """A cell as text for a rejected row (stripped; None when it is not text)."""
     return value.strip() if isinstance(value, str) else None
+
+
+def open_parquet(path: Path, fmt: str, facts: dict[str, Any], columns: ColumnFlags) -> Source:
+    """``parquet`` (the format registry's entry)."""
+    source = ParquetSource(name=path.name, format=fmt, path=path, facts=facts)
+    source.prepare(*columns)
+    return source
+
+
+def open_jsonl(path: Path, fmt: str, facts: dict[str, Any], columns: ColumnFlags) -> Source:
+    """``jsonl`` (the format registry's entry)."""
+    source = JsonLinesSource(name=path.name, format=fmt, path=path, facts=facts)
+    source.prepare(*columns)
+    source.total_rows = facts["lines"]
+    return source
+
+
+def open_csv(path: Path, fmt: str, facts: dict[str, Any], columns: ColumnFlags) -> Source:
+    """``csv`` (the format registry's entry)."""
+    source = CsvSource(name=path.name, format=fmt, path=path, facts=facts)
+    source.prepare(*columns)
+    return source

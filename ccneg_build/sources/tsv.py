@@ -9,10 +9,10 @@ that line, which is rejected with its text kept.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ccneg_core.record import SourceRow
-from ccneg_build.sources.base import Source, bad_row, make_row
+from ccneg_build.sources.base import ColumnFlags, InputError, Source, bad_row, make_row
 from ccneg_build.sources.text import open_text, readable, undecodable_detail
 
 COLUMNS = {"cc3m": 2, "cc3m-labels": 5}
@@ -59,3 +59,15 @@ def sniff_columns(path: Path, sample_lines: int = 20) -> int | None:
     if not counts:
         return None
     return max(counts, key=lambda n: counts[n])
+
+
+def open_file(path: Path, fmt: str, facts: dict[str, Any], columns: ColumnFlags) -> Source:
+    """``cc3m`` / ``cc3m-labels``: Google's TSV with fixed columns (the format registry's entry)."""
+    named = [flag for flag, value in zip(("--caption-column", "--url-column", "--image-column",
+                                          "--labels-column"), columns) if value]
+    if named:
+        raise InputError(f"input {path}: {', '.join(named)} applies to Parquet/JSONL/CSV/hf inputs, "
+                         f"not to a {fmt} TSV with fixed columns")
+    source = CC3MSource(name=path.name, format=fmt, path=path, facts=facts)
+    source.total_rows = facts["lines"]
+    return source

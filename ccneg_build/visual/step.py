@@ -57,7 +57,20 @@ def marker_path(store: PartStore, plan: ShardPlan) -> Path:
 
 
 class VisualStep:
-    """Scores every shard of a run (see the module doc); ``run`` returns the verified view."""
+    """Scores every shard of a run (see the module doc); ``run`` returns the verified view.
+
+    An output style whose rows hold other objects to check (``--style negbench``) subclasses it
+    and overrides what differs: the files it keeps per shard (:meth:`scores_file`,
+    :meth:`marker_file`), the columns it reads, the scores' column and schema, the vocabulary,
+    one batch's scoring and the verified view. Reading the shards, the score cache, resuming
+    and the progress bar are this class's, once.
+    """
+
+    #: columns of a shard's records that :meth:`_score_batch` reads
+    read_columns = ["id", "caption", "negated_object", "image", "image_sha256"]
+    #: the scores file's column holding what :meth:`_score_batch` returns first, and its schema
+    result_column = "visual_score"
+    scores_schema = SCORES_SCHEMA
 
     def __init__(self, options: VisualOptions, seed: int, progress: bool = False, device: str | None = None) -> None:
         self.options = options
@@ -65,9 +78,23 @@ class VisualStep:
         self.progress = progress
         self.device = device
 
-    def run(self, out: Path, store: PartStore, plans: Sequence[ShardPlan]) -> "VerifiedPartStore":
-        vocabulary = build_vocabulary(
+    def scores_file(self, store: PartStore, plan: ShardPlan) -> Path:
+        return scores_path(store, plan)
+
+    def marker_file(self, store: PartStore, plan: ShardPlan) -> Path:
+        return marker_path(store, plan)
+
+    def vocabulary(self, store: PartStore, plans: Sequence[ShardPlan]) -> list[str]:
+        """The objects a CLIP-like model chooses among: the dataset's own negated objects."""
+        return build_vocabulary(
             row for plan in plans for row in store.read_records(plan, columns=["negated_object", "relations"]).to_pylist())
+
+    def verified(self, store: PartStore) -> Any:
+        """The store view that publishing reads: rows below the threshold become rejections."""
+        return VerifiedPartStore(store, self.options)
+
+    def run(self, out: Path, store: PartStore, plans: Sequence[ShardPlan]) -> Any:
+        vocabulary = self.vocabulary(store, plans)
         fingerprint = vocabulary_fingerprint(vocabulary)
         todo = [plan for plan in plans if not self._is_current(store, plan, fingerprint)]
         if todo:
@@ -82,11 +109,11 @@ class VisualStep:
                 cache.close()
                 if bar is not None:
                     bar.close()
-        return VerifiedPartStore(store, self.options)
+        return self.verified(store)
 
     def _is_current(self, store: PartStore, plan: ShardPlan, fingerprint: str) -> bool:
-        path = marker_path(store, plan)
-        if not path.exists() or not scores_path(store, plan).exists():
+        path = self.marker_file(store, plan)
+        if not path.exists() or not self.scores_file(store, plan).exists():
             return False
         marker = json.loads(path.read_text(encoding="utf-8"))
         return marker.get("vocabulary") == fingerprint and marker.get("model") == self.options.label
@@ -101,20 +128,20 @@ class VisualStep:
 
     def _score_shard(self, store: PartStore, plan: ShardPlan, scorer: Any, cache: ScoreCache,
                      vocabulary: Sequence[str], fingerprint: str, bar: Any) -> None:
-        rows = store.read_records(plan, columns=["id", "caption", "negated_object", "image", "image_sha256"]).to_pylist()
+        rows = store.read_records(plan, columns=self.read_columns).to_pylist()
         stats = StepStats()
-        results: dict[str, tuple[float | None, str | None, str | None]] = {}
+        results: dict[str, tuple[Any, str | None, str | None]] = {}
         for start in range(0, len(rows), self.options.batch_size):
             batch = rows[start:start + self.options.batch_size]
             results.update(self._score_batch(batch, scorer, cache, vocabulary, stats))
             if bar is not None:
                 bar.update(len(batch))
         ids = [row["id"] for row in rows]
-        table = pa.table({"id": ids, "visual_score": [results[i][0] for i in ids],
+        table = pa.table({"id": ids, self.result_column: [results[i][0] for i in ids],
                           "reason": [results[i][1] for i in ids], "detail": [results[i][2] for i in ids]},
-                         schema=SCORES_SCHEMA)
-        atomic_write_table(scores_path(store, plan), table)
-        atomic_write_json(marker_path(store, plan), {"vocabulary": fingerprint, "vocabulary_size": len(vocabulary),
+                         schema=self.scores_schema)
+        atomic_write_table(self.scores_file(store, plan), table)
+        atomic_write_json(self.marker_file(store, plan), {"vocabulary": fingerprint, "vocabulary_size": len(vocabulary),
                                                      "model": self.options.label,
                                                      "counts": dict(sorted(stats.counts.items()))})
 

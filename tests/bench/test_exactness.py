@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ccneg_core.dataset import published_path
 from tests.helpers.released_loop import load_open_clip_model, released_loop
 from tests.scale.released_fixture import user_command, write_release
 
@@ -68,7 +69,7 @@ def test_ccneg_equals_the_released_loop_on_the_release_and_on_its_import(tiny_cl
     assert direct_rows["id"] == import_rows["id"]
     assert direct["breakdowns"] == via_import["breakdowns"]
     # the ids name the release's rows, in file order
-    official = pq.read_table(imported / "official" / "annotations.parquet").to_pydict()
+    official = pq.read_table(published_path(imported, "official/annotations.parquet")).to_pydict()
     key_of = {i: json.loads(a)["json"]["key"] for i, a in zip(official["id"], official["annotation"])}
     assert [key_of[i] for i in direct_rows["id"]] == keys
 

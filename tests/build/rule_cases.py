@@ -153,8 +153,9 @@ CC3M_CASES = (
     RuleCase(
         caption='a sheltered walkway between the building and tower',
         subject='sheltered walkway',
-        relations=(('building', 'between the'),),
-        chosen='building',
+        relations=(('building and tower', 'between the'),),
+        chosen='building and tower',
+        # "between" names both: the listed nouns are one object, so the negation covers exactly it
         negated='a sheltered walkway , not between the building and tower',
         exclusion='a sheltered walkway',
     ),
@@ -217,8 +218,10 @@ CC3M_CASES = (
     RuleCase(
         caption='image may contain : person , on stage , playing a musical instrument , guitar , night and indoor',
         subject='image',
-        relations=(('person', 'contain'), ('stage', 'on'), ('musical instrument', 'playing')),
+        relations=(('stage', 'on'),),
         chosen='stage',
+        # "person" after the colon is a list item, not an object of "contain"; "musical instrument" is
+        # listed with "guitar": "not playing" would negate the whole list
         negated='image may contain : person , not on stage , playing a musical instrument , guitar , night and indoor',
         exclusion='image may contain : person , playing a musical instrument , guitar , night and indoor',
     ),
@@ -297,8 +300,10 @@ CC3M_CASES = (
     RuleCase(
         caption='image of a man helping his grandson with homework',
         subject='man',
-        relations=(('his grandson', 'helping'), ('homework', 'with')),
+        relations=(('his grandson', 'helping'),),
         chosen='his grandson',
+        # "helping ... with homework": the "with" belongs to the verb, whose object is the grandson, so
+        # "homework" cannot be negated alone and is not offered
         negated='image of a man not helping his grandson with homework',
         exclusion='image of a man',
     ),
@@ -313,15 +318,18 @@ CC3M_CASES = (
     RuleCase(
         caption='person reported that person lost a gold chain in the process , but no harm was done and police were not called',
         subject='person',
-        relations=(('gold chain', 'lost'), ('process', 'in the')),
+        relations=(('process', 'in the'),),
         chosen='process',
-        negated='person reported that person did not lose a gold chain in the process , but no harm was done and police were not called',
+        # "lost" has its own object: "did not lose a gold chain in the process" would negate the chain,
+        # so the phrase is negated; "gold chain" is not offered, as without it the clause would keep
+        # only its subject ("person reported that person , but ...")
+        negated='person reported that person lost a gold chain , not in the process , but no harm was done and police were not called',
         exclusion='person reported that person lost a gold chain , but no harm was done and police were not called',
     ),
     RuleCase(
         caption='cowboy boots are a major hit for spring and summer !',
         subject='cowboy boots',
-        relations=(('major hit', 'are a'), ('spring', 'for')),
+        relations=(('major hit', 'are a'), ('spring and summer', 'for')),
         chosen='major hit',
         negated='cowboy boots are not a major hit for spring and summer !',
         exclusion='cowboy boots !',
@@ -387,7 +395,8 @@ CC3M_CASES = (
         subject='color guard',
         relations=(('parade', 'during the'),),
         chosen='parade',
-        negated='the color guard does not make its way down main street during the parade .',
+        # "makes its way down main street" stays true; only the link to the parade is negated
+        negated='the color guard makes its way down main street , not during the parade .',
         exclusion='the color guard makes its way down main street .',
     ),
     RuleCase(
@@ -419,7 +428,8 @@ CC3M_CASES = (
         subject='sticker',
         relations=(('bathroom and bedroom walls', 'on'),),
         chosen='bathroom and bedroom walls',
-        negated='this sticker does not look great on bathroom and bedroom walls .',
+        # "does not look great" would negate "great"; the walls are negated as a phrase
+        negated='this sticker looks great , not on bathroom and bedroom walls .',
         exclusion='this sticker looks great .',
     ),
     RuleCase(
@@ -451,7 +461,8 @@ CC3M_CASES = (
         subject='soldiers',
         relations=(('tank', 'next to a'), ('air base', 'at an')),
         chosen='air base',
-        negated='soldiers do not stand next to a tank at an air base .',
+        # "do not stand next to a tank at an air base" would negate the tank too
+        negated='soldiers stand next to a tank , not at an air base .',
         exclusion='soldiers stand next to a tank .',
     ),
     RuleCase(
@@ -466,8 +477,8 @@ CC3M_CASES = (
     RuleCase(
         caption='i feel morally compelled to remain on the side of other uprooted men and women everywhere .',
         subject='i',
-        relations=(('other uprooted men', 'on the side of'),),
-        chosen='other uprooted men',
+        relations=(('other uprooted men and women', 'on the side of'),),
+        chosen='other uprooted men and women',
         negated='i do not feel morally compelled to remain on the side of other uprooted men and women everywhere .',
         exclusion='i feel morally compelled to remain everywhere .',
     ),
@@ -500,7 +511,8 @@ CC3M_CASES = (
         subject='hot air balloon',
         relations=(('air', 'through the'), ('summer evening', 'on a')),
         chosen='air',
-        negated='a hot air balloon does not gently glide through the air on a summer evening',
+        # the verb has a second phrase ("on a summer evening"): the chosen phrase is negated alone
+        negated='a hot air balloon gently glides , not through the air , on a summer evening',
         exclusion='a hot air balloon gently glides on a summer evening',
     ),
     RuleCase(
@@ -540,8 +552,10 @@ CC3M_CASES = (
         subject='organisation',
         relations=(('huge rate', 'with a'),),
         chosen='huge rate',
+        # "dealing with" is negated as a verb, not as "without"; "organisation is dealing" would stop short,
+        # so the exclusion drops the verb with its phrase
         negated='organisation is not dealing with a huge rate of abandoned animals',
-        exclusion='organisation is dealing',
+        exclusion='organisation',
     ),
     RuleCase(
         caption='this house looks like a spaceship .',
@@ -564,8 +578,9 @@ CC3M_CASES = (
         subject='bottle',
         relations=(('beer', 'of'),),
         chosen='beer',
+        # a container's "of" gives "without"; the parse hangs "ready to be reviewed" on the beer, so it goes with it
         negated='a bottle without beer ready to be reviewed .',
-        exclusion='a bottle ready to be reviewed .',
+        exclusion='a bottle .',
     ),
     RuleCase(
         caption='mounted police during a demonstration',
@@ -577,30 +592,12 @@ CC3M_CASES = (
         exclusion='mounted police',
     ),
     RuleCase(
-        caption='little girl speak on the phone',
-        subject='little girl',
-        relations=(('phone', 'on the'),),
-        chosen='phone',
-        # a singular noun subject takes "does", even when the caption says "speak"
-        negated='little girl does not speak on the phone',
-        exclusion='little girl speak',
-    ),
-    RuleCase(
-        caption='gender reveal shower invite idea .',
-        subject='gender',
-        relations=(('shower invite idea', 'reveal'),),
-        chosen='shower invite idea',
-        # agreement with the singular subject, for a base form too
-        negated='gender does not reveal shower invite idea .',
-        exclusion='gender .',
-    ),
-    RuleCase(
         caption='the first bar officially opened on sunday after a soft opening .',
         subject='first bar',
         relations=(('sunday', 'on'), ('soft opening', 'after a')),
         chosen='sunday',
-        # a past tense tagged as a participle: do-support goes before the adverb
-        negated='the first bar did not officially open on sunday after a soft opening .',
+        # the verb has a second phrase ("after a soft opening"): the chosen phrase is negated alone
+        negated='the first bar officially opened , not on sunday , after a soft opening .',
         exclusion='the first bar officially opened after a soft opening .',
     ),
     RuleCase(
@@ -622,15 +619,6 @@ CC3M_CASES = (
         exclusion='repeating map - for easy making seamless pattern use it',
     ),
     RuleCase(
-        caption="it 's impressive how these fish take better care of their offspring than some people ...",
-        subject='it',
-        relations=(('better care', 'take'),),
-        chosen='better care',
-        # "these" makes the subject plural: "do" stays
-        negated="it 's impressive how these fish do not take better care of their offspring than some people ...",
-        exclusion="it 's impressive ...",
-    ),
-    RuleCase(
         caption='actor and theatre actor attend opening night performance .',
         subject='actor and theatre actor',
         relations=(('opening night performance', 'attend'),),
@@ -641,12 +629,211 @@ CC3M_CASES = (
     ),
 )
 
-#: Real CC3M captions with nothing the rules can negate, and the reason they give.
+#: Real CC3M captions with nothing the rules can negate well, and the reason they give.
 CC3M_REJECTED = (
+    # a singular noun before a plural verb is the tagger splitting a noun compound ("speech bubble"),
+    # so do-support is refused; in this caption the cost is a fine row
+    ("little girl speak on the phone", "verb_not_negatable"),
+    # a noun compound, not a clause: "gender does not reveal" was written before
+    ("gender reveal shower invite idea .", "no_relation"),
+    # "how these fish ...": a wh- clause, where "do not take better care" negates the claim
+    ("it 's impressive how these fish take better care of their offspring than some people ...", "negation_scope"),
     ("love this small house plan .", "no_relation"),
     ("a wearable work of art .", "no_relation"),
     ("the long wait is finally over !", "no_relation"),
     ("nainital a famous tourist attraction", "no_relation"),
     ("pop artist & pop rock artist .", "no_relation"),
     ("film of a garbage truck", "no_relation"),
+)
+
+
+@dataclass(frozen=True)
+class ScopeCase:
+    """A kind of failure a careful reader found, stated as a caption and the outcome it must get.
+
+    ``chosen`` names the pair to write, with the expected ``negated`` and ``exclusion``
+    captions; without ``chosen`` the caption must be rejected with ``reason``. ``not_offered``
+    lists objects the rules must not offer as pairs at all. Captions marked "reviewer" are the
+    ones the reader reported (CC3M), "reviewed" ones failed in our own reading of the dev
+    sample (benchmarks/judgments/); the others are our own captions of the same kinds.
+    """
+
+    kind: str
+    caption: str
+    chosen: str | None = None
+    negated: str = ""
+    exclusion: str = ""
+    reason: str = ""
+    not_offered: tuple[str, ...] = ()
+
+
+#: Every failure kind of the negated and the exclusion captions, with its expected outcome.
+SCOPE_CASES = (
+    # --- do-support only before a verb: a misread adjective, noun or adverb is not negated as a verb
+    ScopeCase("do-support before a non-verb", "spooky food at the party",  # reviewer: "do not spooky food"
+              chosen="party", negated="spooky food , not at the party", exclusion="spooky food"),
+    ScopeCase("do-support before a non-verb", "basketball small forward attends festival",  # reviewer
+              chosen="festival", negated="basketball small forward does not attend festival",
+              exclusion="basketball small forward"),
+    ScopeCase("do-support before a non-verb", "football tight end catches pass in the end zone",
+              reason="verb_not_negatable"),
+    ScopeCase("do-support before a non-verb", "leaves vector illustration on a seamless pattern background",
+              chosen="seamless pattern background",
+              negated="leaves vector illustration , not on a seamless pattern background",
+              exclusion="leaves vector illustration"),
+    ScopeCase("do-support before a non-verb", "abstract speech bubble in the shape of clouds",
+              chosen="clouds", negated="abstract speech bubble , not in the shape of clouds",
+              exclusion="abstract speech bubble"),
+    ScopeCase("do-support before a non-verb", "celebrity performs live in concert .",
+              chosen="concert", negated="celebrity performs live , not in concert .", exclusion="celebrity performs ."),
+    ScopeCase("do-support before a non-verb", "clad your home in person",  # reviewer: "not clad your home in person"
+              reason="no_relation"),
+    # --- never move the negation onto a how-to or wh- clause
+    ScopeCase("wh- or how-to clause", "how to add privacy and texture to any window or industry for less than $20 .",
+              reason="negation_scope"),  # reviewer: "how not to add privacy ..."
+    ScopeCase("wh- or how-to clause", "how to draw in internet publishing and broadcasting and web search portals business",
+              reason="negation_scope"),  # reviewer: exclusion "how to draw portals business"
+    ScopeCase("wh- or how-to clause", "how to make a wreath with pine cones", reason="negation_scope"),
+    ScopeCase("wh- or how-to clause", "what to wear to a wedding in the fall", reason="negation_scope"),
+    # --- never negate a verb whose object is another one: the phrase is negated instead
+    ScopeCase("verb with another object", "person feeding apples to an elephant in captivity",  # reviewer
+              chosen="elephant", negated="person feeding apples , not to an elephant , in captivity",
+              exclusion="person feeding apples in captivity"),
+    ScopeCase("verb with another object", "a boy throws a ball to his dog in the park",
+              chosen="his dog", negated="a boy throws a ball , not to his dog , in the park",
+              exclusion="a boy throws a ball in the park"),
+    ScopeCase("verb with another object", "a woman hangs laundry on the line in the yard",
+              chosen="line", negated="a woman hangs laundry , not on the line , in the yard",
+              exclusion="a woman hangs laundry in the yard"),
+    ScopeCase("verb with another object", "a dog waits patiently for its owner",
+              chosen="its owner", negated="a dog waits patiently , not for its owner", exclusion="a dog waits patiently"),
+    ScopeCase("verb with another object", "when all else fails , you can always jump your car onto a boat",
+              chosen="boat", negated="when all else fails , you can always jump your car , not onto a boat",
+              exclusion="when all else fails , you can always jump your car",
+              not_offered=("your car",)),  # reviewer: exclusion "when all else fails , you"
+    ScopeCase("verb with another object", "no doubt someone spent several hours creating this intricate brooch .",
+              reason="negation_scope"),  # reviewed: "did not spend several hours" negated the hours
+    ScopeCase("verb with another object", "person put the vase on the table in the kitchen",
+              chosen="kitchen", negated="person put the vase on the table , not in the kitchen",
+              exclusion="person put the vase on the table", not_offered=("table",)),
+    ScopeCase("verb with another object",
+              "chic : person opted for a very different style in her plunging neckline black mini dress during event",
+              chosen="event",
+              negated="chic : person opted for a very different style in her plunging neckline black mini dress , not during event",
+              exclusion="chic : person opted for a very different style in her plunging neckline black mini dress",
+              not_offered=("very different style",)),  # reviewed: "person opted , not for a very different style"
+    ScopeCase("verb with another object", "cups of tea : the principle behind building your network and getting results",
+              chosen="tea", negated="cups without tea : the principle behind building your network and getting results",
+              exclusion="cups : the principle behind building your network and getting results",
+              not_offered=("your network",)),  # reviewed: "not behind building your network and getting results"
+    ScopeCase("double negation", "i 'm not one for facial piercings , but i must say that fictional character can be really beautiful !",
+              reason="no_relation"),  # reviewed: "i 'm not one , not for facial piercings"
+    # --- a phrase before its verb, or an infinitive: the negation cannot reach the pair alone
+    ScopeCase("phrase before the verb", "after an incredible long weekend we headed to the airport .",
+              reason="negation_scope"),
+    ScopeCase("phrase before the verb",
+              "on my way to class i saw this huge python slithering along a main road , right outside the train station .",
+              chosen="main road",
+              negated="on my way to class i saw this huge python not slithering along a main road , right outside the train station .",
+              exclusion="on my way to class i saw this huge python slithering , right outside the train station .",
+              not_offered=("my way", "class")),
+    ScopeCase("infinitive", "members getting ready to sail on the sea", reason="negation_scope"),
+    ScopeCase("infinitive", "we saw the kids play in the garden", reason="negation_scope"),
+    # held-out: "... to watch american football team not take a clear victory"
+    ScopeCase("infinitive", "the vivid use of color to give life to every type of flower and plants .",
+              reason="negation_scope"),
+    ScopeCase("infinitive", "you need thissized custom pool to get through the summer here !", reason="negation_scope"),
+    # --- adverbs placed as English places them, never negated instead of the pair
+    ScopeCase("adverb", "person recently lectured at annual event",  # reviewer: "person recently not lectured"
+              chosen="annual event", negated="person recently did not lecture at annual event", exclusion="person"),
+    ScopeCase("adverb", "the museum recently opened in the city centre",
+              chosen="city centre", negated="the museum recently did not open in the city centre",
+              exclusion="the museum recently opened"),
+    ScopeCase("adverb", "a dress totally made from balloons", reason="negation_scope"),
+    ScopeCase("adverb", "your fresh - cut blooms already pack a punch , but there 's no such thing as too many flowers .",
+              reason="negation_scope"),  # held-out: "already do not pack a punch"
+    ScopeCase("adverb", "a car completely covered in snow", reason="negation_scope"),
+    ScopeCase("adverb", "ready - the champion you 'll always find the chip there , my boy !",
+              reason="exclusion_not_caption"),  # the exclusion fails first; "'ll not always find" would too
+    ScopeCase("adverb", "the team will always win the cup at home", chosen="home",
+              negated="the team will always win the cup , not at home", exclusion="the team will always win the cup",
+              not_offered=("cup",)),  # "will not always win" negates "always"
+    ScopeCase("adverb", "there is always some kind of fish at a party .",
+              chosen="party", negated="there is always some kind of fish , not at a party .",
+              exclusion="there is always some kind of fish ."),
+    ScopeCase("adverb", "fencing in all weather , including snow", chosen="snow",
+              negated="fencing in all weather , not including snow", exclusion="fencing in all weather",
+              not_offered=("weather",)),
+    # --- objects are noun phrases, and a listed object is negated whole or not at all
+    ScopeCase("object not a noun phrase", "organisation founder on the left greets a fan at the race",
+              chosen="race", negated="organisation founder on the left greets a fan , not at the race",
+              exclusion="organisation founder on the left greets a fan", not_offered=("left greets",)),
+    ScopeCase("object not a noun phrase", "man on the stump playing guitar in forest",
+              chosen="forest", negated="man on the stump playing guitar , not in forest",
+              exclusion="man on the stump playing guitar", not_offered=("stump playing guitar",)),
+    ScopeCase("object not a noun phrase", "woman with pregnant step by step on the stairs",  # the kind of "pregnant step"
+              chosen="stairs", negated="woman with pregnant step by step , not on the stairs",
+              exclusion="woman with pregnant step by step", not_offered=("pregnant step", "step")),
+    ScopeCase("object not a noun phrase", "images vs. boys basketball game .", reason="object_not_noun_phrase"),
+    ScopeCase("object not a noun phrase", "sunset behind suspension bridge greets visitors",
+              reason="object_not_noun_phrase"),  # held-out: object "suspension bridge greets visitors"
+    ScopeCase("object not a noun phrase", "country have a way with geraniums !", reason="no_relation"),
+    # held-out: "have a way with" is an idiom: "with no geraniums" broke it
+    ScopeCase("do-support before a non-verb", "person , read an original poem .", chosen="original poem",
+              negated="person , does not read an original poem .", exclusion="person ."),
+    # a comma does not end a title: the subject before it still takes "does"
+    ScopeCase("listed object", "person with a bird and butterfly",
+              chosen="bird and butterfly", negated="person without a bird and butterfly", exclusion="person"),
+    ScopeCase("listed object", "traveling with a passport or an id", reason="object_not_noun_phrase"),
+    ScopeCase("listed object", "seamless vector pattern with cute lambs , apples on purple backdrop .",
+              chosen="purple backdrop", negated="seamless vector pattern with cute lambs , apples , not on purple backdrop .",
+              exclusion="seamless vector pattern with cute lambs , apples .", not_offered=("cute lambs",)),
+    # --- every exclusion caption is a caption
+    ScopeCase("exclusion not a caption", "a buddha statue seen on the grounds",  # reviewer: "a buddha statue seen"
+              chosen="grounds", negated="a buddha statue not seen on the grounds", exclusion="a buddha statue"),
+    ScopeCase("exclusion not a caption", "a tractor parked in a farmyard",
+              chosen="farmyard", negated="a tractor not parked in a farmyard", exclusion="a tractor"),
+    ScopeCase("exclusion not a caption", "this property sits on a beautiful white sand beach .",
+              chosen="beautiful white sand beach", negated="this property does not sit on a beautiful white sand beach .",
+              exclusion="this property ."),
+    ScopeCase("exclusion not a caption", "tower is seen in the snow .",
+              chosen="snow", negated="tower is not seen in the snow .", exclusion="tower ."),
+    ScopeCase("exclusion not a caption", "the baseball hat - get on the trend",  # reviewer
+              reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption", "i hear a mouse close by .", reason="exclusion_not_caption"),  # kind of "i ."
+    ScopeCase("exclusion not a caption", "you can see the condition of the road", reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption", "just imagine if you were inside the car", reason="exclusion_not_caption"),
+    ScopeCase("exclusion not a caption",
+              "they created a wall of shelves for trinkets to marvel at as you head up the stairs .",  # reviewer: "they ."
+              chosen="trinkets",
+              negated="they created a wall of shelves , not for trinkets to marvel at as you head up the stairs .",
+              exclusion="they created a wall of shelves to marvel at as you head up the stairs .",
+              not_offered=("wall",)),
+    ScopeCase("exclusion not a caption", "style notes : if red is your favourite hue then this is time is your time .",
+              reason="exclusion_not_caption"),  # reviewed: exclusion "style notes : if red then ..."
+    ScopeCase("exclusion not a caption", "a young doctor carries out the research and looking through a microscope",
+              chosen="microscope",
+              negated="a young doctor carries out the research and not looking through a microscope",
+              exclusion="a young doctor carries out the research"),  # reviewed: "... the research and looking"
+    ScopeCase("exclusion not a caption", "are tasked to deliver the letter to the right door when they hear the number .",
+              chosen="right door",
+              negated="are tasked to deliver the letter , not to the right door , when they hear the number .",
+              exclusion="are tasked to deliver the letter when they hear the number .",
+              not_offered=("letter",)),  # reviewed: exclusion "are tasked ."
+    ScopeCase("exclusion not a caption", "did you know the skin releases gallons of water in hot weather ? refresh it !",
+              chosen="hot weather",
+              negated="did you know the skin releases gallons of water , not in hot weather ? refresh it !",
+              exclusion="did you know the skin releases gallons of water ? refresh it !",
+              not_offered=("gallons",)),  # held-out: exclusion "did you know the skin ? refresh it !"
+    ScopeCase("exclusion not a caption", "bacon - wrapped hot dogs may be the quintessential street food but they originated .",
+              reason="exclusion_not_caption"),  # held-out: exclusion "bacon - wrapped hot dogs but they originated ."
+    ScopeCase("exclusion not a caption", "person of computer was involved in an accident while riding her horse last week .",
+              chosen="her horse",
+              negated="person of computer was involved in an accident while not riding her horse last week .",
+              exclusion="person of computer was involved in an accident .",
+              not_offered=("accident",)),  # held-out: exclusion "person of computer was involved while riding ..."
+    ScopeCase("exclusion not a caption", "make a recipe that will please the whole family with this recipe !",
+              chosen="recipe",  # reviewer: "recipe !" (the other "recipe" was dropped)
+              negated="make a recipe that will please the whole family without this recipe !",
+              exclusion="make a recipe that will please the whole family !"),
 )

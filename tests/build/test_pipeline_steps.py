@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ccneg_core.registry import Registry
 from ccneg_build import cli
 from ccneg_build.cli import counter_lines
 from ccneg_build.negators.base import Accepted, Negator
@@ -109,7 +110,7 @@ def test_a_step_plugs_in_with_one_registry_line(tmp_path: Path, monkeypatch, cap
     order = list(steps)
     order.insert(order.index("negate"), "blocklist")
     steps["blocklist"] = "tests.build.plugin_step:make_step"
-    monkeypatch.setattr("ccneg_build.steps.registry.STEPS", {name: steps[name] for name in order})
+    monkeypatch.setattr("ccneg_build.steps.registry.STEPS", Registry("pipeline step", {name: steps[name] for name in order}))
     source = tmp_path / "captions.tsv"
     source.write_text("a dog on a couch\thttp://x/1\na flag on a dome\thttp://x/2\n", encoding="utf-8")
     out = tmp_path / "out"

@@ -14,9 +14,10 @@ from ccneg_build.negators.rule_realize import is_spaced_style
 from ccneg_core.record import Negation, Rejection, SourceRow, make_id
 from ccneg_core.lexicon import NEGATION_CUES
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import REASONS, added_negations, verify
+from ccneg_build.verify import REASONS, verify
+from ccneg_core.negation_labels import added_negations
 from ccneg_core.record import Verdict
-from tests.build.rule_cases import CC3M_CASES, CC3M_REJECTED, PAPER_CASES, RuleCase
+from tests.build.rule_cases import CC3M_CASES, CC3M_REJECTED, PAPER_CASES, SCOPE_CASES, RuleCase, ScopeCase
 
 ALL_CASES = PAPER_CASES + CC3M_CASES
 
@@ -91,6 +92,40 @@ def test_cases_are_real_cc3m_captions(dev_tsv: Path) -> None:
     missing += [caption for caption, _ in CC3M_REJECTED if caption not in captions]
     assert not missing
     assert len({c.caption for c in CC3M_CASES} | {c for c, _ in CC3M_REJECTED}) >= 40
+
+
+# ----------------------------------------------------------------------------- failure kinds a reader found
+
+
+@pytest.mark.parametrize("case", SCOPE_CASES, ids=lambda c: f"{c.kind}: {c.caption[:40]}")
+def test_failure_kind_gets_its_expected_outcome(negator: RuleNegator, case: ScopeCase) -> None:
+    """Each kind of failure a careful reader found: the pair written well, or the row rejected with why."""
+    outcome = negator.negate_one(_row(case.caption))
+    if case.chosen is None:
+        assert isinstance(outcome, Rejection), f"{case.caption!r} gave {outcome}"
+        assert outcome.reason == case.reason, outcome
+        assert outcome.reason in REASONS and outcome.detail
+        return
+    assert isinstance(outcome, Negation), f"{case.caption!r} was rejected: {outcome}"
+    objects = [r.object for r in outcome.decomposition.relations]
+    assert not set(case.not_offered) & set(objects), f"{objects} offers one of {case.not_offered}"
+    assert case.chosen in objects, f"{case.chosen!r} not among the pairs {objects}"
+    written = negator.negate_choosing(case.caption, objects.index(case.chosen))
+    assert isinstance(written, Negation)
+    assert (written.negated_caption, written.exclusion_caption) == (case.negated, case.exclusion)
+    assert isinstance(verify(_row(case.caption), written), Verdict)
+
+
+def test_every_pair_offered_passes_the_shared_filter(negator: RuleNegator) -> None:
+    """The negator never offers a pair the filter's scope and exclusion checks would refuse."""
+    for case in SCOPE_CASES + ALL_CASES:
+        first = negator.negate_choosing(case.caption, 0)
+        if not isinstance(first, Negation):
+            continue
+        for index in range(len(first.decomposition.relations)):
+            written = negator.negate_choosing(case.caption, index)
+            verdict = verify(_row(case.caption), written)
+            assert isinstance(verdict, Verdict), f"{case.caption!r} pair {index}: {verdict}"
 
 
 # ----------------------------------------------------------------------------- the seeded choice
@@ -262,8 +297,13 @@ def test_missing_model_error_says_how_to_install(monkeypatch: pytest.MonkeyPatch
 # ----------------------------------------------------------------------------- the quality bar
 
 
-def test_dev_file_acceptance_rate_is_at_least_90_percent(dev_tsv: Path) -> None:
-    """On the 3,000 dev captions at least 90% give a record the shared filter accepts."""
+def test_dev_file_acceptance_rate_is_at_least_80_percent(dev_tsv: Path) -> None:
+    """On the 3,000 dev captions at least 80% give a record the shared filter accepts.
+
+    Rows whose pairs cannot be negated alone or whose exclusion would not be a caption are
+    rejected with the reason (CC3M has millions of captions; a wrong row costs more than a
+    missing one), so the bar is 80%, not the 90% the looser rules reached.
+    """
     rows = []
     for number, line in enumerate(dev_tsv.read_text(encoding="utf-8").splitlines()):
         caption = line.split("\t", 1)[0]
@@ -272,7 +312,7 @@ def test_dev_file_acceptance_rate_is_at_least_90_percent(dev_tsv: Path) -> None:
     accepted = proposed = 0
     for row, outcome in zip(rows, outcomes):
         if not isinstance(outcome, Negation):
-            assert outcome.reason in ("no_relation", "empty_caption"), outcome
+            assert outcome.reason in REJECTION_REASONS or outcome.reason == "empty_caption", outcome
             continue
         proposed += 1
         assert "  " not in outcome.negated_caption, outcome.negated_caption
@@ -282,6 +322,6 @@ def test_dev_file_acceptance_rate_is_at_least_90_percent(dev_tsv: Path) -> None:
         if isinstance(verify(row, outcome), Verdict):
             accepted += 1
     assert len(rows) >= 3000
-    assert accepted / len(rows) >= 0.90, f"accepted {accepted} of {len(rows)}"
+    assert accepted / len(rows) >= 0.80, f"accepted {accepted} of {len(rows)}"
     # What the rules propose, the shared filter keeps: rejections say "no pair", not "bad pair".
     assert accepted / proposed >= 0.99, f"filter kept {accepted} of {proposed} proposals"

@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccneg_core.record import make_id
-from ccneg_build.sources import InputError, detect_format, open_source, sample_path
+from ccneg_build.sources import detect_format, open_source, sample_path
+from ccneg_build.sources.base import InputError
 
 from .conftest import CAPTIONS
 
@@ -271,3 +272,20 @@ def test_markup_and_bidi_controls_are_rejected_when_read(tmp_path: Path) -> None
     rows = list(open_source(str(path)).iter_rows())
     assert [r.error for r in rows] == ["markup", "markup", "bad_characters", "bad_characters", None, None]
     assert "U+202E" in rows[2].error_detail and "<b>" in rows[0].error_detail
+
+
+def test_an_input_format_plugs_in_with_one_registry_line(tmp_path, monkeypatch):
+    """A third party's format: one module and one line in FILE_FORMATS; --input-format then offers it."""
+    from ccneg_build import cli
+    from ccneg_build.sources import FILE_FORMATS
+
+    corpus = tmp_path / "captions.lines"
+    corpus.write_text("a dog on a couch\na woman next to a table in the dining area\n\n", encoding="utf-8")
+    with pytest.raises(SystemExit):  # not registered: refused by the command line
+        cli.main([str(corpus), "--input-format", "lines", "--out", str(tmp_path / "no"), "--no-progress"])
+    monkeypatch.setitem(FILE_FORMATS, "lines", "tests.build.plugin_format:open_file")
+    assert cli.main([str(corpus), "--input-format", "lines", "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["format"] == "lines"
+    assert manifest["counts"]["rows_read"] == 3 and manifest["counts"]["accepted"] == 2
+    assert manifest["reject_reasons"] == {"empty_caption": 1}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ccneg_core.record import Decomposition, Generator, Negation, Rejection, Relation, SourceRow, make_id
-from ccneg_build.verify import REASONS, check_caption, negation_labels, verify
+from ccneg_build.verify import REASONS, check_caption, verify
+from ccneg_core.negation_labels import negation_labels
 from ccneg_core.record import Verdict
 
 GEN = Generator(backend="test", model="hand-written", version="0")
@@ -129,3 +130,91 @@ def test_every_reason_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "format.md").read_text(encoding="utf-8")
     missing = [code for code in REASONS if f"`{code}`" not in doc]
     assert not missing, f"reason codes missing from docs/format.md: {missing}"
+
+
+# Outputs of any backend (written here as an LLM might write them) that a careful reader
+# rejects, each with the reason the filter must give. Reviewer-reported outputs first.
+READER_REJECTS = [
+    # exclusion captions that are not captions
+    ("they created a wall of shelves for trinkets", "wall", "created",
+     "they did not create a wall of shelves for trinkets", "they .", "exclusion_not_caption"),
+    ("i hear a mouse close by .", "mouse", "hear", "i do not hear a mouse close by .", "i .", "exclusion_not_caption"),
+    ("you can buy this time capsule house for $665,000", "time capsule house", "buy",
+     "you can not buy this time capsule house for $665,000", "you .", "exclusion_not_caption"),
+    ("no doubt someone spent several hours creating this brooch .", "several hours", "spent",
+     "no doubt someone did not spend several hours creating this brooch .", "no .", "exclusion_not_caption"),
+    ("make a recipe that will please the whole family with this recipe !", "recipe", "make",
+     "do not make a recipe that will please the whole family with this recipe !", "recipe !",
+     "exclusion_not_caption"),
+    ("the baseball hat - get on the trend", "trend", "on the", "the baseball hat - get , not on the trend",
+     "the baseball hat - get", "misplaced_negation"),
+    ("a buddha statue seen on the grounds", "grounds", "on the", "a buddha statue not seen on the grounds",
+     "a buddha statue seen", "exclusion_not_caption"),
+    ("when all else fails , you can always jump your car onto a boat", "your car", "jump",
+     "when all else fails , you can always jump your car , not onto a boat", "when all else fails , you",
+     "exclusion_not_caption"),
+    ("just imagine if you were inside the car", "car", "inside the", "just imagine if you were not inside the car",
+     "just imagine if you were", "exclusion_not_caption"),
+    ("i tend to play this album in my studio .", "album", "play", "i do not tend to play this album in my studio .",
+     "i tend .", "exclusion_not_caption"),
+    ("this royal blue shoe is fashionable and it would boost your confidence .", "your confidence", "boost",
+     "this royal blue shoe is fashionable and it would not boost your confidence .",
+     "this royal blue shoe is fashionable and it .", "exclusion_not_caption"),
+    ("before the plunge into cool waters", "plunge", "before the", "not before the plunge into cool waters",
+     "into cool waters", "exclusion_not_caption"),
+    # negations placed on something other than the pair
+    ("how to add privacy and texture to any window", "window", "to any",
+     "how not to add privacy and texture to any window", "how to add privacy and texture", "negation_scope"),
+    ("members getting ready to sail on the sea", "sea", "on the", "members getting ready not to sail on the sea",
+     "members getting ready to sail", "negation_scope"),
+    ("ready - the champion you 'll always find the chip there , my boy !", "chip", "find",
+     "ready - the champion you 'll not always find the chip there , my boy !", "ready - the champion , my boy !",
+     "negation_scope"),
+    ("there is always some kind of fish at a party .", "party", "at a",
+     "there is not always some kind of fish at a party .", "there is always some kind of fish .", "negation_scope"),
+    ("a dress totally made from balloons", "balloons", "from", "a dress not totally made from balloons", "a dress",
+     "negation_scope"),
+    ("person recently lectured at annual event", "annual event", "at",
+     "person recently not lectured at annual event", "person", "misplaced_negation"),
+    ("a dress totally made from balloons", "balloons", "from", "a dress totally not made from balloons", "a dress",
+     "misplaced_negation"),
+]
+
+
+@pytest.mark.parametrize("caption,obj,pred,negated,exclusion,reason", READER_REJECTS)
+def test_outputs_a_reader_rejects_are_rejected_for_any_backend(caption, obj, pred, negated, exclusion, reason) -> None:
+    verdict = verify(_row(caption), _negation(obj, pred, negated, exclusion))
+    assert isinstance(verdict, Rejection), f"accepted {negated!r} / {exclusion!r}"
+    assert verdict.reason == reason, verdict.detail
+    assert verdict.stage == "verify" and verdict.detail
+
+
+# The same kinds written well: the filter keeps them (no check fires on a fluent caption).
+READER_ACCEPTS = [
+    ("a buddha statue seen on the grounds", "grounds", "on the", "a buddha statue not seen on the grounds",
+     "a buddha statue"),
+    ("person feeding apples to an elephant in captivity", "elephant", "to an",
+     "person feeding apples , not to an elephant , in captivity", "person feeding apples in captivity"),
+    ("person recently lectured at annual event", "annual event", "at",
+     "person recently did not lecture at annual event", "person"),
+    ("the museum is currently under construction", "construction", "under",
+     "the museum is currently not under construction", "the museum"),
+    ("a road to the sea", "sea", "to the", "a road , not to the sea", "a road"),
+    ("members getting ready to sail on the sea", "sea", "on the", "members getting ready to sail , not on the sea",
+     "members getting ready to sail"),
+]
+
+
+@pytest.mark.parametrize("caption,obj,pred,negated,exclusion", READER_ACCEPTS)
+def test_fluent_outputs_of_the_same_kinds_are_kept(caption, obj, pred, negated, exclusion) -> None:
+    assert isinstance(verify(_row(caption), _negation(obj, pred, negated, exclusion)), Verdict)
+
+
+def test_words_that_end_a_caption_in_their_own_right_are_kept() -> None:
+    """"you" after a preposition is an object ("a card for you"); a word the caption itself ends with is fine."""
+    verdict = verify(_row("a card for you with a rose"),
+                     _negation("rose", "with a", "a card for you without a rose", "a card for you"))
+    assert isinstance(verdict, Verdict)
+    verdict = verify(_row("a lovely gift on the table for you"),
+                     _negation("table", "on the", "a lovely gift , not on the table , for you", "a lovely gift for you"))
+    assert isinstance(verdict, Verdict)
