@@ -46,6 +46,12 @@ from ccneg_core.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_I
 from ccneg_core.devices import resolve_device
 from ccneg_core.record import IMAGE_TYPE
 from ccneg_core.writer import atomic_output, atomic_write_text
+from ccneg_bench.datasets.parquet_tables import ParquetImageTable
+from ccneg_bench.datasets.released import PathImageTable
+from ccneg_bench.features import encode_texts
+from ccneg_bench.options import UsageError
+from ccneg_bench.features import encode_image_table
+from ccneg_bench.models.registry import load_model
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -69,9 +75,6 @@ class Pool:
 def open_pool(spec: str, split: str | None = None) -> Pool:
     """A pool from a ccneg dataset folder (its ``split``, or all of it), a Parquet file of images,
     or an image folder."""
-    from ccneg_bench.datasets.parquet_tables import ParquetImageTable
-    from ccneg_bench.datasets.released import PathImageTable
-
     path = Path(spec)
     if path.is_dir() and is_dataset_folder(path):
         files = split_files(path, split)
@@ -105,8 +108,6 @@ def _same_folder(data: str, pool_spec: str) -> bool:
 
 def _query_vectors(adapter: Any, exclusion: list[str], objects: list[str], cache: Path | None) -> np.ndarray:
     """``normalise(e_i) - normalise(o_i)`` per sample (each text encoded once)."""
-    from ccneg_bench.features import encode_texts
-
     texts = encode_texts(adapter, exclusion + objects, cache=cache, progress=True)
     return texts.of(exclusion) - texts.of(objects)
 
@@ -172,8 +173,6 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 def check_mining_inputs(data: str, pool_spec: str, split: str | None, pool_split: str | None = None) -> None:
     """The dataset (and its split) and the pool (and its split) exist: checked before any model loads."""
-    from ccneg_bench.options import UsageError
-
     if not Path(data).is_dir():
         raise UsageError(f"--data {data}: no such folder (a ccneg-build output folder)")
     _check_split("--split", data, split)
@@ -185,8 +184,6 @@ def check_mining_inputs(data: str, pool_spec: str, split: str | None, pool_split
 
 def _check_split(option: str, folder: str, split: str | None) -> None:
     """The folder is a dataset with ``split`` (any split when None); the error names ``option``."""
-    from ccneg_bench.options import UsageError
-
     try:
         split_files(folder, split)
     except DatasetFolderError as err:
@@ -224,9 +221,6 @@ def mine_distractors(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Mine ``k`` distractors per sample of ``data`` from ``pool_spec``; returns the manifest."""
-    from ccneg_bench.features import encode_image_table
-    from ccneg_bench.models.registry import load_model
-
     started = time.perf_counter()
     if k < 1:
         raise ValueError("--k must be at least 1")

@@ -27,6 +27,8 @@ from ccneg_bench.train.config import TrainConfig
 from ccneg_bench.train.objectives.registry import loss_help, loss_names
 from ccneg_core.devices import add_device_argument, add_device_arguments, check_device
 from ccneg_core.pipes import quiet_on_closed_pipe
+from ccneg_bench.train.trainable import trains_image_tower
+from ccneg_bench.train.checks import check_train_config, print_warnings
 
 #: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
 MINING_MODEL = "open_clip:ViT-B-16"
@@ -182,8 +184,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def _trainable(choice: str | None, lock_image: bool | None) -> str | None:
     """``--trainable``, refused when an explicit ``--lock-image`` / ``--no-lock-image`` says otherwise."""
-    from ccneg_bench.train.trainable import trains_image_tower
-
     if choice is None or lock_image is None:
         return choice
     try:
@@ -199,12 +199,11 @@ def _trainable(choice: str | None, lock_image: bool | None) -> str | None:
 def _run_train(argv: Sequence[str]) -> int:
     args = _train_parser().parse_args(argv)
     cfg = config_from_args(args)
-    from ccneg_bench.train.checks import check_train_config, print_warnings
 
     check_train_config(cfg)
     print_warnings(cfg)
-    from ccneg_bench.train.evaluation import make_eval_fn
-    from ccneg_bench.train.loop import train
+    from ccneg_bench.train.evaluation import make_eval_fn  # lazy: torch
+    from ccneg_bench.train.loop import train  # lazy: torch
 
     eval_fn = make_eval_fn(cfg) if cfg.eval_at_end or cfg.eval_every else None
     summary = train(cfg, eval_fn)
@@ -213,7 +212,7 @@ def _run_train(argv: Sequence[str]) -> int:
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
     if cfg.push_to_hub and summary.get("export"):
-        from ccneg_bench.train.export import push_to_hub
+        from ccneg_bench.train.export import push_to_hub  # lazy: torch
 
         summary["hub"] = push_to_hub(Path(summary["export"]), cfg.push_to_hub)
     _print_summary(summary)
@@ -242,7 +241,7 @@ def _print_summary(summary: dict) -> None:
 
 def _run_mine(argv: Sequence[str]) -> int:
     args = _mine_parser().parse_args(argv)
-    from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary
+    from ccneg_bench.mining import check_mining_inputs, mine_distractors, mining_summary  # lazy: torch
 
     pretrained = resolve_pretrained(args.model, args.pretrained)
     check_device(args.device)
@@ -259,8 +258,8 @@ def _run_mine(argv: Sequence[str]) -> int:
 
 def _run_export(argv: Sequence[str]) -> int:
     args = _export_parser().parse_args(argv)
-    from ccneg_bench.train.checkpoint import resolve_resume
-    from ccneg_bench.train.export import export_checkpoint, push_to_hub
+    from ccneg_bench.train.checkpoint import resolve_resume  # lazy: torch
+    from ccneg_bench.train.export import export_checkpoint, push_to_hub  # lazy: torch
 
     checkpoint = args.checkpoint
     if checkpoint == "latest" or checkpoint.isdigit():
