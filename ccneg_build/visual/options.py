@@ -79,8 +79,7 @@ def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
     batch = int(config_options.get("verify_visual_batch_size") or 32)
     if batch < 1:
         raise ConfigError("--verify-visual-batch-size must be at least 1")
-    if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
-        raise ConfigError("--verify-visual hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
+    _check_detector_id(model, "--verify-visual")
     return VisualOptions(model=model, pretrained=config_options.get("verify_visual_pretrained"),
                          threshold=None if threshold is None else float(threshold), batch_size=batch,
                          device=config_options.get("verify_visual_device") or DEFAULT_DEVICE,
@@ -126,13 +125,28 @@ def check_config(config: Any) -> VisualOptions | None:
         check_precision(visual.precision, check_device(visual.device))
     except DeviceError as err:
         raise ConfigError(str(err)) from None
-    if not visual.is_detector:
-        from ccneg_bench.models import UnknownModelError, get_loader, parse_spec
-
-        try:
-            get_loader(parse_spec(visual.model)[0])
-        except UnknownModelError as err:
-            raise ConfigError(f"--verify-visual: {err} (or hf-detector:ID for a detector)") from None
-        if visual.model.startswith("text:"):
-            raise ConfigError(f"--verify-visual {visual.model}: a text-only model cannot look at images")
+    check_scorer_spec(visual.model, "--verify-visual")
     return visual
+
+
+def _check_detector_id(model: str, flag: str) -> None:
+    if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
+        raise ConfigError(f"{flag} hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
+
+
+def check_scorer_spec(model: str, flag: str) -> None:
+    """Refuse a model spec no visual scorer can load (``flag`` names the option in the message).
+
+    Shared by ``ccneg-build --verify-visual`` and ``ccneg-train mine-distractors --verify-absence``.
+    """
+    if model.startswith(DETECTOR_PREFIX):
+        _check_detector_id(model, flag)
+        return
+    from ccneg_bench.models import UnknownModelError, get_loader, parse_spec
+
+    try:
+        get_loader(parse_spec(model)[0])
+    except UnknownModelError as err:
+        raise ConfigError(f"{flag}: {err} (or hf-detector:ID for a detector)") from None
+    if model.startswith("text:"):
+        raise ConfigError(f"{flag} {model}: a text-only model cannot look at images")
