@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ccneg_bench.absence import AbsenceSettings, SampleCandidates, check_candidates, sample_alternatives
+from ccneg_bench.absence import AbsenceSettings, Kept, SampleCandidates, Verdict, check_candidates, questions
 from ccneg_build.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
 from ccneg_build.images.decode import read_image_bytes, reference_parts
 from ccneg_build.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
@@ -63,8 +63,10 @@ ASSIGNMENT_SCHEMA = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("distractor_ids", pa.list_(pa.string())),
     pa.field("distractor_scores", pa.list_(pa.float32())),
-    # --verify-absence: the verifier's score for the negated object in each distractor (null without it)
+    # --verify-absence: the verifier's scores for the negated object and the subject in each
+    # distractor (null without it; a subject score is null when the subject was not checked)
     pa.field("object_scores", pa.list_(pa.float32())),
+    pa.field("subject_scores", pa.list_(pa.float32())),
 ])
 #: --verify-absence: every candidate that was checked and not assigned, with its reason
 DROPPED_SCHEMA = pa.schema([
@@ -74,6 +76,7 @@ DROPPED_SCHEMA = pa.schema([
     pa.field("mining_score", pa.float32()),
     pa.field("reason", pa.string()),
     pa.field("object_score", pa.float32()),
+    pa.field("subject_score", pa.float32()),
     pa.field("similarity", pa.float32()),
 ])
 DROPPED_FILE = "dropped.parquet"
@@ -321,7 +324,7 @@ def mine_distractors(
     checks = None
     drops: list[dict[str, Any]] = []
     if absence is None:
-        picks: list[list[tuple[float, int, float | None]]] = [[(s, r, None) for s, r in c[:k]] for c in ranked]
+        picks = [[Kept(s, r, Verdict()) for s, r in c[:k]] for c in ranked]
         skipped["no_candidate"] = sum(1 for p in picks if not p)
     else:
         own = open_pool(data, split)  # the samples' own images, in the order of ``samples``
@@ -341,12 +344,13 @@ def mine_distractors(
     referenced: list[int] = []
     for position, i in enumerate(usable):
         picked = picks[position]
-        referenced.extend(r for _, r, _ in picked)
+        referenced.extend(p.row for p in picked)
         assignments.append({
             "id": ids[i],
-            "distractor_ids": [pool.table.ids[r] for _, r, _ in picked],
-            "distractor_scores": [s for s, _, _ in picked],
-            "object_scores": None if absence is None else [o for _, _, o in picked],
+            "distractor_ids": [pool.table.ids[p.row] for p in picked],
+            "distractor_scores": [p.mining_score for p in picked],
+            "object_scores": None if absence is None else [p.verdict.object_score for p in picked],
+            "subject_scores": None if absence is None else [p.verdict.subject_score for p in picked],
         })
 
     merged = _merge_rows(folder / ASSIGNMENTS_FILE, assignments, {a["id"] for a in assignments})
@@ -373,23 +377,22 @@ def mine_distractors(
 
 def _samples_to_check(data: str, samples: pa.Table, usable: list[int], ranked: list[list[tuple[float, int]]],
                       own: Pool, own_features: Any, absence: AbsenceSettings) -> list[SampleCandidates]:
-    """What :func:`check_candidates` needs per usable sample: its object and the alternatives a
-    CLIP-like verifier weighs it against, its image's sha256 and features, its ranked candidates."""
-    from ccneg_build.visual.vocabulary import build_vocabulary, normalise_object
+    """What :func:`check_candidates` needs per usable sample: what to ask of its candidates, its
+    image's sha256 and features, its ranked candidates."""
+    from ccneg_build.visual.vocabulary import build_vocabulary
 
     rows = samples.select(["id", "caption", "subject", "relations", "negated_object"]).to_pylist()
     chosen = [rows[i] for i in usable]
-    if absence.verifier.is_detector:
-        alternatives: list[list[str]] = [[] for _ in chosen]
-    else:  # the dataset's own vocabulary, every split (as --verify-visual draws it)
-        vocabulary = build_vocabulary(read_split(Path(data), None, ("negated_object", "relations")).to_pylist())
-        alternatives = sample_alternatives(chosen, vocabulary)
-    sha = _own_sha256(own, [i for i in usable])
+    needs_alternatives = not absence.verifier.is_detector
+    # a CLIP-like verifier weighs each thing against the dataset's own vocabulary (every split), as --verify-visual
+    vocabulary = build_vocabulary(read_split(Path(data), None, ("negated_object", "relations")).to_pylist()) \
+        if needs_alternatives else []
+    asked = questions(chosen, vocabulary, needs_alternatives, absence.check_subject)
+    sha = _own_sha256(own, usable)
     return [
-        SampleCandidates(id=row["id"], obj=normalise_object(row["negated_object"]), alternatives=others,
-                         sha256=sha[n], feature=own_features.features[i] if own_features.ok[i] else None,
-                         ranked=ranked[n])
-        for n, (i, row, others) in enumerate(zip(usable, chosen, alternatives))
+        SampleCandidates(id=row["id"], obj=obj, subject=subject, sha256=sha[n],
+                         feature=own_features.features[i] if own_features.ok[i] else None, ranked=ranked[n])
+        for n, (i, row, (obj, subject)) in enumerate(zip(usable, chosen, asked))
     ]
 
 

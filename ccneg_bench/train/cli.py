@@ -127,9 +127,9 @@ def _mine_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=non_negative_int, default=2, help="image decoding worker processes")
     g = p.add_argument_group(
         "checking candidates (--verify-absence)",
-        "Assign only candidates on which the negated object is judged absent and that are not the sample's own\n"
-        "image or a near-copy of it; the scores and every dropped candidate with its reason are kept\n"
-        "(assignments.parquet object_scores, dropped.parquet, manifest.json).",
+        "Assign only candidates on which the negated object is judged absent and the subject present, and\n"
+        "that are not the sample's own image or a near-copy of it; the scores and every dropped candidate\n"
+        "with its reason are kept (assignments.parquet object_scores, dropped.parquet, manifest.json).",
     )
     g.add_argument("--verify-absence", metavar="MODEL", default=None,
                    help="visual scorer, as ccneg-build --verify-visual: a ccneg-bench model spec (the object's "
@@ -139,7 +139,8 @@ def _mine_parser() -> argparse.ArgumentParser:
                    help="weights of a CLIP-like MODEL (as --pretrained; same default), or the Hub revision of an "
                         "hf-detector")
     g.add_argument("--verify-absence-threshold", metavar="T", type=float, default=None,
-                   help="the object counts as absent below this score (default: "
+                   help="the object counts as absent, and the subject as present, below and at or above this score "
+                        "(default: "
                         f"{DEFAULT_THRESHOLD_CHOICE:g}, chance, for CLIP-like models; {DEFAULT_THRESHOLD_DETECTOR:g} "
                         "for detectors; the thresholds of --verify-visual)")
     g.add_argument("--verify-candidates", metavar="N", type=positive_int, default=None,
@@ -147,6 +148,9 @@ def _mine_parser() -> argparse.ArgumentParser:
     g.add_argument("--duplicate-similarity", metavar="S", type=float, default=None,
                    help="drop candidates whose image features (--model) have at least this cosine with the sample's "
                         f"own image (default: {DEFAULT_DUPLICATE_SIMILARITY:g}); identical bytes are dropped whatever S")
+    g.add_argument("--verify-subject", action=argparse.BooleanOptionalAction, default=True,
+                   help="also require the sample's subject to be judged present (the negated caption must be true "
+                        "of the distractor)")
     g.add_argument("--verify-batch-size", metavar="N", type=positive_int, default=32, help="images per verifier batch")
     return p
 
@@ -161,7 +165,9 @@ def absence_settings(args: argparse.Namespace) -> "AbsenceSettings | None":
         given = [flag for flag, value in (("--verify-absence-pretrained", args.verify_absence_pretrained),
                                           ("--verify-absence-threshold", args.verify_absence_threshold),
                                           ("--verify-candidates", args.verify_candidates),
-                                          ("--duplicate-similarity", args.duplicate_similarity)) if value is not None]
+                                          ("--duplicate-similarity", args.duplicate_similarity),
+                                          ("--no-verify-subject", None if args.verify_subject else False))
+                 if value is not None]
         if given:
             raise UsageError(f"{given[0]} sets the absence check; add --verify-absence MODEL or leave it out")
         return None
@@ -183,6 +189,7 @@ def absence_settings(args: argparse.Namespace) -> "AbsenceSettings | None":
     return AbsenceSettings(
         verifier=verifier, candidates=args.verify_candidates or CANDIDATES_PER_DISTRACTOR * args.k,
         duplicate_similarity=DEFAULT_DUPLICATE_SIMILARITY if similarity is None else similarity,
+        check_subject=args.verify_subject,
     )
 
 

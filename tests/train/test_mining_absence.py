@@ -1,5 +1,6 @@
 """``ccneg-train mine-distractors --verify-absence``: the real console script with a tiny random
-open_clip model and a tiny OWL-ViT, every kept score and every drop checked independently.
+open_clip model and a tiny OWL-ViT, every kept score and every drop checked independently, and
+the order of the checks (lazy, in rank order) restated by hand.
 
 The pool is an image folder (no recorded hashes) holding, besides ordinary pictures, a byte
 copy of one sample's image and a re-encoded (JPEG) copy of another's: the first must be dropped
@@ -28,6 +29,7 @@ from tests.train.conftest import REPO, child_env
 OBJECTS = ("table", "dome", "snow", "tree", "car", "boat", "house", "cloud")  # tests.helpers.data's vocabulary
 #: above the cosine of any two different pictures under the tiny random model, below a re-encoded copy's
 SIMILARITY = "0.999"
+SUBJECT = "picture"
 
 
 def _command() -> str:
@@ -47,6 +49,9 @@ def world(tmp_path_factory):
     """(dataset folder, pool folder, the samples by id) with the two planted copies."""
     root = tmp_path_factory.mktemp("absence")
     rows = make_rows(8, split="train", source="absence", seed=0)
+    for row in rows:  # a subject the tiny random model does not score near zero whatever the image
+        for key in ("caption", "negated_caption", "exclusion_caption", "subject"):
+            row[key] = row[key].replace("shape", SUBJECT)
     write_rows(root / "ds", rows, "train")
     pool = root / "pool"
     pool.mkdir()
@@ -93,15 +98,18 @@ def test_clip_verifier_scores_drops_duplicates_and_reuses_its_scores(world, tiny
     model = ["--model", f"open_clip:{config}", "--pretrained", weights, "--device", "cpu", "--workers", "0"]
     verifier = ["--verify-absence", f"open_clip:{config}", "--verify-absence-pretrained", weights,
                 "--duplicate-similarity", SIMILARITY]
-    # k = pool size: every candidate of every sample is checked; threshold 1: only duplicates are dropped
-    first = _mine("--data", data, "--pool", pool, *model, *verifier, "--k", 12, "--verify-absence-threshold", 1)
+    # k = pool size: every candidate of every sample is checked; threshold 1 and no subject check:
+    # only duplicates are dropped
+    first = _mine("--data", data, "--pool", pool, *model, *verifier, "--k", 12, "--verify-absence-threshold", 1,
+                  "--no-verify-subject")
     manifest, assignments, dropped, images = _read(data)
     checks = manifest["verify_absence"]
     assert checks["checked"] == 8 * 12 and checks["kept"] + sum(checks["dropped"].values()) == checks["checked"]
     assert {(d["id"], d["candidate_id"], d["reason"]) for d in dropped} == {
         (list(samples)[0], "copy.png", "duplicate_image"), (list(samples)[1], "near.jpg", "near_duplicate")}
     assert checks["dropped"] == {"duplicate_image": 1, "near_duplicate": 1, "object_present": 0,
-                                 "candidate_unreadable": 0}
+                                 "subject_absent": 0, "candidate_unreadable": 0}
+    assert all(s is None for a in assignments for s in a["subject_scores"])
     assert "verified with open_clip:" in first.stdout and "duplicate_image x1" in first.stdout
     assert set(images) == {d for a in assignments for d in a["distractor_ids"]}
 
@@ -115,43 +123,86 @@ def test_clip_verifier_scores_drops_duplicates_and_reuses_its_scores(world, tiny
     for row in assignments:
         sample = samples[row["id"]]
         obj = sample["negated_object"]
-        # the caption's other things first ("shape", the other relations' objects), then the vocabulary:
+        # the caption's other things first (the subject, the other relations' objects), then the vocabulary:
         # with this small vocabulary every eligible object is an alternative, so their order does not matter
-        alternatives = ["shape"] + [o for o in OBJECTS if o != obj]
+        alternatives = [SUBJECT] + [o for o in OBJECTS if o != obj]
         assert len(row["distractor_ids"]) == len(row["object_scores"]) == 12 - sum(d["id"] == row["id"] for d in dropped)
         for candidate, score in zip(row["distractor_ids"], row["object_scores"]):
-            expected = _choice(clip, tokenizer, features[candidate], [f"a photo of a {o}." for o in [obj] + alternatives])
-            assert score == pytest.approx(expected, rel=1e-4, abs=1e-6)
+            restated = _choice(clip, tokenizer, features[candidate], [f"a photo of a {o}." for o in [obj] + alternatives])
+            assert score == pytest.approx(restated, rel=1e-4, abs=1e-6)
             assert float(features[candidate] @ own[row["id"]]) < float(SIMILARITY)
             scores[(row["id"], candidate)] = score
         assert row["distractor_scores"] == sorted(row["distractor_scores"], reverse=True)
 
-    # k = 1 and a threshold in the middle of the scores: each sample gets its best-ranked candidate
-    # that passes, after exactly the candidates ranked above it; nothing is scored twice
-    threshold = sorted(scores.values())[len(scores) // 2]
-    _mine("--data", data, "--pool", pool, *model, *verifier, "--k", 1, "--verify-candidates", 12,
+    # each sample's candidates in rank order (run 1 checked them all), and every subject score, restated
+    ranked = {}
+    for row in assignments:
+        mine = [(d["rank"], d["candidate_id"], d["reason"]) for d in dropped if d["id"] == row["id"]]
+        free = iter(r for r in range(1, 13) if r not in {m[0] for m in mine})
+        mine += [(next(free), c, None) for c in row["distractor_ids"]]
+        ranked[row["id"]] = [(c, reason) for _, c, reason in sorted(mine)]
+    subject = {(i, c): _choice(clip, tokenizer, features[c],
+                               [f"a photo of a {o}." for o in [SUBJECT] + [o for o in OBJECTS if o != r["negated_object"]]])
+               for i, r in samples.items() for c, _ in ranked[i]}
+
+    def expected(threshold: float) -> tuple[dict[str, str | None], list[tuple[str, str, str]]]:
+        """The lazy check with k = 1, by hand: walk each sample's candidates until one passes."""
+        kept, drops = {}, []
+        for i, candidates in ranked.items():
+            kept[i] = None
+            for c, duplicate in candidates:
+                reason = duplicate or ("object_present" if scores[(i, c)] >= threshold else
+                                       "subject_absent" if subject[(i, c)] < threshold else None)
+                if reason is None:
+                    kept[i] = c
+                    break
+                drops.append((i, c, reason))
+        return kept, drops
+
+    # one threshold that drops for a present object and one that drops for an absent subject (their
+    # ranges barely overlap under a random model), each keeping some samples: the run must match the walk
+    asked: set[tuple[str, str]] = set()
+    for reason in ("object_present", "subject_absent"):
+        threshold = next(t for t in sorted(set(scores.values()) | set(subject.values()))
+                         if (lambda kept, drops: any(kept.values()) and reason in {r for *_, r in drops})(*expected(t)))
+        _check_run(data, pool, [*model, *verifier], threshold, expected(threshold), scores, subject, asked)
+
+
+def _check_run(data: Path, pool: Path, args: list, threshold: float, want: tuple, scores: dict, subject: dict,
+               asked: set) -> None:
+    """Mine with k = 1 at ``threshold`` and compare everything with the by-hand walk ``want``."""
+    want_kept, want_drops = want
+    _mine("--data", data, "--pool", pool, *args, "--k", 1, "--verify-candidates", 12,
           "--verify-absence-threshold", repr(threshold))
     manifest, assignments, dropped, images = _read(data)
     checks = manifest["verify_absence"]
-    assert checks["scored"] == 0 and checks["score_cache_hits"] > 0
+    assert {a["id"]: (a["distractor_ids"] or [None])[0] for a in assignments} == want_kept
+    assert sorted((d["id"], d["candidate_id"], d["reason"]) for d in dropped) == sorted(want_drops)
     by_reason = Counter(d["reason"] for d in dropped)
     assert checks["dropped"] == {r: by_reason.get(r, 0) for r in checks["dropped"]}
     assert checks["checked"] == len(dropped) + checks["kept"]
+    # every object was scored by the first run: only subject questions not asked before are scored
+    subject_pairs = {(a["id"], a["distractor_ids"][0]) for a in assignments if a["distractor_ids"]} | {
+        (d["id"], d["candidate_id"]) for d in dropped if d["reason"] == "subject_absent"}
+    assert checks["scored"] == len(subject_pairs - asked)
+    assert checks["score_cache_hits"] == len(subject_pairs & asked) + len(subject_pairs) + by_reason["object_present"]
+    asked |= subject_pairs
     for d in dropped:
-        if d["reason"] == "object_present":
-            assert scores[(d["id"], d["candidate_id"])] >= threshold
+        if d["reason"] in ("object_present", "subject_absent"):
             assert d["object_score"] == pytest.approx(scores[(d["id"], d["candidate_id"])], rel=1e-6)
+        if d["reason"] == "subject_absent":
+            assert d["subject_score"] == pytest.approx(subject[(d["id"], d["candidate_id"])], rel=1e-4, abs=1e-6)
+        if d["reason"] == "object_present":
+            assert d["subject_score"] is None
     for row in assignments:
         mine = sorted((d for d in dropped if d["id"] == row["id"]), key=lambda d: d["rank"])
         assert [d["rank"] for d in mine] == list(range(1, len(mine) + 1))  # checked in rank order, none skipped
         if row["distractor_ids"]:
-            (candidate,), (score,) = row["distractor_ids"], row["object_scores"]
-            assert score < threshold and score == pytest.approx(scores[(row["id"], candidate)], rel=1e-6)
+            (candidate,), (score,), (subject_score,) = row["distractor_ids"], row["object_scores"], row["subject_scores"]
+            assert score == pytest.approx(scores[(row["id"], candidate)], rel=1e-6)
+            assert subject_score == pytest.approx(subject[(row["id"], candidate)], rel=1e-4, abs=1e-6)
             assert all(d["mining_score"] >= row["distractor_scores"][0] for d in mine)
-        else:
-            assert len(mine) == 12
     assert manifest["skipped"]["no_verified_candidate"] == sum(1 for a in assignments if not a["distractor_ids"])
-    assert checks["dropped"]["object_present"] > 0 and checks["kept"] > 0
     assert set(images) == {d for a in assignments for d in a["distractor_ids"]}
 
 
@@ -164,7 +215,7 @@ def test_detector_verifier_keeps_the_best_box_score(world, tiny_model, tmp_path)
     out = tmp_path / "mined"
     _mine("--data", data, "--pool", pool, "--model", f"open_clip:{config}", "--pretrained", weights, "--device", "cpu",
           "--workers", "0", "--out", out, "--k", 2, "--verify-absence", f"hf-detector:{owl}",
-          "--verify-absence-threshold", 1, "--duplicate-similarity", SIMILARITY)
+          "--verify-absence-threshold", 1, "--no-verify-subject", "--duplicate-similarity", SIMILARITY)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["verify_absence"]["model"] == f"hf-detector:{owl}"
     processor = OwlViTProcessor.from_pretrained(owl)
@@ -183,6 +234,7 @@ def test_detector_verifier_keeps_the_best_box_score(world, tiny_model, tmp_path)
 
 @pytest.mark.parametrize("extra, expected", [
     (["--duplicate-similarity", "0.9"], "--duplicate-similarity sets the absence check; add --verify-absence"),
+    (["--no-verify-subject"], "--no-verify-subject sets the absence check; add --verify-absence"),
     (["--verify-absence", "text:negation-words"], "a text-only model cannot look at images"),
     (["--verify-absence", "hf-detector:"], "hf-detector:ID needs a model id or folder"),
     (["--verify-absence", "nosuchkind:x"], "--verify-absence: "),
