@@ -307,9 +307,11 @@ def format_mining(results: dict) -> str:
                      f"{_cell(ev['first'])} | {_cell(ev['all'])} | "
                      f"{_cell(train and train['with_distractor'])} / {_cell(ev['with_distractor'])} |")
     v = mining["verifier"]
-    lines.append(f"verifier {v['settings']['model']}, object absent below {v['settings']['threshold']:g}: of "
-                 f"{v['kept']} distractors it kept, {_cell(v['kept_with_object_absent'])}% lack the object by the "
-                 f"labels; of the candidates showing the object, it dropped {_cell(v['object_present_dropped'])}%")
+    lines.append(
+        f"verifier {v['settings']['model']} (a thing is there at a score of {v['settings']['threshold']:g} or more), "
+        f"judged by the labels: it dropped {_cell(v['object_there']['dropped'])}% of the {v['object_there']['n']} "
+        f"candidates showing the object, {_cell(v['subject_missing']['dropped'])}% of the {v['subject_missing']['n']} "
+        f"lacking the subject, and {_cell(v['subject_there']['dropped'])}% of the {v['subject_there']['n']} showing it")
     return "\n".join(lines)
 
 

@@ -106,21 +106,29 @@ def label_precision(world: Path, view: Path) -> dict[str, dict[str, float]]:
 
 def verifier_quality(world: Path, view: Path) -> dict[str, Any]:
     """How the ``--verify-absence`` verdicts compare with the labels, over every candidate the
-    verifier scored: of those it kept, the share whose object the labels say is absent; of those
-    whose object the labels say is present, the share it dropped."""
+    verifier scored: of the candidates whose object the labels say is there, the share it dropped
+    (``object_present``); of those asked about the subject whose subject the labels say is
+    missing, the share it dropped (``subject_absent``), and of those whose subject is there, the
+    share it dropped all the same."""
     rows, _ = _labels_and_sides(world)
     folder = Path(view) / DISTRACTOR_DIR
-    kept = [(a["id"], d) for a in pq.read_table(folder / ASSIGNMENTS_FILE).to_pylist()
-            for d in a["distractor_ids"] or []]
-    dropped = [(d["id"], d["candidate_id"]) for d in pq.read_table(folder / "dropped.parquet").to_pylist()
-               if d["reason"] == "object_present"]
-    absent = lambda pair: rows[pair[0]]["negated_object"] not in rows[pair[1]]["labels"]  # noqa: E731
-    present_kept = sum(not absent(p) for p in kept)
-    present_dropped = sum(not absent(p) for p in dropped)
+    kept = [(a["id"], d) for a in pq.read_table(folder / ASSIGNMENTS_FILE).to_pylist() for d in a["distractor_ids"] or []]
+    dropped = pq.read_table(folder / "dropped.parquet").to_pylist()
+    by_reason = {r: [(d["id"], d["candidate_id"]) for d in dropped if d["reason"] == r]
+                 for r in ("object_present", "subject_absent")}
+    has = lambda pair, key: rows[pair[0]][key] in rows[pair[1]]["labels"]  # noqa: E731
+
+    def share(dropped_pairs: list, other_pairs: list, wanted: Any) -> dict[str, float]:
+        hit = [p for p in dropped_pairs if wanted(p)]
+        miss = [p for p in other_pairs if wanted(p)]
+        return {"n": len(hit) + len(miss), "dropped": len(hit) / max(len(hit) + len(miss), 1)}
+
+    asked_object_kept = kept + by_reason["subject_absent"]
     return {
-        "kept": len(kept), "dropped_object_present": len(dropped),
-        "kept_with_object_absent": sum(absent(p) for p in kept) / max(len(kept), 1),
-        "object_present_dropped": present_dropped / max(present_kept + present_dropped, 1),
+        "kept": len(kept), "dropped": {r: len(v) for r, v in by_reason.items()},
+        "object_there": share(by_reason["object_present"], asked_object_kept, lambda p: has(p, "negated_object")),
+        "subject_missing": share(by_reason["subject_absent"], kept, lambda p: not has(p, "subject")),
+        "subject_there": share(by_reason["subject_absent"], kept, lambda p: has(p, "subject")),
     }
 
 
