@@ -84,8 +84,7 @@ PRETRAINED_ROW = "CLIP (pretrained)"
 #: the distractor sets, in column order: as mined, mined and checked, drawn by the world's labels
 DISTRACTOR_SETS = ("mined", "verified", "labels")
 RETRIEVAL = ("retrieval i2t R@1", "retrieval t2i R@1", "retrieval t2i R@5")
-COLUMNS = ("ccneg", *(f"balanced: {s}" for s in DISTRACTOR_SETS), *(f"distractor side: {s}" for s in DISTRACTOR_SETS),
-           *RETRIEVAL)
+COLUMNS = ("ccneg", *(f"{kind}: {s}" for s in DISTRACTOR_SETS for kind in ("balanced", "distractor side")), *RETRIEVAL)
 
 
 @dataclass(frozen=True)
@@ -232,13 +231,14 @@ def score_table(pretrained: Path, exports: dict[str, Path], views: dict[str, Pat
     return table, scored
 
 
-def mining_report(world: Path, views: dict[str, Path]) -> dict[str, Any]:
+def mining_report(out: Path, world: Path, views: dict[str, Path]) -> dict[str, Any]:
     """Precision of each set by the labels, and the verifier's drops and agreement with the labels."""
     report: dict[str, Any] = {"precision": {name: label_precision(world, views[name]) for name in DISTRACTOR_SETS}}
     manifest = json.loads((views["verified"] / "distractors" / "manifest.json").read_text())
-    report["verifier"] = {"settings": {k: v for k, v in manifest["verify_absence"].items()
-                                       if k in ("model", "threshold", "duplicate_similarity", "candidates_per_sample")},
-                          **verifier_quality(world, views["verified"])}
+    settings = {k: v for k, v in manifest["verify_absence"].items()
+                if k in ("model", "threshold", "duplicate_similarity", "candidates_per_sample", "check_subject")}
+    settings["model"] = settings["model"].replace(str(out), "OUT")  # the printout names no machine's folders
+    report["verifier"] = {"settings": settings, **verifier_quality(world, views["verified"])}
     return report
 
 
@@ -273,7 +273,7 @@ def run(out: Path, settings: Settings, threads: int | None = None, size: str = "
         "train_pool_images": settings.n_train_pool, "eval_pool_images": settings.n_eval_pool,
         "train_images": settings.n_train, "eval_images": settings.n_eval, "pretrain_steps": settings.pretrain_steps,
         "finetune_steps": settings.finetune_steps, "batch": settings.batch, "finetune_lr": settings.finetune_lr,
-        "held_out": held_out["mined"], "held_out_by_set": held_out, "mining": mining_report(world, views),
+        "held_out": held_out["mined"], "held_out_by_set": held_out, "mining": mining_report(out, world, views),
         "balanced_scored": scored, "table": table, "seconds": time.perf_counter() - started,
         "cpu_seconds": time.process_time() - cpu_started, "timings": timings,
     }
