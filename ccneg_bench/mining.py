@@ -15,8 +15,8 @@ are computed once per (model, pool) and a rerun or a second dataset reuses them.
 Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says otherwise):
 
 * ``assignments.parquet``: ``id``, ``distractor_ids: list<string>``,
-  ``distractor_scores: list<float32>`` (best first), ``object_scores: list<float32>`` (the
-  ``--verify-absence`` verifier's score per distractor; null without it);
+  ``distractor_scores: list<float32>`` (best first), ``object_scores`` and ``subject_scores``
+  (list<float32>: the ``--verify-absence`` verifier's scores per distractor; null without it);
 * ``images.parquet``: ``image_id``, ``image`` (HF Image struct ``{bytes, path}``) holding
   every referenced pool image, so the dataset folder is self-contained;
 * ``dropped.parquet`` (``--verify-absence``): every checked candidate that was not assigned,
@@ -24,8 +24,8 @@ Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says other
 * ``manifest.json``: model, pool, k, counts (drops per reason) and timings.
 
 With ``--verify-absence`` a sample's candidates are checked before they are assigned: not its
-own image or a near-copy of it, and the negated object judged absent by a visual scorer
-(:mod:`ccneg_bench.absence`).
+own image or a near-copy of it, the negated object judged absent and the subject present by a
+visual scorer (:mod:`ccneg_bench.absence`).
 
 Rows already assigned by an earlier run and not mined now are kept (mine the train split
 against one pool and the eval split against another, into the same folder). When the
@@ -237,7 +237,7 @@ def mining_summary(manifest: dict[str, Any]) -> str:
         if checks:
             dropped = {k: v for k, v in checks["dropped"].items() if v}
             lines.append(
-                f"  verified with {checks['model']} (absent below {checks['threshold']:g}): kept {checks['kept']} of "
+                f"  verified with {checks['model']} (present at {checks['threshold']:g} or more): kept {checks['kept']} of "
                 f"{checks['checked']} checked candidates"
                 + (f"; dropped: {', '.join(f'{k} x{v}' for k, v in sorted(dropped.items()))}" if dropped else "")
                 + f"; {checks['samples_with_fewer_than_k']} samples with fewer than {part['k']}"
@@ -340,39 +340,42 @@ def mine_distractors(
         dropped = _merge_rows(folder / DROPPED_FILE, drops, {ids[i] for i in usable})
         _write_parquet(pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), folder / DROPPED_FILE)
 
-    assignments = []
-    referenced: list[int] = []
-    for position, i in enumerate(usable):
-        picked = picks[position]
-        referenced.extend(p.row for p in picked)
-        assignments.append({
-            "id": ids[i],
-            "distractor_ids": [pool.table.ids[p.row] for p in picked],
-            "distractor_scores": [p.mining_score for p in picked],
-            "object_scores": None if absence is None else [p.verdict.object_score for p in picked],
-            "subject_scores": None if absence is None else [p.verdict.subject_score for p in picked],
-        })
-
-    merged = _merge_rows(folder / ASSIGNMENTS_FILE, assignments, {a["id"] for a in assignments})
-    _write_parquet(pa.Table.from_pylist(merged, schema=ASSIGNMENT_SCHEMA), folder / ASSIGNMENTS_FILE)
-    new_images = dict(zip(
-        [pool.table.ids[r] for r in dict.fromkeys(referenced)],
-        _pool_image_structs(pool, list(dict.fromkeys(referenced))),
-    ))
-    images = _merge_images(folder / POOL_IMAGES_FILE, new_images, {d for a in merged for d in a["distractor_ids"]})
-    _write_parquet(pa.Table.from_pylist(images, schema=POOL_IMAGE_SCHEMA), folder / POOL_IMAGES_FILE)
+    merged, images = _write_assignments(folder, [ids[i] for i in usable], picks, pool, verified=absence is not None)
 
     manifest = {
         "data": str(data), "split": split, "pool": pool_spec, "pool_split": pool_split,
         "model": model, "pretrained": pretrained, "k": k, "samples": len(ids), "mined": len(usable), "out": str(folder),
         "skipped": skipped, "pool_images": len(pool.table), "pool_images_failed": int((~pool_features.ok).sum()),
-        "pool_cache": pool_features.stats, "assignments": len(merged), "images_written": len(images),
+        "pool_cache": pool_features.stats, "assignments": merged, "images_written": images,
         "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
         "verify_absence": checks,
         "seconds": round(time.perf_counter() - started, 3),
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return manifest
+
+
+def _write_assignments(folder: Path, ids: list[str], picks: list[list[Kept]], pool: Pool,
+                       verified: bool) -> tuple[int, int]:
+    """Write ``assignments.parquet`` (earlier rows of other ids kept) and ``images.parquet`` (exactly
+    the referenced images); returns how many rows and images they hold."""
+    assignments, referenced = [], []
+    for sample_id, picked in zip(ids, picks):
+        referenced.extend(p.row for p in picked)
+        assignments.append({
+            "id": sample_id,
+            "distractor_ids": [pool.table.ids[p.row] for p in picked],
+            "distractor_scores": [p.mining_score for p in picked],
+            "object_scores": [p.verdict.object_score for p in picked] if verified else None,
+            "subject_scores": [p.verdict.subject_score for p in picked] if verified else None,
+        })
+    merged = _merge_rows(folder / ASSIGNMENTS_FILE, assignments, set(ids))
+    _write_parquet(pa.Table.from_pylist(merged, schema=ASSIGNMENT_SCHEMA), folder / ASSIGNMENTS_FILE)
+    rows = list(dict.fromkeys(referenced))
+    new_images = dict(zip([pool.table.ids[r] for r in rows], _pool_image_structs(pool, rows)))
+    images = _merge_images(folder / POOL_IMAGES_FILE, new_images, {d for a in merged for d in a["distractor_ids"]})
+    _write_parquet(pa.Table.from_pylist(images, schema=POOL_IMAGE_SCHEMA), folder / POOL_IMAGES_FILE)
+    return len(merged), len(images)
 
 
 def _samples_to_check(data: str, samples: pa.Table, usable: list[int], ranked: list[list[tuple[float, int]]],
