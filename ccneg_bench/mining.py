@@ -241,6 +241,9 @@ def mining_summary(manifest: dict[str, Any]) -> str:
                 + (f"; dropped: {', '.join(f'{k} x{v}' for k, v in sorted(dropped.items()))}" if dropped else "")
                 + f"; {checks['samples_with_fewer_than_k']} samples with fewer than {part['k']}"
             )
+            if checks["checked"] and not checks["kept"]:
+                lines.append("  no candidate passed: check the verifier's weights (--verify-absence-pretrained) and "
+                             "--verify-absence-threshold; dropped.parquet has every score")
     last = parts[-1]
     lines.append(
         f"total: {manifest['mined']} samples with up to {manifest['k']} distractors each, "
