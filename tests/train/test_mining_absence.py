@@ -237,7 +237,7 @@ def test_detector_verifier_keeps_the_best_box_score(world, tiny_model, tmp_path)
     (["--no-verify-subject"], "--no-verify-subject sets the absence check; add --verify-absence"),
     (["--verify-absence", "text:negation-words"], "a text-only model cannot look at images"),
     (["--verify-absence", "hf-detector:"], "hf-detector:ID needs a model id or folder"),
-    (["--verify-absence", "nosuchkind:x"], "--verify-absence: "),
+    (["--verify-absence", "nosuchkind:x"], "--verify-absence nosuchkind:x: unknown model kind"),
     (["--verify-absence", "hf-detector:x", "--verify-absence-threshold", "2"], "give a score between 0 and 1"),
     (["--verify-absence", "hf-detector:x", "--k", "3", "--verify-candidates", "2"], "must be at least --k (3)"),
 ])
