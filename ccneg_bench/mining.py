@@ -15,10 +15,17 @@ are computed once per (model, pool) and a rerun or a second dataset reuses them.
 Outputs, next to the dataset (``DATASET/distractors/`` unless ``out`` says otherwise):
 
 * ``assignments.parquet``: ``id``, ``distractor_ids: list<string>``,
-  ``distractor_scores: list<float32>`` (best first);
+  ``distractor_scores: list<float32>`` (best first), ``object_scores`` and ``subject_scores``
+  (list<float32>: the ``--verify-absence`` verifier's scores per distractor; null without it);
 * ``images.parquet``: ``image_id``, ``image`` (HF Image struct ``{bytes, path}``) holding
   every referenced pool image, so the dataset folder is self-contained;
-* ``manifest.json``: model, pool, k, counts and timings.
+* ``dropped.parquet`` (``--verify-absence``): every checked candidate that was not assigned,
+  with its reason (:data:`ccneg_bench.absence.DROP_REASONS`), scores and rank;
+* ``manifest.json``: model, pool, k, counts (drops per reason) and timings.
+
+With ``--verify-absence`` a sample's candidates are checked before they are assigned: not its
+own image or a near-copy of it, the negated object judged absent and the subject present by a
+visual scorer (:mod:`ccneg_bench.absence`).
 
 Rows already assigned by an earlier run and not mined now are kept (mine the train split
 against one pool and the eval split against another, into the same folder). When the
@@ -40,6 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from ccneg_bench.absence import AbsenceSettings, Kept, SampleCandidates, Verdict, check_candidates, questions
 from ccneg_core.dataset import DatasetFolderError, is_dataset_folder, read_split, split_files, split_names
 from ccneg_core.image_decode import read_image_bytes, reference_parts
 from ccneg_core.layout import ASSIGNMENTS_FILE, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
@@ -52,14 +60,34 @@ from ccneg_bench.features import encode_texts
 from ccneg_bench.options import UsageError
 from ccneg_bench.features import encode_image_table
 from ccneg_bench.models.registry import load_model
+from ccneg_core.vocabulary import build_vocabulary
+from ccneg_core.image_decode import ImageRejected
 
+#: The columns of the samples that mining reads.
+SAMPLE_COLUMNS = ("id", "caption", "exclusion_caption", "negated_object", "image_sha256", "subject", "relations")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 ASSIGNMENT_SCHEMA = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("distractor_ids", pa.list_(pa.string())),
     pa.field("distractor_scores", pa.list_(pa.float32())),
+    # --verify-absence: the verifier's scores for the negated object and the subject in each
+    # distractor (null without it; a subject score is null when the subject was not checked)
+    pa.field("object_scores", pa.list_(pa.float32())),
+    pa.field("subject_scores", pa.list_(pa.float32())),
 ])
+#: --verify-absence: every candidate that was checked and not assigned, with its reason
+DROPPED_SCHEMA = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("candidate_id", pa.string()),
+    pa.field("rank", pa.int32()),
+    pa.field("mining_score", pa.float32()),
+    pa.field("reason", pa.string()),
+    pa.field("object_score", pa.float32()),
+    pa.field("subject_score", pa.float32()),
+    pa.field("similarity", pa.float32()),
+])
+DROPPED_FILE = "dropped.parquet"
 POOL_IMAGE_SCHEMA = pa.schema([pa.field("image_id", pa.string(), nullable=False), pa.field("image", IMAGE_TYPE)])
 
 
@@ -106,7 +134,7 @@ def _same_folder(data: str, pool_spec: str) -> bool:
         return False
 
 
-def _query_vectors(adapter: Any, exclusion: list[str], objects: list[str], cache: Path | None) -> np.ndarray:
+def query_vectors(adapter: Any, exclusion: list[str], objects: list[str], cache: Path | None) -> np.ndarray:
     """``normalise(e_i) - normalise(o_i)`` per sample (each text encoded once)."""
     texts = encode_texts(adapter, exclusion + objects, cache=cache, progress=True)
     return texts.of(exclusion) - texts.of(objects)
@@ -204,6 +232,18 @@ def mining_summary(manifest: dict[str, Any]) -> str:
             f"{part['pool_images']} pool images ({part['pool_images_failed']} unreadable)"
             + (f"; skipped: {', '.join(f'{k} x{v}' for k, v in sorted(skipped.items()))}" if skipped else "")
         )
+        checks = part.get("verify_absence")
+        if checks:
+            dropped = {k: v for k, v in checks["dropped"].items() if v}
+            lines.append(
+                f"  verified with {checks['model']} (present at {checks['threshold']:g} or more): kept {checks['kept']} of "
+                f"{checks['checked']} checked candidates"
+                + (f"; dropped: {', '.join(f'{k} x{v}' for k, v in sorted(dropped.items()))}" if dropped else "")
+                + f"; {checks['samples_with_fewer_than_k']} samples with fewer than {part['k']}"
+            )
+            if checks["checked"] and not checks["kept"]:
+                lines.append("  no candidate passed: check the verifier's weights (--verify-absence-pretrained) and "
+                             "--verify-absence-threshold; dropped.parquet has every score")
     last = parts[-1]
     lines.append(
         f"total: {manifest['mined']} samples with up to {manifest['k']} distractors each, "
@@ -218,18 +258,24 @@ def mine_distractors(
     data: str, pool_spec: str, model: str = "open_clip:ViT-B-16", pretrained: str | None = "openai",
     k: int = 3, split: str | None = None, pool_split: str | None = None, out: str | None = None,
     cache_dir: str | None = None, device: str = "auto", batch_size: int = 128, workers: int = 2,
-    progress: bool = True,
+    progress: bool = True, absence: AbsenceSettings | None = None,
 ) -> dict[str, Any]:
-    """Mine ``k`` distractors per sample of ``data`` from ``pool_spec``; returns the manifest."""
+    """Mine ``k`` distractors per sample of ``data`` from ``pool_spec``; returns the manifest.
+
+    With ``absence`` (``--verify-absence``), the ``absence.candidates`` best candidates per sample
+    are checked in rank order and only those that pass are assigned (:mod:`ccneg_bench.absence`).
+    """
     started = time.perf_counter()
     if k < 1:
         raise ValueError("--k must be at least 1")
+    if absence is not None and absence.candidates < k:
+        raise ValueError(f"--verify-candidates {absence.candidates}: must be at least --k ({k})")
     if pool_split is None and _same_folder(data, pool_spec):
         # the dataset is its own pool: never let a train sample take an eval image, or vice versa
         if split is None:
             splits = split_names(data)
             manifests = [mine_distractors(data, pool_spec, model, pretrained, k, s, s, out, cache_dir, device,
-                                          batch_size, workers, progress) for s in splits]
+                                          batch_size, workers, progress, absence) for s in splits]
             return {"per_split": manifests, "mined": sum(m["mined"] for m in manifests), "k": k,
                     "samples": sum(m["samples"] for m in manifests),
                     "seconds": round(time.perf_counter() - started, 3)}
@@ -238,8 +284,7 @@ def mine_distractors(
     folder = Path(out) if out else Path(data) / DISTRACTOR_DIR  # created only once there is a result
     cache_root = Path(cache_dir) if cache_dir else folder / "cache"
 
-    samples = read_split(Path(data), split, ("id", "exclusion_caption", "negated_object", "image_sha256"),
-                         required=("id", "caption"))
+    samples = read_split(Path(data), split, SAMPLE_COLUMNS, required=("id", "caption"))
     ids = samples.column("id").to_pylist()
     exclusion = samples.column("exclusion_caption").to_pylist()
     objects = samples.column("negated_object").to_pylist()
@@ -250,12 +295,14 @@ def mine_distractors(
     adapter = load_model(model, pretrained=pretrained, device=device)
     pool = open_pool(pool_spec, pool_split)
     model_tag = f"{adapter.spec.replace('/', '_').replace(':', '_')[-60:]}-{adapter.fingerprint()}"
-    image_features = encode_image_table(
-        adapter, pool.table, cache=cache_root / model_tag / f"pool-{pool.table.fingerprint()}",
-        batch_size=batch_size, workers=workers, progress=progress, desc="pool images",
-    )
-    valid = torch.from_numpy(image_features.ok.copy())
-    queries = _query_vectors(
+
+    def image_features(table: Any, desc: str) -> Any:
+        return encode_image_table(adapter, table, cache=cache_root / model_tag / f"pool-{table.fingerprint()}",
+                                  batch_size=batch_size, workers=workers, progress=progress, desc=desc)
+
+    pool_features = image_features(pool.table, "pool images")
+    valid = torch.from_numpy(pool_features.ok.copy())
+    queries = query_vectors(
         adapter, [exclusion[i] for i in usable], [objects[i] for i in usable],
         cache_root / model_tag / "texts",
     )
@@ -268,46 +315,111 @@ def mine_distractors(
     run_device = torch.device(device)
     scores, rows = streaming_top_k(
         torch.from_numpy(queries).float().to(run_device),
-        torch.from_numpy(image_features.features).float().to(run_device), k, exclude, valid,
+        torch.from_numpy(pool_features.features).float().to(run_device),
+        absence.candidates if absence is not None else k, exclude, valid,
     )
-    assignments = []
-    referenced: list[int] = []
-    for position, i in enumerate(usable):
-        picked = [(float(s), int(r)) for s, r in zip(scores[position], rows[position]) if r >= 0 and s > -np.inf]
-        referenced.extend(r for _, r in picked)
-        assignments.append({
-            "id": ids[i],
-            "distractor_ids": [pool.table.ids[r] for _, r in picked],
-            "distractor_scores": [s for s, _ in picked],
-        })
-    skipped["no_candidate"] = sum(1 for a in assignments if not a["distractor_ids"])
+    ranked = [[(float(s), int(r)) for s, r in zip(scores[position], rows[position]) if r >= 0 and s > -np.inf]
+              for position in range(len(usable))]
+    checks = None
+    drops: list[dict[str, Any]] = []
+    if absence is None:
+        picks = [[Kept(s, r, Verdict()) for s, r in c[:k]] for c in ranked]
+        skipped["no_candidate"] = sum(1 for p in picks if not p)
+    else:
+        own = open_pool(data, split)  # the samples' own images, in the order of ``samples``
+        own_features = image_features(own.table, "sample images")
+        to_check = _samples_to_check(data, samples, usable, ranked, own, own_features, absence)
+        outcome = check_candidates(to_check, k, pool, pool_features.features, absence, cache_root, device, progress)
+        picks = outcome.kept
+        checks = {**absence.describe(), **outcome.summary(k)}
+        skipped["no_candidate"] = sum(1 for c in ranked if not c)
+        skipped["no_verified_candidate"] = sum(1 for c, p in zip(ranked, picks) if c and not p)
+        drops = outcome.dropped
+    if absence is not None or (folder / DROPPED_FILE).is_file():  # drops of the ids mined now are replaced
+        dropped = _merge_rows(folder / DROPPED_FILE, drops, {ids[i] for i in usable})
+        _write_parquet(pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), folder / DROPPED_FILE)
 
-    merged = _merge_assignments(folder / ASSIGNMENTS_FILE, assignments)
-    _write_parquet(pa.Table.from_pylist(merged, schema=ASSIGNMENT_SCHEMA), folder / ASSIGNMENTS_FILE)
-    new_images = dict(zip(
-        [pool.table.ids[r] for r in dict.fromkeys(referenced)],
-        _pool_image_structs(pool, list(dict.fromkeys(referenced))),
-    ))
-    images = _merge_images(folder / POOL_IMAGES_FILE, new_images, {d for a in merged for d in a["distractor_ids"]})
-    _write_parquet(pa.Table.from_pylist(images, schema=POOL_IMAGE_SCHEMA), folder / POOL_IMAGES_FILE)
+    merged, images = _write_assignments(folder, [ids[i] for i in usable], picks, pool, verified=absence is not None)
 
     manifest = {
         "data": str(data), "split": split, "pool": pool_spec, "pool_split": pool_split,
         "model": model, "pretrained": pretrained, "k": k, "samples": len(ids), "mined": len(usable), "out": str(folder),
-        "skipped": skipped, "pool_images": len(pool.table), "pool_images_failed": int((~image_features.ok).sum()),
-        "pool_cache": image_features.stats, "assignments": len(merged), "images_written": len(images),
+        "skipped": skipped, "pool_images": len(pool.table), "pool_images_failed": int((~pool_features.ok).sum()),
+        "pool_cache": pool_features.stats, "assignments": merged, "images_written": images,
         "score": "sim(image, exclusion_caption) - sim(image, negated_object)",
+        "verify_absence": checks,
         "seconds": round(time.perf_counter() - started, 3),
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return manifest
 
 
-def _merge_assignments(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Earlier assignments for ids not mined now, then the new ones."""
+def _write_assignments(folder: Path, ids: list[str], picks: list[list[Kept]], pool: Pool,
+                       verified: bool) -> tuple[int, int]:
+    """Write ``assignments.parquet`` (earlier rows of other ids kept) and ``images.parquet`` (exactly
+    the referenced images); returns how many rows and images they hold."""
+    assignments, referenced = [], []
+    for sample_id, picked in zip(ids, picks):
+        referenced.extend(p.row for p in picked)
+        assignments.append({
+            "id": sample_id,
+            "distractor_ids": [pool.table.ids[p.row] for p in picked],
+            "distractor_scores": [p.mining_score for p in picked],
+            "object_scores": [p.verdict.object_score for p in picked] if verified else None,
+            "subject_scores": [p.verdict.subject_score for p in picked] if verified else None,
+        })
+    merged = _merge_rows(folder / ASSIGNMENTS_FILE, assignments, set(ids))
+    _write_parquet(pa.Table.from_pylist(merged, schema=ASSIGNMENT_SCHEMA), folder / ASSIGNMENTS_FILE)
+    rows = list(dict.fromkeys(referenced))
+    new_images = dict(zip([pool.table.ids[r] for r in rows], _pool_image_structs(pool, rows)))
+    images = _merge_images(folder / POOL_IMAGES_FILE, new_images, {d for a in merged for d in a["distractor_ids"]})
+    _write_parquet(pa.Table.from_pylist(images, schema=POOL_IMAGE_SCHEMA), folder / POOL_IMAGES_FILE)
+    return len(merged), len(images)
+
+
+def _samples_to_check(data: str, samples: pa.Table, usable: list[int], ranked: list[list[tuple[float, int]]],
+                      own: Pool, own_features: Any, absence: AbsenceSettings) -> list[SampleCandidates]:
+    """What :func:`check_candidates` needs per usable sample: what to ask of its candidates, its
+    image's sha256 and features, its ranked candidates."""
+    rows = samples.select(["id", "caption", "subject", "relations", "negated_object"]).to_pylist()
+    chosen = [rows[i] for i in usable]
+    needs_alternatives = not absence.verifier.is_detector
+    # a CLIP-like verifier weighs each thing against the dataset's own vocabulary (every split), as --verify-visual
+    vocabulary = build_vocabulary(read_split(Path(data), None, ("negated_object", "relations")).to_pylist()) \
+        if needs_alternatives else []
+    asked = questions(chosen, vocabulary, needs_alternatives, absence.check_subject)
+    sha = _own_sha256(own, usable)
+    return [
+        SampleCandidates(id=row["id"], obj=obj, subject=subject, sha256=sha[n],
+                         feature=own_features.features[i] if own_features.ok[i] else None, ranked=ranked[n])
+        for n, (i, row, (obj, subject)) in enumerate(zip(usable, chosen, asked))
+    ]
+
+
+def _own_sha256(own: Pool, wanted: list[int]) -> list[str | None]:
+    """The sha256 of each wanted sample's image: the recorded one, else hashed from its bytes."""
+    import hashlib
+
+
+    known = {i: own.sha256[i] for i in wanted if own.sha256[i]}
+    missing = sorted(set(wanted) - set(known))
+    for start, stop in own.table.chunks(1024):
+        inside = [i for i in missing if start <= i < stop]
+        if not inside:
+            continue
+        refs = own.table.read_refs(start, stop)
+        for i in inside:
+            try:
+                known[i] = hashlib.sha256(read_image_bytes(refs[i - start], own.table.root)[0]).hexdigest()
+            except ImageRejected:
+                pass
+    return [known.get(i) for i in wanted]
+
+
+def _merge_rows(path: Path, new: list[dict[str, Any]], fresh: set[str]) -> list[dict[str, Any]]:
+    """Earlier rows (assignments, drops) for ids not mined now, then the new ones."""
     if not path.is_file():
         return new
-    fresh = {a["id"] for a in new}
     old = [a for a in pq.read_table(path).to_pylist() if a["id"] not in fresh]
     return old + new
 

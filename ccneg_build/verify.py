@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Sequence
 
 from ccneg_core.lexicon import (
     AUXILIARIES,
@@ -28,6 +27,7 @@ from ccneg_core.lexicon import (
     is_negation_word,
     word_tokens,
 )
+from ccneg_core.lexicon import phrase_count
 from ccneg_core.negation_labels import added_negations, inserted_position, negation_labels
 from ccneg_core.record import Negation, Rejection, SourceRow, Verdict
 
@@ -148,23 +148,6 @@ def words(text: str) -> list[str]:
 def _tokens(text: str) -> tuple[str, ...]:
     """Cached :func:`words`: the filter looks at the same few strings many times per row."""
     return tuple(word_tokens(text))
-
-
-def phrase_count(phrase: str, text: str) -> int:
-    """How often ``phrase`` occurs in ``text`` as whole words, case-insensitively."""
-    return count_tokens(_tokens(phrase), _tokens(text))
-
-
-def count_tokens(phrase: Sequence[str], text: Sequence[str]) -> int:
-    """Whole-word occurrences of the token list ``phrase`` in the token list ``text``."""
-    n = len(phrase)
-    if n == 0:
-        return 0
-    phrase = list(phrase)
-    first = phrase[0]
-    if n == 1:
-        return list(text).count(first)
-    return sum(1 for i, word in enumerate(text) if word == first and list(text[i : i + n]) == phrase)
 
 
 def _normalised(text: str) -> str:

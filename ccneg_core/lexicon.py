@@ -9,6 +9,7 @@ accepted as "one added negation" could look negation-free to the baseline, or th
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 #: The values ``negation_cue`` may take: the word that carries the added negation.
 NEGATION_CUES: tuple[str, ...] = ("not", "no", "without", "never")
@@ -123,3 +124,20 @@ def negation_words_in(text: str) -> list[str]:
 def has_negation(text: str) -> bool:
     """True when ``text`` holds a negation word."""
     return bool(negation_words_in(text))
+
+
+def phrase_count(phrase: str, text: str) -> int:
+    """How often ``phrase`` occurs in ``text`` as whole words, case-insensitively."""
+    return count_tokens(tuple(word_tokens(phrase)), tuple(word_tokens(text)))
+
+
+def count_tokens(phrase: Sequence[str], text: Sequence[str]) -> int:
+    """Whole-word occurrences of the token list ``phrase`` in the token list ``text``."""
+    n = len(phrase)
+    if n == 0:
+        return 0
+    phrase = list(phrase)
+    first = phrase[0]
+    if n == 1:
+        return list(text).count(first)
+    return sum(1 for i, word in enumerate(text) if word == first and list(text[i : i + n]) == phrase)

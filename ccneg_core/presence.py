@@ -19,9 +19,12 @@ A provider module has two functions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any, Protocol, Sequence
+
+from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION
 
 #: The entry-point group a presence-scorer provider registers under.
 ENTRY_POINT_GROUP = "ccneg.presence_scorers"
@@ -37,6 +40,9 @@ LOGIT_SCALE = 100.0
 #: OWL-ViT detection score threshold.
 DEFAULT_THRESHOLD_CHOICE = 1.0 / (1 + DISTRACTORS)
 DEFAULT_THRESHOLD_DETECTOR = 0.1
+#: ``--style negbench``: a CLIP-like model "sees" the absent object when it gives it at least half
+#: the probability among the row's affirmed objects and the others; a detector, at its usual threshold.
+DEFAULT_ABSENT_THRESHOLD_CHOICE = 0.5
 
 
 class PresenceScorer(Protocol):
@@ -53,6 +59,40 @@ class PresenceScorer(Protocol):
     def score(self, images: Sequence[Any], objects: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[float]:
         """One score per image for its object (``candidates``: the other objects per image)."""
         ...
+
+
+@dataclass(frozen=True)
+class VisualOptions:
+    """How a presence check is run: the model, its weights, thresholds, batch, device and precision
+    (what ``ccneg-build --verify-visual*`` and ``mine-distractors --verify-absence*`` ask for)."""
+
+    model: str
+    pretrained: str | None = None
+    threshold: float | None = None
+    absent_threshold: float | None = None
+    batch_size: int = 32
+    device: str = DEFAULT_DEVICE
+    precision: str = DEFAULT_PRECISION
+
+    @property
+    def is_detector(self) -> bool:
+        return is_detector(self.model)
+
+    @property
+    def effective_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else default_threshold(self.model)
+
+    @property
+    def effective_absent_threshold(self) -> float:
+        """``--style negbench``: the score from which the absent object counts as seen."""
+        if self.absent_threshold is not None:
+            return self.absent_threshold
+        return default_threshold(self.model) if self.is_detector else DEFAULT_ABSENT_THRESHOLD_CHOICE
+
+    @property
+    def label(self) -> str:
+        """What ``visual_model`` holds: the spec, and the weights when given."""
+        return self.model + (f" ({self.pretrained})" if self.pretrained else "")
 
 
 class NoScorerError(RuntimeError):

@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccneg_bench.models.registry import check_model, resolve_pretrained
-from ccneg_bench.models.weights import is_none
 from ccneg_bench.options import (
     PRETRAINED_HELP, HelpFormatter, UsageError, non_negative_int, positive_float, positive_int,
 )
@@ -29,6 +27,13 @@ from ccneg_core.devices import add_device_argument, add_device_arguments, check_
 from ccneg_core.pipes import quiet_on_closed_pipe
 from ccneg_bench.train.trainable import trains_image_tower
 from ccneg_bench.train.checks import check_train_config, print_warnings
+from ccneg_bench.absence import CANDIDATES_PER_DISTRACTOR, DEFAULT_DUPLICATE_SIMILARITY, AbsenceSettings
+from ccneg_bench.models.registry import check_model, resolve_pretrained
+from ccneg_bench.models.weights import is_none
+from ccneg_bench.presence import check as check_scorer
+from ccneg_core.presence import (
+    DEFAULT_THRESHOLD_CHOICE, DEFAULT_THRESHOLD_DETECTOR, DETECTOR_PREFIX, DISTRACTORS, VisualOptions,
+)
 
 #: The model that scores distractor candidates by default (the paper mined with ViT-B/16).
 MINING_MODEL = "open_clip:ViT-B-16"
@@ -122,7 +127,8 @@ def _mine_parser() -> argparse.ArgumentParser:
         description=(
             "Mine distractor images: for each sample, the top-k pool images by\n"
             "sim(image, exclusion caption) - sim(image, negated object), never its own image. Writes\n"
-            "DATA/distractors/assignments.parquet, images.parquet and manifest.json."
+            "DATA/distractors/assignments.parquet, images.parquet and manifest.json. A high score does not\n"
+            "mean the object is absent: --verify-absence MODEL checks each candidate first."
         ),
         formatter_class=HelpFormatter,
     )
@@ -140,7 +146,72 @@ def _mine_parser() -> argparse.ArgumentParser:
     add_device_argument(p)
     p.add_argument("--batch-size", type=positive_int, default=128, help="images per encoding batch")
     p.add_argument("--workers", type=non_negative_int, default=2, help="image decoding worker processes")
+    g = p.add_argument_group(
+        "checking candidates (--verify-absence)",
+        "Assign only candidates on which the negated object is judged absent and the subject present, and\n"
+        "that are not the sample's own image or a near-copy of it; the scores and every dropped candidate\n"
+        "with its reason are kept (assignments.parquet object_scores, dropped.parquet, manifest.json).",
+    )
+    g.add_argument("--verify-absence", metavar="MODEL", default=None,
+                   help="visual scorer, as ccneg-build --verify-visual: a ccneg-bench model spec (the object's "
+                        f"probability among {DISTRACTORS} other objects of the dataset) or hf-detector:ID "
+                        "(OWL-ViT/OWLv2: the best box score for the object)")
+    g.add_argument("--verify-absence-pretrained", metavar="P", default=None,
+                   help="weights of a CLIP-like MODEL (as --pretrained; same default), or the Hub revision of an "
+                        "hf-detector")
+    g.add_argument("--verify-absence-threshold", metavar="T", type=float, default=None,
+                   help="the object counts as absent, and the subject as present, below and at or above this score "
+                        "(default: "
+                        f"{DEFAULT_THRESHOLD_CHOICE:g}, chance, for CLIP-like models; {DEFAULT_THRESHOLD_DETECTOR:g} "
+                        "for detectors; the thresholds of --verify-visual)")
+    g.add_argument("--verify-candidates", metavar="N", type=positive_int, default=None,
+                   help=f"best-ranked candidates per sample that may be checked (default: {CANDIDATES_PER_DISTRACTOR} x --k)")
+    g.add_argument("--duplicate-similarity", metavar="S", type=float, default=None,
+                   help="drop candidates whose image features (--model) have at least this cosine with the sample's "
+                        f"own image (default: {DEFAULT_DUPLICATE_SIMILARITY:g}); identical bytes are dropped whatever S")
+    g.add_argument("--verify-subject", action=argparse.BooleanOptionalAction, default=True,
+                   help="also require the sample's subject to be judged present (the negated caption must be true "
+                        "of the distractor)")
+    g.add_argument("--verify-batch-size", metavar="N", type=positive_int, default=32, help="images per verifier batch")
     return p
+
+
+def absence_settings(args: argparse.Namespace) -> AbsenceSettings | None:
+    """The ``--verify-absence*`` settings, checked before any model loads (None without the flag)."""
+
+    if args.verify_absence is None:
+        given = [flag for flag, value in (("--verify-absence-pretrained", args.verify_absence_pretrained),
+                                          ("--verify-absence-threshold", args.verify_absence_threshold),
+                                          ("--verify-candidates", args.verify_candidates),
+                                          ("--duplicate-similarity", args.duplicate_similarity),
+                                          ("--no-verify-subject", None if args.verify_subject else False))
+                 if value is not None]
+        if given:
+            raise UsageError(f"{given[0]} sets the absence check; add --verify-absence MODEL or leave it out")
+        return None
+    threshold, similarity = args.verify_absence_threshold, args.duplicate_similarity
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"--verify-absence-threshold {threshold:g}: give a score between 0 and 1")
+    if similarity is not None and not 0.0 < similarity <= 1.0:
+        raise UsageError(f"--duplicate-similarity {similarity:g}: give a cosine above 0 and at most 1")
+    if args.verify_candidates is not None and args.verify_candidates < args.k:
+        raise UsageError(f"--verify-candidates {args.verify_candidates}: must be at least --k ({args.k})")
+    try:
+        check_scorer(args.verify_absence)
+    except ValueError as err:
+        raise UsageError(f"--verify-absence {args.verify_absence}: {err}") from None
+    pretrained = args.verify_absence_pretrained
+    if not args.verify_absence.startswith(DETECTOR_PREFIX):
+        pretrained = resolve_pretrained(args.verify_absence, pretrained)
+        check_model(args.verify_absence, pretrained)
+        pretrained = None if is_none(pretrained) else pretrained
+    verifier = VisualOptions(model=args.verify_absence, pretrained=pretrained, threshold=threshold,
+                             batch_size=args.verify_batch_size, device=args.device)
+    return AbsenceSettings(
+        verifier=verifier, candidates=args.verify_candidates or CANDIDATES_PER_DISTRACTOR * args.k,
+        duplicate_similarity=DEFAULT_DUPLICATE_SIMILARITY if similarity is None else similarity,
+        check_subject=args.verify_subject,
+    )
 
 
 def _export_parser() -> argparse.ArgumentParser:
@@ -247,10 +318,11 @@ def _run_mine(argv: Sequence[str]) -> int:
     check_device(args.device)
     check_mining_inputs(args.data, args.pool, args.split, args.pool_split)
     check_model(args.model, pretrained)
+    absence = absence_settings(args)
     manifest = mine_distractors(
         args.data, args.pool, model=args.model, pretrained=None if is_none(pretrained) else pretrained, k=args.k,
         split=args.split, pool_split=args.pool_split, out=args.out, cache_dir=args.cache_dir, device=args.device,
-        batch_size=args.batch_size, workers=args.workers,
+        batch_size=args.batch_size, workers=args.workers, absence=absence,
     )
     print(mining_summary(manifest))
     return 0

@@ -44,7 +44,8 @@ from ccneg_core.record import (
     SourceRow,
 )
 from ccneg_build.select import choose_relation
-from ccneg_build.verify import count_tokens, exclusion_problem, negation_placement_problem, words
+from ccneg_build.verify import exclusion_problem, negation_placement_problem, words
+from ccneg_core.lexicon import count_tokens
 
 #: Pipeline components the rule negator runs; benchmarks parse with exactly these.
 RULE_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler")

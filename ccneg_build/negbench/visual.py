@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 from ccneg_build.negbench.lexicon import normalise
 from ccneg_core.record import REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
-from ccneg_build.visual.cache import ScoreCache, score_key
+from ccneg_core.score_cache import ScoreCache, score_key
 from ccneg_build.options.visual import VisualOptions
 from ccneg_core.presence import DISTRACTORS
 from ccneg_build.visual.step import VisualStep, STAGE, image_digest
-from ccneg_build.visual.vocabulary import distractors
+from ccneg_core.vocabulary import distractors
 from ccneg_core.image_decode import ImageRejected, decode_image
 
 PRESENT, ABSENT = "present", "absent"

@@ -7,11 +7,13 @@ score cache then spares the model work). The batch size only changes speed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ccneg_build.options.flags import ConfigError
-from ccneg_core.presence import DETECTOR_PREFIX, DISTRACTORS, NoScorerError, default_threshold, is_detector, scorer_provider
+from ccneg_core.presence import (
+    DEFAULT_ABSENT_THRESHOLD_CHOICE, DETECTOR_PREFIX, DISTRACTORS, NoScorerError, VisualOptions, default_threshold,
+    scorer_provider,
+)
 from ccneg_core.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DeviceError, check_device, check_precision
 from ccneg_core.devices import device_flag, precision_flag
 
@@ -23,45 +25,9 @@ VISUAL_REASONS: dict[str, str] = {
                              "the absent threshold",
 }
 
-#: ``--style negbench``: a CLIP-like model "sees" the absent object when it gives it at least half
-#: the probability among the row's affirmed objects and the others; a detector, at its usual threshold.
-DEFAULT_ABSENT_THRESHOLD_CHOICE = 0.5
 #: ``BuildConfig.options`` keys that only change speed: a resumed run may change them. The
 #: precision stays an output setting: it can move a score across the threshold.
 SPEED_OPTIONS = ("verify_visual_batch_size", "verify_visual_device")
-
-
-@dataclass(frozen=True)
-class VisualOptions:
-    """What ``--verify-visual*`` asked for."""
-
-    model: str
-    pretrained: str | None = None
-    threshold: float | None = None
-    absent_threshold: float | None = None
-    batch_size: int = 32
-    device: str = DEFAULT_DEVICE
-    precision: str = DEFAULT_PRECISION
-
-    @property
-    def is_detector(self) -> bool:
-        return is_detector(self.model)
-
-    @property
-    def effective_threshold(self) -> float:
-        return self.threshold if self.threshold is not None else default_threshold(self.model)
-
-    @property
-    def effective_absent_threshold(self) -> float:
-        """``--style negbench``: the score from which the absent object counts as seen."""
-        if self.absent_threshold is not None:
-            return self.absent_threshold
-        return default_threshold(self.model) if self.is_detector else DEFAULT_ABSENT_THRESHOLD_CHOICE
-
-    @property
-    def label(self) -> str:
-        """What ``visual_model`` holds: the spec, and the weights when given."""
-        return self.model + (f" ({self.pretrained})" if self.pretrained else "")
 
 
 def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
@@ -82,8 +48,7 @@ def options_from_config(config_options: dict[str, Any]) -> VisualOptions | None:
     batch = int(config_options.get("verify_visual_batch_size") or 32)
     if batch < 1:
         raise ConfigError("--verify-visual-batch-size must be at least 1")
-    if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
-        raise ConfigError("--verify-visual hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")
+    _check_detector_id(model, "--verify-visual")
     return VisualOptions(model=model, pretrained=config_options.get("verify_visual_pretrained"),
                          threshold=None if threshold is None else float(threshold),
                          absent_threshold=None if absent is None else float(absent), batch_size=batch,
@@ -143,3 +108,8 @@ def check_config(config: Any) -> VisualOptions | None:
     except ValueError as err:
         raise ConfigError(f"--verify-visual {visual.model}: {err}") from None
     return visual
+
+
+def _check_detector_id(model: str, flag: str) -> None:
+    if model.startswith(DETECTOR_PREFIX) and not model[len(DETECTOR_PREFIX):].strip():
+        raise ConfigError(f"{flag} hf-detector:ID needs a model id or folder (e.g. hf-detector:google/owlv2-base-patch16)")

@@ -35,10 +35,10 @@ import pyarrow.parquet as pq
 
 from ccneg_core.record import REJECT_SCHEMA, StepStats
 from ccneg_build.shards import PartStore, ShardPlan
-from ccneg_build.visual.cache import ScoreCache, score_key
+from ccneg_core.score_cache import ScoreCache, score_key
 from ccneg_build.options.visual import VisualOptions
 from ccneg_core.presence import DISTRACTORS, scorer_provider
-from ccneg_build.visual.vocabulary import build_vocabulary, distractors, normalise_object, vocabulary_fingerprint
+from ccneg_core.vocabulary import build_vocabulary, distractors, normalise_object, vocabulary_fingerprint
 from ccneg_core.writer import atomic_write_json, atomic_write_table
 from ccneg_core.image_decode import ImageRejected, decode_image
 

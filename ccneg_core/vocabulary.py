@@ -15,7 +15,7 @@ import random
 import re
 from typing import Any, Iterable, Sequence
 
-from ccneg_build.verify import phrase_count
+from ccneg_core.lexicon import phrase_count
 
 _SPACES = re.compile(r"\s+")
 
@@ -71,3 +71,25 @@ def distractors(row_id: str, seed: int, caption: str, obj: str, vocabulary: Sequ
         if not _excluded(candidate, obj, caption):
             chosen.append(candidate)
     return chosen
+
+
+def absence_alternatives(row_id: str, seed: int, caption: str, obj: str, named: Sequence[str | None],
+                         vocabulary: Sequence[str], k: int) -> list[str]:
+    """Up to ``k`` objects to weigh ``obj`` against when asking whether it is *absent* from an
+    image meant to show the rest of the caption (a mined distractor).
+
+    The caption's other things (``named``: its subject, the other relations' objects) come
+    first: such an image should show them, so they draw the probability away from an absent
+    object instead of leaving it spread over objects that are all absent. The rest are drawn
+    as :func:`distractors` draws them. Never ``obj`` itself or a phrase that contains it or
+    that it contains.
+    """
+    obj = normalise_object(obj)
+    chosen: list[str] = []
+    for thing in named:
+        thing = normalise_object(thing)
+        if thing and thing not in chosen and not _excluded(thing, obj, ""):
+            chosen.append(thing)
+    chosen = chosen[:k]
+    drawn = [o for o in distractors(row_id, seed, caption, obj, vocabulary, k) if o not in chosen]
+    return chosen + drawn[:k - len(chosen)]
