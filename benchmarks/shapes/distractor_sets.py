@@ -16,6 +16,7 @@ to a model or to the verifier; they only grade.
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +24,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ccneg_core.layout import ASSIGNMENTS_FILE, DATA_DIR, DISTRACTOR_DIR, POOL_IMAGES_FILE
+from ccneg_core.layout import ASSIGNMENTS_FILE, DATA_DIR, DISTRACTOR_DIR, MANIFEST, POOL_IMAGES_FILE
 from ccneg_core.writer import atomic_output
 
 SIDES = ("train", "eval")
 
 
 def make_view(world: Path, folder: Path) -> Path:
-    """A dataset folder sharing ``world``'s data, with room for its own ``distractors/``."""
+    """A dataset folder sharing ``world``'s data (and the manifest that lists it, which every
+    reader checks), with room for its own ``distractors/``."""
     folder.mkdir(parents=True, exist_ok=True)
     link = folder / DATA_DIR
     if not link.exists():
         link.symlink_to((Path(world) / DATA_DIR).resolve(), target_is_directory=True)
+    if not (folder / MANIFEST).exists():
+        shutil.copyfile(Path(world) / MANIFEST, folder / MANIFEST)
     return folder
 
 
